@@ -1,0 +1,75 @@
+//! The `key = value` arguments shared by the attributes: `name` and `crate`.
+
+use proc_macro2::TokenStream;
+use syn::meta::ParseNestedMeta;
+use syn::{LitStr, Path};
+
+/// The arguments an attribute was given, each at most once.
+#[derive(Default)]
+pub(crate) struct Args {
+    pub(crate) name: Option<LitStr>,
+    pub(crate) krate: Option<Path>,
+}
+
+impl Args {
+    /// The path to the runtime crate: `crate = path`, else `::freethreading`.
+    pub(crate) fn crate_path(&self) -> Path {
+        self.krate
+            .clone()
+            .unwrap_or_else(|| syn::parse_quote!(::freethreading))
+    }
+}
+
+/// Parses `args`, accepting only the keys in `allowed`; every error is kept.
+pub(crate) fn parse(
+    attribute: &str,
+    args: TokenStream,
+    allowed: &[&str],
+) -> (Args, Option<syn::Error>) {
+    let mut parsed = Args::default();
+    let mut errors: Option<syn::Error> = None;
+    let mut push = |error: syn::Error| match &mut errors {
+        Some(all) => all.combine(error),
+        None => errors = Some(error),
+    };
+    let parser = syn::meta::parser(|meta: ParseNestedMeta<'_>| {
+        let key = meta
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        if !allowed.contains(&key.as_str()) {
+            let expected = allowed
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            return Err(meta.error(format!(
+                "unknown argument to `#[{attribute}]`; expected {expected}"
+            )));
+        }
+        let duplicate = || meta.error(format!("duplicate `{key}` argument"));
+        match key.as_str() {
+            "name" => {
+                let value: LitStr = meta.value()?.parse()?;
+                if value.value().is_empty() {
+                    return Err(syn::Error::new(value.span(), "a task name cannot be empty"));
+                }
+                if parsed.name.replace(value).is_some() {
+                    return Err(duplicate());
+                }
+            }
+            _ => {
+                let value: Path = meta.value()?.parse()?;
+                if parsed.krate.replace(value).is_some() {
+                    return Err(duplicate());
+                }
+            }
+        }
+        Ok(())
+    });
+    if let Err(error) = syn::parse::Parser::parse2(parser, args) {
+        push(error);
+    }
+    (parsed, errors)
+}

@@ -1,0 +1,32 @@
+//! Procedural macros for [`freethreading`](https://docs.rs/freethreading).
+//!
+//! Use them through the `freethreading` crate, which re-exports them; the
+//! generated code refers to its hidden `__private` module.
+//!
+//! Each entry point here is thin: it converts to `proc_macro2` and hands over to
+//! a module per macro, split by phase (parse the arguments, validate the item,
+//! expand). Every error is collected and reported at once with the narrowest
+//! span; the user's item is still emitted so that no follow-on errors appear.
+#![forbid(unsafe_code)]
+
+mod args;
+mod main_attr;
+mod worker_fn;
+
+use proc_macro::TokenStream;
+
+/// Makes a function a task that workers run on either backend.
+///
+/// See the documentation of `freethreading::worker_fn` for the full story.
+#[proc_macro_attribute]
+pub fn worker_fn(args: TokenStream, item: TokenStream) -> TokenStream {
+    worker_fn::expand(args.into(), item.into()).into()
+}
+
+/// Makes `main` the program's entry point for workers.
+///
+/// See the documentation of `freethreading::main` for the full story.
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    main_attr::expand(args.into(), item.into()).into()
+}

@@ -1,0 +1,74 @@
+//! `#[freethreading::main]`: `main` starts by calling the crate's prologue
+//! (fix the backend; in a worker process, serve tasks instead of running
+//! `main`) and ends by waiting for non-daemon workers, as Python does at exit.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote};
+use syn::ItemFn;
+
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let function: ItemFn = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(_) => {
+            let mut output = item.clone();
+            output.extend(
+                syn::Error::new_spanned(&item, "`#[freethreading::main]` applies to `fn main`")
+                    .into_compile_error(),
+            );
+            return output;
+        }
+    };
+    let (args, mut errors) = crate::args::parse("freethreading::main", args, &["crate"]);
+    let mut push = |error: syn::Error| match &mut errors {
+        Some(all) => all.combine(error),
+        None => errors = Some(error),
+    };
+    let sig = &function.sig;
+    if sig.ident != "main" {
+        push(syn::Error::new_spanned(
+            &sig.ident,
+            "`#[freethreading::main]` applies to `fn main` only",
+        ));
+    }
+    if let Some(token) = &sig.asyncness {
+        push(syn::Error::new_spanned(
+            token,
+            "`#[freethreading::main]` cannot be `async`; put it on a synchronous `main` \
+             that starts your async runtime",
+        ));
+    }
+    if !sig.inputs.is_empty() || !sig.generics.params.is_empty() {
+        push(syn::Error::new_spanned(
+            &sig.inputs,
+            "`main` takes no arguments and no generic parameters",
+        ));
+    }
+    if let Some(errors) = errors {
+        let mut output = function.into_token_stream();
+        output.extend(errors.into_compile_error());
+        return output;
+    }
+
+    let krate = args.crate_path();
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = function;
+    let mut inner = sig.clone();
+    inner.ident = format_ident!("__freethreading_main", span = Span::mixed_site());
+    let inner_ident = &inner.ident;
+    let result = format_ident!("result", span = Span::mixed_site());
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            #inner #block
+
+            #krate::__private::main_prologue();
+            let #result = #inner_ident();
+            #krate::__private::main_epilogue();
+            #result
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Writes the task: a unit struct named like the function, its `Deref` to the
+//! function, its `Task` impl, and its registry entry.
+//!
+//! `examples/worker_fn-expanded.rs` shows the output for one function.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Attribute, FnArg, ItemFn, ReturnType, Type};
+
+use crate::args::Args;
+
+pub(crate) fn task(args: &Args, function: ItemFn) -> TokenStream {
+    let krate = args.crate_path();
+    let ItemFn {
+        attrs,
+        vis,
+        mut sig,
+        block,
+    } = function;
+    let task = sig.ident.clone();
+    let name = match &args.name {
+        Some(name) => quote!(#name),
+        None => {
+            let ident = task.to_string();
+            quote!(::core::concat!(::core::module_path!(), "::", #ident))
+        }
+    };
+
+    // `cfg` goes on everything; docs and deprecation describe the public struct;
+    // the rest (`inline`, lint levels, ...) stays on the function itself.
+    let (cfgs, rest): (Vec<Attribute>, Vec<Attribute>) =
+        attrs.into_iter().partition(|a| a.path().is_ident("cfg"));
+    let (struct_attrs, body_attrs): (Vec<Attribute>, Vec<Attribute>) = rest
+        .into_iter()
+        .partition(|a| a.path().is_ident("doc") || a.path().is_ident("deprecated"));
+
+    let types: Vec<&Type> = sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(typed) => Some(&*typed.ty),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let output: Type = match &sig.output {
+        ReturnType::Type(_, ty) => (**ty).clone(),
+        ReturnType::Default => syn::parse_quote!(()),
+    };
+    let bindings: Vec<_> = (0..types.len())
+        .map(|i| format_ident!("arg{}", i, span = Span::mixed_site()))
+        .collect();
+    let value_checks = types.iter().copied().chain([&output]).map(|ty| {
+        quote_spanned! {ty.span()=>
+            #krate::__private::assert_task_value::<#ty>();
+        }
+    });
+
+    let body = format_ident!("__freethreading_{}", task, span = Span::mixed_site());
+    sig.ident = body.clone();
+    let args_ident = format_ident!("args", span = Span::mixed_site());
+
+    quote! {
+        #(#cfgs)*
+        #(#struct_attrs)*
+        #[allow(non_camel_case_types)]
+        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
+        #vis struct #task;
+
+        #(#cfgs)*
+        const _: () = {
+            #(#body_attrs)*
+            #sig #block
+
+            impl ::core::ops::Deref for #task {
+                type Target = fn(#(#types),*) -> #output;
+
+                fn deref(&self) -> &Self::Target {
+                    &(#body as fn(#(#types),*) -> #output)
+                }
+            }
+
+            impl #krate::Task for #task {
+                type Args = (#(#types,)*);
+                type Output = #output;
+
+                fn name(self) -> &'static str {
+                    #name
+                }
+
+                fn call(self, #args_ident: Self::Args) -> Self::Output {
+                    let (#(#bindings,)*) = #args_ident;
+                    #body(#(#bindings),*)
+                }
+            }
+
+            const _: () = {
+                #(#value_checks)*
+            };
+
+            #krate::__private::inventory::submit! {
+                #krate::__private::TaskEntry::new(
+                    #name,
+                    &#task,
+                    ::core::file!(),
+                    ::core::line!(),
+                )
+            }
+        };
+    }
+}

@@ -1,0 +1,216 @@
+//! Which backend the program runs on, chosen once per program.
+//!
+//! The choice is made at the first use of the crate, in this order: the
+//! `FREETHREADING_BACKEND` environment variable, else an earlier call to
+//! [`set_backend`], else threads. It never changes afterwards, so every
+//! primitive and every worker of one program agrees on it.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+/// The name of the environment variable that selects the backend.
+pub const BACKEND_ENV_VAR: &str = "FREETHREADING_BACKEND";
+
+/// Where workers run: threads of this process, or child processes.
+///
+/// Prints as the Python library's names, `threading` and `multiprocessing`.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::Backend;
+///
+/// assert_eq!(Backend::Threading.to_string(), "threading");
+/// assert_eq!("multiprocessing".parse::<Backend>(), Ok(Backend::Multiprocessing));
+/// assert!("fork".parse::<Backend>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// Workers are threads of the current process.
+    Threading,
+    /// Workers are child processes running the same binary.
+    Multiprocessing,
+}
+
+impl Backend {
+    /// Every backend, available in this build or not.
+    pub const ALL: [Backend; 2] = [Backend::Threading, Backend::Multiprocessing];
+
+    /// The name used by `FREETHREADING_BACKEND` and by [`Display`](fmt::Display).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Backend::Threading => "threading",
+            Backend::Multiprocessing => "multiprocessing",
+        }
+    }
+
+    /// Whether this build can run workers on this backend.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(freethreading::Backend::Threading.is_available());
+    /// ```
+    pub const fn is_available(self) -> bool {
+        match self {
+            Backend::Threading => true,
+            // The process backend is tracked as its own piece of work; until it
+            // lands, choosing it is an error rather than a silent fallback.
+            Backend::Multiprocessing => false,
+        }
+    }
+
+    /// The backends this build can run, in [`Backend::ALL`] order.
+    pub fn available() -> impl Iterator<Item = Backend> {
+        Backend::ALL.into_iter().filter(|b| b.is_available())
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Backend {
+    type Err = BackendError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Backend::ALL
+            .into_iter()
+            .find(|b| b.as_str() == s)
+            .ok_or_else(|| BackendError::Unknown(s.to_owned()))
+    }
+}
+
+/// Why a backend could not be chosen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BackendError {
+    /// A name that is not a backend, from `FREETHREADING_BACKEND` or a parse.
+    Unknown(String),
+    /// A backend this build cannot run yet.
+    Unavailable(Backend),
+    /// [`set_backend`] asked for one backend after another was already chosen.
+    AlreadyChosen {
+        /// The backend in force.
+        chosen: Backend,
+        /// The backend that was asked for.
+        requested: Backend,
+    },
+}
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BackendError::Unknown(name) => write!(
+                f,
+                "unknown backend `{name}` in {BACKEND_ENV_VAR}; valid backends are `threading` and `multiprocessing`"
+            ),
+            BackendError::Unavailable(backend) => write!(
+                f,
+                "the `{backend}` backend is not available in this build of freethreading; use `threading`"
+            ),
+            BackendError::AlreadyChosen { chosen, requested } => write!(
+                f,
+                "cannot switch to the `{requested}` backend: `{chosen}` was already chosen \
+                 (by {BACKEND_ENV_VAR} or by first use), and a program runs on one backend"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BackendError {}
+
+static CHOSEN: OnceLock<Result<Backend, BackendError>> = OnceLock::new();
+
+fn from_environment() -> Result<Option<Backend>, BackendError> {
+    match std::env::var(BACKEND_ENV_VAR) {
+        Ok(name) if name.is_empty() => Ok(None),
+        Ok(name) => {
+            let backend = name.parse::<Backend>()?;
+            if backend.is_available() {
+                Ok(Some(backend))
+            } else {
+                Err(BackendError::Unavailable(backend))
+            }
+        }
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(raw)) => {
+            Err(BackendError::Unknown(raw.to_string_lossy().into_owned()))
+        }
+    }
+}
+
+fn choose(requested: Option<Backend>) -> &'static Result<Backend, BackendError> {
+    CHOSEN.get_or_init(|| {
+        Ok(from_environment()?
+            .or(requested)
+            .unwrap_or(Backend::Threading))
+    })
+}
+
+/// Resolves the backend, reporting a bad `FREETHREADING_BACKEND` as an error.
+pub(crate) fn try_get_backend() -> Result<Backend, BackendError> {
+    choose(None).clone()
+}
+
+/// The backend this program runs on.
+///
+/// The first call fixes the choice for the rest of the program.
+///
+/// # Panics
+///
+/// If `FREETHREADING_BACKEND` names no available backend. Call [`init`](crate::init)
+/// first (or use [`#[freethreading::main]`](crate::main)) to get that as an error instead.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{get_backend, Backend};
+///
+/// let backend = get_backend();
+/// assert!(backend == Backend::Threading || backend == Backend::Multiprocessing);
+/// println!("running on {backend}");
+/// ```
+pub fn get_backend() -> Backend {
+    match try_get_backend() {
+        Ok(backend) => backend,
+        Err(error) => panic!("freethreading: {error}"),
+    }
+}
+
+/// Chooses the backend before first use, unless `FREETHREADING_BACKEND` is set.
+///
+/// # Errors
+///
+/// [`BackendError::Unavailable`] for a backend this build cannot run, and
+/// [`BackendError::AlreadyChosen`] when a different backend is already in force,
+/// by the environment variable or because the crate was already used.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{get_backend, set_backend, Backend};
+///
+/// # if std::env::var_os("FREETHREADING_BACKEND").is_none() {
+/// set_backend(Backend::Threading)?;
+/// assert_eq!(get_backend(), Backend::Threading);
+/// # }
+/// # Ok::<(), freethreading::BackendError>(())
+/// ```
+pub fn set_backend(backend: Backend) -> Result<(), BackendError> {
+    if !backend.is_available() {
+        return Err(BackendError::Unavailable(backend));
+    }
+    let chosen = choose(Some(backend)).clone()?;
+    if chosen == backend {
+        Ok(())
+    } else {
+        Err(BackendError::AlreadyChosen {
+            chosen,
+            requested: backend,
+        })
+    }
+}

@@ -1,0 +1,45 @@
+//! The program's entry point: where the backend is fixed and where a worker
+//! process, started from this same binary, will take over from `main`.
+
+use crate::backend::{BackendError, try_get_backend};
+
+/// Prepares the program for workers; call it first thing in `main`.
+///
+/// It fixes the backend (reporting a bad `FREETHREADING_BACKEND` as an error
+/// rather than a panic at first use). On the process backend this is where a
+/// child process, which is this binary started again, takes over and serves
+/// its parent's tasks instead of running the rest of `main`; so code placed
+/// before `init()` runs once in every worker process too. Prefer
+/// [`#[freethreading::main]`](crate::main), which puts the call first for you.
+///
+/// # Errors
+///
+/// [`BackendError`] when `FREETHREADING_BACKEND` names no available backend.
+///
+/// # Examples
+///
+/// ```
+/// fn main() -> Result<(), freethreading::BackendError> {
+///     freethreading::init()?;
+///     println!("backend: {}", freethreading::get_backend());
+///     Ok(())
+/// }
+/// # main().unwrap();
+/// ```
+pub fn init() -> Result<(), BackendError> {
+    try_get_backend().map(drop)
+}
+
+/// What `#[freethreading::main]` runs before the body of `main`.
+pub fn main_prologue() {
+    if let Err(error) = init() {
+        eprintln!("error: {error}");
+        std::process::exit(2);
+    }
+}
+
+/// What `#[freethreading::main]` runs after the body of `main`: like Python at
+/// exit, wait for the workers that are not daemons.
+pub fn main_epilogue() {
+    crate::current::wait_for_non_daemon_workers();
+}

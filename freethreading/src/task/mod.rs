@@ -1,0 +1,112 @@
+//! Tasks: functions that a worker can run, found by a stable name.
+//!
+//! A thread worker calls a task directly. A process worker is the same binary
+//! started again, so it cannot receive a function pointer; it receives the
+//! task's registered name and serialized arguments, finds the task in the
+//! [`registry`] built from every `#[worker_fn]` in the binary, and runs it.
+//! Both backends go through the [`Task`] trait, so the bounds that make a task
+//! runnable in a child process are checked at compile time on both.
+
+mod closure;
+mod error;
+pub(crate) mod registry;
+pub(crate) mod unwind;
+
+pub use closure::ClosureTask;
+pub use error::TaskError;
+pub use registry::{RegistryError, TaskEntry};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A value that can be an argument or a result of a task.
+///
+/// It must cross a process boundary on the process backend (serde
+/// `Serialize + DeserializeOwned`) and a thread boundary on the thread backend
+/// (`Send + 'static`). The bound holds on both backends, so a program that
+/// builds runs on either.
+///
+/// # Examples
+///
+/// ```
+/// fn assert_task_value<T: freethreading::TaskValue>() {}
+/// assert_task_value::<(u64, String, Vec<f32>)>();
+/// ```
+///
+/// ```compile_fail,E0277
+/// fn assert_task_value<T: freethreading::TaskValue>() {}
+/// assert_task_value::<&'static str>(); // borrowed data cannot leave the process
+/// ```
+pub trait TaskValue: Serialize + DeserializeOwned + Send + 'static {}
+
+impl<T: Serialize + DeserializeOwned + Send + 'static> TaskValue for T {}
+
+/// A function that workers can run on either backend.
+///
+/// Implemented by [`#[worker_fn]`](crate::worker_fn) for the unit struct it
+/// makes of a function, and by [`ClosureTask`] for the inline closures of
+/// [`parallel_map!`](crate::parallel_map). Write `#[worker_fn]` rather than
+/// implementing it by hand: the attribute also registers the task under its
+/// name, which a process worker needs to find it.
+///
+/// `Args` is a tuple of the function's parameters: `()` for none, `(A,)` for one.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{worker_fn, Task};
+///
+/// #[worker_fn]
+/// fn add(a: i32, b: i32) -> i32 {
+///     a + b
+/// }
+///
+/// assert_eq!(add(2, 3), 5); // still callable as a function
+/// assert_eq!(add.call((2, 3)), 5);
+/// assert!(add.name().ends_with("::add"));
+/// ```
+///
+/// A function without the attribute is rejected when handed to a runner:
+///
+/// ```compile_fail,E0277
+/// fn add(a: i32, b: i32) -> i32 {
+///     a + b
+/// }
+/// let worker = freethreading::Worker::new(add, (2, 3));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `#[worker_fn]` task",
+    label = "not a task: a worker process could not find it by name",
+    note = "add `#[freethreading::worker_fn]` to the function's definition"
+)]
+pub trait Task: Copy + Send + Sync + 'static {
+    /// The function's parameters, as a tuple.
+    type Args: TaskValue;
+    /// What the function returns.
+    type Output: TaskValue;
+
+    /// The name the task is registered under: its module path and function
+    /// name, unless `#[worker_fn(name = "...")]` chose another.
+    fn name(self) -> &'static str;
+
+    /// Runs the task on this thread.
+    fn call(self, args: Self::Args) -> Self::Output;
+}
+
+// Not public API. Used by the registry to run a task from bytes in a worker process.
+#[doc(hidden)]
+pub trait ErasedTask: Sync {
+    /// Decodes the arguments, runs the task catching a panic, encodes the result.
+    fn call_serialized(&self, args: &[u8]) -> Result<Vec<u8>, TaskError>;
+}
+
+impl<T: Task> ErasedTask for T {
+    fn call_serialized(&self, args: &[u8]) -> Result<Vec<u8>, TaskError> {
+        let args: T::Args = crate::codec::decode(args).map_err(|e| {
+            TaskError::serialization(format!("arguments of `{}`: {e}", self.name()))
+        })?;
+        let output = unwind::catch(|| self.call(args))?;
+        crate::codec::encode(&output)
+            .map_err(|e| TaskError::serialization(format!("result of `{}`: {e}", self.name())))
+    }
+}
