@@ -1,62 +1,16 @@
 //! `Worker`: arguments, names, daemons, start, join and its timeout, the
 //! misuse errors, panics, and workers that feed one another.
 //!
-//! A worker that must stay alive until the test says so waits at a [`Gate`],
-//! a file that exists while the gate is closed: a file, unlike a static, is
-//! seen by a worker on either backend.
+//! A worker that must stay alive until the test says so waits at a [`Gate`].
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+mod gate;
+
 use std::time::{Duration, Instant};
 
 use freethreading::{RegistryError, Task, Worker, WorkerError, current_worker, worker_fn};
 use serde::{Deserialize, Serialize};
 
-/// A closed gate that workers wait at until the test opens it (or drops it,
-/// so that a failing test does not leave a worker waiting forever).
-struct Gate {
-    path: PathBuf,
-}
-
-impl Gate {
-    fn closed() -> Gate {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "freethreading-worker-lifecycle-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let path = std::env::temp_dir().join(name);
-        std::fs::write(&path, b"closed").expect("creating a gate file");
-        Gate { path }
-    }
-
-    fn path(&self) -> String {
-        self.path
-            .to_str()
-            .expect("a UTF-8 temporary directory")
-            .to_owned()
-    }
-
-    fn open(&self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-impl Drop for Gate {
-    fn drop(&mut self) {
-        self.open();
-    }
-}
-
-/// Waits until `gate` is open, then returns `value`.
-#[worker_fn]
-fn pass_gate(gate: String, value: u64) -> u64 {
-    while Path::new(&gate).exists() {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    value
-}
+use gate::{Gate, pass_gate};
 
 #[worker_fn]
 fn add(a: u64, b: u64) -> u64 {
