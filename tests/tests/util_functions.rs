@@ -32,8 +32,9 @@ fn whoami() -> (String, u64, u64, bool) {
 
 /// Waits at `gate`, then says what `whoami` says.
 #[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // task arguments are owned: they cross to the worker
 fn whoami_after(gate: String) -> (String, u64, u64, bool) {
-    pass_gate(gate, 0);
+    gate::wait_at(&gate);
     whoami()
 }
 

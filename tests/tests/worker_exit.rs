@@ -14,8 +14,9 @@ use gate::{Gate, pass_gate};
 
 /// Waits at `gate`, then writes `mark`: a file, seen from any process.
 #[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // task arguments are owned: they cross to the worker
 fn pass_gate_then_mark(gate: String, mark: String) {
-    pass_gate(gate, 0);
+    gate::wait_at(&gate);
     std::fs::write(mark, b"done").expect("writing the mark");
 }
 
@@ -45,6 +46,15 @@ mod program {
     }
 }
 
+/// Removes a file when dropped, even when the test fails.
+struct Removed(String);
+
+impl Drop for Removed {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 fn listed(name: &str) -> bool {
     enumerate().iter().any(|w| w.name() == name)
 }
@@ -67,6 +77,7 @@ freethreading_tests::backend_tests! {
         let plain = Gate::closed();
         let daemon = Gate::closed();
         let mark = format!("{}.mark", plain.path());
+        let _remove_mark = Removed(mark.clone());
         *PATHS.lock().unwrap() = Some((plain.path(), daemon.path(), mark.clone()));
 
         // Opens the plain worker's gate a while after `main` started it, so
@@ -85,6 +96,5 @@ freethreading_tests::backend_tests! {
 
         daemon.open();
         assert!(eventually(|| !listed("Exit-daemon")), "the daemon never finished");
-        let _ = std::fs::remove_file(&mark);
     }
 }

@@ -315,6 +315,6 @@ impl<R> fmt::Debug for Worker<R> {
             .field("daemon", &self.daemon)
             .field("task", &self.task)
             .field("state", &state)
-            .finish()
+            .finish_non_exhaustive()
     }
 }

@@ -49,11 +49,17 @@ impl Drop for Gate {
     }
 }
 
-/// Waits until `gate` is open, then returns `value`.
-#[worker_fn]
-pub(crate) fn pass_gate(gate: String, value: u64) -> u64 {
-    while Path::new(&gate).exists() {
+/// Waits until the gate whose file is `gate` is open.
+pub(crate) fn wait_at(gate: &str) {
+    while Path::new(gate).exists() {
         std::thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// Waits until `gate` is open, then returns `value`.
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // task arguments are owned: they cross to the worker
+pub(crate) fn pass_gate(gate: String, value: u64) -> u64 {
+    wait_at(&gate);
     value
 }
