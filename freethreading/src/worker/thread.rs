@@ -8,6 +8,7 @@
 //! finished, `enumerate()` no longer lists it, as in Python. `join` then reaps
 //! the OS thread, so the cost of a start and a join is that of
 //! `std::thread::spawn` and `JoinHandle::join` plus a few small allocations.
+//! The OS thread carries the worker's name, so that a panic report names it.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
