@@ -1,0 +1,148 @@
+//! The thread flavor of a worker: one OS thread per worker, and one shared
+//! slot for the task and its outcome.
+//!
+//! The slot holds the task until the thread takes it, so that a spawn the OS
+//! refuses leaves the task in place and `start` can be tried again. The thread
+//! runs the task catching any panic, leaves the live-worker list, and only then
+//! publishes the outcome and wakes joiners: once `join_timeout` says the worker
+//! finished, `enumerate()` no longer lists it, as in Python. `join` then reaps
+//! the OS thread, so the cost of a start and a join is that of
+//! `std::thread::spawn` and `JoinHandle::join` plus a few small allocations.
+//! The OS thread carries the worker's name, so that a panic report names it.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::current::register_worker;
+use crate::task::TaskError;
+use crate::task::unwind::{catch, payload_message};
+
+use super::WorkerError;
+
+/// The task with its arguments, ready to run on whatever thread takes it.
+pub(super) type Job<R> = Box<dyn FnOnce() -> R + Send>;
+
+/// A worker run by a thread of this process.
+pub(super) struct Worker<R> {
+    shared: Arc<Shared<R>>,
+    /// The thread, once started. Its lock also makes concurrent `start`s take turns.
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What the starting side and the worker's thread share.
+struct Shared<R> {
+    /// The task, until the thread takes it.
+    job: Mutex<Option<Job<R>>>,
+    /// The task's outcome, once it has finished.
+    outcome: Mutex<Option<Result<R, TaskError>>>,
+    /// Signalled when `outcome` is set.
+    finished: Condvar,
+}
+
+impl<R: Send + 'static> Worker<R> {
+    pub(super) fn new(job: Job<R>) -> Self {
+        Worker {
+            shared: Arc::new(Shared {
+                job: Mutex::new(Some(job)),
+                outcome: Mutex::new(None),
+                finished: Condvar::new(),
+            }),
+            thread: Mutex::new(None),
+        }
+    }
+
+    pub(super) fn start(&self, name: &str, daemon: bool) -> Result<(), WorkerError> {
+        let mut thread = self.thread.lock();
+        if thread.is_some() {
+            return Err(WorkerError::AlreadyStarted);
+        }
+        // Registered before the thread exists, so that `is_alive()` and
+        // `enumerate()` are right as soon as `start` returns. A failed spawn
+        // drops the closure, and with it this registration.
+        let live = register_worker(name.to_owned(), daemon);
+        let shared = Arc::clone(&self.shared);
+        let mut builder = std::thread::Builder::new();
+        // std rejects (by panicking) a thread name with a NUL byte; such a
+        // worker keeps its name everywhere but in the OS's view of the thread.
+        if !name.contains('\0') {
+            builder = builder.name(name.to_owned());
+        }
+        let handle = builder
+            .spawn(move || {
+                live.enter();
+                let job = shared.job.lock().take();
+                let outcome = match job {
+                    Some(job) => catch(job),
+                    // `start` spawns once, after which the thread alone takes the job.
+                    None => Err(TaskError::panicked(
+                        "the worker's task was already taken".to_owned(),
+                        None,
+                    )),
+                };
+                drop(live);
+                *shared.outcome.lock() = Some(outcome);
+                shared.finished.notify_all();
+            })
+            .map_err(WorkerError::Spawn)?;
+        *thread = Some(handle);
+        Ok(())
+    }
+
+    pub(super) fn join(self) -> Result<R, WorkerError> {
+        let handle = self.thread.into_inner().ok_or(WorkerError::NotStarted)?;
+        // The thread's closure catches the task's panic, so an error here is a
+        // bug of ours; it still reaches the caller as an error, not a panic.
+        if let Err(payload) = handle.join() {
+            let message = payload_message(payload.as_ref());
+            return Err(WorkerError::Task(TaskError::panicked(message, None)));
+        }
+        match self.shared.outcome.lock().take() {
+            Some(outcome) => outcome.map_err(WorkerError::Task),
+            None => Err(WorkerError::Task(TaskError::panicked(
+                "the worker thread ended without a result".to_owned(),
+                None,
+            ))),
+        }
+    }
+
+    pub(super) fn join_timeout(&self, timeout: Duration) -> Result<bool, WorkerError> {
+        if self.thread.lock().is_none() {
+            return Err(WorkerError::NotStarted);
+        }
+        let mut outcome = self.shared.outcome.lock();
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => {
+                while outcome.is_none() {
+                    if self
+                        .shared
+                        .finished
+                        .wait_until(&mut outcome, deadline)
+                        .timed_out()
+                    {
+                        break;
+                    }
+                }
+            }
+            // A deadline past what `Instant` can hold is no deadline.
+            None => {
+                while outcome.is_none() {
+                    self.shared.finished.wait(&mut outcome);
+                }
+            }
+        }
+        Ok(outcome.is_some())
+    }
+}
+
+impl<R> Worker<R> {
+    pub(super) fn is_started(&self) -> bool {
+        self.thread.lock().is_some()
+    }
+
+    pub(super) fn is_alive(&self) -> bool {
+        self.is_started() && self.shared.outcome.lock().is_none()
+    }
+}
