@@ -193,4 +193,52 @@ mod tests {
         producer.join().unwrap();
         assert!(queue.empty());
     }
+
+    #[test]
+    fn a_counted_bound_loses_nothing_between_several_threads() {
+        const PRODUCERS: u32 = 3;
+        const COUNT: u32 = 10_000;
+        let queue = Arc::new(Queue::with_layout(4, Layout::List));
+        let consumers: Vec<_> = (0..2)
+            .map(|_| {
+                let queue = Arc::clone(&queue);
+                std::thread::spawn(move || {
+                    let mut taken = Vec::new();
+                    while let Some(item) = queue.get(Wait::Forever).unwrap() {
+                        taken.push(item);
+                        queue.task_done().unwrap();
+                    }
+                    queue.task_done().unwrap();
+                    taken
+                })
+            })
+            .collect();
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|producer| {
+                let queue = Arc::clone(&queue);
+                std::thread::spawn(move || {
+                    for seq in 0..COUNT {
+                        queue.put(Some((producer, seq)), Wait::Forever).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for producer in producers {
+            producer.join().unwrap();
+        }
+        for _ in 0..2 {
+            queue.put(None, Wait::Forever).unwrap();
+        }
+        assert!(queue.join(Wait::Forever));
+        let mut taken: Vec<_> = consumers
+            .into_iter()
+            .flat_map(|c| c.join().unwrap())
+            .collect();
+        taken.sort_unstable();
+        let expected: Vec<_> = (0..PRODUCERS)
+            .flat_map(|p| (0..COUNT).map(move |s| (p, s)))
+            .collect();
+        assert_eq!(taken, expected);
+        assert!(queue.empty());
+    }
 }
