@@ -319,6 +319,8 @@ freethreading_tests::backend_tests! {
     fn queue_is_a_shareable_serializable_handle() {
         assert_handle::<Queue<u32>>();
         assert_handle::<Queue<Queue<String>>>();
+        // Items need only be `Send`: each is owned by one thread at a time.
+        assert_handle::<Queue<std::cell::RefCell<u32>>>();
         let queue = Queue::bounded(3);
         queue.put(1_u8).unwrap();
         let debug = format!("{queue:?}");

@@ -286,7 +286,9 @@ impl<T: TaskValue> Queue<T> {
     /// Waits until every item put on the queue has had its
     /// [`task_done`](Self::task_done): Python's `join()`.
     ///
-    /// Returns at once if no task is open.
+    /// Returns at once if no task is open. An item counts from the moment its
+    /// `put` starts, so `join` also waits for a `put` still blocked on a full
+    /// queue (and, for an instant, for a `try_put` about to be refused).
     pub fn join(&self) {
         match &self.flavor {
             Flavor::Thread(queue) => {
