@@ -32,6 +32,7 @@ mod current;
 mod entry;
 mod error;
 mod handles;
+mod queue;
 mod task;
 mod worker;
 
@@ -85,6 +86,7 @@ pub use error::Timeout;
 /// }
 /// ```
 pub use freethreading_macros::worker_fn;
+pub use queue::{Empty, Full, GetError, PutError, Queue, SimpleQueue, TaskDoneError};
 
 /// Makes `main` ready for workers: it calls [`init`] first and, at the end,
 /// waits for workers that are not daemons, as a Python program does at exit.

@@ -1,0 +1,27 @@
+//! Queues between workers: Python's `queue.Queue` (as `multiprocessing`'s
+//! `JoinableQueue` on processes) and `queue.SimpleQueue`.
+//!
+//! Each public type wraps a private flavor enum, one variant per backend; the
+//! thread flavor lives in [`thread`]. Items are [`TaskValue`](crate::TaskValue)s
+//! on every backend, because on processes they are serialized into shared
+//! memory; a queue is itself a `TaskValue`, so queues and primitives can travel
+//! through queues.
+//!
+//! The error design: Python's `Full` and `Empty` exceptions are the
+//! [`Full`]/[`Empty`] types and the cases of [`PutError`]/[`GetError`], one
+//! error type per direction shared by the blocking, `try_` and `_timeout`
+//! variants. The process backend adds its serialization failures as new cases
+//! of these `#[non_exhaustive]` enums without changing a signature.
+
+mod error;
+mod joinable;
+mod simple;
+mod thread;
+mod wait;
+
+pub use error::{Empty, Full, GetError, PutError, TaskDoneError};
+pub use joinable::Queue;
+pub use simple::SimpleQueue;
+
+#[cfg(test)]
+mod tests;

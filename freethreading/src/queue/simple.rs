@@ -1,0 +1,177 @@
+//! [`SimpleQueue`]: Python's `queue.SimpleQueue`, `multiprocessing.SimpleQueue`
+//! on processes.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::thread;
+use super::wait::Wait;
+use super::{GetError, PutError};
+use crate::TaskValue;
+
+/// An unbounded FIFO queue between workers, without task counting: Python's
+/// `freethreading.SimpleQueue`.
+///
+/// Lighter than [`Queue`](crate::Queue): no bound, no
+/// `task_done`/`join`. A `SimpleQueue` is a handle: [`Clone`] it (or pass it
+/// in a worker's arguments) and every copy reaches the same items. Items are
+/// [`TaskValue`]s so that the same program runs on processes, where they are
+/// serialized. Dropping the last handle drops the items left in it.
+///
+/// # Examples
+///
+/// Python's example, with a thread standing in for a worker:
+///
+/// ```
+/// use freethreading::SimpleQueue;
+///
+/// let queue = SimpleQueue::new();
+/// let filler = {
+///     let queue = queue.clone();
+///     std::thread::spawn(move || {
+///         queue.put("hello".to_owned())?;
+///         queue.put("world".to_owned())
+///     })
+/// };
+/// assert_eq!(queue.get()?, "hello");
+/// assert_eq!(queue.get()?, "world");
+/// filler.join().unwrap()?;
+/// assert!(queue.empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Serialize, Deserialize)]
+#[serde(transparent, bound = "")]
+pub struct SimpleQueue<T: TaskValue> {
+    flavor: Flavor<T>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+enum Flavor<T: TaskValue> {
+    Thread(#[serde(with = "crate::handles")] Arc<thread::SimpleQueue<T>>),
+}
+
+impl<T: TaskValue> SimpleQueue<T> {
+    /// An empty queue: Python's `SimpleQueue()`.
+    pub fn new() -> Self {
+        // The thread flavor is the only one until the process backend lands;
+        // then this chooses by `get_backend()`.
+        SimpleQueue {
+            flavor: Flavor::Thread(Arc::new(thread::SimpleQueue::new())),
+        }
+    }
+
+    /// Puts `item` at the back of the queue; never waits. Python's
+    /// `put(item)`.
+    ///
+    /// # Errors
+    ///
+    /// None on the thread backend. On the process backend, an item that
+    /// cannot be serialized comes back in an error.
+    pub fn put(&self, item: T) -> Result<(), PutError<T>> {
+        match &self.flavor {
+            Flavor::Thread(queue) => {
+                queue.put(item);
+                Ok(())
+            }
+        }
+    }
+
+    /// Takes the item at the front of the queue, waiting while it is empty:
+    /// Python's `get()`.
+    ///
+    /// # Errors
+    ///
+    /// None on the thread backend. On the process backend, an item that
+    /// cannot be deserialized is an error.
+    pub fn get(&self) -> Result<T, GetError> {
+        match &self.flavor {
+            Flavor::Thread(queue) => Ok(queue.get(Wait::Forever)?),
+        }
+    }
+
+    /// Takes the item at the front of the queue if there is one now. Not in
+    /// Python's `SimpleQueue` API (`queue.SimpleQueue.get_nowait()` is).
+    ///
+    /// # Errors
+    ///
+    /// [`GetError::Empty`] when the queue is empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{GetError, SimpleQueue};
+    ///
+    /// let queue = SimpleQueue::new();
+    /// assert_eq!(queue.try_get(), Err(GetError::Empty));
+    /// queue.put(5)?;
+    /// assert_eq!(queue.try_get(), Ok(5));
+    /// # Ok::<(), freethreading::PutError<i32>>(())
+    /// ```
+    pub fn try_get(&self) -> Result<T, GetError> {
+        match &self.flavor {
+            Flavor::Thread(queue) => Ok(queue.get(Wait::Never)?),
+        }
+    }
+
+    /// Takes the item at the front of the queue, waiting at most `timeout`
+    /// for one. Not in Python's `SimpleQueue` API.
+    ///
+    /// # Errors
+    ///
+    /// [`GetError::Empty`] when the queue stayed empty until the deadline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{GetError, SimpleQueue};
+    ///
+    /// let queue = SimpleQueue::<u8>::new();
+    /// assert_eq!(queue.get_timeout(Duration::from_millis(10)), Err(GetError::Empty));
+    /// ```
+    pub fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
+        match &self.flavor {
+            Flavor::Thread(queue) => Ok(queue.get(Wait::timeout(timeout))?),
+        }
+    }
+
+    /// Whether the queue holds no item: Python's `empty()`. Exact the moment
+    /// `put` or `get` returns.
+    pub fn empty(&self) -> bool {
+        match &self.flavor {
+            Flavor::Thread(queue) => queue.empty(),
+        }
+    }
+}
+
+impl<T: TaskValue> Default for SimpleQueue<T> {
+    /// An empty queue, as [`SimpleQueue::new`].
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: TaskValue> Clone for SimpleQueue<T> {
+    /// Another handle to the same queue.
+    fn clone(&self) -> Self {
+        let flavor = match &self.flavor {
+            Flavor::Thread(queue) => Flavor::Thread(Arc::clone(queue)),
+        };
+        SimpleQueue { flavor }
+    }
+}
+
+impl<T: TaskValue> fmt::Debug for SimpleQueue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let len = match &self.flavor {
+            Flavor::Thread(queue) => queue.qsize(),
+        };
+        f.debug_struct("SimpleQueue")
+            .field("len", &len)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,45 @@
+//! Serializing queue handles, which needs the crate's private codec.
+
+use super::{Queue, SimpleQueue};
+use crate::codec::{decode, encode};
+
+#[test]
+fn a_queue_handle_round_trips_to_the_same_queue() {
+    let queue = Queue::bounded(3);
+    queue.put(1_u32).unwrap();
+    let bytes = encode(&queue).unwrap();
+    let copy: Queue<u32> = decode(&bytes).unwrap();
+    assert_eq!(copy.maxsize(), 3);
+    assert_eq!(copy.get(), Ok(1));
+    copy.put(2).unwrap();
+    assert_eq!(queue.try_get(), Ok(2));
+    copy.task_done().unwrap();
+    assert!(!queue.join_timeout(std::time::Duration::ZERO));
+    queue.task_done().unwrap();
+    assert!(queue.join_timeout(std::time::Duration::ZERO));
+}
+
+#[test]
+fn a_simple_queue_handle_round_trips_to_the_same_queue() {
+    let queue = SimpleQueue::<String>::new();
+    let copy: SimpleQueue<String> = decode(&encode(&queue).unwrap()).unwrap();
+    copy.put("hi".to_owned()).unwrap();
+    assert_eq!(queue.try_get().as_deref(), Ok("hi"));
+}
+
+#[test]
+fn a_handle_to_a_dropped_queue_is_an_error() {
+    let queue = Queue::<u8>::new();
+    let bytes = encode(&queue).unwrap();
+    drop(queue);
+    assert!(decode::<Queue<u8>>(&bytes).is_err());
+}
+
+#[test]
+fn a_queue_of_queues_serializes_its_handle_whatever_the_items() {
+    let outer: Queue<Queue<SimpleQueue<u8>>> = Queue::new();
+    let bytes = encode(&outer).unwrap();
+    let copy: Queue<Queue<SimpleQueue<u8>>> = decode(&bytes).unwrap();
+    copy.put(Queue::new()).unwrap();
+    assert_eq!(outer.qsize(), 1);
+}
