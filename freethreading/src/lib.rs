@@ -46,11 +46,6 @@ pub use current::{
 };
 pub use entry::init;
 pub use error::Timeout;
-pub use sync::{
-    Barrier, BarrierError, BoundedSemaphore, BrokenBarrier, Condition, ConditionError,
-    ConditionGuard, Event, Lock, LockGuard, RLock, RLockGuard, ReleaseError, Semaphore,
-    SemaphoreGuard,
-};
 /// Makes a function a task that workers run on either backend.
 ///
 /// ```
@@ -90,6 +85,11 @@ pub use sync::{
 /// }
 /// ```
 pub use freethreading_macros::worker_fn;
+pub use sync::{
+    Barrier, BarrierError, BoundedSemaphore, BrokenBarrier, Condition, ConditionError,
+    ConditionGuard, Event, Lock, LockGuard, RLock, RLockGuard, ReleaseError, Semaphore,
+    SemaphoreGuard,
+};
 
 /// Makes `main` ready for workers: it calls [`init`] first and, at the end,
 /// waits for workers that are not daemons, as a Python program does at exit.

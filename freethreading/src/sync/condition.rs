@@ -76,9 +76,9 @@ impl Condition {
     /// ```
     pub fn with_lock(lock: Lock) -> Self {
         let flavor = match lock.flavor {
-            lock::Flavor::Thread(lock) => Flavor::Thread(Arc::new(thread::Condition::new(
-                ConditionLock::Lock(lock),
-            ))),
+            lock::Flavor::Thread(lock) => {
+                Flavor::Thread(Arc::new(thread::Condition::new(ConditionLock::Lock(lock))))
+            }
         };
         Condition { flavor }
     }
@@ -86,9 +86,9 @@ impl Condition {
     /// A condition over `rlock`, shared with every other handle to it.
     pub fn with_rlock(rlock: RLock) -> Self {
         let flavor = match rlock.flavor {
-            rlock::Flavor::Thread(lock) => Flavor::Thread(Arc::new(thread::Condition::new(
-                ConditionLock::RLock(lock),
-            ))),
+            rlock::Flavor::Thread(lock) => {
+                Flavor::Thread(Arc::new(thread::Condition::new(ConditionLock::RLock(lock))))
+            }
         };
         Condition { flavor }
     }
@@ -241,7 +241,11 @@ impl Condition {
 
     /// Python's `wait_for`: check, wait, check again, until the predicate
     /// holds or `deadline` passes; the predicate's last value.
-    fn wait_for_held(&self, mut predicate: impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
+    fn wait_for_held(
+        &self,
+        mut predicate: impl FnMut() -> bool,
+        deadline: Option<Instant>,
+    ) -> bool {
         let mut satisfied = predicate();
         while !satisfied {
             if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
@@ -298,6 +302,14 @@ impl fmt::Debug for Condition {
 ///
 /// The guard is not `Send`: the lock may be an `RLock`, which only the worker
 /// holding it may release.
+///
+/// ```compile_fail,E0277
+/// let condition = freethreading::Condition::new();
+/// let guard = condition.lock();
+/// std::thread::scope(|s| {
+///     s.spawn(move || drop(guard));
+/// });
+/// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct ConditionGuard<'a> {
     condition: &'a Condition,
@@ -314,9 +326,9 @@ impl<'a> ConditionGuard<'a> {
 
     /// Gives the lock up, waits for a notification, and takes the lock back.
     ///
-    /// Like any condition variable, return without a matching notification
-    /// is possible in principle: check the state you wait for, or use
-    /// [`wait_for`](ConditionGuard::wait_for).
+    /// Another worker may take the lock between the notification and this
+    /// worker getting it back, and change the state again: check the state
+    /// you wait for after waking, or use [`wait_for`](ConditionGuard::wait_for).
     pub fn wait(&mut self) {
         self.condition.wait_held_until(None);
     }

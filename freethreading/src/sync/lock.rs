@@ -29,6 +29,7 @@ use super::thread;
 ///     let _guard = lock.lock();
 ///     assert!(lock.locked());
 ///     assert!(lock.try_lock().is_none());
+///     assert!(lock.locked(), "a failed try_lock leaves it alone");
 /// }
 /// assert!(!lock.locked());
 /// ```
@@ -63,7 +64,7 @@ impl Lock {
 
     /// Takes the lock if it is free now.
     pub fn try_lock(&self) -> Option<LockGuard<'_>> {
-        self.try_acquire().then_some(LockGuard { lock: self })
+        self.try_acquire().then(|| LockGuard { lock: self })
     }
 
     /// Takes the lock, waiting at most `timeout`; `None` if it stayed taken.
@@ -79,7 +80,7 @@ impl Lock {
     /// ```
     pub fn lock_timeout(&self, timeout: Duration) -> Option<LockGuard<'_>> {
         self.acquire_timeout(timeout)
-            .then_some(LockGuard { lock: self })
+            .then(|| LockGuard { lock: self })
     }
 
     /// Takes the lock, waiting as long as it takes; release it with
@@ -160,6 +161,8 @@ impl Drop for LockGuard<'_> {
 
 impl fmt::Debug for LockGuard<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LockGuard").field("lock", self.lock).finish()
+        f.debug_struct("LockGuard")
+            .field("lock", self.lock)
+            .finish()
     }
 }

@@ -68,8 +68,7 @@ impl RLock {
 
     /// Takes the lock, waiting at most `timeout` for another worker to free it.
     pub fn lock_timeout(&self, timeout: Duration) -> Option<RLockGuard<'_>> {
-        self.acquire_timeout(timeout)
-            .then(|| RLockGuard::new(self))
+        self.acquire_timeout(timeout).then(|| RLockGuard::new(self))
     }
 
     /// Takes the lock, waiting as long as it takes; release it with

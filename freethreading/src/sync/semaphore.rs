@@ -110,19 +110,23 @@ macro_rules! permit_methods {
         /// Takes a permit, waiting as long as it takes, until the guard is dropped.
         pub fn access(&self) -> SemaphoreGuard<'_> {
             self.acquire();
-            SemaphoreGuard { flavor: &self.flavor }
+            SemaphoreGuard {
+                flavor: &self.flavor,
+            }
         }
 
         /// Takes a permit if one is left now.
         pub fn try_access(&self) -> Option<SemaphoreGuard<'_>> {
-            self.try_acquire()
-                .then_some(SemaphoreGuard { flavor: &self.flavor })
+            self.try_acquire().then(|| SemaphoreGuard {
+                flavor: &self.flavor,
+            })
         }
 
         /// Takes a permit, waiting at most `timeout`; `None` if none came free.
         pub fn access_timeout(&self, timeout: Duration) -> Option<SemaphoreGuard<'_>> {
-            self.acquire_timeout(timeout)
-                .then_some(SemaphoreGuard { flavor: &self.flavor })
+            self.acquire_timeout(timeout).then(|| SemaphoreGuard {
+                flavor: &self.flavor,
+            })
         }
 
         /// Takes a permit, waiting as long as it takes; give it back with `release`.

@@ -112,8 +112,7 @@ impl RLock {
             match deadline {
                 None => self.free.wait(state),
                 Some(deadline) => {
-                    if self.free.wait_until(state, deadline).timed_out() && state.owner.is_some()
-                    {
+                    if self.free.wait_until(state, deadline).timed_out() && state.owner.is_some() {
                         return false;
                     }
                 }

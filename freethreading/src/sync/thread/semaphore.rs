@@ -32,8 +32,7 @@ impl Semaphore {
             match deadline {
                 None => self.available.wait(&mut value),
                 Some(deadline) => {
-                    if self.available.wait_until(&mut value, deadline).timed_out() && *value == 0
-                    {
+                    if self.available.wait_until(&mut value, deadline).timed_out() && *value == 0 {
                         return false;
                     }
                 }
