@@ -17,6 +17,9 @@ use super::thread;
 /// (Python's `with lock:`), or explicitly with [`acquire`](Lock::acquire) and
 /// [`release`](Lock::release).
 ///
+/// A worker that takes a `Lock` it already holds waits for itself forever,
+/// as in Python; use an [`RLock`](crate::RLock) for that.
+///
 /// Clones share the lock, and so does a clone handed to a worker.
 ///
 /// # Examples
