@@ -33,6 +33,7 @@ mod entry;
 mod error;
 mod handles;
 mod queue;
+mod sync;
 mod task;
 mod worker;
 
@@ -87,6 +88,11 @@ pub use error::Timeout;
 /// ```
 pub use freethreading_macros::worker_fn;
 pub use queue::{Empty, Full, GetError, PutError, Queue, SimpleQueue, TaskDoneError};
+pub use sync::{
+    Barrier, BarrierError, BoundedSemaphore, BrokenBarrier, Condition, ConditionError,
+    ConditionGuard, Event, Lock, LockGuard, RLock, RLockGuard, ReleaseError, Semaphore,
+    SemaphoreGuard,
+};
 
 /// Makes `main` ready for workers: it calls [`init`] first and, at the end,
 /// waits for workers that are not daemons, as a Python program does at exit.

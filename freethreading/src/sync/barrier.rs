@@ -1,0 +1,200 @@
+//! [`Barrier`]: a meeting point for a fixed number of workers.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::thread;
+use super::{BarrierError, BrokenBarrier};
+use crate::Task;
+
+/// A meeting point that releases a fixed number of parties together:
+/// Python's `Barrier`.
+///
+/// Each party calls [`wait`](Barrier::wait); the call returns once `parties`
+/// of them have arrived, with a distinct arrival index `0..parties`. Then the
+/// barrier is ready for the next round. An optional action (a
+/// [`#[worker_fn]`](crate::worker_fn) task) runs in the last party to arrive
+/// before anyone is released.
+///
+/// A barrier breaks when it is [`abort`](Barrier::abort)ed, when a wait times
+/// out, or when the action panics: every waiting and later `wait` fails with
+/// [`BrokenBarrier`] until [`reset`](Barrier::reset).
+///
+/// Clones share the barrier, and so does a clone handed to a worker.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::Barrier;
+///
+/// let barrier = Barrier::new(2)?;
+/// let other = barrier.clone();
+/// let party = std::thread::spawn(move || other.wait());
+/// let mine = barrier.wait()?;
+/// let theirs = party.join().unwrap()?;
+/// assert_eq!(mine + theirs, 1); // one got 0, the other 1
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Barrier {
+    flavor: Flavor,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+enum Flavor {
+    Thread(#[serde(with = "crate::handles")] Arc<thread::Barrier>),
+}
+
+impl Barrier {
+    /// A barrier for `parties` workers, without action or default timeout.
+    ///
+    /// # Errors
+    ///
+    /// [`BarrierError::NoParties`] if `parties` is 0.
+    pub fn new(parties: usize) -> Result<Self, BarrierError> {
+        if parties == 0 {
+            return Err(BarrierError::NoParties);
+        }
+        Ok(Barrier {
+            flavor: Flavor::Thread(Arc::new(thread::Barrier::new(parties))),
+        })
+    }
+
+    /// Sets the task that the last party to arrive runs before the round is
+    /// released. If it panics, the barrier breaks.
+    ///
+    /// The setting belongs to the barrier, so every clone sees it.
+    ///
+    /// # Errors
+    ///
+    /// [`BarrierError::Action`] if the task cannot be found by its name, as a
+    /// worker process would have to (two tasks registered under one name).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Barrier};
+    ///
+    /// #[worker_fn]
+    /// fn announce() {
+    ///     println!("everyone is here");
+    /// }
+    ///
+    /// let barrier = Barrier::new(1)?.with_action(announce)?;
+    /// assert_eq!(barrier.wait()?, 0); // prints once
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_action<T>(self, action: T) -> Result<Self, BarrierError>
+    where
+        T: Task<Args = (), Output = ()>,
+    {
+        crate::task::registry::check(action.name()).map_err(BarrierError::Action)?;
+        match &self.flavor {
+            Flavor::Thread(barrier) => barrier.set_action(Arc::new(move || action.call(()))),
+        }
+        Ok(self)
+    }
+
+    /// Sets the timeout that [`wait`](Barrier::wait) uses; without one it
+    /// waits as long as it takes.
+    ///
+    /// The setting belongs to the barrier, so every clone sees it.
+    #[must_use = "the barrier is handed back for more settings or use"]
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        match &self.flavor {
+            Flavor::Thread(barrier) => barrier.set_timeout(Some(timeout)),
+        }
+        self
+    }
+
+    /// Waits until all parties have arrived; this party's arrival index,
+    /// `0..parties`, distinct within a round. The last to arrive gets
+    /// `parties - 1` and runs the action.
+    ///
+    /// Uses the barrier's default timeout, if [`with_timeout`](Barrier::with_timeout)
+    /// set one; running out of time breaks the barrier.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokenBarrier`] if the barrier is broken when called or while
+    /// waiting, is reset while waiting, times out, or its action panics.
+    pub fn wait(&self) -> Result<usize, BrokenBarrier> {
+        match &self.flavor {
+            Flavor::Thread(barrier) => barrier.wait(barrier.default_timeout()),
+        }
+    }
+
+    /// As [`wait`](Barrier::wait), waiting at most `timeout` for the others;
+    /// running out of time breaks the barrier for everyone, as in Python.
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](Barrier::wait), including on timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let barrier = freethreading::Barrier::new(2)?;
+    /// assert!(barrier.wait_timeout(Duration::from_millis(10)).is_err());
+    /// assert!(barrier.broken());
+    /// # Ok::<(), freethreading::BarrierError>(())
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<usize, BrokenBarrier> {
+        match &self.flavor {
+            Flavor::Thread(barrier) => barrier.wait(Some(timeout)),
+        }
+    }
+
+    /// Returns the barrier to a fresh round, mending it if broken; parties
+    /// waiting now fail with [`BrokenBarrier`].
+    pub fn reset(&self) {
+        match &self.flavor {
+            Flavor::Thread(barrier) => barrier.reset(),
+        }
+    }
+
+    /// Breaks the barrier: waiting and later `wait` calls fail until
+    /// [`reset`](Barrier::reset).
+    pub fn abort(&self) {
+        match &self.flavor {
+            Flavor::Thread(barrier) => barrier.abort(),
+        }
+    }
+
+    /// How many parties a round needs.
+    pub fn parties(&self) -> usize {
+        match &self.flavor {
+            Flavor::Thread(barrier) => barrier.parties(),
+        }
+    }
+
+    /// How many parties are waiting in the current round.
+    pub fn n_waiting(&self) -> usize {
+        match &self.flavor {
+            Flavor::Thread(barrier) => barrier.n_waiting(),
+        }
+    }
+
+    /// Whether the barrier is broken.
+    pub fn broken(&self) -> bool {
+        match &self.flavor {
+            Flavor::Thread(barrier) => barrier.broken(),
+        }
+    }
+}
+
+impl fmt::Debug for Barrier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Barrier")
+            .field("parties", &self.parties())
+            .field("n_waiting", &self.n_waiting())
+            .field("broken", &self.broken())
+            .finish()
+    }
+}

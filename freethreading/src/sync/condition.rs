@@ -1,0 +1,388 @@
+//! [`Condition`]: waiting for a notification while holding a lock.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::thread::{self, ConditionLock};
+use super::{ConditionError, Lock, RLock, ReleaseError, lock, rlock};
+
+/// A condition variable over a [`Lock`] or an [`RLock`]: Python's `Condition`.
+///
+/// Workers take the lock, check some shared state, and [`wait`](ConditionGuard::wait)
+/// until another worker changes it and notifies them. Waiting gives the lock
+/// up entirely (every level of an `RLock`) and takes it back before
+/// returning. [`notify(n)`](ConditionGuard::notify) wakes at most `n`
+/// waiters, oldest first.
+///
+/// Use it through a guard, [`lock`](Condition::lock) (Python's
+/// `with condition:`), or with the explicit methods on `Condition`, which
+/// check that the caller holds the lock.
+///
+/// Clones share the condition and its lock, and so does a clone handed to a
+/// worker.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{Condition, Event};
+///
+/// let condition = Condition::new();
+/// let ready = Event::new(); // the shared state the condition guards
+/// let (c, r) = (condition.clone(), ready.clone());
+/// let producer = std::thread::spawn(move || {
+///     let guard = c.lock();
+///     r.set();
+///     guard.notify(1);
+/// });
+/// let mut guard = condition.lock();
+/// assert!(guard.wait_for(|| ready.is_set()));
+/// # drop(guard);
+/// # producer.join().unwrap();
+/// ```
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Condition {
+    flavor: Flavor,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+enum Flavor {
+    Thread(#[serde(with = "crate::handles")] Arc<thread::Condition>),
+}
+
+impl Condition {
+    /// A condition over a new [`RLock`] of its own, as Python's `Condition()`.
+    pub fn new() -> Self {
+        Condition::with_rlock(RLock::new())
+    }
+
+    /// A condition over `lock`, shared with every other handle to it: taking
+    /// the lock directly and taking the condition's lock are the same.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{Condition, Lock};
+    ///
+    /// let lock = Lock::new();
+    /// let condition = Condition::with_lock(lock.clone());
+    /// let guard = condition.lock();
+    /// assert!(lock.locked());
+    /// # drop(guard);
+    /// ```
+    pub fn with_lock(lock: Lock) -> Self {
+        let flavor = match lock.flavor {
+            lock::Flavor::Thread(lock) => {
+                Flavor::Thread(Arc::new(thread::Condition::new(ConditionLock::Lock(lock))))
+            }
+        };
+        Condition { flavor }
+    }
+
+    /// A condition over `rlock`, shared with every other handle to it.
+    pub fn with_rlock(rlock: RLock) -> Self {
+        let flavor = match rlock.flavor {
+            rlock::Flavor::Thread(lock) => {
+                Flavor::Thread(Arc::new(thread::Condition::new(ConditionLock::RLock(lock))))
+            }
+        };
+        Condition { flavor }
+    }
+
+    /// Takes the lock, waiting as long as it takes, until the guard is dropped.
+    pub fn lock(&self) -> ConditionGuard<'_> {
+        self.acquire();
+        ConditionGuard::new(self)
+    }
+
+    /// Takes the lock if it is free now (or, for an `RLock`, held by this worker).
+    pub fn try_lock(&self) -> Option<ConditionGuard<'_>> {
+        self.try_acquire().then(|| ConditionGuard::new(self))
+    }
+
+    /// Takes the lock, waiting at most `timeout`.
+    pub fn lock_timeout(&self, timeout: Duration) -> Option<ConditionGuard<'_>> {
+        self.acquire_timeout(timeout)
+            .then(|| ConditionGuard::new(self))
+    }
+
+    /// Takes the lock, waiting as long as it takes.
+    pub fn acquire(&self) {
+        match &self.flavor {
+            Flavor::Thread(condition) => condition.acquire_until(None),
+        };
+    }
+
+    /// Takes the lock if it is free now; `true` if taken.
+    pub fn try_acquire(&self) -> bool {
+        match &self.flavor {
+            Flavor::Thread(condition) => condition.try_acquire(),
+        }
+    }
+
+    /// Takes the lock, waiting at most `timeout`; `true` if taken.
+    pub fn acquire_timeout(&self, timeout: Duration) -> bool {
+        match &self.flavor {
+            Flavor::Thread(condition) => condition.acquire_until(thread::deadline(timeout)),
+        }
+    }
+
+    /// Releases the lock (one level of an `RLock`).
+    ///
+    /// # Errors
+    ///
+    /// As the lock's own `release`: [`ReleaseError::Unlocked`] for a `Lock`
+    /// that is not locked, [`ReleaseError::NotOwner`] for an `RLock` this
+    /// worker does not hold.
+    pub fn release(&self) -> Result<(), ReleaseError> {
+        match &self.flavor {
+            Flavor::Thread(condition) => condition.release(),
+        }
+    }
+
+    /// Waits for a notification; see [`ConditionGuard::wait`].
+    ///
+    /// # Errors
+    ///
+    /// [`ConditionError::WaitUnacquired`] if this worker does not hold the
+    /// lock (for a `Lock`: if it is not locked at all).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{Condition, ConditionError};
+    ///
+    /// let condition = Condition::new();
+    /// assert_eq!(condition.wait(), Err(ConditionError::WaitUnacquired));
+    /// ```
+    pub fn wait(&self) -> Result<(), ConditionError> {
+        self.wait_until(None).map(drop)
+    }
+
+    /// Waits at most `timeout` for a notification; `Ok(false)` on timeout.
+    ///
+    /// # Errors
+    ///
+    /// [`ConditionError::WaitUnacquired`] if this worker does not hold the lock.
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, ConditionError> {
+        self.wait_until(thread::deadline(timeout))
+    }
+
+    /// Waits until `predicate` returns `true`; see [`ConditionGuard::wait_for`].
+    ///
+    /// # Errors
+    ///
+    /// [`ConditionError::WaitUnacquired`] if this worker does not hold the lock.
+    pub fn wait_for(&self, predicate: impl FnMut() -> bool) -> Result<bool, ConditionError> {
+        self.check_held(ConditionError::WaitUnacquired)?;
+        Ok(self.wait_for_held(predicate, None))
+    }
+
+    /// Waits at most `timeout` for `predicate` to return `true`; the
+    /// predicate's last value.
+    ///
+    /// # Errors
+    ///
+    /// [`ConditionError::WaitUnacquired`] if this worker does not hold the lock.
+    pub fn wait_for_timeout(
+        &self,
+        predicate: impl FnMut() -> bool,
+        timeout: Duration,
+    ) -> Result<bool, ConditionError> {
+        self.check_held(ConditionError::WaitUnacquired)?;
+        Ok(self.wait_for_held(predicate, thread::deadline(timeout)))
+    }
+
+    /// Wakes at most `n` waiters, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`ConditionError::NotifyUnacquired`] if this worker does not hold the lock.
+    pub fn notify(&self, n: usize) -> Result<(), ConditionError> {
+        match &self.flavor {
+            Flavor::Thread(condition) => condition.notify(n),
+        }
+    }
+
+    /// Wakes every waiter.
+    ///
+    /// # Errors
+    ///
+    /// [`ConditionError::NotifyUnacquired`] if this worker does not hold the lock.
+    pub fn notify_all(&self) -> Result<(), ConditionError> {
+        match &self.flavor {
+            Flavor::Thread(condition) => condition.notify_all(),
+        }
+    }
+
+    fn wait_until(&self, deadline: Option<Instant>) -> Result<bool, ConditionError> {
+        match &self.flavor {
+            Flavor::Thread(condition) => condition.wait_until(deadline),
+        }
+    }
+
+    fn check_held(&self, error: ConditionError) -> Result<(), ConditionError> {
+        let held = match &self.flavor {
+            Flavor::Thread(condition) => condition.is_held(),
+        };
+        if held { Ok(()) } else { Err(error) }
+    }
+
+    /// Waits for a notification, for a caller that holds the lock.
+    fn wait_held_until(&self, deadline: Option<Instant>) -> bool {
+        match &self.flavor {
+            Flavor::Thread(condition) => condition.wait_held_until(deadline),
+        }
+    }
+
+    /// Python's `wait_for`: check, wait, check again, until the predicate
+    /// holds or `deadline` passes; the predicate's last value.
+    fn wait_for_held(
+        &self,
+        mut predicate: impl FnMut() -> bool,
+        deadline: Option<Instant>,
+    ) -> bool {
+        let mut satisfied = predicate();
+        while !satisfied {
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                break;
+            }
+            self.wait_held_until(deadline);
+            satisfied = predicate();
+        }
+        satisfied
+    }
+
+    fn notify_held(&self, n: usize) {
+        match &self.flavor {
+            Flavor::Thread(condition) => condition.notify_held(n),
+        }
+    }
+}
+
+impl Default for Condition {
+    /// A condition over a new `RLock`, as [`Condition::new`].
+    fn default() -> Self {
+        Condition::new()
+    }
+}
+
+impl fmt::Debug for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("Condition");
+        match &self.flavor {
+            Flavor::Thread(condition) => {
+                match condition.lock() {
+                    ConditionLock::Lock(lock) => debug.field(
+                        "lock",
+                        &Lock {
+                            flavor: lock::Flavor::Thread(Arc::clone(lock)),
+                        },
+                    ),
+                    ConditionLock::RLock(lock) => debug.field(
+                        "lock",
+                        &RLock {
+                            flavor: rlock::Flavor::Thread(Arc::clone(lock)),
+                        },
+                    ),
+                };
+                debug.field("waiting", &condition.n_waiting());
+            }
+        }
+        debug.finish()
+    }
+}
+
+/// The lock of a [`Condition`], held until this guard is dropped; made by
+/// [`Condition::lock`]. Waiting and notifying go through it.
+///
+/// The guard is not `Send`: the lock may be an `RLock`, which only the worker
+/// holding it may release.
+///
+/// ```compile_fail,E0277
+/// let condition = freethreading::Condition::new();
+/// let guard = condition.lock();
+/// std::thread::scope(|s| {
+///     s.spawn(move || drop(guard));
+/// });
+/// ```
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct ConditionGuard<'a> {
+    condition: &'a Condition,
+    not_send: PhantomData<*const ()>,
+}
+
+impl<'a> ConditionGuard<'a> {
+    fn new(condition: &'a Condition) -> Self {
+        ConditionGuard {
+            condition,
+            not_send: PhantomData,
+        }
+    }
+
+    /// Gives the lock up, waits for a notification, and takes the lock back.
+    ///
+    /// Another worker may take the lock between the notification and this
+    /// worker getting it back, and change the state again: check the state
+    /// you wait for after waking, or use [`wait_for`](ConditionGuard::wait_for).
+    pub fn wait(&mut self) {
+        self.condition.wait_held_until(None);
+    }
+
+    /// As [`wait`](ConditionGuard::wait), at most `timeout`; `false` on timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let condition = freethreading::Condition::new();
+    /// let mut guard = condition.lock();
+    /// assert!(!guard.wait_timeout(Duration::from_millis(10)));
+    /// ```
+    pub fn wait_timeout(&mut self, timeout: Duration) -> bool {
+        self.condition.wait_held_until(thread::deadline(timeout))
+    }
+
+    /// Waits until `predicate`, run with the lock held, returns `true`;
+    /// returns it, which is always `true` here.
+    pub fn wait_for(&mut self, predicate: impl FnMut() -> bool) -> bool {
+        self.condition.wait_for_held(predicate, None)
+    }
+
+    /// Waits at most `timeout` for `predicate` to return `true`; the
+    /// predicate's last value, `false` if the time ran out first.
+    pub fn wait_for_timeout(&mut self, predicate: impl FnMut() -> bool, timeout: Duration) -> bool {
+        self.condition
+            .wait_for_held(predicate, thread::deadline(timeout))
+    }
+
+    /// Wakes at most `n` waiters, oldest first.
+    pub fn notify(&self, n: usize) {
+        self.condition.notify_held(n);
+    }
+
+    /// Wakes every waiter.
+    pub fn notify_all(&self) {
+        self.condition.notify_held(usize::MAX);
+    }
+}
+
+impl Drop for ConditionGuard<'_> {
+    fn drop(&mut self) {
+        // An error means the lock was already released explicitly.
+        let _ = self.condition.release();
+    }
+}
+
+impl fmt::Debug for ConditionGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConditionGuard")
+            .field("condition", self.condition)
+            .finish()
+    }
+}

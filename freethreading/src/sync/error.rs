@@ -1,0 +1,143 @@
+//! The errors of the synchronization primitives, one type per operation.
+//!
+//! Messages follow Python's where it has one, in lowercase: a Python program
+//! that catches `RuntimeError("release unlocked lock")` finds the same words.
+
+use std::fmt;
+
+/// A `release()` that the primitive's state does not allow.
+///
+/// Python raises `RuntimeError` or `ValueError` for these; here each case is a
+/// variant, so a caller can tell a double release from a foreign one.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{Lock, ReleaseError};
+///
+/// let lock = Lock::new();
+/// assert_eq!(lock.release(), Err(ReleaseError::Unlocked));
+/// assert_eq!(ReleaseError::Unlocked.to_string(), "release unlocked lock");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReleaseError {
+    /// A [`Lock`](crate::Lock) released while it was not locked.
+    Unlocked,
+    /// An [`RLock`](crate::RLock), or the lock of a [`Condition`](crate::Condition),
+    /// released by a worker that does not hold it.
+    NotOwner,
+    /// A [`BoundedSemaphore`](crate::BoundedSemaphore) released above its initial value.
+    TooManyReleases,
+}
+
+impl fmt::Display for ReleaseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReleaseError::Unlocked => "release unlocked lock",
+            ReleaseError::NotOwner => "cannot release un-acquired lock",
+            ReleaseError::TooManyReleases => "semaphore released too many times",
+        })
+    }
+}
+
+impl std::error::Error for ReleaseError {}
+
+/// A [`Condition`](crate::Condition) waited on or notified by a worker that
+/// does not hold its lock.
+///
+/// Only the explicit methods on `Condition` can fail this way; a
+/// [`ConditionGuard`](crate::ConditionGuard) holds the lock by construction.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{Condition, ConditionError};
+///
+/// let condition = Condition::new();
+/// assert_eq!(condition.notify(1), Err(ConditionError::NotifyUnacquired));
+/// assert_eq!(
+///     ConditionError::WaitUnacquired.to_string(),
+///     "cannot wait on un-acquired lock"
+/// );
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConditionError {
+    /// `wait` (or `wait_for`) without holding the lock.
+    WaitUnacquired,
+    /// `notify` or `notify_all` without holding the lock.
+    NotifyUnacquired,
+}
+
+impl fmt::Display for ConditionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConditionError::WaitUnacquired => "cannot wait on un-acquired lock",
+            ConditionError::NotifyUnacquired => "cannot notify on un-acquired lock",
+        })
+    }
+}
+
+impl std::error::Error for ConditionError {}
+
+/// A [`Barrier`](crate::Barrier) that cannot be built as asked.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{Barrier, BarrierError};
+///
+/// assert_eq!(Barrier::new(0).unwrap_err(), BarrierError::NoParties);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BarrierError {
+    /// A barrier for zero parties, which no `wait` could ever complete.
+    NoParties,
+    /// An action task that a worker process could not find by its name.
+    Action(crate::RegistryError),
+}
+
+impl fmt::Display for BarrierError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BarrierError::NoParties => f.write_str("a barrier needs at least one party"),
+            BarrierError::Action(error) => write!(f, "barrier action: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for BarrierError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BarrierError::NoParties => None,
+            BarrierError::Action(error) => Some(error),
+        }
+    }
+}
+
+/// A [`Barrier`](crate::Barrier) wait that failed because the barrier is
+/// broken: aborted, reset while this party waited, timed out, or its action
+/// panicked. Python's `BrokenBarrierError`.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{Barrier, BrokenBarrier};
+///
+/// let barrier = Barrier::new(2)?;
+/// barrier.abort();
+/// assert_eq!(barrier.wait(), Err(BrokenBarrier));
+/// # Ok::<(), freethreading::BarrierError>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct BrokenBarrier;
+
+impl fmt::Display for BrokenBarrier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("barrier is broken")
+    }
+}
+
+impl std::error::Error for BrokenBarrier {}

@@ -1,0 +1,100 @@
+//! [`Event`]: a flag that workers wait for.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::thread;
+
+/// A flag that some workers set and others wait for: Python's `Event`.
+///
+/// [`wait`](Event::wait) returns once the flag is set; setting it wakes every
+/// waiter. A `set` followed at once by a `clear` still wakes those that were
+/// waiting at the time.
+///
+/// Clones share the flag, and so does a clone handed to a worker.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use freethreading::Event;
+///
+/// let ready = Event::new();
+/// let setter = ready.clone();
+/// let handle = std::thread::spawn(move || setter.set());
+/// ready.wait();
+/// assert!(ready.is_set());
+/// # handle.join().unwrap();
+/// ready.clear();
+/// assert!(!ready.wait_timeout(Duration::from_millis(10)));
+/// ```
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Event {
+    flavor: Flavor,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+enum Flavor {
+    Thread(#[serde(with = "crate::handles")] Arc<thread::Event>),
+}
+
+impl Default for Flavor {
+    fn default() -> Self {
+        Flavor::Thread(Arc::new(thread::Event::new()))
+    }
+}
+
+impl Event {
+    /// A new event whose flag is not set.
+    pub fn new() -> Self {
+        Event::default()
+    }
+
+    /// Sets the flag and wakes every waiter.
+    pub fn set(&self) {
+        match &self.flavor {
+            Flavor::Thread(event) => event.set(),
+        }
+    }
+
+    /// Clears the flag, so later waits block until the next `set`.
+    pub fn clear(&self) {
+        match &self.flavor {
+            Flavor::Thread(event) => event.clear(),
+        }
+    }
+
+    /// Whether the flag is set now.
+    pub fn is_set(&self) -> bool {
+        match &self.flavor {
+            Flavor::Thread(event) => event.is_set(),
+        }
+    }
+
+    /// Waits as long as it takes for the flag to be set.
+    pub fn wait(&self) {
+        match &self.flavor {
+            Flavor::Thread(event) => event.wait_until(None),
+        };
+    }
+
+    /// Waits at most `timeout` for the flag; `true` if it was set, `false` on
+    /// timeout.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        match &self.flavor {
+            Flavor::Thread(event) => event.wait_until(thread::deadline(timeout)),
+        }
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("set", &self.is_set())
+            .finish()
+    }
+}

@@ -1,0 +1,171 @@
+//! [`Lock`]: a mutual-exclusion lock that any worker may release.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::ReleaseError;
+use super::thread;
+
+/// A lock that one worker holds at a time: Python's `Lock`.
+///
+/// Unlike [`std::sync::Mutex`] it guards no data and has no owner: a lock
+/// taken by one worker may be released by another, which is what makes it a
+/// signal as well as a lock. Take it for a scope with [`lock`](Lock::lock)
+/// (Python's `with lock:`), or explicitly with [`acquire`](Lock::acquire) and
+/// [`release`](Lock::release).
+///
+/// A worker that takes a `Lock` it already holds waits for itself forever,
+/// as in Python; use an [`RLock`](crate::RLock) for that.
+///
+/// Clones share the lock, and so does a clone handed to a worker.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::Lock;
+///
+/// let lock = Lock::new();
+/// {
+///     let _guard = lock.lock();
+///     assert!(lock.locked());
+///     assert!(lock.try_lock().is_none());
+///     assert!(lock.locked(), "a failed try_lock leaves it alone");
+/// }
+/// assert!(!lock.locked());
+/// ```
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Lock {
+    pub(super) flavor: Flavor,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub(super) enum Flavor {
+    Thread(#[serde(with = "crate::handles")] Arc<thread::Lock>),
+}
+
+impl Default for Flavor {
+    fn default() -> Self {
+        Flavor::Thread(Arc::new(thread::Lock::new()))
+    }
+}
+
+impl Lock {
+    /// A new, unlocked lock.
+    pub fn new() -> Self {
+        Lock::default()
+    }
+
+    /// Takes the lock, waiting as long as it takes, until the guard is dropped.
+    pub fn lock(&self) -> LockGuard<'_> {
+        self.acquire();
+        LockGuard { lock: self }
+    }
+
+    /// Takes the lock if it is free now.
+    pub fn try_lock(&self) -> Option<LockGuard<'_>> {
+        self.try_acquire().then(|| LockGuard { lock: self })
+    }
+
+    /// Takes the lock, waiting at most `timeout`; `None` if it stayed taken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lock = freethreading::Lock::new();
+    /// let _held = lock.lock();
+    /// assert!(lock.lock_timeout(Duration::from_millis(10)).is_none());
+    /// ```
+    pub fn lock_timeout(&self, timeout: Duration) -> Option<LockGuard<'_>> {
+        self.acquire_timeout(timeout)
+            .then(|| LockGuard { lock: self })
+    }
+
+    /// Takes the lock, waiting as long as it takes; release it with
+    /// [`release`](Lock::release), from this worker or another.
+    pub fn acquire(&self) {
+        match &self.flavor {
+            Flavor::Thread(lock) => lock.acquire_until(None),
+        };
+    }
+
+    /// Takes the lock if it is free now; `true` if taken.
+    pub fn try_acquire(&self) -> bool {
+        match &self.flavor {
+            Flavor::Thread(lock) => lock.try_acquire(),
+        }
+    }
+
+    /// Takes the lock, waiting at most `timeout`; `true` if taken.
+    pub fn acquire_timeout(&self, timeout: Duration) -> bool {
+        match &self.flavor {
+            Flavor::Thread(lock) => lock.acquire_until(thread::deadline(timeout)),
+        }
+    }
+
+    /// Releases the lock, whoever took it, and wakes one waiter.
+    ///
+    /// # Errors
+    ///
+    /// [`ReleaseError::Unlocked`] if the lock is not locked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = freethreading::Lock::new();
+    /// lock.acquire();
+    /// lock.release()?;
+    /// assert!(lock.release().is_err());
+    /// # Ok::<(), freethreading::ReleaseError>(())
+    /// ```
+    pub fn release(&self) -> Result<(), ReleaseError> {
+        match &self.flavor {
+            Flavor::Thread(lock) => lock.release(),
+        }
+    }
+
+    /// Whether some worker holds the lock now.
+    pub fn locked(&self) -> bool {
+        match &self.flavor {
+            Flavor::Thread(lock) => lock.locked(),
+        }
+    }
+}
+
+impl fmt::Debug for Lock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lock")
+            .field("locked", &self.locked())
+            .finish()
+    }
+}
+
+/// A [`Lock`] held until this guard is dropped; made by [`Lock::lock`].
+///
+/// A `Lock` has no owner, so the guard may be sent to, and dropped on,
+/// another thread. If the lock was released explicitly while the guard lived,
+/// dropping the guard leaves it as it is.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct LockGuard<'a> {
+    lock: &'a Lock,
+}
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        // An error means the lock was already released explicitly.
+        let _ = self.lock.release();
+    }
+}
+
+impl fmt::Debug for LockGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockGuard")
+            .field("lock", self.lock)
+            .finish()
+    }
+}

@@ -1,0 +1,181 @@
+//! [`RLock`]: a lock that the worker holding it may take again.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::ReleaseError;
+use super::thread;
+
+/// A reentrant lock: Python's `RLock`.
+///
+/// The worker that holds it (as told by [`get_ident`](crate::get_ident)) may
+/// take it again without waiting; it is free once that worker has released it
+/// as many times as it took it. Only the holder may release it.
+///
+/// Clones share the lock, and so does a clone handed to a worker.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::RLock;
+///
+/// fn countdown(rlock: &RLock, n: u32) -> u32 {
+///     let _guard = rlock.lock(); // taken again at every level
+///     if n == 0 { 0 } else { 1 + countdown(rlock, n - 1) }
+/// }
+///
+/// let rlock = RLock::new();
+/// assert_eq!(countdown(&rlock, 3), 3);
+/// assert!(!rlock.is_owned());
+/// ```
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RLock {
+    pub(super) flavor: Flavor,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub(super) enum Flavor {
+    Thread(#[serde(with = "crate::handles")] Arc<thread::RLock>),
+}
+
+impl Default for Flavor {
+    fn default() -> Self {
+        Flavor::Thread(Arc::new(thread::RLock::new()))
+    }
+}
+
+impl RLock {
+    /// A new lock that nobody holds.
+    pub fn new() -> Self {
+        RLock::default()
+    }
+
+    /// Takes the lock (once more, if this worker holds it) until the guard is dropped.
+    pub fn lock(&self) -> RLockGuard<'_> {
+        self.acquire();
+        RLockGuard::new(self)
+    }
+
+    /// Takes the lock if this worker holds it or nobody does.
+    pub fn try_lock(&self) -> Option<RLockGuard<'_>> {
+        self.try_acquire().then(|| RLockGuard::new(self))
+    }
+
+    /// Takes the lock, waiting at most `timeout` for another worker to free it.
+    pub fn lock_timeout(&self, timeout: Duration) -> Option<RLockGuard<'_>> {
+        self.acquire_timeout(timeout).then(|| RLockGuard::new(self))
+    }
+
+    /// Takes the lock, waiting as long as it takes; release it with
+    /// [`release`](RLock::release) as many times as it was taken.
+    pub fn acquire(&self) {
+        match &self.flavor {
+            Flavor::Thread(lock) => lock.acquire_until(None),
+        };
+    }
+
+    /// Takes the lock if this worker holds it or nobody does; `true` if taken.
+    pub fn try_acquire(&self) -> bool {
+        match &self.flavor {
+            Flavor::Thread(lock) => lock.try_acquire(),
+        }
+    }
+
+    /// Takes the lock, waiting at most `timeout`; `true` if taken.
+    pub fn acquire_timeout(&self, timeout: Duration) -> bool {
+        match &self.flavor {
+            Flavor::Thread(lock) => lock.acquire_until(thread::deadline(timeout)),
+        }
+    }
+
+    /// Releases one level; the lock is free once every level is released.
+    ///
+    /// # Errors
+    ///
+    /// [`ReleaseError::NotOwner`] if this worker does not hold the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rlock = freethreading::RLock::new();
+    /// rlock.acquire();
+    /// rlock.acquire();
+    /// rlock.release()?;
+    /// assert!(rlock.is_owned());
+    /// rlock.release()?;
+    /// assert!(rlock.release().is_err());
+    /// # Ok::<(), freethreading::ReleaseError>(())
+    /// ```
+    pub fn release(&self) -> Result<(), ReleaseError> {
+        match &self.flavor {
+            Flavor::Thread(lock) => lock.release(),
+        }
+    }
+
+    /// Whether the calling worker holds the lock.
+    pub fn is_owned(&self) -> bool {
+        match &self.flavor {
+            Flavor::Thread(lock) => lock.is_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for RLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (owner, count) = match &self.flavor {
+            Flavor::Thread(lock) => lock.snapshot(),
+        };
+        f.debug_struct("RLock")
+            .field("owner", &owner)
+            .field("count", &count)
+            .finish()
+    }
+}
+
+/// One level of an [`RLock`], released when this guard is dropped; made by
+/// [`RLock::lock`].
+///
+/// The guard is not `Send`: only the worker holding an `RLock` may release
+/// it, so the guard must be dropped where it was made.
+///
+/// ```compile_fail,E0277
+/// let rlock = freethreading::RLock::new();
+/// let guard = rlock.lock();
+/// std::thread::scope(|s| {
+///     s.spawn(move || drop(guard));
+/// });
+/// ```
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct RLockGuard<'a> {
+    lock: &'a RLock,
+    not_send: PhantomData<*const ()>,
+}
+
+impl<'a> RLockGuard<'a> {
+    fn new(lock: &'a RLock) -> Self {
+        RLockGuard {
+            lock,
+            not_send: PhantomData,
+        }
+    }
+}
+
+impl Drop for RLockGuard<'_> {
+    fn drop(&mut self) {
+        // An error means the level was already released explicitly.
+        let _ = self.lock.release();
+    }
+}
+
+impl fmt::Debug for RLockGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RLockGuard")
+            .field("lock", self.lock)
+            .finish()
+    }
+}

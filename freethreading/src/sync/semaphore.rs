@@ -1,0 +1,276 @@
+//! [`Semaphore`] and [`BoundedSemaphore`]: counters of permits.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::ReleaseError;
+use super::thread;
+
+/// A counter of permits: Python's `Semaphore`.
+///
+/// Taking a permit waits while none is left; releasing one adds a permit,
+/// with no upper limit (see [`BoundedSemaphore`] for one). Hold a permit for
+/// a scope with [`access`](Semaphore::access) (Python's `with semaphore:`).
+///
+/// Clones share the permits, and so does a clone handed to a worker.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::Semaphore;
+///
+/// let semaphore = Semaphore::new(2);
+/// let first = semaphore.access();
+/// let second = semaphore.access();
+/// assert!(semaphore.try_access().is_none());
+/// drop(first);
+/// assert_eq!(semaphore.value(), 1);
+/// # drop(second);
+/// ```
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Semaphore {
+    flavor: Flavor,
+}
+
+/// A counter of permits that may never exceed its initial value: Python's
+/// `BoundedSemaphore`.
+///
+/// Releasing more permits than were taken is an error rather than a silent
+/// increase, which catches a release without a matching acquire.
+///
+/// Clones share the permits, and so does a clone handed to a worker.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{BoundedSemaphore, ReleaseError};
+///
+/// let semaphore = BoundedSemaphore::new(1);
+/// assert_eq!(semaphore.release(), Err(ReleaseError::TooManyReleases));
+/// {
+///     let _permit = semaphore.access();
+///     assert_eq!(semaphore.value(), 0);
+/// }
+/// assert_eq!(semaphore.value(), 1);
+/// ```
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BoundedSemaphore {
+    flavor: Flavor,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+enum Flavor {
+    Thread(#[serde(with = "crate::handles")] Arc<thread::Semaphore>),
+}
+
+impl Flavor {
+    fn new(value: usize, bounded: bool) -> Self {
+        Flavor::Thread(Arc::new(thread::Semaphore::new(value, bounded)))
+    }
+
+    fn acquire_until(&self, deadline: Option<std::time::Instant>) -> bool {
+        match self {
+            Flavor::Thread(semaphore) => semaphore.acquire_until(deadline),
+        }
+    }
+
+    fn try_acquire(&self) -> bool {
+        match self {
+            Flavor::Thread(semaphore) => semaphore.try_acquire(),
+        }
+    }
+
+    fn release_n(&self, n: usize) -> Result<(), ReleaseError> {
+        match self {
+            Flavor::Thread(semaphore) => semaphore.release_n(n),
+        }
+    }
+
+    fn value(&self) -> usize {
+        match self {
+            Flavor::Thread(semaphore) => semaphore.value(),
+        }
+    }
+
+    fn bound(&self) -> Option<usize> {
+        match self {
+            Flavor::Thread(semaphore) => semaphore.bound(),
+        }
+    }
+}
+
+/// The methods both semaphores share, written once.
+macro_rules! permit_methods {
+    () => {
+        /// Takes a permit, waiting as long as it takes, until the guard is dropped.
+        pub fn access(&self) -> SemaphoreGuard<'_> {
+            self.acquire();
+            SemaphoreGuard {
+                flavor: &self.flavor,
+            }
+        }
+
+        /// Takes a permit if one is left now.
+        pub fn try_access(&self) -> Option<SemaphoreGuard<'_>> {
+            self.try_acquire().then(|| SemaphoreGuard {
+                flavor: &self.flavor,
+            })
+        }
+
+        /// Takes a permit, waiting at most `timeout`; `None` if none came free.
+        pub fn access_timeout(&self, timeout: Duration) -> Option<SemaphoreGuard<'_>> {
+            self.acquire_timeout(timeout).then(|| SemaphoreGuard {
+                flavor: &self.flavor,
+            })
+        }
+
+        /// Takes a permit, waiting as long as it takes; give it back with `release`.
+        pub fn acquire(&self) {
+            self.flavor.acquire_until(None);
+        }
+
+        /// Takes a permit if one is left now; `true` if taken.
+        pub fn try_acquire(&self) -> bool {
+            self.flavor.try_acquire()
+        }
+
+        /// Takes a permit, waiting at most `timeout`; `true` if taken.
+        pub fn acquire_timeout(&self, timeout: Duration) -> bool {
+            self.flavor.acquire_until(thread::deadline(timeout))
+        }
+
+        /// How many permits are left now.
+        pub fn value(&self) -> usize {
+            self.flavor.value()
+        }
+    };
+}
+
+impl Semaphore {
+    /// A semaphore with `value` permits; Python's default is 1.
+    pub fn new(value: usize) -> Self {
+        Semaphore {
+            flavor: Flavor::new(value, false),
+        }
+    }
+
+    permit_methods!();
+
+    /// Adds a permit and wakes one waiter.
+    pub fn release(&self) {
+        self.release_n(1);
+    }
+
+    /// Adds `n` permits and wakes up to `n` waiters.
+    ///
+    /// The count stops at `usize::MAX`, which is as good as unlimited.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = freethreading::Semaphore::new(0);
+    /// semaphore.release_n(3);
+    /// assert_eq!(semaphore.value(), 3);
+    /// ```
+    pub fn release_n(&self, n: usize) {
+        // Only a bounded semaphore refuses a release.
+        let _ = self.flavor.release_n(n);
+    }
+}
+
+impl BoundedSemaphore {
+    /// A semaphore with `value` permits, which is also its maximum.
+    pub fn new(value: usize) -> Self {
+        BoundedSemaphore {
+            flavor: Flavor::new(value, true),
+        }
+    }
+
+    permit_methods!();
+
+    /// Gives a permit back and wakes one waiter.
+    ///
+    /// # Errors
+    ///
+    /// [`ReleaseError::TooManyReleases`] if that would exceed the initial value.
+    pub fn release(&self) -> Result<(), ReleaseError> {
+        self.release_n(1)
+    }
+
+    /// Gives `n` permits back and wakes up to `n` waiters.
+    ///
+    /// # Errors
+    ///
+    /// [`ReleaseError::TooManyReleases`] if that would exceed the initial
+    /// value; nothing is released then.
+    pub fn release_n(&self, n: usize) -> Result<(), ReleaseError> {
+        self.flavor.release_n(n)
+    }
+
+    /// The initial value, which the count may never exceed.
+    pub fn bound(&self) -> usize {
+        self.flavor.bound().unwrap_or(usize::MAX)
+    }
+}
+
+impl Default for Semaphore {
+    /// One permit, as Python's `Semaphore()`.
+    fn default() -> Self {
+        Semaphore::new(1)
+    }
+}
+
+impl Default for BoundedSemaphore {
+    /// One permit, as Python's `BoundedSemaphore()`.
+    fn default() -> Self {
+        BoundedSemaphore::new(1)
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Semaphore")
+            .field("value", &self.value())
+            .finish()
+    }
+}
+
+impl fmt::Debug for BoundedSemaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoundedSemaphore")
+            .field("value", &self.value())
+            .field("bound", &self.bound())
+            .finish()
+    }
+}
+
+/// A permit of a [`Semaphore`] or [`BoundedSemaphore`], given back when this
+/// guard is dropped; made by `access`.
+///
+/// A permit has no owner, so the guard may be sent to, and dropped on,
+/// another thread.
+#[must_use = "the permit is given back as soon as the guard is dropped"]
+pub struct SemaphoreGuard<'a> {
+    flavor: &'a Flavor,
+}
+
+impl Drop for SemaphoreGuard<'_> {
+    fn drop(&mut self) {
+        // Only a bounded semaphore released explicitly meanwhile can refuse
+        // the permit back; it is then already full.
+        let _ = self.flavor.release_n(1);
+    }
+}
+
+impl fmt::Debug for SemaphoreGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemaphoreGuard")
+            .field("value", &self.flavor.value())
+            .finish()
+    }
+}
