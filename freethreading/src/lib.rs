@@ -51,7 +51,6 @@ pub use error::Timeout;
 pub use executor::{
     ExecutorError, ExecutorMap, TaskFuture, WorkerPoolExecutor, WorkerPoolExecutorBuilder,
 };
-pub use pool::{AsyncResult, IMap, IMapUnordered, PoolError, WorkerPool, WorkerPoolBuilder};
 /// Makes a function a task that workers run on either backend.
 ///
 /// ```
@@ -91,6 +90,7 @@ pub use pool::{AsyncResult, IMap, IMapUnordered, PoolError, WorkerPool, WorkerPo
 /// }
 /// ```
 pub use freethreading_macros::worker_fn;
+pub use pool::{AsyncResult, IMap, IMapUnordered, PoolError, WorkerPool, WorkerPoolBuilder};
 
 /// Makes `main` ready for workers: it calls [`init`] first and, at the end,
 /// waits for workers that are not daemons, as a Python program does at exit.

@@ -8,7 +8,10 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use freethreading::{ClosureTask, ExecutorError, TaskFuture, WorkerPoolExecutor, active_count, current_worker, worker_fn};
+use freethreading::{
+    ClosureTask, ExecutorError, TaskFuture, WorkerPoolExecutor, active_count, current_worker,
+    worker_fn,
+};
 
 #[worker_fn]
 fn square(x: u64) -> u64 {

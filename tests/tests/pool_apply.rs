@@ -24,11 +24,13 @@ struct Greeting {
 }
 
 #[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
 fn greet(greeting: Greeting) -> String {
     format!("hello {}{}", greeting.name, greeting.punctuation)
 }
 
 #[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
 fn fail(message: String) -> u64 {
     panic!("{message}")
 }
@@ -82,7 +84,7 @@ freethreading_tests::backend_tests! {
         let pool = WorkerPool::new(2).unwrap();
         let (sender, receiver) = mpsc::channel();
         let result = pool.apply_async(square, (5,)).unwrap();
-        result.on_ready(move |outcome| sender.send(outcome.map(|v| *v)).unwrap());
+        result.on_ready(move |outcome| sender.send(outcome.copied()).unwrap());
         result.wait();
         assert!(result.ready());
         assert_eq!(receiver.try_recv().unwrap().unwrap(), 25, "callback ran before wait returned");
@@ -94,7 +96,7 @@ freethreading_tests::backend_tests! {
         let result = pool.apply_async(square, (3,)).unwrap();
         result.wait();
         let (sender, receiver) = mpsc::channel();
-        result.on_ready(move |outcome| sender.send(outcome.map(|v| *v)).unwrap());
+        result.on_ready(move |outcome| sender.send(outcome.copied()).unwrap());
         assert_eq!(receiver.try_recv().unwrap().unwrap(), 9);
         assert_eq!(result.get().unwrap(), 9);
     }
@@ -108,7 +110,7 @@ freethreading_tests::backend_tests! {
         });
         result.wait();
         assert_eq!(receiver.try_recv().unwrap().as_deref(), Some("callback boom"));
-        assert_eq!(result.successful().unwrap(), false);
+        assert!(!result.successful().unwrap());
         assert!(result.get().unwrap_err().is_panic());
     }
 
@@ -150,7 +152,7 @@ freethreading_tests::backend_tests! {
         assert!(!result.ready());
         assert!(matches!(result.successful(), Err(PoolError::NotReady)));
         assert!(result.wait_timeout(LONG));
-        assert_eq!(result.successful().unwrap(), true);
+        assert!(result.successful().unwrap());
         assert_eq!(result.get().unwrap(), 1_000);
     }
 
@@ -201,11 +203,11 @@ freethreading_tests::backend_tests! {
 #[test]
 fn public_types_are_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
+    fn assert_send<T: Send>() {}
     assert_send_sync::<WorkerPool>();
     assert_send_sync::<PoolError>();
     assert_send_sync::<freethreading::AsyncResult<Vec<u8>>>();
     assert_send_sync::<freethreading::IMap<u8>>();
     assert_send_sync::<freethreading::IMapUnordered<u8>>();
-    fn assert_send<T: Send>() {}
     assert_send::<freethreading::WorkerPoolBuilder>();
 }

@@ -3,7 +3,7 @@
 use std::cell::Cell;
 use std::time::Duration;
 
-use freethreading::{PoolError, WorkerPool, active_count, current_worker, worker_fn};
+use freethreading::{PoolError, Task, WorkerPool, active_count, current_worker, worker_fn};
 
 #[worker_fn]
 fn square(x: u64) -> u64 {
@@ -165,8 +165,7 @@ freethreading_tests::backend_tests! {
     }
 
     fn an_unregistered_initializer_is_rejected() {
-        first_twice();
-        second_twice();
+        assert_eq!(first_twice.name(), second_twice.name());
         let error = WorkerPool::builder().workers(1).initializer(first_twice, ()).build().unwrap_err();
         assert!(matches!(error, PoolError::Registry(_)));
     }

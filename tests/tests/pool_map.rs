@@ -61,7 +61,7 @@ freethreading_tests::backend_tests! {
         let pool = WorkerPool::new(2).unwrap();
         let result = pool.map_async(square, 0..20).unwrap();
         let (sender, receiver) = mpsc::channel();
-        result.on_ready(move |outcome| sender.send(outcome.map(|v| v.len())).unwrap());
+        result.on_ready(move |outcome| sender.send(outcome.map(Vec::len)).unwrap());
         let expected: Vec<u64> = (0..20).map(|x| x * x).collect();
         assert_eq!(result.get().unwrap(), expected);
         assert_eq!(receiver.recv_timeout(LONG).unwrap().unwrap(), 20);

@@ -93,7 +93,10 @@ impl fmt::Debug for WorkerPoolExecutorBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WorkerPoolExecutorBuilder")
             .field("max_workers", &self.max_workers)
-            .field("initializer", &self.initializer.as_ref().map(Initializer::name))
+            .field(
+                "initializer",
+                &self.initializer.as_ref().map(Initializer::name),
+            )
             .finish()
     }
 }

@@ -62,7 +62,9 @@ impl WorkerPoolExecutor {
     /// [`ExecutorError::ZeroWorkers`] for 0, and the errors of
     /// [`WorkerPoolExecutorBuilder::build`].
     pub fn new(max_workers: usize) -> Result<WorkerPoolExecutor, ExecutorError> {
-        WorkerPoolExecutor::builder().max_workers(max_workers).build()
+        WorkerPoolExecutor::builder()
+            .max_workers(max_workers)
+            .build()
     }
 
     /// A builder, for the default size or an initializer.
@@ -94,7 +96,11 @@ impl WorkerPoolExecutor {
         Ok(())
     }
 
-    fn enqueue<T: Task>(&self, task: T, args: T::Args) -> Result<TaskFuture<T::Output>, ExecutorError> {
+    fn enqueue<T: Task>(
+        &self,
+        task: T,
+        args: T::Args,
+    ) -> Result<TaskFuture<T::Output>, ExecutorError> {
         let completion = Arc::new(Completion::new());
         let reply = OneReply::new(Arc::clone(&completion));
         self.workers

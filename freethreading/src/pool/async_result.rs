@@ -4,7 +4,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-
 use super::PoolError;
 use crate::runner::completion::Completion;
 use crate::runner::deadline;

@@ -96,7 +96,10 @@ impl fmt::Debug for WorkerPoolBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WorkerPoolBuilder")
             .field("workers", &self.workers)
-            .field("initializer", &self.initializer.as_ref().map(Initializer::name))
+            .field(
+                "initializer",
+                &self.initializer.as_ref().map(Initializer::name),
+            )
             .finish()
     }
 }

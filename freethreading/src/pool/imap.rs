@@ -14,10 +14,13 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::PoolError;
-use crate::runner::{Failure, deadline};
 use crate::runner::reply::ChunkSink;
+use crate::runner::{Failure, deadline};
 
 pub(crate) type Delivery<R> = (usize, Result<Vec<R>, Failure>);
+
+/// The receiving end of [`channel`].
+pub(crate) type Deliveries<R> = Receiver<Delivery<R>>;
 
 /// The channel between a call's chunks and its iterator.
 pub(crate) fn channel<R>() -> (Receiver<Delivery<R>>, ChannelSink<R>) {
@@ -93,7 +96,10 @@ impl<R> Stream<R> {
     /// Receives one delivery, until `deadline` if given.
     fn receive(&self, deadline: Option<Instant>) -> Result<Delivery<R>, PoolError> {
         let received = match deadline {
-            None => self.receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            None => self
+                .receiver
+                .recv()
+                .map_err(|_| RecvTimeoutError::Disconnected),
             Some(deadline) => self.receiver.recv_deadline(deadline),
         };
         match received {
@@ -105,7 +111,10 @@ impl<R> Stream<R> {
     }
 
     /// The chunk whose turn it is, parking the ones that arrive before it.
-    fn in_order(&mut self, deadline: Option<Instant>) -> Result<Result<Vec<R>, Failure>, PoolError> {
+    fn in_order(
+        &mut self,
+        deadline: Option<Instant>,
+    ) -> Result<Result<Vec<R>, Failure>, PoolError> {
         let wanted = self.consumed;
         if let Some(outcome) = self.parked.remove(&wanted) {
             return Ok(outcome);

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::Failure;
 use super::completion::Completion;
+pub(crate) use crate::pool::Slot;
 
 /// The reply of a job that runs a task once, to a [`Completion`].
 pub(crate) struct OneReply<R: Send> {
@@ -49,6 +50,15 @@ pub(crate) trait ChunkSink<R>: Send + Sync {
 
     /// Receives the results of chunk `index`, in the chunk's order.
     fn deliver(&self, index: usize, outcome: Result<Vec<R>, Failure>);
+
+    /// Where chunk `index`'s `len` results may be written in place, when the
+    /// sink has such a place; [`placed`](Self::placed) then reports success.
+    fn slot(&self, _index: usize, _len: usize) -> Option<Slot<'_, R>> {
+        None
+    }
+
+    /// Chunk `index` wrote all its results through its [`slot`](Self::slot).
+    fn placed(&self, _index: usize) {}
 }
 
 /// The reply of a job that runs a task over chunk `index` of a call.
@@ -72,6 +82,18 @@ impl<R> ChunkReply<R> {
     pub(crate) fn deliver(mut self, outcome: Result<Vec<R>, Failure>) {
         if let Some(sink) = self.sink.take() {
             sink.deliver(self.index, outcome);
+        }
+    }
+
+    /// Where the chunk's `len` results may be written in place, if anywhere.
+    pub(crate) fn slot(&self, len: usize) -> Option<Slot<'_, R>> {
+        self.sink.as_ref().and_then(|s| s.slot(self.index, len))
+    }
+
+    /// Reports that the chunk wrote all its results through its slot.
+    pub(crate) fn deliver_placed(mut self) {
+        if let Some(sink) = self.sink.take() {
+            sink.placed(self.index);
         }
     }
 

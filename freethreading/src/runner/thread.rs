@@ -147,13 +147,7 @@ impl Crew {
         reply: ChunkReply<T::Output>,
     ) -> Result<(), Refused> {
         self.submit(Box::new(move |run| match run {
-            Run::Now if reply.wanted() => {
-                // Collecting a `vec::IntoIter` map reuses the chunk's buffer
-                // when arguments and results have the same size.
-                let outcome =
-                    unwind::catch(|| chunk.into_iter().map(|args| task.call(args)).collect());
-                reply.deliver(outcome.map_err(Failure::Task));
-            }
+            Run::Now if reply.wanted() => map_chunk(task, chunk, reply),
             Run::Now => reply.dismiss(),
             Run::Abandon(why) => reply.deliver(Err(why)),
         }))
@@ -184,6 +178,30 @@ impl Crew {
             if handle.thread().id() != me {
                 let _ = handle.join();
             }
+        }
+    }
+}
+
+/// Runs `task` over a chunk: straight into the output when the reply offers
+/// a place there, else into a vector of results.
+fn map_chunk<T: Task>(task: T, chunk: Vec<T::Args>, reply: ChunkReply<T::Output>) {
+    let placed = match reply.slot(chunk.len()) {
+        Some(mut slot) => Ok(unwind::catch(move || {
+            slot.fill(chunk.into_iter().map(|args| task.call(args)));
+            slot.commit()
+        })),
+        None => Err(chunk),
+    };
+    match placed {
+        Ok(Ok(true)) => reply.deliver_placed(),
+        // A task maps one argument tuple to one result, so a slot is always filled.
+        Ok(Ok(false)) => reply.deliver(Err(Failure::Terminated)),
+        Ok(Err(error)) => reply.deliver(Err(Failure::Task(error))),
+        Err(chunk) => {
+            // Collecting a `vec::IntoIter` map reuses the chunk's buffer when
+            // arguments and results have the same size.
+            let outcome = unwind::catch(|| chunk.into_iter().map(|args| task.call(args)).collect());
+            reply.deliver(outcome.map_err(Failure::Task));
         }
     }
 }
