@@ -9,7 +9,7 @@ use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use freethreading::{
-    ClosureTask, ExecutorError, TaskFuture, WorkerPoolExecutor, active_count, current_worker,
+    ClosureTask, ExecutorError, TaskFuture, WorkerPoolExecutor, current_worker, enumerate,
     worker_fn,
 };
 
@@ -149,7 +149,7 @@ freethreading_tests::backend_tests! {
 
     fn cancel_before_start() {
         let executor = WorkerPoolExecutor::new(1).unwrap();
-        let running = executor.submit(sleepy, (500,)).unwrap();
+        let running = executor.submit(sleepy, (1_000,)).unwrap();
         let queued = executor.submit(square, (4,)).unwrap();
         assert!(queued.cancel());
         assert!(queued.cancel(), "cancelling again still says cancelled");
@@ -160,19 +160,19 @@ freethreading_tests::backend_tests! {
         eventually(|| running.running() || running.done());
         assert!(!running.cancel(), "a started task cannot be cancelled");
         assert!(!running.cancelled());
-        assert_eq!(running.result().unwrap(), 500);
+        assert_eq!(running.result().unwrap(), 1_000);
     }
 
     fn shutdown_can_cancel_pending_futures() {
         let executor = WorkerPoolExecutor::new(1).unwrap();
-        let first = executor.submit(sleepy, (300,)).unwrap();
+        let first = executor.submit(sleepy, (1_500,)).unwrap();
         eventually(|| first.running());
         let pending: Vec<_> = (0..3).map(|x| executor.submit(square, (x,)).unwrap()).collect();
         executor.shutdown(false, true);
         for future in &pending {
             assert!(future.cancelled());
         }
-        assert_eq!(first.result().unwrap(), 300);
+        assert_eq!(first.result().unwrap(), 1_500);
         assert!(matches!(executor.submit(square, (1,)), Err(ExecutorError::Shutdown)));
     }
 
@@ -196,7 +196,7 @@ freethreading_tests::backend_tests! {
 
     fn result_timeout_times_out() {
         let executor = WorkerPoolExecutor::new(1).unwrap();
-        let future = executor.submit(sleepy, (1_000,)).unwrap();
+        let future = executor.submit(sleepy, (2_000,)).unwrap();
         let timeout = Duration::from_millis(50);
         let start = Instant::now();
         assert!(!future.wait_timeout(timeout));
@@ -205,13 +205,14 @@ freethreading_tests::backend_tests! {
     }
 
     fn drop_waits_for_submitted_tasks() {
-        let _serial = freethreading_tests::serial();
-        let before = active_count();
         let executor = WorkerPoolExecutor::new(2).unwrap();
-        assert_eq!(active_count(), before + 2);
+        let worker = executor.submit(my_name, ()).unwrap().result().unwrap();
+        let prefix = format!("{}_", worker.rsplit_once('_').unwrap().0);
+        let siblings = || enumerate().iter().filter(|w| w.name().starts_with(&prefix)).count();
+        assert_eq!(siblings(), 2);
         let futures: Vec<_> = (0..4).map(|_| executor.submit(sleepy, (50,)).unwrap()).collect();
         drop(executor);
-        assert_eq!(active_count(), before);
+        assert_eq!(siblings(), 0, "every worker thread is joined");
         for future in futures {
             assert!(future.done());
             assert_eq!(future.result().unwrap(), 50);

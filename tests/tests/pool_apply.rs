@@ -145,7 +145,7 @@ freethreading_tests::backend_tests! {
     fn wait_timeout_and_successful_before_ready() {
         let pool = WorkerPool::new(1).unwrap();
         let timeout = Duration::from_millis(50);
-        let result = pool.apply_async(sleepy, (1_000,)).unwrap();
+        let result = pool.apply_async(sleepy, (2_000,)).unwrap();
         let start = Instant::now();
         assert!(!result.wait_timeout(timeout));
         assert!(start.elapsed() >= timeout);
@@ -153,7 +153,7 @@ freethreading_tests::backend_tests! {
         assert!(matches!(result.successful(), Err(PoolError::NotReady)));
         assert!(result.wait_timeout(LONG));
         assert!(result.successful().unwrap());
-        assert_eq!(result.get().unwrap(), 1_000);
+        assert_eq!(result.get().unwrap(), 2_000);
     }
 
     fn a_huge_timeout_means_no_limit() {

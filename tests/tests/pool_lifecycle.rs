@@ -1,4 +1,7 @@
 //! `WorkerPool`'s life: building, initializers, close, terminate, join, drop.
+//!
+//! Every test here takes `serial()`, so that those counting live workers see
+//! only their own pool start and stop.
 
 use std::cell::Cell;
 use std::time::Duration;
@@ -54,8 +57,18 @@ fn my_name() -> String {
     current_worker().name().to_owned()
 }
 
+/// The live workers whose name starts like `worker`'s, up to its `_`.
+fn siblings_of(worker: &str) -> usize {
+    let prefix = format!("{}_", worker.rsplit_once('_').unwrap().0);
+    freethreading::enumerate()
+        .iter()
+        .filter(|w| w.name().starts_with(&prefix))
+        .count()
+}
+
 freethreading_tests::backend_tests! {
     fn close_then_join_finishes_queued_tasks() {
+        let _serial = freethreading_tests::serial();
         let pool = WorkerPool::new(2).unwrap();
         let results: Vec<_> = (0..6).map(|_| pool.apply_async(sleepy, (20,)).unwrap()).collect();
         pool.close();
@@ -69,6 +82,7 @@ freethreading_tests::backend_tests! {
     }
 
     fn terminate_then_use_fails() {
+        let _serial = freethreading_tests::serial();
         let pool = WorkerPool::new(2).unwrap();
         assert_eq!(pool.apply(square, (3,)).unwrap(), 9);
         pool.terminate();
@@ -82,6 +96,7 @@ freethreading_tests::backend_tests! {
     }
 
     fn close_then_use_fails() {
+        let _serial = freethreading_tests::serial();
         let pool = WorkerPool::new(1).unwrap();
         pool.close();
         assert!(matches!(pool.apply_async(square, (1,)), Err(PoolError::NotRunning)));
@@ -90,6 +105,7 @@ freethreading_tests::backend_tests! {
     }
 
     fn join_while_running_fails() {
+        let _serial = freethreading_tests::serial();
         let pool = WorkerPool::new(1).unwrap();
         let error = pool.join().unwrap_err();
         assert!(matches!(error, PoolError::StillRunning));
@@ -98,6 +114,7 @@ freethreading_tests::backend_tests! {
     }
 
     fn terminate_drops_queued_tasks_and_never_hangs() {
+        let _serial = freethreading_tests::serial();
         let pool = WorkerPool::new(1).unwrap();
         let results: Vec<_> = (0..5).map(|_| pool.apply_async(sleepy, (300,)).unwrap()).collect();
         let mapped = pool.map_async(square, 0..100).unwrap();
@@ -118,6 +135,7 @@ freethreading_tests::backend_tests! {
     }
 
     fn dropping_the_pool_terminates_it() {
+        let _serial = freethreading_tests::serial();
         let pool = WorkerPool::new(1).unwrap();
         let results: Vec<_> = (0..3).map(|_| pool.apply_async(sleepy, (100,)).unwrap()).collect();
         drop(pool);
@@ -133,7 +151,10 @@ freethreading_tests::backend_tests! {
         let pool = WorkerPool::new(3).unwrap();
         assert_eq!(active_count(), before + 3);
         assert_eq!(pool.map(square, 0..10).unwrap().len(), 10);
+        let worker = pool.apply(my_name, ()).unwrap();
+        assert_eq!(siblings_of(&worker), 3);
         drop(pool);
+        assert_eq!(siblings_of(&worker), 0);
         assert_eq!(active_count(), before);
     }
 
@@ -142,12 +163,15 @@ freethreading_tests::backend_tests! {
         let before = active_count();
         let pool = WorkerPool::new(2).unwrap();
         assert_eq!(active_count(), before + 2);
+        let worker = pool.apply(my_name, ()).unwrap();
         pool.close();
         pool.join().unwrap();
+        assert_eq!(siblings_of(&worker), 0);
         assert_eq!(active_count(), before);
     }
 
     fn the_initializer_runs_once_per_worker_before_its_jobs() {
+        let _serial = freethreading_tests::serial();
         let pool = WorkerPool::builder().workers(3).initializer(initialize, (1_000,)).build().unwrap();
         for (runs, value) in pool.map_chunked(initialized, 0..60, 1).unwrap() {
             assert_eq!(runs, 1);
@@ -157,6 +181,7 @@ freethreading_tests::backend_tests! {
     }
 
     fn a_panicking_initializer_breaks_the_pool() {
+        let _serial = freethreading_tests::serial();
         let pool = WorkerPool::builder().workers(1).initializer(broken_initializer, ()).build().unwrap();
         let error = pool.apply(square, (2,)).unwrap_err();
         let PoolError::Initializer(cause) = &error else { panic!("expected Initializer, got {error:?}") };
@@ -165,12 +190,14 @@ freethreading_tests::backend_tests! {
     }
 
     fn an_unregistered_initializer_is_rejected() {
+        let _serial = freethreading_tests::serial();
         assert_eq!(first_twice.name(), second_twice.name());
         let error = WorkerPool::builder().workers(1).initializer(first_twice, ()).build().unwrap_err();
         assert!(matches!(error, PoolError::Registry(_)));
     }
 
     fn a_panicking_task_leaves_the_pool_usable() {
+        let _serial = freethreading_tests::serial();
         let pool = WorkerPool::new(2).unwrap();
         for _ in 0..5 {
             assert!(pool.apply(fail, ()).unwrap_err().is_panic());
@@ -179,17 +206,20 @@ freethreading_tests::backend_tests! {
     }
 
     fn zero_workers_is_an_error() {
+        let _serial = freethreading_tests::serial();
         let error = WorkerPool::new(0).unwrap_err();
         assert!(matches!(error, PoolError::ZeroWorkers));
         assert!(matches!(WorkerPool::builder().workers(0).build(), Err(PoolError::ZeroWorkers)));
     }
 
     fn the_default_size_is_the_core_count() {
+        let _serial = freethreading_tests::serial();
         let pool = WorkerPool::builder().build().unwrap();
         assert_eq!(pool.workers(), std::thread::available_parallelism().unwrap().get());
     }
 
     fn workers_are_named_after_their_pool() {
+        let _serial = freethreading_tests::serial();
         let pool = WorkerPool::new(2).unwrap();
         let names = pool.starmap_chunked(my_name, vec![(); 20], 1).unwrap();
         let prefix = names[0].rsplit_once('_').unwrap().0.to_owned();

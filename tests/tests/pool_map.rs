@@ -96,16 +96,16 @@ freethreading_tests::backend_tests! {
 
     fn imap_next_timeout_times_out_then_delivers() {
         let pool = WorkerPool::new(1).unwrap();
-        let mut results = pool.imap(sleepy, [1_000]).unwrap();
+        let mut results = pool.imap(sleepy, [2_000]).unwrap();
         let timeout = Duration::from_millis(50);
         let start = Instant::now();
         assert!(matches!(results.next_timeout(timeout), Some(Err(PoolError::Timeout))));
         assert!(start.elapsed() >= timeout);
-        assert_eq!(results.next_timeout(LONG).unwrap().unwrap(), 1_000);
+        assert_eq!(results.next_timeout(LONG).unwrap().unwrap(), 2_000);
         assert!(results.next().is_none());
-        let mut unordered = pool.imap_unordered(sleepy, [1_000]).unwrap();
+        let mut unordered = pool.imap_unordered(sleepy, [2_000]).unwrap();
         assert!(matches!(unordered.next_timeout(timeout), Some(Err(PoolError::Timeout))));
-        assert_eq!(unordered.next().unwrap().unwrap(), 1_000);
+        assert_eq!(unordered.next().unwrap().unwrap(), 2_000);
         assert!(unordered.next().is_none());
     }
 

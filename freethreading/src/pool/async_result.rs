@@ -112,8 +112,9 @@ impl<R: Send + 'static> AsyncResult<R> {
     /// It runs on the worker that finishes the task, before [`get`](Self::get)
     /// and [`wait`](Self::wait) return; or at once, on this thread, if the
     /// result is already ready. The value stays in the handle for `get`. A
-    /// callback should be quick, as Python's are: it holds up its worker. A
-    /// panic in it is caught and ignored.
+    /// callback should be quick, as Python's are: it holds up its worker, so
+    /// it must not wait for other tasks of the same pool. A panic in it is
+    /// caught and ignored.
     ///
     /// # Examples
     ///
