@@ -121,9 +121,7 @@ pub fn compare(
 /// Prints the table's header.
 pub fn print_header(title: &str) {
     println!("\n## {title}\n");
-    println!(
-        "| workload | ours median (min–max) | peer | peer median (min–max) | ours/peer |"
-    );
+    println!("| workload | ours median (min–max) | peer | peer median (min–max) | ours/peer |");
     println!("|---|---|---|---|---|");
 }
 

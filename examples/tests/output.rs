@@ -78,7 +78,10 @@ fn locks_and_recursive_countdowns() {
     let out = run(env!("CARGO_BIN_EXE_locks"));
     assert_eq!(
         sorted(out[..2].to_vec()),
-        lines(&["'Worker-0' acquired the lock", "'Worker-1' acquired the lock"])
+        lines(&[
+            "'Worker-0' acquired the lock",
+            "'Worker-1' acquired the lock"
+        ])
     );
     // Each countdown holds the RLock throughout, so its four lines stay together.
     for run in out[2..].chunks(4) {
@@ -117,14 +120,29 @@ fn bounded_semaphore_refuses_an_extra_release() {
 #[test]
 fn events_and_barriers() {
     let out = run(env!("CARGO_BIN_EXE_events_barriers"));
-    let phase = |verb: &str| -> Vec<String> {
-        (0..3).map(|i| format!("'Runner-{i}' {verb}")).collect()
-    };
+    let phase =
+        |verb: &str| -> Vec<String> { (0..3).map(|i| format!("'Runner-{i}' {verb}")).collect() };
     assert_eq!(sorted(out[..3].to_vec()), phase("waiting for start signal"));
-    assert_eq!(sorted(out.clone()), sorted([phase("waiting for start signal"), phase("started"), phase("passed checkpoint")].concat()));
+    assert_eq!(
+        sorted(out.clone()),
+        sorted(
+            [
+                phase("waiting for start signal"),
+                phase("started"),
+                phase("passed checkpoint")
+            ]
+            .concat()
+        )
+    );
     // Nobody passes the checkpoint before every runner has started.
-    let last_start = out.iter().rposition(|l| l.ends_with("started")).expect("starts");
-    let first_pass = out.iter().position(|l| l.ends_with("checkpoint")).expect("passes");
+    let last_start = out
+        .iter()
+        .rposition(|l| l.ends_with("started"))
+        .expect("starts");
+    let first_pass = out
+        .iter()
+        .position(|l| l.ends_with("checkpoint"))
+        .expect("passes");
     assert!(last_start < first_pass, "{out:?}");
 }
 
@@ -133,14 +151,29 @@ fn utility_functions() {
     let out = run(env!("CARGO_BIN_EXE_utilities"));
     assert_eq!(out[0], "\"MainThread\"");
     assert!(out[1].parse::<u64>().is_ok(), "an identifier: {}", out[1]);
-    assert_eq!(out[2..], ["2", "[\"MainThread\", \"Daemon\"]", "[\"Daemon\"]", "\"threading\""]);
+    assert_eq!(
+        out[2..],
+        [
+            "2",
+            "[\"MainThread\", \"Daemon\"]",
+            "[\"Daemon\"]",
+            "\"threading\""
+        ]
+    );
 }
 
 #[test]
 fn readme_quick_start() {
     let out = run(env!("CARGO_BIN_EXE_hello"));
     assert_eq!(out[..4], ["true", "\"data\"", "0", "1"]);
-    assert_eq!(out[4..7], ["true", "\"MainThread\"", "Hello from MyWorker!"]);
+    assert_eq!(
+        out[4..7],
+        ["true", "\"MainThread\"", "Hello from MyWorker!"]
+    );
     assert_eq!(out[7], "[0, 1, 4, 9, 16]");
-    assert!(out[8].starts_with("Hello from WorkerPoolExecutor-"), "{}", out[8]);
+    assert!(
+        out[8].starts_with("Hello from WorkerPoolExecutor-"),
+        "{}",
+        out[8]
+    );
 }

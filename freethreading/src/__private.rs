@@ -3,6 +3,7 @@
 pub use ::inventory;
 
 pub use crate::entry::{main_epilogue, main_prologue};
+pub use crate::pool::default_pool;
 pub use crate::task::{ClosureTask, ErasedTask, TaskEntry};
 
 /// Asserts, at the user's type, that it can be a task argument or result.

@@ -31,8 +31,11 @@ mod codec;
 mod current;
 mod entry;
 mod error;
+mod executor;
 mod handles;
+mod pool;
 mod queue;
+mod runner;
 mod sync;
 mod task;
 mod worker;
@@ -48,6 +51,9 @@ pub use current::{
 };
 pub use entry::init;
 pub use error::Timeout;
+pub use executor::{
+    ExecutorError, ExecutorMap, TaskFuture, WorkerPoolExecutor, WorkerPoolExecutorBuilder,
+};
 /// Makes a function a task that workers run on either backend.
 ///
 /// ```
@@ -87,6 +93,7 @@ pub use error::Timeout;
 /// }
 /// ```
 pub use freethreading_macros::worker_fn;
+pub use pool::{AsyncResult, IMap, IMapUnordered, PoolError, WorkerPool, WorkerPoolBuilder};
 pub use queue::{Empty, Full, GetError, PutError, Queue, SimpleQueue, TaskDoneError};
 pub use sync::{
     Barrier, BarrierError, BoundedSemaphore, BrokenBarrier, Condition, ConditionError,

@@ -52,7 +52,10 @@ fn count_down(rlock: RLock, n: u32, log: Queue<(String, u32)>) {
 #[worker_fn]
 fn consumer(condition: Condition, queue: Queue<u32>) -> u32 {
     let mut guard = condition.lock();
-    assert!(guard.wait_for_timeout(|| !queue.empty(), PATIENCE), "the producer never notified");
+    assert!(
+        guard.wait_for_timeout(|| !queue.empty(), PATIENCE),
+        "the producer never notified"
+    );
     queue.get().expect("an item is there")
 }
 
@@ -67,7 +70,10 @@ fn producer(condition: Condition, queue: Queue<u32>, data: u32) {
 fn occupy(semaphore: Semaphore, inside: Queue<i32>, gate: Event) {
     let _permit = semaphore.access();
     inside.put(1).expect("the log accepts entries");
-    assert!(gate.wait_timeout(PATIENCE), "the test never opened the gate");
+    assert!(
+        gate.wait_timeout(PATIENCE),
+        "the test never opened the gate"
+    );
     inside.put(-1).expect("the log accepts entries");
 }
 

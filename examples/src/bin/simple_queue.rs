@@ -4,8 +4,12 @@ use freethreading::{SimpleQueue, Worker, worker_fn};
 
 #[worker_fn]
 fn fill_queue(queue: SimpleQueue<String>) {
-    queue.put("hello".to_owned()).expect("the queue accepts items");
-    queue.put("world".to_owned()).expect("the queue accepts items");
+    queue
+        .put("hello".to_owned())
+        .expect("the queue accepts items");
+    queue
+        .put("world".to_owned())
+        .expect("the queue accepts items");
 }
 
 #[freethreading::main]

@@ -14,7 +14,9 @@ fn busy_wait() {
 
 #[freethreading::main]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let daemon = Worker::new(busy_wait, ()).with_name("Daemon").with_daemon(true);
+    let daemon = Worker::new(busy_wait, ())
+        .with_name("Daemon")
+        .with_daemon(true);
     daemon.start()?;
 
     println!("{:?}", current_worker().name()); // 'MainThread' or 'MainProcess'
@@ -22,7 +24,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("{}", active_count()); // number of active workers
     let names: Vec<String> = enumerate().iter().map(|w| w.name().to_owned()).collect();
     println!("{names:?}");
-    let children: Vec<String> = active_children().iter().map(|w| w.name().to_owned()).collect();
+    let children: Vec<String> = active_children()
+        .iter()
+        .map(|w| w.name().to_owned())
+        .collect();
     println!("{children:?}");
     println!("{:?}", get_backend().to_string());
     Ok(())

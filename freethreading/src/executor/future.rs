@@ -1,0 +1,127 @@
+//! The handle to one task submitted to a [`WorkerPoolExecutor`](crate::WorkerPoolExecutor).
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use super::ExecutorError;
+use crate::runner::completion::Completion;
+use crate::runner::deadline;
+
+/// The result of a submitted task, to come: Python's `concurrent.futures.Future`.
+///
+/// [`result`](Self::result) waits for it and hands it over, so it consumes
+/// the future; [`wait_timeout`](Self::wait_timeout) waits with a limit and
+/// keeps it. It is also a [`std::future::Future`], for use from async code:
+/// awaiting it gives the same `Result` as `result()`, without blocking.
+///
+/// Dropping a `TaskFuture` does not cancel the task; call
+/// [`cancel`](Self::cancel) for that.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{worker_fn, WorkerPoolExecutor};
+///
+/// #[worker_fn]
+/// fn add(a: i32, b: i32) -> i32 {
+///     a + b
+/// }
+///
+/// let executor = WorkerPoolExecutor::new(2)?;
+/// let future = executor.submit(add, (2, 3))?;
+/// assert_eq!(future.result()?, 5);
+/// # Ok::<(), freethreading::ExecutorError>(())
+/// ```
+pub struct TaskFuture<R: Send> {
+    completion: Arc<Completion<R>>,
+}
+
+impl<R: Send + 'static> TaskFuture<R> {
+    pub(crate) fn new(completion: Arc<Completion<R>>) -> Self {
+        TaskFuture { completion }
+    }
+
+    /// Waits for the task and returns its result.
+    ///
+    /// # Errors
+    ///
+    /// [`ExecutorError::Task`] when the task panicked,
+    /// [`ExecutorError::Cancelled`] when it was cancelled,
+    /// [`ExecutorError::Initializer`] when the executor's initializer failed.
+    pub fn result(self) -> Result<R, ExecutorError> {
+        self.take(None)
+    }
+
+    /// Like [`result`](Self::result), but gives up after `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`ExecutorError::Timeout`] when it is not done in time, and the errors
+    /// of [`result`](Self::result).
+    pub fn result_timeout(self, timeout: Duration) -> Result<R, ExecutorError> {
+        self.take(deadline(timeout))
+    }
+
+    pub(crate) fn take(self, deadline: Option<Instant>) -> Result<R, ExecutorError> {
+        match self.completion.take_until(deadline) {
+            Some(outcome) => outcome.map_err(ExecutorError::from),
+            None => Err(ExecutorError::Timeout),
+        }
+    }
+
+    /// Waits until the task is done or `timeout` passes; `true` if it is done.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.completion.wait_until(deadline(timeout))
+    }
+
+    pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> bool {
+        self.completion.wait_until(deadline)
+    }
+
+    /// Whether the task finished or was cancelled.
+    pub fn done(&self) -> bool {
+        self.completion.is_ready()
+    }
+
+    /// Whether a worker is running the task now.
+    pub fn running(&self) -> bool {
+        self.completion.is_running()
+    }
+
+    /// Cancels the task if it has not started; `true` if it is cancelled
+    /// (now or before), `false` if it is running or done.
+    pub fn cancel(&self) -> bool {
+        self.completion.cancel()
+    }
+
+    /// Whether the task was cancelled.
+    pub fn cancelled(&self) -> bool {
+        self.completion.is_cancelled()
+    }
+}
+
+/// # Panics
+///
+/// When polled again after it returned `Ready`, as futures may.
+impl<R: Send + 'static> std::future::Future for TaskFuture<R> {
+    type Output = Result<R, ExecutorError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.completion.poll_take(cx) {
+            Poll::Ready(Some(outcome)) => Poll::Ready(outcome.map_err(ExecutorError::from)),
+            Poll::Ready(None) => panic!("`TaskFuture` polled after it completed"),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<R: Send> fmt::Debug for TaskFuture<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskFuture")
+            .field("done", &self.completion.is_ready())
+            .finish_non_exhaustive()
+    }
+}

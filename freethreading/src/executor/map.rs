@@ -1,0 +1,70 @@
+//! The iterator of [`WorkerPoolExecutor::map`](crate::WorkerPoolExecutor::map).
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::Instant;
+
+use super::{ExecutorError, TaskFuture};
+
+/// The results of [`map`](crate::WorkerPoolExecutor::map), in input order.
+///
+/// Every task was submitted by the call; each `next` waits for the next one.
+/// As in Python, the first error (a task's failure, or the deadline of
+/// [`map_timeout`](crate::WorkerPoolExecutor::map_timeout) passing) is the
+/// last item: the tasks not yet started are cancelled and the iteration ends.
+/// Dropping the iterator early cancels them too.
+pub struct ExecutorMap<R: Send + 'static> {
+    futures: VecDeque<TaskFuture<R>>,
+    deadline: Option<Instant>,
+}
+
+impl<R: Send + 'static> ExecutorMap<R> {
+    pub(crate) fn new(futures: VecDeque<TaskFuture<R>>, deadline: Option<Instant>) -> Self {
+        ExecutorMap { futures, deadline }
+    }
+
+    fn cancel_rest(&mut self) {
+        for future in self.futures.drain(..) {
+            future.cancel();
+        }
+    }
+}
+
+impl<R: Send + 'static> Iterator for ExecutorMap<R> {
+    type Item = Result<R, ExecutorError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let future = self.futures.pop_front()?;
+        let result = if future.wait_until(self.deadline) {
+            future.take(None)
+        } else {
+            future.cancel();
+            Err(ExecutorError::Timeout)
+        };
+        if result.is_err() {
+            self.cancel_rest();
+        }
+        Some(result)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.futures.len()))
+    }
+}
+
+impl<R: Send + 'static> std::iter::FusedIterator for ExecutorMap<R> {}
+
+impl<R: Send + 'static> Drop for ExecutorMap<R> {
+    fn drop(&mut self) {
+        self.cancel_rest();
+    }
+}
+
+impl<R: Send + 'static> fmt::Debug for ExecutorMap<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExecutorMap")
+            .field("remaining", &self.futures.len())
+            .field("deadline", &self.deadline)
+            .finish()
+    }
+}

@@ -1,0 +1,158 @@
+//! The handle to a result a [`WorkerPool`](crate::WorkerPool) computes in the background.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::PoolError;
+use crate::runner::completion::Completion;
+use crate::runner::deadline;
+
+/// A result that a pool computes in the background: Python's `AsyncResult`.
+///
+/// Returned by [`apply_async`](crate::WorkerPool::apply_async),
+/// [`map_async`](crate::WorkerPool::map_async) and
+/// [`starmap_async`](crate::WorkerPool::starmap_async). [`get`](Self::get)
+/// waits for the value and hands it over, so it consumes the handle; to wait
+/// with a limit and keep the handle, use [`wait_timeout`](Self::wait_timeout)
+/// and then `get`. [`on_ready`](Self::on_ready) stands for Python's
+/// `callback` and `error_callback`.
+///
+/// A result never hangs: if the pool is terminated or dropped before the task
+/// runs, it reports [`PoolError::Terminated`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use freethreading::{worker_fn, WorkerPool};
+///
+/// #[worker_fn]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// let pool = WorkerPool::new(2)?;
+/// let result = pool.apply_async(square, (7,))?;
+/// assert!(result.wait_timeout(Duration::from_secs(60)));
+/// assert!(result.ready());
+/// assert_eq!(result.successful()?, true);
+/// assert_eq!(result.get()?, 49);
+/// # Ok::<(), freethreading::PoolError>(())
+/// ```
+pub struct AsyncResult<R: Send> {
+    completion: Arc<Completion<R>>,
+}
+
+impl<R: Send + 'static> AsyncResult<R> {
+    pub(crate) fn new(completion: Arc<Completion<R>>) -> Self {
+        AsyncResult { completion }
+    }
+
+    /// Waits for the result and returns it.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Task`] when the task panicked (for a `map`, the first
+    /// failing item in order), [`PoolError::Terminated`] when the pool was
+    /// terminated before it ran, [`PoolError::Initializer`] when the pool's
+    /// initializer failed.
+    pub fn get(self) -> Result<R, PoolError> {
+        self.take(None)
+    }
+
+    /// Like [`get`](Self::get), but gives up after `timeout`.
+    ///
+    /// On timeout the handle is gone; call [`wait_timeout`](Self::wait_timeout)
+    /// first to keep it.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Timeout`] when the result is not ready in time, and the
+    /// errors of [`get`](Self::get).
+    pub fn get_timeout(self, timeout: Duration) -> Result<R, PoolError> {
+        self.take(deadline(timeout))
+    }
+
+    fn take(self, deadline: Option<Instant>) -> Result<R, PoolError> {
+        match self.completion.take_until(deadline) {
+            Some(outcome) => outcome.map_err(PoolError::from),
+            None => Err(PoolError::Timeout),
+        }
+    }
+
+    /// Waits until the result is ready.
+    pub fn wait(&self) {
+        self.completion.wait_until(None);
+    }
+
+    /// Waits until the result is ready or `timeout` passes; `true` if it is ready.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.completion.wait_until(deadline(timeout))
+    }
+
+    /// Whether the result is ready (and its [`on_ready`](Self::on_ready) callbacks have run).
+    pub fn ready(&self) -> bool {
+        self.completion.is_ready()
+    }
+
+    /// Whether the task returned rather than failed.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::NotReady`] while the result is not ready, as Python raises
+    /// `ValueError`.
+    pub fn successful(&self) -> Result<bool, PoolError> {
+        self.completion.succeeded().ok_or(PoolError::NotReady)
+    }
+
+    /// Calls `callback` once the result is ready, with the value or the error:
+    /// Python's `callback` and `error_callback` in one.
+    ///
+    /// It runs on the worker that finishes the task, before [`get`](Self::get)
+    /// and [`wait`](Self::wait) return; or at once, on this thread, if the
+    /// result is already ready. The value stays in the handle for `get`. A
+    /// callback should be quick, as Python's are: it holds up its worker, so
+    /// it must not wait for other tasks of the same pool. A panic in it is
+    /// caught and ignored.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let (sender, receiver) = mpsc::channel();
+    /// let result = pool.apply_async(square, (4,))?;
+    /// result.on_ready(move |outcome| {
+    ///     let _ = sender.send(outcome.map(|value| *value));
+    /// });
+    /// assert_eq!(result.get()?, 16);
+    /// assert_eq!(receiver.recv().unwrap()?, 16);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
+    pub fn on_ready<F>(&self, callback: F)
+    where
+        F: FnOnce(Result<&R, PoolError>) + Send + 'static,
+    {
+        self.completion
+            .on_ready(Box::new(move |outcome| match outcome {
+                Ok(value) => callback(Ok(value)),
+                Err(failure) => callback(Err(PoolError::from(failure.clone()))),
+            }));
+    }
+}
+
+impl<R: Send> fmt::Debug for AsyncResult<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncResult")
+            .field("ready", &self.completion.is_ready())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,105 @@
+//! Configuring a [`WorkerPool`]: Python's `workers`, `initializer` and `initargs`.
+
+use std::fmt;
+use std::sync::atomic::AtomicUsize;
+
+use super::{PoolError, WorkerPool};
+use crate::runner::{Initializer, Workers, default_size, next_serial};
+use crate::task::Task;
+use crate::task::registry;
+
+/// Builds a [`WorkerPool`] with a chosen size or an initializer.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{current_worker, worker_fn, WorkerPool};
+///
+/// #[worker_fn]
+/// fn announce(greeting: String) {
+///     println!("{greeting} from {}", current_worker().name());
+/// }
+///
+/// #[worker_fn]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// let pool = WorkerPool::builder()
+///     .workers(2)
+///     .initializer(announce, ("hello".to_owned(),))
+///     .build()?;
+/// assert_eq!(pool.map(square, 0..4)?, [0, 1, 4, 9]);
+/// # Ok::<(), freethreading::PoolError>(())
+/// ```
+#[must_use = "a builder does nothing until `build()` is called"]
+pub struct WorkerPoolBuilder {
+    workers: Option<usize>,
+    initializer: Option<Initializer>,
+}
+
+impl WorkerPoolBuilder {
+    pub(crate) fn new() -> Self {
+        WorkerPoolBuilder {
+            workers: None,
+            initializer: None,
+        }
+    }
+
+    /// The number of worker threads (or processes); by default the number of
+    /// cores this program may use, [`std::thread::available_parallelism`].
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = Some(workers);
+        self
+    }
+
+    /// A task each worker runs once, with its own clone of `args`, before its
+    /// first job: Python's `initializer` and `initargs`.
+    ///
+    /// If it panics in a worker, the pool is broken, as Python's executors
+    /// are: every task that runs afterwards fails with
+    /// [`PoolError::Initializer`], on every worker, and new calls return that
+    /// error at once.
+    pub fn initializer<I>(mut self, task: I, args: I::Args) -> Self
+    where
+        I: Task<Output = ()>,
+        I::Args: Clone,
+    {
+        self.initializer = Some(Initializer::new(task, args));
+        self
+    }
+
+    /// Starts the pool's workers.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::ZeroWorkers`] for `workers(0)`, [`PoolError::Registry`]
+    /// when the initializer is not registered under a unique name,
+    /// [`PoolError::Spawn`] when a thread could not be started, and
+    /// [`PoolError::Backend`] when the backend cannot run.
+    pub fn build(self) -> Result<WorkerPool, PoolError> {
+        static POOLS: AtomicUsize = AtomicUsize::new(0);
+        let size = self.workers.unwrap_or_else(default_size);
+        if size == 0 {
+            return Err(PoolError::ZeroWorkers);
+        }
+        if let Some(initializer) = &self.initializer {
+            registry::check(initializer.name())?;
+        }
+        let prefix = format!("WorkerPool-{}", next_serial(&POOLS));
+        let workers = Workers::start(&prefix, size, self.initializer.as_ref())?;
+        Ok(WorkerPool::from_workers(workers))
+    }
+}
+
+impl fmt::Debug for WorkerPoolBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerPoolBuilder")
+            .field("workers", &self.workers)
+            .field(
+                "initializer",
+                &self.initializer.as_ref().map(Initializer::name),
+            )
+            .finish()
+    }
+}

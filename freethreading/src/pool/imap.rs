@@ -1,0 +1,226 @@
+//! The iterators of `imap` and `imap_unordered`: results as workers deliver them.
+//!
+//! The call reads and queues the whole input at once (an iterator that is not
+//! `Send` cannot be read from another thread later); the iterator then takes
+//! the chunks' results from a channel as they arrive. The ordered one parks
+//! chunks that arrive early until their turn. A failed chunk yields one error
+//! in place of its items and the iteration goes on, as in Python, where a
+//! chunk of one item (the default) makes that one error per failed item.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use super::PoolError;
+use crate::runner::reply::ChunkSink;
+use crate::runner::{Failure, deadline};
+
+pub(crate) type Delivery<R> = (usize, Result<Vec<R>, Failure>);
+
+/// The receiving end of [`channel`].
+pub(crate) type Deliveries<R> = Receiver<Delivery<R>>;
+
+/// The channel between a call's chunks and its iterator.
+pub(crate) fn channel<R>() -> (Receiver<Delivery<R>>, ChannelSink<R>) {
+    let (sender, receiver) = crossbeam_channel::unbounded();
+    (receiver, ChannelSink { sender })
+}
+
+/// The sink of an `imap`: every chunk's results, sent to the iterator.
+pub(crate) struct ChannelSink<R> {
+    sender: Sender<Delivery<R>>,
+}
+
+impl<R: Send> ChunkSink<R> for ChannelSink<R> {
+    fn wanted(&self, _index: usize) -> bool {
+        true
+    }
+
+    fn deliver(&self, index: usize, outcome: Result<Vec<R>, Failure>) {
+        // The iterator may have been dropped; its results are then unwanted.
+        let _ = self.sender.send((index, outcome));
+    }
+}
+
+/// The receiving end shared by both iterators.
+struct Stream<R> {
+    receiver: Receiver<Delivery<R>>,
+    /// How many chunks were queued.
+    chunks: usize,
+    /// How many chunks were taken from the channel or from `parked`.
+    consumed: usize,
+    current: std::vec::IntoIter<R>,
+    parked: BTreeMap<usize, Result<Vec<R>, Failure>>,
+}
+
+impl<R> Stream<R> {
+    fn new(receiver: Receiver<Delivery<R>>, chunks: usize) -> Self {
+        Stream {
+            receiver,
+            chunks,
+            consumed: 0,
+            current: Vec::new().into_iter(),
+            parked: BTreeMap::new(),
+        }
+    }
+
+    /// The next result, taking chunks with `next_chunk` as needed; `Some(Err(Timeout))`
+    /// when `next_chunk` gave up.
+    fn next_with(
+        &mut self,
+        mut next_chunk: impl FnMut(&mut Self) -> Result<Result<Vec<R>, Failure>, PoolError>,
+    ) -> Option<Result<R, PoolError>> {
+        loop {
+            if let Some(item) = self.current.next() {
+                return Some(Ok(item));
+            }
+            if self.consumed == self.chunks {
+                return None;
+            }
+            match next_chunk(self) {
+                Ok(Ok(results)) => {
+                    self.consumed += 1;
+                    self.current = results.into_iter();
+                }
+                Ok(Err(failure)) => {
+                    self.consumed += 1;
+                    return Some(Err(failure.into()));
+                }
+                Err(timeout) => return Some(Err(timeout)),
+            }
+        }
+    }
+
+    /// Receives one delivery, until `deadline` if given.
+    fn receive(&self, deadline: Option<Instant>) -> Result<Delivery<R>, PoolError> {
+        let received = match deadline {
+            None => self
+                .receiver
+                .recv()
+                .map_err(|_| RecvTimeoutError::Disconnected),
+            Some(deadline) => self.receiver.recv_deadline(deadline),
+        };
+        match received {
+            Ok(delivery) => Ok(delivery),
+            Err(RecvTimeoutError::Timeout) => Err(PoolError::Timeout),
+            // Every reply delivers, even when dropped; this is only a safety net.
+            Err(RecvTimeoutError::Disconnected) => Ok((usize::MAX, Err(Failure::Terminated))),
+        }
+    }
+
+    /// The chunk whose turn it is, parking the ones that arrive before it.
+    fn in_order(
+        &mut self,
+        deadline: Option<Instant>,
+    ) -> Result<Result<Vec<R>, Failure>, PoolError> {
+        let wanted = self.consumed;
+        if let Some(outcome) = self.parked.remove(&wanted) {
+            return Ok(outcome);
+        }
+        loop {
+            let (index, outcome) = self.receive(deadline)?;
+            if index == wanted || index == usize::MAX {
+                return Ok(outcome);
+            }
+            self.parked.insert(index, outcome);
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.current.len(), None)
+    }
+}
+
+/// The results of [`imap`](crate::WorkerPool::imap), in input order.
+///
+/// Each item is the task's result, or the error of a failed chunk in place of
+/// that chunk's items (one error per failed item with the default chunk size
+/// of 1); the iteration goes on after an error. Dropping it early is fine:
+/// the queued chunks still run and their results are discarded.
+pub struct IMap<R> {
+    stream: Stream<R>,
+}
+
+impl<R: Send> IMap<R> {
+    pub(crate) fn new(receiver: Receiver<Delivery<R>>, chunks: usize) -> Self {
+        IMap {
+            stream: Stream::new(receiver, chunks),
+        }
+    }
+
+    /// Like [`next`](Iterator::next), but gives up after `timeout`, returning
+    /// `Some(Err(PoolError::Timeout))`; the result can still be had later.
+    pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R, PoolError>> {
+        let deadline = deadline(timeout);
+        self.stream.next_with(|stream| stream.in_order(deadline))
+    }
+}
+
+impl<R: Send> Iterator for IMap<R> {
+    type Item = Result<R, PoolError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.stream.next_with(|stream| stream.in_order(None))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.stream.size_hint()
+    }
+}
+
+/// The results of [`imap_unordered`](crate::WorkerPool::imap_unordered), as they complete.
+///
+/// Within a chunk the order is kept; chunks come in the order they finish.
+/// Errors are as for [`IMap`].
+pub struct IMapUnordered<R> {
+    stream: Stream<R>,
+}
+
+impl<R: Send> IMapUnordered<R> {
+    pub(crate) fn new(receiver: Receiver<Delivery<R>>, chunks: usize) -> Self {
+        IMapUnordered {
+            stream: Stream::new(receiver, chunks),
+        }
+    }
+
+    /// Like [`next`](Iterator::next), but gives up after `timeout`, returning
+    /// `Some(Err(PoolError::Timeout))`; the result can still be had later.
+    pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R, PoolError>> {
+        let deadline = deadline(timeout);
+        self.stream
+            .next_with(|stream| stream.receive(deadline).map(|(_, outcome)| outcome))
+    }
+}
+
+impl<R: Send> Iterator for IMapUnordered<R> {
+    type Item = Result<R, PoolError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.stream
+            .next_with(|stream| stream.receive(None).map(|(_, outcome)| outcome))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.stream.size_hint()
+    }
+}
+
+impl<R> fmt::Debug for IMap<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IMap")
+            .field("chunks", &self.stream.chunks)
+            .field("consumed", &self.stream.consumed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R> fmt::Debug for IMapUnordered<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IMapUnordered")
+            .field("chunks", &self.stream.chunks)
+            .field("consumed", &self.stream.consumed)
+            .finish_non_exhaustive()
+    }
+}

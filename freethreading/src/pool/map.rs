@@ -1,0 +1,278 @@
+//! `WorkerPool`'s `map` family: `map`, `starmap`, `imap`, `imap_unordered`,
+//! each with `_async` or `_chunked` forms.
+//!
+//! Every form cuts its input into chunks ([`chunks`](super::chunks)); `map` and
+//! `starmap` collect the results into one vector ([`MapSink`]), the `imap`s
+//! stream them through a channel ([`imap`](super::imap)).
+
+use std::sync::Arc;
+
+use super::chunks::{default_chunksize, dispatch, exact_len};
+use super::imap::{self, IMap, IMapUnordered};
+use super::map_sink::MapSink;
+use super::{AsyncResult, PoolError, WorkerPool};
+use crate::runner::completion::Completion;
+use crate::task::Task;
+
+impl WorkerPool {
+    /// Applies `task` to every item, in parallel, and returns the results in order.
+    ///
+    /// The items are cut into chunks as Python does: four per worker, sized
+    /// `ceil(len / (4 * workers))` (an input without an exact length is read
+    /// into a vector first to count it). When tasks panic, the error is the
+    /// first failure in input order.
+    ///
+    /// # Errors
+    ///
+    /// As [`apply`](Self::apply).
+    pub fn map<T, A>(
+        &self,
+        task: T,
+        items: impl IntoIterator<Item = A>,
+    ) -> Result<Vec<T::Output>, PoolError>
+    where
+        T: Task<Args = (A,)>,
+    {
+        self.map_async(task, items)?.get()
+    }
+
+    /// [`map`](Self::map) with chunks of `chunksize` items.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::ZeroChunksize`] for 0, and those of [`map`](Self::map).
+    pub fn map_chunked<T, A>(
+        &self,
+        task: T,
+        items: impl IntoIterator<Item = A>,
+        chunksize: usize,
+    ) -> Result<Vec<T::Output>, PoolError>
+    where
+        T: Task<Args = (A,)>,
+    {
+        self.map_async_chunked(task, items, chunksize)?.get()
+    }
+
+    /// [`map`](Self::map) without waiting: the result is the vector of results.
+    ///
+    /// # Errors
+    ///
+    /// As [`apply_async`](Self::apply_async).
+    pub fn map_async<T, A>(
+        &self,
+        task: T,
+        items: impl IntoIterator<Item = A>,
+    ) -> Result<AsyncResult<Vec<T::Output>>, PoolError>
+    where
+        T: Task<Args = (A,)>,
+    {
+        self.map_in_chunks(task, items.into_iter().map(|item| (item,)), None)
+    }
+
+    /// [`map_async`](Self::map_async) with chunks of `chunksize` items.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::ZeroChunksize`] for 0, and those of [`map_async`](Self::map_async).
+    pub fn map_async_chunked<T, A>(
+        &self,
+        task: T,
+        items: impl IntoIterator<Item = A>,
+        chunksize: usize,
+    ) -> Result<AsyncResult<Vec<T::Output>>, PoolError>
+    where
+        T: Task<Args = (A,)>,
+    {
+        self.map_in_chunks(task, items.into_iter().map(|item| (item,)), Some(chunksize))
+    }
+
+    /// Like [`map`](Self::map), for tasks of several arguments: each item is
+    /// the tuple of one call's arguments.
+    ///
+    /// # Errors
+    ///
+    /// As [`map`](Self::map).
+    pub fn starmap<T: Task>(
+        &self,
+        task: T,
+        items: impl IntoIterator<Item = T::Args>,
+    ) -> Result<Vec<T::Output>, PoolError> {
+        self.starmap_async(task, items)?.get()
+    }
+
+    /// [`starmap`](Self::starmap) with chunks of `chunksize` items.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::ZeroChunksize`] for 0, and those of [`map`](Self::map).
+    pub fn starmap_chunked<T: Task>(
+        &self,
+        task: T,
+        items: impl IntoIterator<Item = T::Args>,
+        chunksize: usize,
+    ) -> Result<Vec<T::Output>, PoolError> {
+        self.map_in_chunks(task, items.into_iter(), Some(chunksize))?
+            .get()
+    }
+
+    /// [`starmap`](Self::starmap) without waiting.
+    ///
+    /// # Errors
+    ///
+    /// As [`apply_async`](Self::apply_async).
+    pub fn starmap_async<T: Task>(
+        &self,
+        task: T,
+        items: impl IntoIterator<Item = T::Args>,
+    ) -> Result<AsyncResult<Vec<T::Output>>, PoolError> {
+        self.map_in_chunks(task, items.into_iter(), None)
+    }
+
+    /// The `map` family: chunks of `chunksize`, or Python's default size.
+    fn map_in_chunks<T: Task>(
+        &self,
+        task: T,
+        items: impl Iterator<Item = T::Args>,
+        chunksize: Option<usize>,
+    ) -> Result<AsyncResult<Vec<T::Output>>, PoolError> {
+        if chunksize == Some(0) {
+            return Err(PoolError::ZeroChunksize);
+        }
+        self.check(task)?;
+        if let Some(chunksize) = chunksize {
+            return Ok(self.map_chunks(task, items, chunksize));
+        }
+        // The default size needs the length: count it without reading the
+        // input when the iterator knows it, as ranges and vectors do.
+        if let Some(len) = exact_len(&items) {
+            let chunksize = default_chunksize(len, self.workers.size());
+            return Ok(self.map_chunks(task, items, chunksize.max(1)));
+        }
+        let items: Vec<T::Args> = items.collect();
+        let chunksize = default_chunksize(items.len(), self.workers.size());
+        Ok(self.map_chunks(task, items.into_iter(), chunksize.max(1)))
+    }
+
+    fn map_chunks<T: Task>(
+        &self,
+        task: T,
+        items: impl Iterator<Item = T::Args>,
+        chunksize: usize,
+    ) -> AsyncResult<Vec<T::Output>> {
+        let completion = Arc::new(Completion::new());
+        let capacity = items.size_hint().0;
+        let sink = Arc::new(MapSink::new(Arc::clone(&completion), capacity, chunksize));
+        let chunks = dispatch(&self.workers, task, items, chunksize, &sink);
+        sink.dispatched(chunks);
+        AsyncResult::new(completion)
+    }
+
+    /// Applies `task` to every item, giving the results lazily and in order;
+    /// one item per chunk.
+    ///
+    /// The whole input is read and queued by this call; the iterator yields
+    /// each result as it is ready, in input order.
+    ///
+    /// # Errors
+    ///
+    /// As [`apply_async`](Self::apply_async); a task's failure is an item of the iterator.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn double(x: i32) -> i32 {
+    ///     2 * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let doubled: Result<Vec<i32>, _> = pool.imap(double, [1, 2, 3])?.collect();
+    /// assert_eq!(doubled?, [2, 4, 6]);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
+    pub fn imap<T, A>(
+        &self,
+        task: T,
+        items: impl IntoIterator<Item = A>,
+    ) -> Result<IMap<T::Output>, PoolError>
+    where
+        T: Task<Args = (A,)>,
+    {
+        self.imap_chunked(task, items, 1)
+    }
+
+    /// [`imap`](Self::imap) with chunks of `chunksize` items.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::ZeroChunksize`] for 0, and those of [`imap`](Self::imap).
+    pub fn imap_chunked<T, A>(
+        &self,
+        task: T,
+        items: impl IntoIterator<Item = A>,
+        chunksize: usize,
+    ) -> Result<IMap<T::Output>, PoolError>
+    where
+        T: Task<Args = (A,)>,
+    {
+        let (receiver, chunks) = self.stream(task, items, chunksize)?;
+        Ok(IMap::new(receiver, chunks))
+    }
+
+    /// Like [`imap`](Self::imap), but yields results as they complete.
+    ///
+    /// # Errors
+    ///
+    /// As [`imap`](Self::imap).
+    pub fn imap_unordered<T, A>(
+        &self,
+        task: T,
+        items: impl IntoIterator<Item = A>,
+    ) -> Result<IMapUnordered<T::Output>, PoolError>
+    where
+        T: Task<Args = (A,)>,
+    {
+        self.imap_unordered_chunked(task, items, 1)
+    }
+
+    /// [`imap_unordered`](Self::imap_unordered) with chunks of `chunksize` items.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::ZeroChunksize`] for 0, and those of [`imap`](Self::imap).
+    pub fn imap_unordered_chunked<T, A>(
+        &self,
+        task: T,
+        items: impl IntoIterator<Item = A>,
+        chunksize: usize,
+    ) -> Result<IMapUnordered<T::Output>, PoolError>
+    where
+        T: Task<Args = (A,)>,
+    {
+        let (receiver, chunks) = self.stream(task, items, chunksize)?;
+        Ok(IMapUnordered::new(receiver, chunks))
+    }
+
+    /// The `imap` family: queues every chunk, to deliver to a channel.
+    fn stream<T, A>(
+        &self,
+        task: T,
+        items: impl IntoIterator<Item = A>,
+        chunksize: usize,
+    ) -> Result<(imap::Deliveries<T::Output>, usize), PoolError>
+    where
+        T: Task<Args = (A,)>,
+    {
+        if chunksize == 0 {
+            return Err(PoolError::ZeroChunksize);
+        }
+        self.check(task)?;
+        let (receiver, sink) = imap::channel();
+        let sink = Arc::new(sink);
+        let items = items.into_iter().map(|item| (item,));
+        let chunks = dispatch(&self.workers, task, items, chunksize, &sink);
+        Ok((receiver, chunks))
+    }
+}

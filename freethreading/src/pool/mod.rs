@@ -1,0 +1,213 @@
+//! [`WorkerPool`]: Python's `multiprocessing.Pool` / `ThreadPool`, on either backend.
+//!
+//! The scheduling here (chunks, ordering, states, errors) does not know how a
+//! worker runs; it hands jobs to [`Workers`], the backend seam.
+
+mod async_result;
+mod builder;
+mod chunks;
+mod error;
+mod imap;
+mod map;
+mod map_sink;
+mod placement;
+
+use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock};
+
+pub use async_result::AsyncResult;
+pub use builder::WorkerPoolBuilder;
+pub use error::PoolError;
+pub use imap::{IMap, IMapUnordered};
+
+use crate::runner::completion::Completion;
+use crate::runner::reply::OneReply;
+use crate::runner::{Failure, Workers};
+use crate::task::{Task, registry};
+pub(crate) use placement::Slot;
+
+const RUNNING: u8 = 0;
+const CLOSED: u8 = 1;
+const TERMINATED: u8 = 2;
+
+/// A pool of workers that run tasks: Python's `WorkerPool`.
+///
+/// Tasks are [`#[worker_fn]`](crate::worker_fn) functions; their arguments go
+/// as a tuple. Every call checks first that the task is registered under a
+/// unique name, on both backends, so a program that runs on threads also runs
+/// on processes. A task that panics fails only its own call, with
+/// [`PoolError::Task`]; the pool goes on.
+///
+/// The pool is `Send + Sync`: share it by reference (or in an `Arc`) between
+/// threads. Dropping it [terminates](Self::terminate) it and waits for its
+/// workers, like leaving Python's `with WorkerPool() as pool:` block.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{worker_fn, WorkerPool};
+///
+/// #[worker_fn]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// let pool = WorkerPool::new(4)?;
+/// assert_eq!(pool.map(square, 0..5)?, [0, 1, 4, 9, 16]);
+/// assert_eq!(pool.apply(square, (12,))?, 144);
+/// # Ok::<(), freethreading::PoolError>(())
+/// ```
+pub struct WorkerPool {
+    workers: Workers,
+    state: AtomicU8,
+}
+
+impl WorkerPool {
+    /// Starts a pool of `workers` workers.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::ZeroWorkers`] for 0, and the errors of [`WorkerPoolBuilder::build`].
+    pub fn new(workers: usize) -> Result<WorkerPool, PoolError> {
+        WorkerPool::builder().workers(workers).build()
+    }
+
+    /// A builder, for the default size or an initializer.
+    pub fn builder() -> WorkerPoolBuilder {
+        WorkerPoolBuilder::new()
+    }
+
+    pub(crate) fn from_workers(workers: Workers) -> Self {
+        WorkerPool {
+            workers,
+            state: AtomicU8::new(RUNNING),
+        }
+    }
+
+    /// How many workers the pool has.
+    pub fn workers(&self) -> usize {
+        self.workers.size()
+    }
+
+    /// What every call checks first.
+    fn check<T: Task>(&self, task: T) -> Result<(), PoolError> {
+        if self.state.load(Ordering::Acquire) != RUNNING {
+            return Err(PoolError::NotRunning);
+        }
+        if let Some(why) = self.workers.broken() {
+            return Err(why.into());
+        }
+        registry::check(task.name())?;
+        Ok(())
+    }
+
+    /// Runs `task(args)` on a worker and waits for its result.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Task`] when the task panics, [`PoolError::NotRunning`]
+    /// after [`close`](Self::close) or [`terminate`](Self::terminate),
+    /// [`PoolError::Registry`] for a task not registered under a unique name,
+    /// [`PoolError::Initializer`] when the initializer failed.
+    pub fn apply<T: Task>(&self, task: T, args: T::Args) -> Result<T::Output, PoolError> {
+        self.apply_async(task, args)?.get()
+    }
+
+    /// Queues `task(args)` and returns at once with a handle to its result.
+    ///
+    /// # Errors
+    ///
+    /// As [`apply`](Self::apply), for the checks made before queueing; the
+    /// task's own failure comes from the [`AsyncResult`].
+    pub fn apply_async<T: Task>(
+        &self,
+        task: T,
+        args: T::Args,
+    ) -> Result<AsyncResult<T::Output>, PoolError> {
+        self.check(task)?;
+        let completion = Arc::new(Completion::new());
+        let reply = OneReply::new(Arc::clone(&completion));
+        self.workers
+            .run_one(task, args, reply)
+            .map_err(|_| PoolError::NotRunning)?;
+        Ok(AsyncResult::new(completion))
+    }
+
+    /// Stops taking tasks; the queued ones still run. Then call [`join`](Self::join).
+    pub fn close(&self) {
+        if self
+            .state
+            .compare_exchange(RUNNING, CLOSED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            self.workers.close();
+        }
+    }
+
+    /// Stops at once: queued tasks are dropped (their results report
+    /// [`PoolError::Terminated`]) and running ones finish. Then call
+    /// [`join`](Self::join). Dropping the pool does this and the join.
+    pub fn terminate(&self) {
+        self.state.store(TERMINATED, Ordering::Release);
+        self.workers.terminate();
+    }
+
+    /// Waits for every worker to exit, after [`close`](Self::close) (once the
+    /// queued tasks are done) or [`terminate`](Self::terminate).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::StillRunning`] when the pool is neither closed nor terminated.
+    pub fn join(&self) -> Result<(), PoolError> {
+        if self.state.load(Ordering::Acquire) == RUNNING {
+            return Err(PoolError::StillRunning);
+        }
+        self.workers.join();
+        Ok(())
+    }
+}
+
+impl Drop for WorkerPool {
+    fn drop(&mut self) {
+        self.terminate();
+        self.workers.join();
+    }
+}
+
+impl fmt::Debug for WorkerPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state.load(Ordering::Acquire) {
+            RUNNING => "running",
+            CLOSED => "closed",
+            _ => "terminated",
+        };
+        f.debug_struct("WorkerPool")
+            .field("workers", &self.workers.size())
+            .field("state", &state)
+            .finish()
+    }
+}
+
+/// The pool behind [`parallel_map!`](crate::parallel_map): started at first
+/// use with one worker per core, daemon workers, never shut down.
+///
+/// Should its workers fail to start, every call on it returns that error.
+pub fn default_pool() -> &'static WorkerPool {
+    static POOL: OnceLock<WorkerPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        WorkerPool::builder().build().unwrap_or_else(|error| {
+            WorkerPool::from_workers(Workers::unavailable(unavailable(error)))
+        })
+    })
+}
+
+/// The failure every call on a pool that could not start reports.
+fn unavailable(error: PoolError) -> Failure {
+    match error {
+        PoolError::Spawn(error) => Failure::Spawn(error),
+        PoolError::Backend(error) => Failure::Backend(error),
+        // `build` without a size or an initializer fails in no other way.
+        _ => Failure::Terminated,
+    }
+}

@@ -1,0 +1,174 @@
+//! What [`WorkerPool`](crate::WorkerPool) and
+//! [`WorkerPoolExecutor`](crate::WorkerPoolExecutor) share: a crew of workers
+//! that runs jobs, and the one-shot cells their results come back through.
+//!
+//! The seam between scheduling and backends is [`Workers`]. Everything above
+//! it (chunking, ordering results, `AsyncResult` and `TaskFuture`, close,
+//! terminate and shutdown states, error mapping) only hands it "run this task
+//! on these arguments" or "run this task over this chunk", each with a
+//! [`reply`] to deliver the outcome to, and never looks at how it runs.
+//! On threads a job is a boxed closure that calls [`Task::call`](crate::Task)
+//! and delivers the outcome itself. A process flavor will instead send the
+//! task's name and the serialized arguments to a child, keep the reply until
+//! the child answers, and deliver the decoded outcome; a reply dropped
+//! undelivered (a job discarded, a child gone) reports the job as lost, so no
+//! caller ever waits on an outcome that cannot come.
+
+pub(crate) mod completion;
+mod initializer;
+pub(crate) mod reply;
+mod thread;
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub(crate) use initializer::Initializer;
+
+use crate::backend::{Backend, BackendError, try_get_backend};
+use crate::task::{Task, TaskError};
+use reply::{ChunkReply, OneReply};
+
+/// Why a job produced no value. Each public error type maps it to its own variants.
+#[derive(Clone, Debug)]
+pub(crate) enum Failure {
+    /// The task panicked.
+    Task(TaskError),
+    /// A worker's initializer panicked, which breaks the whole crew.
+    Initializer(TaskError),
+    /// The crew was terminated before the job ran.
+    Terminated,
+    /// The job was cancelled before it started.
+    Cancelled,
+    /// The crew's workers could not be started.
+    Spawn(Arc<io::Error>),
+    /// The backend could not be chosen or is not available.
+    Backend(BackendError),
+}
+
+/// A job that was not accepted because the crew no longer takes any.
+#[derive(Debug)]
+pub(crate) struct Refused;
+
+/// The workers of one pool or executor, on whichever backend the program runs.
+pub(crate) enum Workers {
+    Thread(thread::Crew),
+}
+
+impl Workers {
+    /// Starts `size` workers named `<prefix>_<i>`, each running `initializer` first.
+    pub(crate) fn start(
+        prefix: &str,
+        size: usize,
+        initializer: Option<&Initializer>,
+    ) -> Result<Workers, Failure> {
+        match try_get_backend().map_err(Failure::Backend)? {
+            Backend::Threading => thread::Crew::start(prefix, size, initializer)
+                .map(Workers::Thread)
+                .map_err(|e| Failure::Spawn(Arc::new(e))),
+            backend @ Backend::Multiprocessing => {
+                Err(Failure::Backend(BackendError::Unavailable(backend)))
+            }
+        }
+    }
+
+    /// Workers that never run anything: every job fails with `why`.
+    pub(crate) fn unavailable(why: Failure) -> Workers {
+        Workers::Thread(thread::Crew::unavailable(why))
+    }
+
+    /// How many workers were started.
+    pub(crate) fn size(&self) -> usize {
+        match self {
+            Workers::Thread(crew) => crew.size(),
+        }
+    }
+
+    /// Why the crew can no longer run jobs, if it cannot.
+    pub(crate) fn broken(&self) -> Option<Failure> {
+        match self {
+            Workers::Thread(crew) => crew.broken(),
+        }
+    }
+
+    /// Queues one call of `task`, whose outcome goes to `reply`.
+    pub(crate) fn run_one<T: Task>(
+        &self,
+        task: T,
+        args: T::Args,
+        reply: OneReply<T::Output>,
+    ) -> Result<(), Refused> {
+        match self {
+            Workers::Thread(crew) => crew.run_one(task, args, reply),
+        }
+    }
+
+    /// Queues `task` over a chunk of arguments, whose results go to `reply` in order.
+    pub(crate) fn run_chunk<T: Task>(
+        &self,
+        task: T,
+        chunk: Vec<T::Args>,
+        reply: ChunkReply<T::Output>,
+    ) -> Result<(), Refused> {
+        match self {
+            Workers::Thread(crew) => crew.run_chunk(task, chunk, reply),
+        }
+    }
+
+    /// Takes no more jobs; the workers finish the queued ones, then exit.
+    pub(crate) fn close(&self) {
+        match self {
+            Workers::Thread(crew) => crew.close(),
+        }
+    }
+
+    /// Fails every queued job that has not started with `why`.
+    pub(crate) fn discard_pending(&self, why: &Failure) {
+        match self {
+            Workers::Thread(crew) => crew.discard_pending(why),
+        }
+    }
+
+    /// Closes, fails the queued jobs as terminated, and lets running ones finish.
+    pub(crate) fn terminate(&self) {
+        match self {
+            Workers::Thread(crew) => crew.terminate(),
+        }
+    }
+
+    /// Waits for every worker to exit; call after [`close`](Self::close).
+    pub(crate) fn join(&self) {
+        match self {
+            Workers::Thread(crew) => crew.join(),
+        }
+    }
+}
+
+impl fmt::Debug for Workers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Workers::Thread(crew) => f
+                .debug_struct("Workers")
+                .field("backend", &"threading")
+                .field("size", &crew.size())
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// The number of workers when none is given: the cores this program may use.
+pub(crate) fn default_size() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// The next number for a pool's or executor's thread names, counted per kind.
+pub(crate) fn next_serial(counter: &AtomicUsize) -> usize {
+    counter.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The instant `timeout` from now; `None` (no limit) when that is past the
+/// clock's range, so an enormous timeout means waiting forever, not a panic.
+pub(crate) fn deadline(timeout: std::time::Duration) -> Option<std::time::Instant> {
+    std::time::Instant::now().checked_add(timeout)
+}

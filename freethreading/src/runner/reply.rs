@@ -1,0 +1,112 @@
+//! Where a job's outcome goes, whichever backend ran it.
+//!
+//! A reply is a drop guard: delivered, it hands the outcome on; dropped
+//! undelivered (the job was discarded or lost with its worker), it reports
+//! [`Failure::Terminated`], so nobody waits for an outcome that cannot come.
+
+use std::sync::Arc;
+
+use super::Failure;
+use super::completion::Completion;
+pub(crate) use crate::pool::Slot;
+
+/// The reply of a job that runs a task once, to a [`Completion`].
+pub(crate) struct OneReply<R: Send> {
+    completion: Option<Arc<Completion<R>>>,
+}
+
+impl<R: Send> OneReply<R> {
+    pub(crate) fn new(completion: Arc<Completion<R>>) -> Self {
+        OneReply {
+            completion: Some(completion),
+        }
+    }
+
+    /// Marks the job started; `false` when it was cancelled and must not run.
+    pub(crate) fn start(&self) -> bool {
+        self.completion.as_ref().is_some_and(|c| c.start())
+    }
+
+    pub(crate) fn deliver(mut self, outcome: Result<R, Failure>) {
+        if let Some(completion) = self.completion.take() {
+            completion.publish(outcome);
+        }
+    }
+}
+
+impl<R: Send> Drop for OneReply<R> {
+    fn drop(&mut self) {
+        if let Some(completion) = self.completion.take() {
+            completion.publish(Err(Failure::Terminated));
+        }
+    }
+}
+
+/// What collects the results of the chunks of one call (`map`, `imap`, ...).
+pub(crate) trait ChunkSink<R>: Send + Sync {
+    /// Whether chunk `index` is still worth running: a `map` that already
+    /// failed before it does not need it.
+    fn wanted(&self, index: usize) -> bool;
+
+    /// Receives the results of chunk `index`, in the chunk's order.
+    fn deliver(&self, index: usize, outcome: Result<Vec<R>, Failure>);
+
+    /// Where chunk `index`'s `len` results may be written in place, when the
+    /// sink has such a place; [`placed`](Self::placed) then reports success.
+    fn slot(&self, _index: usize, _len: usize) -> Option<Slot<'_, R>> {
+        None
+    }
+
+    /// Chunk `index` wrote all its results through its [`slot`](Self::slot).
+    fn placed(&self, _index: usize) {}
+}
+
+/// The reply of a job that runs a task over chunk `index` of a call.
+pub(crate) struct ChunkReply<R> {
+    sink: Option<Arc<dyn ChunkSink<R>>>,
+    index: usize,
+}
+
+impl<R> ChunkReply<R> {
+    pub(crate) fn new(sink: Arc<dyn ChunkSink<R>>, index: usize) -> Self {
+        ChunkReply {
+            sink: Some(sink),
+            index,
+        }
+    }
+
+    pub(crate) fn wanted(&self) -> bool {
+        self.sink.as_ref().is_some_and(|s| s.wanted(self.index))
+    }
+
+    pub(crate) fn deliver(mut self, outcome: Result<Vec<R>, Failure>) {
+        if let Some(sink) = self.sink.take() {
+            sink.deliver(self.index, outcome);
+        }
+    }
+
+    /// Where the chunk's `len` results may be written in place, if anywhere.
+    pub(crate) fn slot(&self, len: usize) -> Option<Slot<'_, R>> {
+        self.sink.as_ref().and_then(|s| s.slot(self.index, len))
+    }
+
+    /// Reports that the chunk wrote all its results through its slot.
+    pub(crate) fn deliver_placed(mut self) {
+        if let Some(sink) = self.sink.take() {
+            sink.placed(self.index);
+        }
+    }
+
+    /// Drops the reply without an outcome, for a chunk nobody wants any more.
+    pub(crate) fn dismiss(mut self) {
+        self.sink = None;
+    }
+}
+
+impl<R> Drop for ChunkReply<R> {
+    fn drop(&mut self) {
+        if let Some(sink) = self.sink.take() {
+            sink.deliver(self.index, Err(Failure::Terminated));
+        }
+    }
+}

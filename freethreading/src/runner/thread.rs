@@ -1,0 +1,226 @@
+//! Thread workers: a fixed crew of threads taking boxed jobs from one
+//! multi-consumer channel (crossbeam's unbounded list channel).
+//!
+//! A job is a closure that runs a task (or a chunk of calls) and delivers the
+//! outcome to its reply itself, so the crew knows nothing about tasks. It is
+//! called with [`Run::Now`] to run, or with [`Run::Abandon`] to fail without
+//! running: when the crew is terminated, broken by an initializer's panic, or
+//! when pending jobs are cancelled. Closing drops the only sender, so each
+//! worker finishes the queue and sees the channel disconnect.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::{self, JoinHandle};
+
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::{Mutex, RwLock};
+
+use super::reply::{ChunkReply, OneReply};
+use super::{Failure, Initializer, Refused};
+use crate::current::{LiveWorker, register_worker};
+use crate::task::{Task, unwind};
+
+/// What a worker tells a job to do.
+pub(crate) enum Run {
+    Now,
+    Abandon(Failure),
+}
+
+type Job = Box<dyn FnOnce(Run) + Send>;
+
+pub(crate) struct Crew {
+    /// `None` once closed: senders never outlive it, so closing disconnects.
+    sender: RwLock<Option<Sender<Job>>>,
+    /// Kept to discard queued jobs on terminate or cancel.
+    receiver: Receiver<Job>,
+    shared: Arc<Shared>,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+    size: usize,
+}
+
+/// What the workers read before each job.
+struct Shared {
+    terminated: AtomicBool,
+    broken: OnceLock<Failure>,
+}
+
+impl Shared {
+    fn verdict(&self) -> Run {
+        if self.terminated.load(Ordering::Acquire) {
+            Run::Abandon(Failure::Terminated)
+        } else if let Some(why) = self.broken.get() {
+            Run::Abandon(why.clone())
+        } else {
+            Run::Now
+        }
+    }
+}
+
+impl Crew {
+    fn empty(size: usize) -> Crew {
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        Crew {
+            sender: RwLock::new(Some(sender)),
+            receiver,
+            shared: Arc::new(Shared {
+                terminated: AtomicBool::new(false),
+                broken: OnceLock::new(),
+            }),
+            handles: Mutex::new(Vec::with_capacity(size)),
+            size,
+        }
+    }
+
+    pub(crate) fn start(
+        prefix: &str,
+        size: usize,
+        initializer: Option<&Initializer>,
+    ) -> io::Result<Crew> {
+        let crew = Crew::empty(size);
+        for i in 0..size {
+            let name = format!("{prefix}_{i}");
+            // Registered before the thread runs, so it counts as alive at once.
+            let live = register_worker(name.clone(), true);
+            let receiver = crew.receiver.clone();
+            let shared = Arc::clone(&crew.shared);
+            let init = initializer.map(Initializer::for_worker);
+            let spawned = thread::Builder::new()
+                .name(name)
+                .spawn(move || work(&live, &receiver, &shared, init));
+            match spawned {
+                Ok(handle) => crew.handles.lock().push(handle),
+                Err(error) => {
+                    crew.terminate();
+                    crew.join();
+                    return Err(error);
+                }
+            }
+        }
+        Ok(crew)
+    }
+
+    pub(crate) fn unavailable(why: Failure) -> Crew {
+        let crew = Crew::empty(0);
+        let _ = crew.shared.broken.set(why);
+        crew.close();
+        crew
+    }
+
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    pub(crate) fn broken(&self) -> Option<Failure> {
+        self.shared.broken.get().cloned()
+    }
+
+    fn submit(&self, job: Job) -> Result<(), Refused> {
+        match &*self.sender.read() {
+            Some(sender) => sender.send(job).map_err(|_| Refused),
+            None => Err(Refused),
+        }
+    }
+
+    pub(crate) fn run_one<T: Task>(
+        &self,
+        task: T,
+        args: T::Args,
+        reply: OneReply<T::Output>,
+    ) -> Result<(), Refused> {
+        self.submit(Box::new(move |run| match run {
+            Run::Now => {
+                // A cancelled job's outcome is already published.
+                if reply.start() {
+                    let outcome = unwind::catch(|| task.call(args));
+                    reply.deliver(outcome.map_err(Failure::Task));
+                }
+            }
+            Run::Abandon(why) => reply.deliver(Err(why)),
+        }))
+    }
+
+    pub(crate) fn run_chunk<T: Task>(
+        &self,
+        task: T,
+        chunk: Vec<T::Args>,
+        reply: ChunkReply<T::Output>,
+    ) -> Result<(), Refused> {
+        self.submit(Box::new(move |run| match run {
+            Run::Now if reply.wanted() => map_chunk(task, chunk, reply),
+            Run::Now => reply.dismiss(),
+            Run::Abandon(why) => reply.deliver(Err(why)),
+        }))
+    }
+
+    pub(crate) fn close(&self) {
+        self.sender.write().take();
+    }
+
+    pub(crate) fn discard_pending(&self, why: &Failure) {
+        while let Ok(job) = self.receiver.try_recv() {
+            job(Run::Abandon(why.clone()));
+        }
+    }
+
+    pub(crate) fn terminate(&self) {
+        self.shared.terminated.store(true, Ordering::Release);
+        self.close();
+        self.discard_pending(&Failure::Terminated);
+    }
+
+    pub(crate) fn join(&self) {
+        let handles = std::mem::take(&mut *self.handles.lock());
+        let me = thread::current().id();
+        for handle in handles {
+            // A pool dropped by a callback running on one of its own workers
+            // cannot wait for that worker; it exits on its own once closed.
+            if handle.thread().id() != me {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+/// Runs `task` over a chunk: straight into the output when the reply offers
+/// a place there, else into a vector of results.
+fn map_chunk<T: Task>(task: T, chunk: Vec<T::Args>, reply: ChunkReply<T::Output>) {
+    let placed = match reply.slot(chunk.len()) {
+        Some(mut slot) => Ok(unwind::catch(move || {
+            slot.fill(chunk.into_iter().map(|args| task.call(args)));
+            slot.commit()
+        })),
+        None => Err(chunk),
+    };
+    match placed {
+        Ok(Ok(true)) => reply.deliver_placed(),
+        // A task maps one argument tuple to one result, so a slot is always filled.
+        Ok(Ok(false)) => reply.deliver(Err(Failure::Terminated)),
+        Ok(Err(error)) => reply.deliver(Err(Failure::Task(error))),
+        Err(chunk) => {
+            // Collecting a `vec::IntoIter` map reuses the chunk's buffer when
+            // arguments and results have the same size.
+            let outcome = unwind::catch(|| chunk.into_iter().map(|args| task.call(args)).collect());
+            reply.deliver(outcome.map_err(Failure::Task));
+        }
+    }
+}
+
+/// A worker's life: initializer, then jobs until the channel disconnects.
+fn work(
+    live: &LiveWorker,
+    receiver: &Receiver<Job>,
+    shared: &Shared,
+    init: Option<Box<dyn FnOnce() + Send>>,
+) {
+    live.enter();
+    if let Some(init) = init {
+        if let Err(error) = unwind::catch(init) {
+            // Like Python's `BrokenThreadPool`: the crew fails every job from now on.
+            let _ = shared.broken.set(Failure::Initializer(error));
+        }
+    }
+    for job in receiver {
+        job(shared.verdict());
+    }
+}

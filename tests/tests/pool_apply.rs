@@ -1,0 +1,213 @@
+//! `WorkerPool::apply` and `apply_async`: results, callbacks, timeouts, failures.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use freethreading::{ClosureTask, PoolError, WorkerPool, current_worker, worker_fn};
+use serde::{Deserialize, Serialize};
+
+#[worker_fn]
+fn square(x: u64) -> u64 {
+    x * x
+}
+
+#[worker_fn]
+fn power(base: u64, exponent: u32) -> u64 {
+    base.pow(exponent)
+}
+
+/// Python's keyword arguments become a struct.
+#[derive(Serialize, Deserialize)]
+struct Greeting {
+    name: String,
+    punctuation: char,
+}
+
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn greet(greeting: Greeting) -> String {
+    format!("hello {}{}", greeting.name, greeting.punctuation)
+}
+
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn fail(message: String) -> u64 {
+    panic!("{message}")
+}
+
+/// A task slow enough that a short wait on it times out.
+#[worker_fn]
+fn sleepy(millis: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(millis));
+    millis
+}
+
+#[worker_fn]
+fn my_name() -> String {
+    current_worker().name().to_owned()
+}
+
+#[worker_fn(name = "pool_apply::twice")]
+fn first_twice() -> u8 {
+    1
+}
+
+#[worker_fn(name = "pool_apply::twice")]
+fn second_twice() -> u8 {
+    2
+}
+
+const LONG: Duration = Duration::from_secs(60);
+
+freethreading_tests::backend_tests! {
+    fn apply_returns_the_result() {
+        let pool = WorkerPool::new(2).unwrap();
+        assert_eq!(pool.apply(square, (7,)).unwrap(), 49);
+        assert_eq!(pool.apply(power, (2, 10)).unwrap(), 1024);
+    }
+
+    fn apply_with_a_struct_for_keyword_arguments() {
+        let pool = WorkerPool::new(1).unwrap();
+        let greeting = Greeting { name: "pool".to_owned(), punctuation: '!' };
+        assert_eq!(pool.apply(greet, (greeting,)).unwrap(), "hello pool!");
+    }
+
+    fn apply_async_gives_the_result_later() {
+        let pool = WorkerPool::new(2).unwrap();
+        let results: Vec<_> = (0..10).map(|x| pool.apply_async(square, (x,)).unwrap()).collect();
+        for (x, result) in (0..10).zip(results) {
+            assert_eq!(result.get().unwrap(), x * x);
+        }
+    }
+
+    fn apply_async_callback_runs_before_wait_returns() {
+        let pool = WorkerPool::new(2).unwrap();
+        let (sender, receiver) = mpsc::channel();
+        let result = pool.apply_async(square, (5,)).unwrap();
+        result.on_ready(move |outcome| sender.send(outcome.copied()).unwrap());
+        result.wait();
+        assert!(result.ready());
+        assert_eq!(receiver.try_recv().unwrap().unwrap(), 25, "callback ran before wait returned");
+        assert_eq!(result.get().unwrap(), 25, "the value stays for get");
+    }
+
+    fn on_ready_after_ready_runs_at_once() {
+        let pool = WorkerPool::new(1).unwrap();
+        let result = pool.apply_async(square, (3,)).unwrap();
+        result.wait();
+        let (sender, receiver) = mpsc::channel();
+        result.on_ready(move |outcome| sender.send(outcome.copied()).unwrap());
+        assert_eq!(receiver.try_recv().unwrap().unwrap(), 9);
+        assert_eq!(result.get().unwrap(), 9);
+    }
+
+    fn error_callback_gets_the_panic() {
+        let pool = WorkerPool::new(1).unwrap();
+        let (sender, receiver) = mpsc::channel();
+        let result = pool.apply_async(fail, ("callback boom".to_owned(),)).unwrap();
+        result.on_ready(move |outcome| {
+            sender.send(outcome.unwrap_err().panic_message().map(str::to_owned)).unwrap();
+        });
+        result.wait();
+        assert_eq!(receiver.try_recv().unwrap().as_deref(), Some("callback boom"));
+        assert!(!result.successful().unwrap());
+        assert!(result.get().unwrap_err().is_panic());
+    }
+
+    fn a_panicking_callback_does_not_hurt_the_pool() {
+        let pool = WorkerPool::new(1).unwrap();
+        let result = pool.apply_async(square, (2,)).unwrap();
+        result.on_ready(|_| panic!("callback panics"));
+        assert_eq!(result.get().unwrap(), 4);
+        assert_eq!(pool.apply(square, (3,)).unwrap(), 9);
+    }
+
+    fn a_panic_comes_back_as_the_task_error() {
+        let pool = WorkerPool::new(2).unwrap();
+        let error = pool.apply(fail, ("boom".to_owned(),)).unwrap_err();
+        assert!(error.is_panic());
+        assert_eq!(error.panic_message(), Some("boom"));
+        assert!(error.to_string().contains("boom"));
+        assert!(matches!(error, PoolError::Task(_)));
+        assert_eq!(pool.apply(square, (4,)).unwrap(), 16, "the pool goes on");
+    }
+
+    fn get_timeout_times_out_on_a_slow_task() {
+        let pool = WorkerPool::new(1).unwrap();
+        let timeout = Duration::from_millis(100);
+        let start = Instant::now();
+        let error = pool.apply_async(sleepy, (2_000,)).unwrap().get_timeout(timeout).unwrap_err();
+        assert!(start.elapsed() >= timeout);
+        assert!(matches!(error, PoolError::Timeout));
+        assert_eq!(pool.apply_async(square, (6,)).unwrap().get_timeout(LONG).unwrap(), 36);
+    }
+
+    fn wait_timeout_and_successful_before_ready() {
+        let pool = WorkerPool::new(1).unwrap();
+        let timeout = Duration::from_millis(50);
+        let result = pool.apply_async(sleepy, (2_000,)).unwrap();
+        let start = Instant::now();
+        assert!(!result.wait_timeout(timeout));
+        assert!(start.elapsed() >= timeout);
+        assert!(!result.ready());
+        assert!(matches!(result.successful(), Err(PoolError::NotReady)));
+        assert!(result.wait_timeout(LONG));
+        assert!(result.successful().unwrap());
+        assert_eq!(result.get().unwrap(), 2_000);
+    }
+
+    fn a_huge_timeout_means_no_limit() {
+        let pool = WorkerPool::new(1).unwrap();
+        assert_eq!(pool.apply_async(square, (8,)).unwrap().get_timeout(Duration::MAX).unwrap(), 64);
+    }
+
+    fn an_unregistered_task_is_rejected() {
+        let pool = WorkerPool::new(1).unwrap();
+        let unregistered = ClosureTask::new1("pool_apply::nowhere", |x: u64| x);
+        assert!(matches!(pool.apply(unregistered, (1,)), Err(PoolError::Registry(_))));
+        assert!(matches!(pool.apply_async(unregistered, (1,)), Err(PoolError::Registry(_))));
+    }
+
+    fn a_task_name_registered_twice_is_rejected() {
+        assert_eq!(first_twice() + second_twice(), 3);
+        let pool = WorkerPool::new(1).unwrap();
+        let error = pool.apply(first_twice, ()).unwrap_err();
+        assert!(matches!(error, PoolError::Registry(_)));
+        assert!(error.to_string().contains("pool_apply::twice"));
+    }
+
+    fn tasks_see_their_pool_worker_name() {
+        let pool = WorkerPool::new(2).unwrap();
+        let name = pool.apply(my_name, ()).unwrap();
+        assert!(name.starts_with("WorkerPool-"), "{name}");
+        let (_, index) = name.rsplit_once('_').unwrap();
+        assert!(index.parse::<usize>().unwrap() < 2, "{name}");
+    }
+
+    fn the_pool_is_shared_between_threads() {
+        let pool = WorkerPool::new(2).unwrap();
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4u64)
+                .map(|t| {
+                    let pool = &pool;
+                    scope.spawn(move || (0..50).map(|x| pool.apply(square, (t * 100 + x,)).unwrap()).sum::<u64>())
+                })
+                .collect();
+            for (t, handle) in (0..4u64).zip(handles) {
+                assert_eq!(handle.join().unwrap(), (0..50).map(|x| (t * 100 + x).pow(2)).sum::<u64>());
+            }
+        });
+    }
+}
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    fn assert_send<T: Send>() {}
+    assert_send_sync::<WorkerPool>();
+    assert_send_sync::<PoolError>();
+    assert_send_sync::<freethreading::AsyncResult<Vec<u8>>>();
+    assert_send_sync::<freethreading::IMap<u8>>();
+    assert_send_sync::<freethreading::IMapUnordered<u8>>();
+    assert_send::<freethreading::WorkerPoolBuilder>();
+}
