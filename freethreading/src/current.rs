@@ -135,11 +135,6 @@ impl LiveWorker {
             let _ = cell.set(self.info.clone());
         });
     }
-
-    /// The worker's identity.
-    pub(crate) fn info(&self) -> &WorkerInfo {
-        &self.info
-    }
 }
 
 impl Drop for LiveWorker {
