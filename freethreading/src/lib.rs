@@ -70,8 +70,8 @@ pub use executor::{
 /// ```
 ///
 /// The function becomes a unit struct of the same name (so its name, handed by
-/// value to [`Worker`](crate::Worker), [`WorkerPool`](crate::WorkerPool),
-/// [`WorkerPoolExecutor`](crate::WorkerPoolExecutor) or the macros, has a type
+/// value to [`Worker`], [`WorkerPool`],
+/// [`WorkerPoolExecutor`] or the macros, has a type
 /// implementing [`Task`]) that dereferences to the function, so it is still
 /// called as before. It is registered under `module_path::name`, the name a
 /// process worker finds it by; `#[worker_fn(name = "...")]` chooses another,
