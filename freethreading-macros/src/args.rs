@@ -49,21 +49,18 @@ pub(crate) fn parse(
             )));
         }
         let duplicate = || meta.error(format!("duplicate `{key}` argument"));
-        match key.as_str() {
-            "name" => {
-                let value: LitStr = meta.value()?.parse()?;
-                if value.value().is_empty() {
-                    return Err(syn::Error::new(value.span(), "a task name cannot be empty"));
-                }
-                if parsed.name.replace(value).is_some() {
-                    return Err(duplicate());
-                }
+        if key == "name" {
+            let value: LitStr = meta.value()?.parse()?;
+            if value.value().is_empty() {
+                return Err(syn::Error::new(value.span(), "a task name cannot be empty"));
             }
-            _ => {
-                let value: Path = meta.value()?.parse()?;
-                if parsed.krate.replace(value).is_some() {
-                    return Err(duplicate());
-                }
+            if parsed.name.replace(value).is_some() {
+                return Err(duplicate());
+            }
+        } else {
+            let value: Path = meta.value()?.parse()?;
+            if parsed.krate.replace(value).is_some() {
+                return Err(duplicate());
             }
         }
         Ok(())

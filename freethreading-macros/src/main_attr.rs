@@ -7,16 +7,11 @@ use quote::{ToTokens, format_ident, quote};
 use syn::ItemFn;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let function: ItemFn = match syn::parse2(item.clone()) {
-        Ok(function) => function,
-        Err(_) => {
-            let mut output = item.clone();
-            output.extend(
-                syn::Error::new_spanned(&item, "`#[freethreading::main]` applies to `fn main`")
-                    .into_compile_error(),
-            );
-            return output;
-        }
+    let Ok(function) = syn::parse2::<ItemFn>(item.clone()) else {
+        let error = syn::Error::new_spanned(&item, "`#[freethreading::main]` applies to `fn main`");
+        let mut output = item;
+        output.extend(error.into_compile_error());
+        return output;
     };
     let (args, mut errors) = crate::args::parse("freethreading::main", args, &["crate"]);
     let mut push = |error: syn::Error| match &mut errors {

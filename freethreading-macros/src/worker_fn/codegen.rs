@@ -4,11 +4,11 @@
 //! `examples/worker_fn-expanded.rs` shows the output for one function.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
-use syn::spanned::Spanned;
+use quote::{format_ident, quote};
 use syn::{Attribute, FnArg, ItemFn, ReturnType, Type};
 
 use crate::args::Args;
+use crate::checks::checked_value;
 
 pub(crate) fn task(args: &Args, function: ItemFn) -> TokenStream {
     let krate = args.crate_path();
@@ -19,13 +19,13 @@ pub(crate) fn task(args: &Args, function: ItemFn) -> TokenStream {
         block,
     } = function;
     let task = sig.ident.clone();
-    let name = match &args.name {
-        Some(name) => quote!(#name),
-        None => {
+    let name = args.name.as_ref().map_or_else(
+        || {
             let ident = task.to_string();
             quote!(::core::concat!(::core::module_path!(), "::", #ident))
-        }
-    };
+        },
+        |name| quote!(#name),
+    );
 
     // `cfg` goes on everything; docs and deprecation describe the public struct;
     // the rest (`inline`, lint levels, ...) stays on the function itself.
@@ -50,11 +50,10 @@ pub(crate) fn task(args: &Args, function: ItemFn) -> TokenStream {
     let bindings: Vec<_> = (0..types.len())
         .map(|i| format_ident!("arg{}", i, span = Span::mixed_site()))
         .collect();
-    let value_checks = types.iter().copied().chain([&output]).map(|ty| {
-        quote_spanned! {ty.span()=>
-            #krate::__private::assert_task_value::<#ty>();
-        }
-    });
+    // Each type goes through `Value`, spanned at the user's type: one error
+    // there for a type that cannot be sent, and no follow-on errors.
+    let args_checked = types.iter().map(|ty| checked_value(&krate, ty));
+    let output_checked = checked_value(&krate, &output);
 
     let body = format_ident!("__freethreading_{}", task, span = Span::mixed_site());
     sig.ident = body.clone();
@@ -81,8 +80,8 @@ pub(crate) fn task(args: &Args, function: ItemFn) -> TokenStream {
             }
 
             impl #krate::Task for #task {
-                type Args = (#(#types,)*);
-                type Output = #output;
+                type Args = (#(#args_checked,)*);
+                type Output = #output_checked;
 
                 fn name(self) -> &'static str {
                     #name
@@ -93,10 +92,6 @@ pub(crate) fn task(args: &Args, function: ItemFn) -> TokenStream {
                     #body(#(#bindings),*)
                 }
             }
-
-            const _: () = {
-                #(#value_checks)*
-            };
 
             #krate::__private::inventory::submit! {
                 #krate::__private::TaskEntry::new(

@@ -14,22 +14,21 @@
 mod codegen;
 mod validate;
 
+pub(crate) use validate::owned_type;
+
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::ItemFn;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let function: ItemFn = match syn::parse2(item.clone()) {
-        Ok(function) => function,
-        Err(_) => {
-            let error = syn::Error::new_spanned(
-                &item,
-                "`#[worker_fn]` applies to free functions: `fn name(args) -> Output { ... }`",
-            );
-            let mut output = item;
-            output.extend(error.into_compile_error());
-            return output;
-        }
+    let Ok(function) = syn::parse2::<ItemFn>(item.clone()) else {
+        let error = syn::Error::new_spanned(
+            &item,
+            "`#[worker_fn]` applies to free functions: `fn name(args) -> Output { ... }`",
+        );
+        let mut output = item;
+        output.extend(error.into_compile_error());
+        return output;
     };
     let (args, mut errors) = crate::args::parse("worker_fn", args, &["name", "crate"]);
     if let Err(error) = validate::signature(&function.sig) {
