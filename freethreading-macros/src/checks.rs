@@ -10,7 +10,7 @@
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::quote_spanned;
 use syn::spanned::Spanned;
-use syn::{Path, Type};
+use syn::{Ident, Path, Type};
 
 /// `ty` written through the runtime's check that it is a `TaskValue`:
 /// `Value<ty, { is_task_value::<ty>() }>` (see `__private::Value`), spanned
@@ -20,6 +20,16 @@ pub(crate) fn checked_value(krate: &Path, ty: &Type) -> TokenStream {
     quote_spanned! {span=>
         #krate::__private::Value<#ty, { #krate::__private::is_task_value::<#ty>() }>
     }
+}
+
+/// A local binding of generated code.
+///
+/// Hygiene (`Span::mixed_site`) keeps the user's locals and ours apart, but a
+/// binding pattern still resolves to the user's unit structs and constants:
+/// `let pool = ..` would be a pattern of a `struct pool;` in scope. Hence
+/// the prefix, which no user item is expected to carry.
+pub(crate) fn local(name: &str) -> Ident {
+    Ident::new(&format!("__freethreading_{name}"), Span::mixed_site())
 }
 
 /// The spans of the first and the last token of `tokens`, or the call site's

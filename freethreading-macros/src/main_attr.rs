@@ -39,7 +39,19 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         ));
     }
     if let Some(errors) = errors {
-        let mut output = function.into_token_stream();
+        let mut output = if function.sig.ident == "main" {
+            // The user's `main` under another name, beside an empty one, so
+            // that the compiler does not report again what is wrong with it.
+            let mut renamed = function;
+            renamed.sig.ident = format_ident!("__freethreading_invalid_main");
+            quote! {
+                #[allow(dead_code)]
+                #renamed
+                fn main() {}
+            }
+        } else {
+            function.into_token_stream()
+        };
         output.extend(errors.into_compile_error());
         return output;
     }
@@ -54,7 +66,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut inner = sig.clone();
     inner.ident = format_ident!("__freethreading_main", span = Span::mixed_site());
     let inner_ident = &inner.ident;
-    let result = format_ident!("result", span = Span::mixed_site());
+    let result = crate::checks::local("result");
     quote! {
         #(#attrs)*
         #vis #sig {

@@ -1,9 +1,8 @@
 //! `spawn!(task(args), name = .., daemon = ..)`: builds a `Worker` for a call
 //! of a task, starts it, and evaluates to `Result<Worker<R>, WorkerError>`.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::quote;
-use syn::Ident;
 
 use crate::checks;
 use crate::dsl::{self, Spec};
@@ -34,7 +33,7 @@ fn try_expand(tokens: TokenStream) -> syn::Result<TokenStream> {
     let daemon = options
         .option("daemon")
         .map(|daemon| quote!(.with_daemon(#daemon)));
-    let worker = Ident::new("worker", Span::mixed_site());
+    let worker = checks::local("worker");
     // Spanned over the task, like its check: a bound of `Worker::new` that
     // fails because the task is not one is then the same error, shown once.
     let new = checks::call_spanned(quote!(#krate::Worker::new), quote!(#expr, #args), range);

@@ -10,6 +10,7 @@
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream, Parser};
+use syn::spanned::Spanned;
 use syn::{Expr, Ident, Path, Token};
 
 use crate::errors::Errors;
@@ -101,9 +102,16 @@ pub(crate) fn parse<const N: usize>(spec: &Spec, tokens: TokenStream) -> syn::Re
             }
         }
     }
+    // Missing arguments are pointed at the options they should precede.
+    let missing_at = options
+        .values
+        .first()
+        .map(|(key, _)| key.span())
+        .or_else(|| options.krate.as_ref().map(Spanned::span))
+        .unwrap_or_else(Span::call_site);
     let positional = <[Expr; N]>::try_from(positional).map_err(|_| {
         syn::Error::new(
-            Span::call_site(),
+            missing_at,
             format!("missing arguments: expected `{}`", spec.usage),
         )
     });

@@ -11,9 +11,9 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
-use syn::{Expr, ExprClosure, Ident, Pat, Path, ReturnType, Type};
+use syn::{Expr, ExprClosure, Pat, Path, ReturnType, Type};
 
 use crate::checks::{self, checked_value};
 use crate::dsl::BoundTask;
@@ -81,8 +81,9 @@ impl InlineTask {
         }
         let count = closure.inputs.len();
         if count == 0 || count > MAX_PARAMETERS {
+            let (or1, inputs, or2) = (&closure.or1_token, &closure.inputs, &closure.or2_token);
             errors.push(syn::Error::new_spanned(
-                &closure.inputs,
+                quote!(#or1 #inputs #or2),
                 format!(
                     "a `parallel_map!` closure takes one parameter per item, or up to \
                      {MAX_PARAMETERS} for items that are tuples of its arguments; this one takes \
@@ -142,7 +143,7 @@ impl InlineTask {
         );
         // The call site's copy becomes a `fn` pointer, which only a closure
         // that captures nothing can: the error for one that does says so.
-        let function = Ident::new("function", Span::mixed_site());
+        let function = checks::local("function");
         let placeholders = self.types.iter().map(|_| quote!(_));
         let coerced = quote_spanned! {first=>
             let #function: fn(#(#placeholders),*) -> _ = #closure;

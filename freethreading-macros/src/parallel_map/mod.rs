@@ -9,11 +9,11 @@
 
 mod closure;
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::quote;
-use syn::Ident;
 
 use self::closure::TaskExpr;
+use crate::checks;
 use crate::dsl::{self, Spec};
 use crate::errors::Errors;
 
@@ -61,9 +61,9 @@ fn try_expand(tokens: TokenStream) -> syn::Result<TokenStream> {
         ..
     } = errors.finish_with(bound)?;
 
-    let items_local = Ident::new("items", Span::mixed_site());
-    let pool = Ident::new("pool", Span::mixed_site());
-    let error = Ident::new("error", Span::mixed_site());
+    let items_local = checks::local("items");
+    let pool = checks::local("pool");
+    let error = checks::local("error");
     let run = match (star, chunksize) {
         (true, _) => quote!(#pool.starmap(#task, #items_local)),
         (false, Some(chunksize)) => quote!(#pool.map_chunked(#task, #items_local, #chunksize)),
