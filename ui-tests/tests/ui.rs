@@ -15,7 +15,6 @@ const DSL_TYPE_CHECKED: &[&str] = &[
 
 const DSL_MACRO_ERRORS: &[&str] = &[
     "tests/ui/parallel_map/async_closure.rs",
-    "tests/ui/parallel_map/chunksize_with_tuples.rs",
     "tests/ui/parallel_map/closure_without_parameters.rs",
     "tests/ui/parallel_map/crate_not_a_path.rs",
     "tests/ui/parallel_map/duplicate_option.rs",

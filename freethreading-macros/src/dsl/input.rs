@@ -45,13 +45,6 @@ impl Options {
             .find_map(|(k, value)| (k == key).then_some(value))
     }
 
-    /// The key of the option `key`, to point errors at, if given.
-    pub(crate) fn option_key(&self, key: &str) -> Option<&Ident> {
-        self.values
-            .iter()
-            .find_map(|(k, _)| (k == key).then_some(k))
-    }
-
     /// The path to the runtime crate: `crate = path`, else `::freethreading`.
     pub(crate) fn crate_path(&self) -> Path {
         self.krate

@@ -5,7 +5,8 @@
 //! closure, which [`closure`] turns into a registered task. Without `workers`
 //! the call runs on the lazily started default pool; with it, on a pool made
 //! for the call and dropped after. A closure of several parameters maps over
-//! tuples of arguments (the pool's `starmap`).
+//! tuples of arguments (the pool's `starmap`); `chunksize` picks the chunked
+//! form of either.
 
 mod closure;
 
@@ -15,7 +16,6 @@ use quote::quote;
 use self::closure::TaskExpr;
 use crate::checks;
 use crate::dsl::{self, Spec};
-use crate::errors::Errors;
 
 const SPEC: Spec = Spec {
     name: "parallel_map",
@@ -36,38 +36,26 @@ fn try_expand(tokens: TokenStream) -> syn::Result<TokenStream> {
         options,
     } = dsl::parse(&SPEC, tokens)?;
     let krate = options.crate_path();
-    let mut errors = Errors::default();
-
     let task = closure::classify(task);
     // A closure of several parameters maps over tuples of its arguments.
     let star = matches!(&task, TaskExpr::Closure(closure) if closure.inputs.len() > 1);
-    let chunksize = options.option("chunksize");
-    if let (true, Some(key)) = (star, options.option_key("chunksize")) {
-        errors.push(syn::Error::new(
-            key.span(),
-            "`chunksize` applies to tasks of one parameter; a closure of several \
-             parameters maps over tuples with the pool's `starmap`, which does not chunk",
-        ));
-    }
-    let bound = match task {
-        TaskExpr::Closure(closure) => {
-            closure::InlineTask::new(closure).map(|inline| inline.expand(&krate))
-        }
-        TaskExpr::Other(task) => Ok(dsl::bind_task(&krate, &task)),
-    };
     let dsl::BoundTask {
         items: registration,
         expr: task,
         ..
-    } = errors.finish_with(bound)?;
+    } = match task {
+        TaskExpr::Closure(closure) => closure::InlineTask::new(closure)?.expand(&krate),
+        TaskExpr::Other(task) => dsl::bind_task(&krate, &task),
+    };
 
     let items_local = checks::local("items");
     let pool = checks::local("pool");
     let error = checks::local("error");
-    let run = match (star, chunksize) {
-        (true, _) => quote!(#pool.starmap(#task, #items_local)),
-        (false, Some(chunksize)) => quote!(#pool.map_chunked(#task, #items_local, #chunksize)),
+    let run = match (star, options.option("chunksize")) {
         (false, None) => quote!(#pool.map(#task, #items_local)),
+        (false, Some(size)) => quote!(#pool.map_chunked(#task, #items_local, #size)),
+        (true, None) => quote!(#pool.starmap(#task, #items_local)),
+        (true, Some(size)) => quote!(#pool.starmap_chunked(#task, #items_local, #size)),
     };
     // A `match` rather than `and_then`: the task expression stays out of a
     // closure, where a `?` or `return` in it would change meaning.
