@@ -100,11 +100,11 @@ pub use freethreading_macros::worker_fn;
 /// # main();
 /// ```
 pub use freethreading_macros::main;
-pub use task::registry::{lookup as lookup_task, registered_tasks};
-pub use task::{ClosureTask, RegistryError, Task, TaskEntry, TaskError, TaskValue};
 /// Maps a task over items on a pool (docs to come).
 pub use freethreading_macros::parallel_map;
 /// Starts a worker (docs to come).
 pub use freethreading_macros::spawn;
 /// Submits to an executor (docs to come).
 pub use freethreading_macros::submit;
+pub use task::registry::{lookup as lookup_task, registered_tasks};
+pub use task::{ClosureTask, RegistryError, Task, TaskEntry, TaskError, TaskValue};
