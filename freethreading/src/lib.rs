@@ -29,6 +29,7 @@
 mod backend;
 mod codec;
 mod current;
+mod dsl;
 mod entry;
 mod error;
 mod handles;
@@ -43,6 +44,7 @@ pub use current::{
     MAIN_THREAD_NAME, WorkerInfo, active_children, active_count, current_worker, enumerate,
     get_ident,
 };
+pub use dsl::{parallel_map, spawn, submit};
 pub use entry::init;
 pub use error::Timeout;
 /// Makes a function a task that workers run on either backend.
@@ -60,22 +62,26 @@ pub use error::Timeout;
 /// assert_eq!(square.name(), concat!(module_path!(), "::square"));
 /// ```
 ///
-/// The function becomes a unit struct of the same name (so its name, handed by
-/// value to [`Worker`](crate::Worker), [`WorkerPool`](crate::WorkerPool),
+/// The function's name becomes a constant of a type of its own (so the name,
+/// handed by value to [`Worker`](crate::Worker),
+/// [`WorkerPool`](crate::WorkerPool),
 /// [`WorkerPoolExecutor`](crate::WorkerPoolExecutor) or the macros, has a type
 /// implementing [`Task`]) that dereferences to the function, so it is still
 /// called as before. It is registered under `module_path::name`, the name a
 /// process worker finds it by; `#[worker_fn(name = "...")]` chooses another,
-/// which must be unique in the binary. `#[worker_fn(crate = path)]` names the
-/// runtime crate when it is renamed. `examples/worker_fn-expanded.rs` shows
-/// what the attribute writes.
+/// which must be unique in the binary. `#[worker_fn(crate = path)]` names this
+/// crate when it is renamed (`crate = ::ft` for `extern crate freethreading as
+/// ft`). `examples/src/bin/worker_fn-expanded.rs` shows what the attribute
+/// writes, by hand, and runs it (`cargo run -p freethreading-examples --bin
+/// worker_fn-expanded`).
 ///
 /// Arguments and the result must be [`TaskValue`]s: owned, `Send + 'static`,
-/// and serde-serializable, checked at compile time on both backends. A task
-/// cannot be generic, `async`, `const`, `unsafe`, a method, or take references
-/// or `impl Trait`: each is a compile error that says why. Being a unit
-/// struct, the name is also a pattern: `let square = 5;` in the same module no
-/// longer shadows it but fails to match, so pick another local name.
+/// and serde-serializable, checked at compile time on both backends, with one
+/// error at the type that is not. A task cannot be generic, `async`, `const`,
+/// `unsafe`, a method, or take references or `impl Trait`: each is a compile
+/// error that says why. Being a constant, the name is also a pattern: `let
+/// square = 5;` in the same module does not shadow it but fails to match (the
+/// compiler says so), so pick another local name.
 ///
 /// ```compile_fail
 /// #[freethreading::worker_fn]
@@ -100,11 +106,5 @@ pub use freethreading_macros::worker_fn;
 /// # main();
 /// ```
 pub use freethreading_macros::main;
-/// Maps a task over items on a pool (docs to come).
-pub use freethreading_macros::parallel_map;
-/// Starts a worker (docs to come).
-pub use freethreading_macros::spawn;
-/// Submits to an executor (docs to come).
-pub use freethreading_macros::submit;
 pub use task::registry::{lookup as lookup_task, registered_tasks};
 pub use task::{ClosureTask, RegistryError, Task, TaskEntry, TaskError, TaskValue};
