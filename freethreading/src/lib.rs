@@ -63,9 +63,8 @@ pub use error::Timeout;
 /// ```
 ///
 /// The function's name becomes a constant of a type of its own (so the name,
-/// handed by value to [`Worker`](crate::Worker),
-/// [`WorkerPool`](crate::WorkerPool),
-/// [`WorkerPoolExecutor`](crate::WorkerPoolExecutor) or the macros, has a type
+/// handed by value to [`Worker`], [`WorkerPool`], [`WorkerPoolExecutor`] or
+/// the macros, has a type
 /// implementing [`Task`]) that dereferences to the function, so it is still
 /// called as before. It is registered under `module_path::name`, the name a
 /// process worker finds it by; `#[worker_fn(name = "...")]` chooses another,

@@ -99,7 +99,11 @@ fn main() {
 
     // By name, as a process worker finds it.
     match freethreading::lookup_task(square.name()) {
-        Ok(entry) => println!("found {:?}, defined at {}", entry.name(), entry.definition()),
+        Ok(entry) => println!(
+            "found {:?}, defined at {}",
+            entry.name(),
+            entry.definition()
+        ),
         Err(error) => println!("not found: {error}"),
     }
 }

@@ -1,7 +1,9 @@
 //! `#[worker_fn]`: a function becomes a registered task.
 //!
-//! The function is replaced by a unit struct of the same name, so that the
-//! name, handed by value to a runner, has a type that implements `Task`:
+//! The function's name becomes a constant of a (hidden) type of the same
+//! name, so that the name, handed by value to a runner, has a type that
+//! implements `Task`. A constant rather than a unit struct: lints take a call
+//! of a unit struct's name, `nothing();`, for building a value to no effect.
 //!
 //! - `Deref` to a function pointer keeps `square(3)` a plain call;
 //! - `Task` gives its registered name, argument tuple and result type, so the
