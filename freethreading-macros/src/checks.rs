@@ -46,7 +46,7 @@ pub(crate) fn span_range(tokens: TokenStream) -> (Span, Span) {
 }
 
 /// `tokens` with every span set to `span`.
-pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|token| respan_token(token, span))

@@ -14,31 +14,27 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         return output;
     };
     let (args, mut errors) = crate::args::parse("freethreading::main", args, &["crate"]);
-    let mut push = |error: syn::Error| match &mut errors {
-        Some(all) => all.combine(error),
-        None => errors = Some(error),
-    };
     let sig = &function.sig;
     if sig.ident != "main" {
-        push(syn::Error::new_spanned(
+        errors.push(syn::Error::new_spanned(
             &sig.ident,
             "`#[freethreading::main]` applies to `fn main` only",
         ));
     }
     if let Some(token) = &sig.asyncness {
-        push(syn::Error::new_spanned(
+        errors.push(syn::Error::new_spanned(
             token,
             "`#[freethreading::main]` cannot be `async`; put it on a synchronous `main` \
              that starts your async runtime",
         ));
     }
     if !sig.inputs.is_empty() || !sig.generics.params.is_empty() {
-        push(syn::Error::new_spanned(
+        errors.push(syn::Error::new_spanned(
             &sig.inputs,
             "`main` takes no arguments and no generic parameters",
         ));
     }
-    if let Some(errors) = errors {
+    if let Err(errors) = errors.finish() {
         let mut output = if function.sig.ident == "main" {
             // The user's `main` under another name, beside an empty one, so
             // that the compiler does not report again what is wrong with it.

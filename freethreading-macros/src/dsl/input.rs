@@ -47,9 +47,7 @@ impl Options {
 
     /// The path to the runtime crate: `crate = path`, else `::freethreading`.
     pub(crate) fn crate_path(&self) -> Path {
-        self.krate
-            .clone()
-            .unwrap_or_else(|| syn::parse_quote!(::freethreading))
+        crate::args::crate_path(self.krate.as_ref())
     }
 }
 

@@ -120,7 +120,8 @@ impl InlineTask {
         self.types.len()
     }
 
-    /// Registers the task and binds it to a local, checked.
+    /// The task's registration, and the call site's copy, checked, for the
+    /// runner.
     pub(super) fn expand(&self, krate: &Path) -> BoundTask {
         let (first, last) = checks::span_range(self.closure.to_token_stream());
         let constructor = format_ident!("new{}", self.arity());
@@ -148,6 +149,9 @@ impl InlineTask {
         let coerced = quote_spanned! {first=>
             let #function: fn(#(#placeholders),*) -> _ = #closure;
         };
+        // In an inline `const` block: for a closure that captures a local,
+        // the compiler's help then points at the user's `let` (to make it a
+        // `const`) rather than into `inventory`'s expansion.
         let registration = quote! {
             const {
                 #krate::__private::inventory::submit! {

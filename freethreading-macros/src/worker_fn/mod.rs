@@ -33,19 +33,14 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         return output;
     };
     let (args, mut errors) = crate::args::parse("worker_fn", args, &["name", "crate"]);
-    if let Err(error) = validate::signature(&function.sig) {
-        match &mut errors {
-            Some(all) => all.combine(error),
-            None => errors = Some(error),
-        }
-    }
-    match errors {
+    errors.keep(validate::signature(&function.sig));
+    match errors.finish() {
+        Ok(()) => codegen::task(&args, function),
         // Still emit the function, so its callers see no follow-on errors.
-        Some(errors) => {
+        Err(errors) => {
             let mut output = function.into_token_stream();
             output.extend(errors.into_compile_error());
             output
         }
-        None => codegen::task(&args, function),
     }
 }
