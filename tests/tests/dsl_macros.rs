@@ -96,7 +96,7 @@ freethreading_tests::backend_tests! {
         assert_eq!((a.unwrap(), b.unwrap()), (vec![1], vec![2]));
         let closures: Vec<&str> = freethreading::registered_tasks()
             .into_iter()
-            .map(|entry| entry.name())
+            .map(freethreading::TaskEntry::name)
             .filter(|name| name.contains("{closure@"))
             .collect();
         assert!(closures.iter().all(|name| name.starts_with("dsl_macros::")), "{closures:?}");
