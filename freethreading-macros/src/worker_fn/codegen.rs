@@ -1,7 +1,7 @@
 //! Writes the task: a type and a constant named like the function, the
 //! type's `Deref` to the function and its `Task` impl, and the registry entry.
 //!
-//! `examples/worker_fn-expanded.rs` shows the output for one function.
+//! `examples/src/bin/worker_fn-expanded.rs` shows the output for one function.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
