@@ -4,6 +4,8 @@ use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
 use syn::{LitStr, Path};
 
+use crate::errors::Errors;
+
 /// The arguments an attribute was given, each at most once.
 #[derive(Default)]
 pub(crate) struct Args {
@@ -14,24 +16,22 @@ pub(crate) struct Args {
 impl Args {
     /// The path to the runtime crate: `crate = path`, else `::freethreading`.
     pub(crate) fn crate_path(&self) -> Path {
-        self.krate
-            .clone()
-            .unwrap_or_else(|| syn::parse_quote!(::freethreading))
+        crate_path(self.krate.as_ref())
     }
 }
 
-/// Parses `args`, accepting only the keys in `allowed`; every error is kept.
-pub(crate) fn parse(
-    attribute: &str,
-    args: TokenStream,
-    allowed: &[&str],
-) -> (Args, Option<syn::Error>) {
+/// The path generated code names the runtime crate by: `krate`, given by a
+/// `crate = path` argument, else `::freethreading`.
+pub(crate) fn crate_path(krate: Option<&Path>) -> Path {
+    krate
+        .cloned()
+        .unwrap_or_else(|| syn::parse_quote!(::freethreading))
+}
+
+/// Parses `args`, accepting only the keys in `allowed`; the errors are kept.
+pub(crate) fn parse(attribute: &str, args: TokenStream, allowed: &[&str]) -> (Args, Errors) {
     let mut parsed = Args::default();
-    let mut errors: Option<syn::Error> = None;
-    let mut push = |error: syn::Error| match &mut errors {
-        Some(all) => all.combine(error),
-        None => errors = Some(error),
-    };
+    let mut errors = Errors::default();
     let parser = syn::meta::parser(|meta: ParseNestedMeta<'_>| {
         let key = meta
             .path
@@ -49,27 +49,22 @@ pub(crate) fn parse(
             )));
         }
         let duplicate = || meta.error(format!("duplicate `{key}` argument"));
-        match key.as_str() {
-            "name" => {
-                let value: LitStr = meta.value()?.parse()?;
-                if value.value().is_empty() {
-                    return Err(syn::Error::new(value.span(), "a task name cannot be empty"));
-                }
-                if parsed.name.replace(value).is_some() {
-                    return Err(duplicate());
-                }
+        if key == "name" {
+            let value: LitStr = meta.value()?.parse()?;
+            if value.value().is_empty() {
+                return Err(syn::Error::new(value.span(), "a task name cannot be empty"));
             }
-            _ => {
-                let value: Path = meta.value()?.parse()?;
-                if parsed.krate.replace(value).is_some() {
-                    return Err(duplicate());
-                }
+            if parsed.name.replace(value).is_some() {
+                return Err(duplicate());
+            }
+        } else {
+            let value: Path = meta.value()?.parse()?;
+            if parsed.krate.replace(value).is_some() {
+                return Err(duplicate());
             }
         }
         Ok(())
     });
-    if let Err(error) = syn::parse::Parser::parse2(parser, args) {
-        push(error);
-    }
+    errors.keep(syn::parse::Parser::parse2(parser, args));
     (parsed, errors)
 }

@@ -10,7 +10,13 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod checks;
+mod dsl;
+mod errors;
 mod main_attr;
+mod parallel_map;
+mod spawn;
+mod submit;
 mod worker_fn;
 
 use proc_macro::TokenStream;
@@ -29,4 +35,28 @@ pub fn worker_fn(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     main_attr::expand(args.into(), item.into()).into()
+}
+
+/// Maps a task over items on a pool: `parallel_map!(task, items, workers = n)`.
+///
+/// See the documentation of `freethreading::parallel_map` for the full story.
+#[proc_macro]
+pub fn parallel_map(input: TokenStream) -> TokenStream {
+    parallel_map::expand(input.into()).into()
+}
+
+/// Starts a worker running a call of a task: `spawn!(task(args), name = "W")`.
+///
+/// See the documentation of `freethreading::spawn` for the full story.
+#[proc_macro]
+pub fn spawn(input: TokenStream) -> TokenStream {
+    spawn::expand(input.into()).into()
+}
+
+/// Submits a call of a task to an executor: `submit!(executor, task(args))`.
+///
+/// See the documentation of `freethreading::submit` for the full story.
+#[proc_macro]
+pub fn submit(input: TokenStream) -> TokenStream {
+    submit::expand(input.into()).into()
 }

@@ -7,44 +7,47 @@ use quote::{ToTokens, format_ident, quote};
 use syn::ItemFn;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let function: ItemFn = match syn::parse2(item.clone()) {
-        Ok(function) => function,
-        Err(_) => {
-            let mut output = item.clone();
-            output.extend(
-                syn::Error::new_spanned(&item, "`#[freethreading::main]` applies to `fn main`")
-                    .into_compile_error(),
-            );
-            return output;
-        }
+    let Ok(function) = syn::parse2::<ItemFn>(item.clone()) else {
+        let error = syn::Error::new_spanned(&item, "`#[freethreading::main]` applies to `fn main`");
+        let mut output = item;
+        output.extend(error.into_compile_error());
+        return output;
     };
     let (args, mut errors) = crate::args::parse("freethreading::main", args, &["crate"]);
-    let mut push = |error: syn::Error| match &mut errors {
-        Some(all) => all.combine(error),
-        None => errors = Some(error),
-    };
     let sig = &function.sig;
     if sig.ident != "main" {
-        push(syn::Error::new_spanned(
+        errors.push(syn::Error::new_spanned(
             &sig.ident,
             "`#[freethreading::main]` applies to `fn main` only",
         ));
     }
     if let Some(token) = &sig.asyncness {
-        push(syn::Error::new_spanned(
+        errors.push(syn::Error::new_spanned(
             token,
             "`#[freethreading::main]` cannot be `async`; put it on a synchronous `main` \
              that starts your async runtime",
         ));
     }
     if !sig.inputs.is_empty() || !sig.generics.params.is_empty() {
-        push(syn::Error::new_spanned(
+        errors.push(syn::Error::new_spanned(
             &sig.inputs,
             "`main` takes no arguments and no generic parameters",
         ));
     }
-    if let Some(errors) = errors {
-        let mut output = function.into_token_stream();
+    if let Err(errors) = errors.finish() {
+        let mut output = if function.sig.ident == "main" {
+            // The user's `main` under another name, beside an empty one, so
+            // that the compiler does not report again what is wrong with it.
+            let mut renamed = function;
+            renamed.sig.ident = format_ident!("__freethreading_invalid_main");
+            quote! {
+                #[allow(dead_code)]
+                #renamed
+                fn main() {}
+            }
+        } else {
+            function.into_token_stream()
+        };
         output.extend(errors.into_compile_error());
         return output;
     }
@@ -59,7 +62,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut inner = sig.clone();
     inner.ident = format_ident!("__freethreading_main", span = Span::mixed_site());
     let inner_ident = &inner.ident;
-    let result = format_ident!("result", span = Span::mixed_site());
+    let result = crate::checks::local("result");
     quote! {
         #(#attrs)*
         #vis #sig {

@@ -6,5 +6,50 @@ pub use crate::entry::{main_epilogue, main_prologue};
 pub use crate::pool::default_pool;
 pub use crate::task::{ClosureTask, ErasedTask, TaskEntry};
 
-/// Asserts, at the user's type, that it can be a task argument or result.
-pub const fn assert_task_value<T: crate::TaskValue>() {}
+/// `task`, asserted to be a [`Task`](crate::Task) at the user's task
+/// expression: the macros pass the task through it, so that a function
+/// without `#[worker_fn]` gets the trait's message pointing at the user's
+/// tokens.
+pub fn assert_task<T: crate::Task>(task: T) -> T {
+    task
+}
+
+/// `T`, once checked to be a [`TaskValue`](crate::TaskValue); generated code
+/// writes each argument and result type `T` as
+/// `Value<T, { is_task_value::<T>() }>`, spanned at the user's type.
+///
+/// When `T` is not a `TaskValue`, the check in the braces is one error at the
+/// user's type, and the constant it fails to compute makes this type unknown
+/// to the compiler, which then stays silent about every other use of it: the
+/// `Task` impl's bounds, the registry entry, the runner calls.
+pub type Value<T, const OK: bool> = <T as Checked<OK>>::Value;
+
+/// The type behind [`Value`]: `T` itself once the check has passed.
+pub trait Checked<const OK: bool> {
+    /// `Self`.
+    type Value;
+}
+
+impl<T> Checked<true> for T {
+    type Value = T;
+}
+
+/// The check behind [`Value`]; always `true` where it compiles.
+pub const fn is_task_value<T: IsTaskValue>() -> bool {
+    true
+}
+
+/// A [`TaskValue`](crate::TaskValue), with the message its error shows.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an argument or result of a task",
+    label = "not a `TaskValue`: it must be `Serialize + DeserializeOwned + Send + 'static`",
+    note = "a worker process receives the arguments and returns the result serialized: \
+            derive `serde::Serialize` and `serde::Deserialize` for your own types, and pass \
+            owned data"
+)]
+pub trait IsTaskValue {}
+
+// Not recommended, so that the error names this trait once, with its message,
+// rather than each of `Serialize`, `Deserialize`, `Send` that fails.
+#[diagnostic::do_not_recommend]
+impl<T: crate::TaskValue> IsTaskValue for T {}

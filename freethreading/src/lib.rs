@@ -29,6 +29,7 @@
 mod backend;
 mod codec;
 mod current;
+mod dsl;
 mod entry;
 mod error;
 mod executor;
@@ -49,6 +50,7 @@ pub use current::{
     MAIN_THREAD_NAME, WorkerInfo, active_children, active_count, current_worker, enumerate,
     get_ident,
 };
+pub use dsl::{parallel_map, spawn, submit};
 pub use entry::init;
 pub use error::Timeout;
 pub use executor::{
@@ -69,22 +71,25 @@ pub use executor::{
 /// assert_eq!(square.name(), concat!(module_path!(), "::square"));
 /// ```
 ///
-/// The function becomes a unit struct of the same name (so its name, handed by
-/// value to [`Worker`], [`WorkerPool`],
-/// [`WorkerPoolExecutor`] or the macros, has a type
+/// The function's name becomes a constant of a type of its own (so the name,
+/// handed by value to [`Worker`], [`WorkerPool`], [`WorkerPoolExecutor`] or
+/// the macros, has a type
 /// implementing [`Task`]) that dereferences to the function, so it is still
 /// called as before. It is registered under `module_path::name`, the name a
 /// process worker finds it by; `#[worker_fn(name = "...")]` chooses another,
-/// which must be unique in the binary. `#[worker_fn(crate = path)]` names the
-/// runtime crate when it is renamed. `examples/worker_fn-expanded.rs` shows
-/// what the attribute writes.
+/// which must be unique in the binary. `#[worker_fn(crate = path)]` names this
+/// crate when it is renamed (`crate = ::ft` for `extern crate freethreading as
+/// ft`). `examples/src/bin/worker_fn-expanded.rs` shows what the attribute
+/// writes, by hand, and runs it (`cargo run -p freethreading-examples --bin
+/// worker_fn-expanded`).
 ///
 /// Arguments and the result must be [`TaskValue`]s: owned, `Send + 'static`,
-/// and serde-serializable, checked at compile time on both backends. A task
-/// cannot be generic, `async`, `const`, `unsafe`, a method, or take references
-/// or `impl Trait`: each is a compile error that says why. Being a unit
-/// struct, the name is also a pattern: `let square = 5;` in the same module no
-/// longer shadows it but fails to match, so pick another local name.
+/// and serde-serializable, checked at compile time on both backends, with one
+/// error at the type that is not. A task cannot be generic, `async`, `const`,
+/// `unsafe`, a method, or take references or `impl Trait`: each is a compile
+/// error that says why. Being a constant, the name is also a pattern: `let
+/// square = 5;` in the same module does not shadow it but fails to match (the
+/// compiler says so), so pick another local name.
 ///
 /// ```compile_fail
 /// #[freethreading::worker_fn]

@@ -42,7 +42,8 @@ fn a_task_is_still_a_plain_function() {
     assert_eq!(add(2, 3), 5);
     assert_eq!(factorial(5), 120);
     nothing();
-    let squares: Vec<u64> = (0..4).map(|x| square(x)).collect();
+    // The name dereferences to the function pointer, which `map` takes.
+    let squares: Vec<u64> = (0..4).map(*square).collect();
     assert_eq!(squares, [0, 1, 4, 9]);
 }
 

@@ -1,14 +1,14 @@
-//! Writes the task: a unit struct named like the function, its `Deref` to the
-//! function, its `Task` impl, and its registry entry.
+//! Writes the task: a type and a constant named like the function, the
+//! type's `Deref` to the function and its `Task` impl, and the registry entry.
 //!
-//! `examples/worker_fn-expanded.rs` shows the output for one function.
+//! `examples/src/bin/worker_fn-expanded.rs` shows the output for one function.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
-use syn::spanned::Spanned;
+use quote::{format_ident, quote};
 use syn::{Attribute, FnArg, ItemFn, ReturnType, Type};
 
 use crate::args::Args;
+use crate::checks::checked_value;
 
 pub(crate) fn task(args: &Args, function: ItemFn) -> TokenStream {
     let krate = args.crate_path();
@@ -19,19 +19,19 @@ pub(crate) fn task(args: &Args, function: ItemFn) -> TokenStream {
         block,
     } = function;
     let task = sig.ident.clone();
-    let name = match &args.name {
-        Some(name) => quote!(#name),
-        None => {
+    let name = args.name.as_ref().map_or_else(
+        || {
             let ident = task.to_string();
             quote!(::core::concat!(::core::module_path!(), "::", #ident))
-        }
-    };
+        },
+        |name| quote!(#name),
+    );
 
-    // `cfg` goes on everything; docs and deprecation describe the public struct;
-    // the rest (`inline`, lint levels, ...) stays on the function itself.
+    // `cfg` goes on everything; docs and deprecation describe the public
+    // value; the rest (`inline`, lint levels, ...) stays on the function.
     let (cfgs, rest): (Vec<Attribute>, Vec<Attribute>) =
         attrs.into_iter().partition(|a| a.path().is_ident("cfg"));
-    let (struct_attrs, body_attrs): (Vec<Attribute>, Vec<Attribute>) = rest
+    let (value_attrs, body_attrs): (Vec<Attribute>, Vec<Attribute>) = rest
         .into_iter()
         .partition(|a| a.path().is_ident("doc") || a.path().is_ident("deprecated"));
 
@@ -48,28 +48,39 @@ pub(crate) fn task(args: &Args, function: ItemFn) -> TokenStream {
         ReturnType::Default => syn::parse_quote!(()),
     };
     let bindings: Vec<_> = (0..types.len())
-        .map(|i| format_ident!("arg{}", i, span = Span::mixed_site()))
+        .map(|i| crate::checks::local(&format!("arg{i}")))
         .collect();
-    let value_checks = types.iter().copied().chain([&output]).map(|ty| {
-        quote_spanned! {ty.span()=>
-            #krate::__private::assert_task_value::<#ty>();
-        }
-    });
+    // Each type goes through `Value`, spanned at the user's type: one error
+    // there for a type that cannot be sent, and no follow-on errors.
+    let args_checked = types.iter().map(|ty| checked_value(&krate, ty));
+    let output_checked = checked_value(&krate, &output);
 
     let body = format_ident!("__freethreading_{}", task, span = Span::mixed_site());
     sig.ident = body.clone();
-    let args_ident = format_ident!("args", span = Span::mixed_site());
+    let args_ident = crate::checks::local("args");
 
     quote! {
+        // The type, hidden: in the type namespace only (a braced struct), so
+        // that the name's value is the constant below.
         #(#cfgs)*
-        #(#struct_attrs)*
+        #[doc(hidden)]
         #[allow(non_camel_case_types)]
         #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
-        #vis struct #task;
+        #vis struct #task {}
+
+        // The value, documented: a constant rather than a unit struct, so that
+        // a call `task()` whose result is unused is not mistaken by lints for
+        // building a struct with no effect.
+        #(#cfgs)*
+        #(#value_attrs)*
+        #[allow(non_upper_case_globals)]
+        #vis const #task: #task = #task {};
 
         #(#cfgs)*
         const _: () = {
             #(#body_attrs)*
+            // A task takes its arguments by value: they are sent to it.
+            #[allow(clippy::needless_pass_by_value)]
             #sig #block
 
             impl ::core::ops::Deref for #task {
@@ -81,8 +92,8 @@ pub(crate) fn task(args: &Args, function: ItemFn) -> TokenStream {
             }
 
             impl #krate::Task for #task {
-                type Args = (#(#types,)*);
-                type Output = #output;
+                type Args = (#(#args_checked,)*);
+                type Output = #output_checked;
 
                 fn name(self) -> &'static str {
                     #name
@@ -94,14 +105,10 @@ pub(crate) fn task(args: &Args, function: ItemFn) -> TokenStream {
                 }
             }
 
-            const _: () = {
-                #(#value_checks)*
-            };
-
             #krate::__private::inventory::submit! {
                 #krate::__private::TaskEntry::new(
                     #name,
-                    &#task,
+                    &#task {},
                     ::core::file!(),
                     ::core::line!(),
                 )

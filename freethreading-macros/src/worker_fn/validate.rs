@@ -3,6 +3,8 @@
 use syn::visit::{self, Visit};
 use syn::{FnArg, ReturnType, Signature, Type};
 
+use crate::errors::Errors;
+
 /// Every reason `signature` cannot be a task, combined into one error.
 pub(crate) fn signature(sig: &Signature) -> Result<(), syn::Error> {
     let mut errors = Errors::default();
@@ -52,19 +54,20 @@ pub(crate) fn signature(sig: &Signature) -> Result<(), syn::Error> {
                 "`#[worker_fn]` cannot be a method: `self` cannot be sent to a worker process; \
                  make it a free function that takes the value as an argument",
             )),
-            FnArg::Typed(typed) => owned_type(&typed.ty, "arguments", &mut errors),
+            FnArg::Typed(typed) => owned_type(&typed.ty, "`#[worker_fn]` arguments", &mut errors),
         }
     }
     if let ReturnType::Type(_, ty) = &sig.output {
-        owned_type(ty, "results", &mut errors);
+        owned_type(ty, "`#[worker_fn]` results", &mut errors);
     }
     errors.finish()
 }
 
-/// Rejects borrowed and opaque types anywhere inside `ty`.
-fn owned_type(ty: &Type, role: &str, errors: &mut Errors) {
+/// Rejects borrowed and opaque types anywhere inside `ty`, which is one of
+/// `what` (plural, for messages: "`#[worker_fn]` arguments").
+pub(crate) fn owned_type(ty: &Type, what: &str, errors: &mut Errors) {
     struct Finder<'a> {
-        role: &'a str,
+        what: &'a str,
         errors: &'a mut Errors,
     }
     impl<'ast> Visit<'ast> for Finder<'_> {
@@ -72,10 +75,10 @@ fn owned_type(ty: &Type, role: &str, errors: &mut Errors) {
             self.errors.push(syn::Error::new_spanned(
                 reference,
                 format!(
-                    "`#[worker_fn]` {} must be owned values: a reference cannot be sent to a \
+                    "{} must be owned values: a reference cannot be sent to a \
                      worker process; take the owned type (e.g. `String` for `&str`, `Vec<T>` \
                      for `&[T]`)",
-                    self.role
+                    self.what
                 ),
             ));
         }
@@ -83,9 +86,9 @@ fn owned_type(ty: &Type, role: &str, errors: &mut Errors) {
             self.errors.push(syn::Error::new_spanned(
                 opaque,
                 format!(
-                    "`#[worker_fn]` {} cannot be `impl Trait`; a worker process decodes them, \
+                    "{} cannot be `impl Trait`; a worker process decodes them, \
                      so name the concrete type",
-                    self.role
+                    self.what
                 ),
             ));
         }
@@ -93,9 +96,9 @@ fn owned_type(ty: &Type, role: &str, errors: &mut Errors) {
             self.errors.push(syn::Error::new_spanned(
                 object,
                 format!(
-                    "`#[worker_fn]` {} cannot be trait objects; a worker process decodes them, \
+                    "{} cannot be trait objects; a worker process decodes them, \
                      so name the concrete type",
-                    self.role
+                    self.what
                 ),
             ));
         }
@@ -104,29 +107,13 @@ fn owned_type(ty: &Type, role: &str, errors: &mut Errors) {
                 self.errors.push(syn::Error::new_spanned(
                     lifetime,
                     format!(
-                        "`#[worker_fn]` {} cannot borrow: a worker process has its own memory",
-                        self.role
+                        "{} cannot borrow: a worker process has its own memory",
+                        self.what
                     ),
                 ));
             }
         }
     }
-    let mut finder = Finder { role, errors };
+    let mut finder = Finder { what, errors };
     visit::visit_type(&mut finder, ty);
-}
-
-#[derive(Default)]
-struct Errors(Option<syn::Error>);
-
-impl Errors {
-    fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    fn finish(self) -> Result<(), syn::Error> {
-        self.0.map_or(Ok(()), Err)
-    }
 }

@@ -43,8 +43,8 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> TaskValue for T {}
 
 /// A function that workers can run on either backend.
 ///
-/// Implemented by [`#[worker_fn]`](crate::worker_fn) for the unit struct it
-/// makes of a function, and by [`ClosureTask`] for the inline closures of
+/// Implemented by [`#[worker_fn]`](crate::worker_fn) for the type it makes
+/// of a function, and by [`ClosureTask`] for the inline closures of
 /// [`parallel_map!`](crate::parallel_map). Write `#[worker_fn]` rather than
 /// implementing it by hand: the attribute also registers the task under its
 /// name, which a process worker needs to find it.

@@ -1,0 +1,4 @@
+#[freethreading::main]
+fn main(args: Vec<String>) {
+    drop(args);
+}

@@ -1,0 +1,2 @@
+#[freethreading::main]
+async fn main() {}

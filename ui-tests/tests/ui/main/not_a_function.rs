@@ -1,0 +1,4 @@
+#[freethreading::main]
+mod program {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[freethreading::main]
+fn start() {}
+
+fn main() {}

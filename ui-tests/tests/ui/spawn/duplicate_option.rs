@@ -1,0 +1,8 @@
+use freethreading::{spawn, worker_fn};
+
+#[worker_fn]
+fn greet() {}
+
+fn main() {
+    let _ = spawn!(greet(), name = "Worker-0", name = "Worker-1");
+}

@@ -1,0 +1,5 @@
+use freethreading::submit;
+
+fn main() {
+    let _ = submit!(());
+}

@@ -1,0 +1,11 @@
+use freethreading::{submit, worker_fn};
+
+#[worker_fn]
+fn add(a: i32, b: i32) -> i32 {
+    a + b
+}
+
+fn main() {
+    let _ = submit!((), add);
+    let _ = submit!((), |a: i32| a + 1);
+}

@@ -1,0 +1,8 @@
+use freethreading::worker_fn;
+
+#[worker_fn(name = "")]
+fn square(x: u64) -> u64 {
+    x * x
+}
+
+fn main() {}

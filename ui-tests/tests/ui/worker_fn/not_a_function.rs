@@ -1,0 +1,8 @@
+use freethreading::worker_fn;
+
+#[worker_fn]
+struct Square {
+    side: u64,
+}
+
+fn main() {}
