@@ -34,7 +34,7 @@ fn main() {
             black_box(out);
         },
         || {
-            let out: Vec<u64> = (0..n).into_par_iter().map(|x| square(x)).collect();
+            let out: Vec<u64> = (0..n).into_par_iter().map(*square).collect();
             black_box(out);
         },
     );
@@ -49,7 +49,7 @@ fn main() {
             black_box(pool.map(square, 0..n).expect("no task panics"));
         },
         || {
-            let out: Vec<u64> = (0..n).into_par_iter().map(|x| square(x)).collect();
+            let out: Vec<u64> = (0..n).into_par_iter().map(*square).collect();
             black_box(out);
         },
     );
@@ -69,7 +69,7 @@ fn main() {
         },
         || {
             for _ in 0..spawns {
-                std::thread::spawn(|| noop()).join().expect("noop returns");
+                std::thread::spawn(*noop).join().expect("noop returns");
             }
         },
     );

@@ -95,7 +95,7 @@ pub fn compare(
     let mut peer_samples = Vec::with_capacity(rounds);
     for round in 0..rounds {
         // Alternate who goes first, so neither always runs on a warmer cache.
-        let mut time = |f: &mut dyn FnMut()| {
+        let time = |f: &mut dyn FnMut()| {
             let start = Instant::now();
             f();
             start.elapsed() / ops

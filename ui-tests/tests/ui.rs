@@ -50,7 +50,6 @@ fn dsl_macro_errors() {
 }
 
 #[test]
-#[ignore = "needs the runtime's Worker, WorkerPool and WorkerPoolExecutor"]
 fn dsl_type_errors() {
     let cases = trybuild::TestCases::new();
     for case in DSL_TYPE_CHECKED {

@@ -5,7 +5,7 @@ use freethreading::{WorkerPoolExecutor, worker_fn};
 
 #[worker_fn]
 fn is_prime(n: u64) -> bool {
-    n >= 2 && (2..).take_while(|i| i * i <= n).all(|i| n % i != 0)
+    n >= 2 && (2..=n.isqrt()).all(|i| n % i != 0)
 }
 
 #[freethreading::main]

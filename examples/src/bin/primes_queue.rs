@@ -4,7 +4,7 @@
 use freethreading::{Queue, Worker, worker_fn};
 
 fn is_prime(n: u64) -> bool {
-    n >= 2 && (2..).take_while(|i| i * i <= n).all(|i| n % i != 0)
+    n >= 2 && (2..=n.isqrt()).all(|i| n % i != 0)
 }
 
 #[worker_fn]
