@@ -124,3 +124,8 @@ pub use freethreading_macros::main;
 pub use task::registry::{lookup as lookup_task, registered_tasks};
 pub use task::{ClosureTask, RegistryError, Task, TaskEntry, TaskError, TaskValue};
 pub use worker::{Worker, WorkerError};
+
+// The README's quick start runs as a doctest, so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
