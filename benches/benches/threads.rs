@@ -1,4 +1,5 @@
-//! The thread backend against its peers: `parallel_map!` against rayon's
+//! The thread backend against its peers: `parallel_map!` (which takes
+//! `WorkerPool::map_range` for a range) and `WorkerPool::map` against rayon's
 //! `par_iter().map().collect()`, and `Worker` start + join against
 //! `std::thread::spawn` + `join`.
 
@@ -47,6 +48,20 @@ fn main() {
         1,
         || {
             black_box(pool.map(square, 0..n).expect("no task panics"));
+        },
+        || {
+            let out: Vec<u64> = (0..n).into_par_iter().map(*square).collect();
+            black_box(out);
+        },
+    );
+
+    compare(
+        mode,
+        &format!("WorkerPool::map_range of {n} tiny items ({cores} workers)"),
+        "rayon par_iter",
+        1,
+        || {
+            black_box(pool.map_range(square, 0..n).expect("no task panics"));
         },
         || {
             let out: Vec<u64> = (0..n).into_par_iter().map(*square).collect();

@@ -2,6 +2,10 @@
 
 pub use ::inventory;
 
+use std::ops::Range;
+
+use crate::{PoolError, RangeItem, Task, WorkerPool};
+
 pub use crate::entry::{main_epilogue, main_prologue};
 pub use crate::pool::default_pool;
 pub use crate::task::{ClosureTask, ErasedTask, TaskEntry};
@@ -53,3 +57,94 @@ pub trait IsTaskValue {}
 // rather than each of `Serialize`, `Deserialize`, `Send` that fails.
 #[diagnostic::do_not_recommend]
 impl<T: crate::TaskValue> IsTaskValue for T {}
+
+/// The items of a `parallel_map!`, held so that method resolution at the call
+/// site picks [`ViaRange`] for a range of integers and [`ViaIter`] otherwise
+/// (autoref specialization: the macro calls `(&&MapItems::new(items)).map_on(..)`,
+/// and only `ViaRange` is implemented one reference further out).
+pub struct MapItems<I>(core::cell::Cell<Option<I>>);
+
+impl<I> MapItems<I> {
+    /// Holds `items` for one `map_on` call.
+    pub fn new(items: I) -> Self {
+        MapItems(core::cell::Cell::new(Some(items)))
+    }
+
+    fn take(&self) -> I {
+        // The macro makes one `MapItems` per call and calls `map_on` on it once.
+        self.0
+            .take()
+            .unwrap_or_else(|| unreachable!("`map_on` runs once per `MapItems`"))
+    }
+}
+
+/// `parallel_map!` over a range of integers: [`WorkerPool::map_range`].
+pub trait ViaRange {
+    /// The range's integer type.
+    type Item;
+    /// Maps `task` over the held range on `pool`.
+    ///
+    /// # Errors
+    ///
+    /// As [`WorkerPool::map_range`].
+    fn map_on<T: Task<Args = (Self::Item,)>>(
+        &self,
+        pool: &WorkerPool,
+        task: T,
+        chunksize: Option<usize>,
+    ) -> Result<Vec<T::Output>, PoolError>;
+}
+
+impl<A: RangeItem> ViaRange for &MapItems<Range<A>>
+where
+    Range<A>: Iterator<Item = A>,
+{
+    type Item = A;
+
+    fn map_on<T: Task<Args = (A,)>>(
+        &self,
+        pool: &WorkerPool,
+        task: T,
+        chunksize: Option<usize>,
+    ) -> Result<Vec<T::Output>, PoolError> {
+        let range = self.take();
+        match chunksize {
+            None => pool.map_range(task, range),
+            Some(chunksize) => pool.map_range_chunked(task, range, chunksize),
+        }
+    }
+}
+
+/// `parallel_map!` over any other items: [`WorkerPool::map`].
+pub trait ViaIter {
+    /// The items' type.
+    type Item;
+    /// Maps `task` over the held items on `pool`.
+    ///
+    /// # Errors
+    ///
+    /// As [`WorkerPool::map`].
+    fn map_on<T: Task<Args = (Self::Item,)>>(
+        &self,
+        pool: &WorkerPool,
+        task: T,
+        chunksize: Option<usize>,
+    ) -> Result<Vec<T::Output>, PoolError>;
+}
+
+impl<I: IntoIterator> ViaIter for MapItems<I> {
+    type Item = I::Item;
+
+    fn map_on<T: Task<Args = (I::Item,)>>(
+        &self,
+        pool: &WorkerPool,
+        task: T,
+        chunksize: Option<usize>,
+    ) -> Result<Vec<T::Output>, PoolError> {
+        let items = self.take();
+        match chunksize {
+            None => pool.map(task, items),
+            Some(chunksize) => pool.map_chunked(task, items, chunksize),
+        }
+    }
+}

@@ -98,7 +98,9 @@ pub use executor::{
 /// }
 /// ```
 pub use freethreading_macros::worker_fn;
-pub use pool::{AsyncResult, IMap, IMapUnordered, PoolError, WorkerPool, WorkerPoolBuilder};
+pub use pool::{
+    AsyncResult, IMap, IMapUnordered, PoolError, RangeItem, WorkerPool, WorkerPoolBuilder,
+};
 pub use queue::{Empty, Full, GetError, PutError, Queue, SimpleQueue, TaskDoneError};
 pub use sync::{
     Barrier, BarrierError, BoundedSemaphore, BrokenBarrier, Condition, ConditionError,

@@ -52,8 +52,19 @@ fn try_expand(tokens: TokenStream) -> syn::Result<TokenStream> {
     let pool = checks::local("pool");
     let error = checks::local("error");
     let run = match (star, options.option("chunksize")) {
-        (false, None) => quote!(#pool.map(#task, #items_local)),
-        (false, Some(size)) => quote!(#pool.map_chunked(#task, #items_local, #size)),
+        // Method resolution picks the range path for an integer range: see
+        // `__private::MapItems`.
+        (false, size) => {
+            let size = match size {
+                None => quote!(::core::option::Option::None),
+                Some(size) => quote!(::core::option::Option::Some(#size)),
+            };
+            quote! {{
+                #[allow(unused_imports)]
+                use #krate::__private::{ViaIter as _, ViaRange as _};
+                (&&#krate::__private::MapItems::new(#items_local)).map_on(&#pool, #task, #size)
+            }}
+        }
         (true, None) => quote!(#pool.starmap(#task, #items_local)),
         (true, Some(size)) => quote!(#pool.starmap_chunked(#task, #items_local, #size)),
     };

@@ -18,6 +18,7 @@ use std::sync::{Arc, OnceLock};
 
 pub use async_result::AsyncResult;
 pub use builder::WorkerPoolBuilder;
+pub use chunks::RangeItem;
 pub use error::PoolError;
 pub use imap::{IMap, IMapUnordered};
 

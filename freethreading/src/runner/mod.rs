@@ -104,15 +104,22 @@ impl Workers {
         }
     }
 
-    /// Queues `task` over a chunk of arguments, whose results go to `reply` in order.
-    pub(crate) fn run_chunk<T: Task>(
+    /// Queues `task` over a chunk of `len` arguments (a vector, or a piece of
+    /// a range that the worker generates itself), whose results go to `reply`
+    /// in order.
+    pub(crate) fn run_chunk<T, C>(
         &self,
         task: T,
-        chunk: Vec<T::Args>,
+        chunk: C,
+        len: usize,
         reply: ChunkReply<T::Output>,
-    ) -> Result<(), Refused> {
+    ) -> Result<(), Refused>
+    where
+        T: Task,
+        C: IntoIterator<Item = T::Args> + Send + 'static,
+    {
         match self {
-            Workers::Thread(crew) => crew.run_chunk(task, chunk, reply),
+            Workers::Thread(crew) => crew.run_chunk(task, chunk, len, reply),
         }
     }
 

@@ -140,14 +140,19 @@ impl Crew {
         }))
     }
 
-    pub(crate) fn run_chunk<T: Task>(
+    pub(crate) fn run_chunk<T, C>(
         &self,
         task: T,
-        chunk: Vec<T::Args>,
+        chunk: C,
+        len: usize,
         reply: ChunkReply<T::Output>,
-    ) -> Result<(), Refused> {
+    ) -> Result<(), Refused>
+    where
+        T: Task,
+        C: IntoIterator<Item = T::Args> + Send + 'static,
+    {
         self.submit(Box::new(move |run| match run {
-            Run::Now if reply.wanted() => map_chunk(task, chunk, reply),
+            Run::Now if reply.wanted() => map_chunk(task, chunk, len, reply),
             Run::Now => reply.dismiss(),
             Run::Abandon(why) => reply.deliver(Err(why)),
         }))
@@ -184,8 +189,12 @@ impl Crew {
 
 /// Runs `task` over a chunk: straight into the output when the reply offers
 /// a place there, else into a vector of results.
-fn map_chunk<T: Task>(task: T, chunk: Vec<T::Args>, reply: ChunkReply<T::Output>) {
-    let placed = match reply.slot(chunk.len()) {
+fn map_chunk<T, C>(task: T, chunk: C, len: usize, reply: ChunkReply<T::Output>)
+where
+    T: Task,
+    C: IntoIterator<Item = T::Args>,
+{
+    let placed = match reply.slot(len) {
         Some(mut slot) => Ok(unwind::catch(move || {
             slot.fill(chunk.into_iter().map(|args| task.call(args)));
             slot.commit()
