@@ -62,16 +62,16 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut inner = sig.clone();
     inner.ident = format_ident!("__freethreading_main", span = Span::mixed_site());
     let inner_ident = &inner.ident;
-    let result = crate::checks::local("result");
+    let epilogue = crate::checks::local("epilogue");
+    // The epilogue is a drop guard, so it also runs when `main` panics.
     quote! {
         #(#attrs)*
         #vis #sig {
             #inner #block
 
             #krate::__private::main_prologue();
-            let #result = #inner_ident();
-            #krate::__private::main_epilogue();
-            #result
+            let #epilogue = #krate::__private::MainEpilogue;
+            #inner_ident()
         }
     }
 }

@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use crate::{PoolError, RangeItem, Task, WorkerPool};
 
-pub use crate::entry::{main_epilogue, main_prologue};
+pub use crate::entry::{MainEpilogue, main_epilogue, main_prologue};
 pub use crate::pool::default_pool;
 pub use crate::task::{ClosureTask, ErasedTask, TaskEntry};
 

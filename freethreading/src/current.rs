@@ -95,17 +95,34 @@ fn next_ident() -> u64 {
 fn foreign_thread() -> WorkerInfo {
     let ident = next_ident();
     match std::thread::current().name() {
-        Some("main") => main_thread(),
+        Some("main") if is_main_thread() => main_thread(),
         Some(name) => WorkerInfo::new(name.to_owned(), ident, false),
         None => WorkerInfo::new(format!("Dummy-{ident}"), ident, false),
     }
 }
 
-/// The process's main thread, one identity whoever asks about it.
+/// The process's main thread: one identity, whoever asks about it.
 fn main_thread() -> WorkerInfo {
     static MAIN: OnceLock<WorkerInfo> = OnceLock::new();
     MAIN.get_or_init(|| WorkerInfo::new(MAIN_THREAD_NAME.to_owned(), next_ident(), false))
         .clone()
+}
+
+/// Whether the calling thread is the one std runs `main` on. Another thread
+/// may be *named* `main`; it must not share the main thread's identity, which
+/// `RLock` ownership relies on.
+fn is_main_thread() -> bool {
+    // `init()` claims it first; without `init()`, the first thread named
+    // `main` to ask is taken to be std's, which asks at its first use of the
+    // crate, before it could have started another thread of that name.
+    *MAIN_THREAD_ID.get_or_init(|| std::thread::current().id()) == std::thread::current().id()
+}
+
+static MAIN_THREAD_ID: OnceLock<std::thread::ThreadId> = OnceLock::new();
+
+/// Records the calling thread, which runs `init()`, as the main thread.
+pub(crate) fn claim_main_thread() {
+    let _ = MAIN_THREAD_ID.set(std::thread::current().id());
 }
 
 fn this_thread() -> WorkerInfo {

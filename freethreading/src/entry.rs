@@ -27,6 +27,7 @@ use crate::backend::{BackendError, try_get_backend};
 /// # main().unwrap();
 /// ```
 pub fn init() -> Result<(), BackendError> {
+    crate::current::claim_main_thread();
     try_get_backend().map(drop)
 }
 
@@ -42,4 +43,15 @@ pub fn main_prologue() {
 /// exit, wait for the workers that are not daemons.
 pub fn main_epilogue() {
     crate::current::wait_for_non_daemon_workers();
+}
+
+/// Runs [`main_epilogue`] when dropped, so that it runs when `main` panics
+/// too, as Python waits for non-daemon threads after an uncaught exception.
+#[derive(Debug)]
+pub struct MainEpilogue;
+
+impl Drop for MainEpilogue {
+    fn drop(&mut self) {
+        main_epilogue();
+    }
 }

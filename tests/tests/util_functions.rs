@@ -170,3 +170,17 @@ freethreading_tests::backend_tests! {
         assert_eq!(run(Worker::new(backend_inside, ())), name, "a worker agrees");
     }
 }
+
+freethreading_tests::backend_tests! {
+    fn threads_named_main_do_not_share_an_identity() {
+        let spawn_main = || {
+            std::thread::Builder::new()
+                .name("main".to_owned())
+                .spawn(freethreading::get_ident)
+                .unwrap()
+        };
+        let (first, second) = (spawn_main(), spawn_main());
+        let (first, second) = (first.join().unwrap(), second.join().unwrap());
+        assert_ne!(first, second);
+    }
+}

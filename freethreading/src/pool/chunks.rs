@@ -33,7 +33,7 @@ pub(crate) fn exact_len(items: &impl Iterator) -> Option<usize> {
 pub(crate) fn dispatch<T, S>(
     workers: &Workers,
     task: T,
-    mut items: impl Iterator<Item = T::Args>,
+    items: impl Iterator<Item = T::Args>,
     chunksize: usize,
     sink: &Arc<S>,
 ) -> usize
@@ -41,6 +41,8 @@ where
     T: Task,
     S: ChunkSink<T::Output> + 'static,
 {
+    // A chunk must never end early: an iterator may yield again after `None`.
+    let mut items = items.fuse();
     let mut index = 0;
     while sink.wanted(index) {
         let mut chunk = Vec::new();

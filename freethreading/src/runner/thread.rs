@@ -67,7 +67,9 @@ impl Crew {
                 terminated: AtomicBool::new(false),
                 broken: OnceLock::new(),
             }),
-            handles: Mutex::new(Vec::with_capacity(size)),
+            // Grown as threads start: a huge `size` must fail as a spawn error,
+            // not as an allocation failure here.
+            handles: Mutex::new(Vec::new()),
             size,
         }
     }
@@ -230,6 +232,10 @@ fn work(
         }
     }
     for job in receiver {
-        job(shared.verdict());
+        // A job catches its task's panic itself; what can still unwind here is
+        // a user type's `Drop` panicking while a discarded result is dropped.
+        // The worker must outlive that, or queued jobs would wait forever.
+        let verdict = shared.verdict();
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(verdict)));
     }
 }
