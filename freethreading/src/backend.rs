@@ -55,9 +55,9 @@ impl Backend {
     pub const fn is_available(self) -> bool {
         match self {
             Backend::Threading => true,
-            // The process backend is tracked as its own piece of work; until it
-            // lands, choosing it is an error rather than a silent fallback.
-            Backend::Multiprocessing => false,
+            // Linux only for now; elsewhere choosing it is an error rather
+            // than a silent fallback.
+            Backend::Multiprocessing => crate::sys::PROCESSES_SUPPORTED,
         }
     }
 
@@ -152,7 +152,11 @@ fn choose(requested: Option<Backend>) -> &'static Result<Backend, BackendError> 
 }
 
 /// Resolves the backend, reporting a bad `FREETHREADING_BACKEND` as an error.
+///
+/// Every use of the crate passes here first, which makes this the take-over
+/// point of a worker process whose `main` forgot [`init`](crate::init).
 pub(crate) fn try_get_backend() -> Result<Backend, BackendError> {
+    crate::process::child::take_over_if_worker();
     choose(None).clone()
 }
 

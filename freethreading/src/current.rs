@@ -1,8 +1,14 @@
 //! Who is running: the current worker, and the workers alive in this process.
 //!
-//! Every thread that freethreading starts (a `Worker`, a pool or executor
-//! thread) enters itself here for its lifetime, so `enumerate()` and friends
-//! can list them the way Python's `threading.enumerate()` lists threads.
+//! Every worker that freethreading starts (a `Worker`, a pool or executor
+//! thread or process) enters itself here for its lifetime, so `enumerate()`
+//! and friends can list them the way Python's `threading.enumerate()` lists
+//! threads and `multiprocessing.active_children()` lists processes.
+//!
+//! On threads the current worker is the calling thread. On processes it is
+//! the calling process, as Python's `current_process()`: `MainProcess` in the
+//! program, the worker's name in a worker process, with the process id as its
+//! identifier.
 
 use std::cell::OnceCell;
 use std::fmt;
@@ -11,6 +17,10 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 /// The name Python gives the main thread, kept so that output matches.
 pub const MAIN_THREAD_NAME: &str = "MainThread";
+
+/// The name Python gives the main process, the program's own identity on the
+/// process backend.
+pub const MAIN_PROCESS_NAME: &str = "MainProcess";
 
 /// A worker as seen by [`current_worker`] and [`enumerate`]: a snapshot of its
 /// name, identifier and daemon flag.
@@ -45,7 +55,8 @@ impl WorkerInfo {
         }
     }
 
-    /// The worker's name: the one given to it, `MainThread` for the main thread.
+    /// The worker's name: the one given to it, `MainThread` for the main
+    /// thread (`MainProcess` for the program on the process backend).
     pub fn name(&self) -> &str {
         &self.identity.name
     }
@@ -129,6 +140,44 @@ fn this_thread() -> WorkerInfo {
     THIS_THREAD.with(|cell| cell.get_or_init(foreign_thread).clone())
 }
 
+/// This process, as a worker: set when a worker process takes over, else the
+/// program's `MainProcess`.
+static THIS_PROCESS: OnceLock<WorkerInfo> = OnceLock::new();
+
+fn this_process() -> WorkerInfo {
+    THIS_PROCESS
+        .get_or_init(|| WorkerInfo::new(MAIN_PROCESS_NAME.to_owned(), process_ident(), false))
+        .clone()
+}
+
+fn process_ident() -> u64 {
+    u64::from(std::process::id())
+}
+
+/// Makes this process the worker its parent named, for `current_worker()`.
+pub(crate) fn become_process_worker(name: String, daemon: bool) {
+    let _ = THIS_PROCESS.set(WorkerInfo::new(name, process_ident(), daemon));
+}
+
+fn on_processes() -> bool {
+    crate::backend::try_get_backend() == Ok(crate::Backend::Multiprocessing)
+}
+
+/// The worker that is calling: its thread, or on processes its process.
+fn me() -> WorkerInfo {
+    if on_processes() {
+        this_process()
+    } else {
+        this_thread()
+    }
+}
+
+/// The calling thread's own identity, whatever the backend: what an `RLock`
+/// records as its owner, since threads of one process must not share it.
+pub(crate) fn thread_ident() -> u64 {
+    this_thread().ident()
+}
+
 /// A worker counted as alive from the moment it is started until dropped.
 ///
 /// The starting side registers it (so `is_alive` and `enumerate` are right
@@ -141,6 +190,13 @@ pub(crate) struct LiveWorker {
 /// Registers a worker that is about to start.
 pub(crate) fn register_worker(name: String, daemon: bool) -> LiveWorker {
     let info = WorkerInfo::new(name, next_ident(), daemon);
+    live().push(info.clone());
+    LiveWorker { info }
+}
+
+/// Registers a worker process that was just started, identified by its pid.
+pub(crate) fn register_process(name: String, pid: u32, daemon: bool) -> LiveWorker {
+    let info = WorkerInfo::new(name, u64::from(pid), daemon);
     live().push(info.clone());
     LiveWorker { info }
 }
@@ -187,10 +243,11 @@ pub(crate) fn wait_for_non_daemon_workers() {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn current_worker() -> WorkerInfo {
-    this_thread()
+    me()
 }
 
-/// The current worker's identifier: unique among the threads of this process.
+/// The current worker's identifier: unique among the threads of this process
+/// on threads, the process id on processes (Python's `os.getpid()`).
 ///
 /// # Examples
 ///
@@ -198,13 +255,15 @@ pub fn current_worker() -> WorkerInfo {
 /// assert_eq!(freethreading::get_ident(), freethreading::get_ident());
 /// ```
 pub fn get_ident() -> u64 {
-    this_thread().ident()
+    me().ident()
 }
 
 /// The workers alive now, including the one calling.
 ///
-/// That is the main thread, every live `Worker` and pool or executor worker,
-/// and the calling thread if freethreading did not start it.
+/// On threads that is the main thread, every live `Worker` and pool or
+/// executor worker, and the calling thread if freethreading did not start it.
+/// On processes it is this process and the worker processes it started that
+/// are alive, as Python's `active_children()` plus `current_process()`.
 ///
 /// # Examples
 ///
@@ -216,8 +275,14 @@ pub fn get_ident() -> u64 {
 /// assert!(names.contains(&freethreading::current_worker().name().to_owned()));
 /// ```
 pub fn enumerate() -> Vec<WorkerInfo> {
-    let me = this_thread();
     let workers = live().clone();
+    if on_processes() {
+        let mut all = Vec::with_capacity(workers.len() + 1);
+        all.push(this_process());
+        all.extend(workers);
+        return all;
+    }
+    let me = this_thread();
     let mut all = Vec::with_capacity(workers.len() + 2);
     let main = main_thread();
     if me != main {
@@ -239,7 +304,7 @@ pub fn enumerate() -> Vec<WorkerInfo> {
 /// assert!(freethreading::active_children().iter().all(|w| *w != me));
 /// ```
 pub fn active_children() -> Vec<WorkerInfo> {
-    let me = this_thread();
+    let me = me();
     enumerate().into_iter().filter(|w| *w != me).collect()
 }
 

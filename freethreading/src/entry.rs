@@ -7,10 +7,17 @@ use crate::backend::{BackendError, try_get_backend};
 ///
 /// It fixes the backend (reporting a bad `FREETHREADING_BACKEND` as an error
 /// rather than a panic at first use). On the process backend this is where a
-/// child process, which is this binary started again, takes over and serves
-/// its parent's tasks instead of running the rest of `main`; so code placed
-/// before `init()` runs once in every worker process too. Prefer
-/// [`#[freethreading::main]`](crate::main), which puts the call first for you.
+/// worker process, which is this binary started again, takes over and serves
+/// its parent's tasks instead of running the rest of `main`, and exits when
+/// its parent is done with it: `init()` does not return there.
+///
+/// So code placed before `init()` runs once more in every worker process.
+/// Prefer [`#[freethreading::main]`](crate::main), which puts the call first
+/// for you. If `init()` is forgotten, a worker takes over at the first call
+/// into the crate instead (creating a pool, say), which still runs the part
+/// of `main` before it twice: keep that part free of side effects, or call
+/// `init()`. A worker process's standard input is `/dev/null`; its output and
+/// errors go where the program's go.
 ///
 /// # Errors
 ///
@@ -27,6 +34,7 @@ use crate::backend::{BackendError, try_get_backend};
 /// # main().unwrap();
 /// ```
 pub fn init() -> Result<(), BackendError> {
+    crate::process::child::take_over_if_worker();
     crate::current::claim_main_thread();
     try_get_backend().map(drop)
 }

@@ -35,9 +35,11 @@ mod error;
 mod executor;
 mod handles;
 mod pool;
+mod process;
 mod queue;
 mod runner;
 mod sync;
+mod sys;
 mod task;
 mod worker;
 
@@ -47,8 +49,8 @@ pub mod __private;
 
 pub use backend::{BACKEND_ENV_VAR, Backend, BackendError, get_backend, set_backend};
 pub use current::{
-    MAIN_THREAD_NAME, WorkerInfo, active_children, active_count, current_worker, enumerate,
-    get_ident,
+    MAIN_PROCESS_NAME, MAIN_THREAD_NAME, WorkerInfo, active_children, active_count, current_worker,
+    enumerate, get_ident,
 };
 pub use dsl::{parallel_map, spawn, submit};
 pub use entry::init;
@@ -126,6 +128,59 @@ pub use freethreading_macros::main;
 pub use task::registry::{lookup as lookup_task, registered_tasks};
 pub use task::{ClosureTask, RegistryError, Task, TaskEntry, TaskError, TaskValue};
 pub use worker::{Worker, WorkerError};
+
+/// Makes a test binary able to run process workers: write it once, at the
+/// top of each integration test file (and of a crate's unit tests).
+///
+/// On the process backend a worker is the running binary started again. A
+/// test binary's `main` is the test harness, which would run the tests again
+/// rather than serve jobs, so this macro defines the test a worker process
+/// runs instead: an `#[ignore]`d test, `freethreading_worker_entry`, which
+/// serves its parent's jobs when it runs in a worker process and does nothing
+/// elsewhere. Without it, a worker of a test binary takes over at its first
+/// call into the crate, after running the start of the test it was started
+/// from.
+///
+/// # Examples
+///
+/// ```
+/// // tests/my_test.rs
+/// freethreading::test_support!();
+///
+/// #[freethreading::worker_fn]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// #[test]
+/// fn squares() {
+///     let pool = freethreading::WorkerPool::new(2).unwrap();
+///     assert_eq!(pool.map(square, 0..4).unwrap(), [0, 1, 4, 9]);
+/// }
+/// # fn main() { squares() }
+/// ```
+#[macro_export]
+macro_rules! test_support {
+    () => {
+        /// The entry point of this test binary's worker processes.
+        #[test]
+        #[ignore = "the entry point of freethreading's worker processes: it serves jobs only there"]
+        fn freethreading_worker_entry() {
+            $crate::__private::serve_if_worker();
+        }
+
+        $crate::__private::inventory::submit! {
+            $crate::__private::TestEntry::new(::core::concat!(
+                ::core::module_path!(),
+                "::freethreading_worker_entry"
+            ))
+        }
+    };
+}
+
+// Worker processes of the crate's own unit tests start here.
+#[cfg(test)]
+test_support!();
 
 // The README's quick start runs as a doctest, so it stays true.
 #[cfg(doctest)]

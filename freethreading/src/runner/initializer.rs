@@ -2,16 +2,17 @@
 
 use std::fmt;
 
-use crate::task::Task;
+use crate::task::{Task, TaskError};
 
 /// An initializer with its arguments, copied for each worker.
 ///
 /// On threads each worker gets a clone of the arguments and calls the task;
-/// a process flavor will send every child the task's name and the arguments
-/// serialized once, which is why [`name`](Self::name) is kept apart.
+/// on processes every child gets the task's name and the arguments
+/// serialized once, here.
 pub(crate) struct Initializer {
     name: &'static str,
     per_worker: Box<dyn Fn() -> Box<dyn FnOnce() + Send> + Send>,
+    serialized: Result<Vec<u8>, TaskError>,
 }
 
 impl Initializer {
@@ -20,8 +21,12 @@ impl Initializer {
         I: Task<Output = ()>,
         I::Args: Clone,
     {
+        let name = task.name();
+        let serialized = crate::codec::encode(&args)
+            .map_err(|e| TaskError::serialization(format!("arguments of `{name}`: {e}")));
         Initializer {
-            name: task.name(),
+            name,
+            serialized,
             per_worker: Box::new(move || {
                 let args = args.clone();
                 Box::new(move || task.call(args))
@@ -32,6 +37,11 @@ impl Initializer {
     /// The registered name of the initializer's task.
     pub(crate) fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The arguments, serialized for a worker process.
+    pub(crate) fn serialized_args(&self) -> Result<&[u8], TaskError> {
+        self.serialized.as_deref().map_err(Clone::clone)
     }
 
     /// The call one worker makes, with its own copy of the arguments.

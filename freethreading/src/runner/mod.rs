@@ -7,15 +7,17 @@
 //! terminate and shutdown states, error mapping) only hands it "run this task
 //! on these arguments" or "run this task over this chunk", each with a
 //! [`reply`] to deliver the outcome to, and never looks at how it runs.
-//! On threads a job is a boxed closure that calls [`Task::call`](crate::Task)
-//! and delivers the outcome itself. A process flavor will instead send the
-//! task's name and the serialized arguments to a child, keep the reply until
-//! the child answers, and deliver the decoded outcome; a reply dropped
-//! undelivered (a job discarded, a child gone) reports the job as lost, so no
-//! caller ever waits on an outcome that cannot come.
+//! On threads (`thread.rs`) a job is a boxed closure that calls
+//! [`Task::call`](crate::Task) and delivers the outcome itself. On processes
+//! (`process.rs`) it is the task's name and the serialized arguments, sent to
+//! a child; the reply is kept until the child answers and gets the decoded
+//! outcome. A reply dropped undelivered (a job discarded, a child gone)
+//! reports the job as lost, so no caller ever waits on an outcome that cannot
+//! come.
 
 pub(crate) mod completion;
 mod initializer;
+mod process;
 pub(crate) mod reply;
 mod thread;
 
@@ -54,6 +56,7 @@ pub(crate) struct Refused;
 /// The workers of one pool or executor, on whichever backend the program runs.
 pub(crate) enum Workers {
     Thread(thread::Crew),
+    Process(process::Crew),
 }
 
 impl Workers {
@@ -67,8 +70,8 @@ impl Workers {
             Backend::Threading => thread::Crew::start(prefix, size, initializer)
                 .map(Workers::Thread)
                 .map_err(|e| Failure::Spawn(Arc::new(e))),
-            backend @ Backend::Multiprocessing => {
-                Err(Failure::Backend(BackendError::Unavailable(backend)))
+            Backend::Multiprocessing => {
+                process::Crew::start(prefix, size, initializer).map(Workers::Process)
             }
         }
     }
@@ -82,6 +85,7 @@ impl Workers {
     pub(crate) fn size(&self) -> usize {
         match self {
             Workers::Thread(crew) => crew.size(),
+            Workers::Process(crew) => crew.size(),
         }
     }
 
@@ -89,6 +93,7 @@ impl Workers {
     pub(crate) fn broken(&self) -> Option<Failure> {
         match self {
             Workers::Thread(crew) => crew.broken(),
+            Workers::Process(crew) => crew.broken(),
         }
     }
 
@@ -101,6 +106,7 @@ impl Workers {
     ) -> Result<(), Refused> {
         match self {
             Workers::Thread(crew) => crew.run_one(task, args, reply),
+            Workers::Process(crew) => crew.run_one(task, args, reply),
         }
     }
 
@@ -120,6 +126,7 @@ impl Workers {
     {
         match self {
             Workers::Thread(crew) => crew.run_chunk(task, chunk, len, reply),
+            Workers::Process(crew) => crew.run_chunk(task, chunk, len, reply),
         }
     }
 
@@ -127,6 +134,7 @@ impl Workers {
     pub(crate) fn close(&self) {
         match self {
             Workers::Thread(crew) => crew.close(),
+            Workers::Process(crew) => crew.close(),
         }
     }
 
@@ -134,6 +142,7 @@ impl Workers {
     pub(crate) fn discard_pending(&self, why: &Failure) {
         match self {
             Workers::Thread(crew) => crew.discard_pending(why),
+            Workers::Process(crew) => crew.discard_pending(why),
         }
     }
 
@@ -141,6 +150,7 @@ impl Workers {
     pub(crate) fn terminate(&self) {
         match self {
             Workers::Thread(crew) => crew.terminate(),
+            Workers::Process(crew) => crew.terminate(),
         }
     }
 
@@ -148,6 +158,7 @@ impl Workers {
     pub(crate) fn join(&self) {
         match self {
             Workers::Thread(crew) => crew.join(),
+            Workers::Process(crew) => crew.join(),
         }
     }
 }
@@ -158,6 +169,11 @@ impl fmt::Debug for Workers {
             Workers::Thread(crew) => f
                 .debug_struct("Workers")
                 .field("backend", &"threading")
+                .field("size", &crew.size())
+                .finish_non_exhaustive(),
+            Workers::Process(crew) => f
+                .debug_struct("Workers")
+                .field("backend", &"multiprocessing")
                 .field("size", &crew.size())
                 .finish_non_exhaustive(),
         }

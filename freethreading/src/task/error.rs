@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use super::registry::RegistryError;
 
 /// A task that failed instead of returning a value.
@@ -9,7 +11,11 @@ use super::registry::RegistryError;
 /// A panic inside the task is caught in the worker and comes back here with
 /// its message and location; the worker and the pool go on. The same type
 /// reports failures of the machinery around the task: arguments or a result
-/// that could not be serialized, or a task name the worker did not know.
+/// that could not be serialized, a task name the worker did not know, or (on
+/// the process backend) a worker process that died while it ran the task.
+///
+/// It is serializable, so a task may return `Result<T, TaskError>` and a
+/// worker process sends it back as it is.
 ///
 /// # Examples
 ///
@@ -27,12 +33,13 @@ use super::registry::RegistryError;
 /// assert_eq!(error.panic_message(), Some("division by zero"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct TaskError {
     repr: Repr,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum Repr {
     Panicked {
         message: String,
@@ -40,6 +47,12 @@ enum Repr {
     },
     Serialization(String),
     Registry(RegistryError),
+    WorkerDied {
+        pid: u32,
+        code: Option<i32>,
+        signal: Option<i32>,
+        how: String,
+    },
 }
 
 impl TaskError {
@@ -52,6 +65,21 @@ impl TaskError {
     pub(crate) fn serialization(what: String) -> Self {
         TaskError {
             repr: Repr::Serialization(what),
+        }
+    }
+
+    pub(crate) fn worker_died(pid: u32, status: Option<&std::process::ExitStatus>) -> Self {
+        #[cfg(unix)]
+        let signal = status.and_then(std::os::unix::process::ExitStatusExt::signal);
+        #[cfg(not(unix))]
+        let signal = None;
+        TaskError {
+            repr: Repr::WorkerDied {
+                pid,
+                code: status.and_then(std::process::ExitStatus::code),
+                signal,
+                how: crate::process::spawn::describe(status),
+            },
         }
     }
 
@@ -79,6 +107,55 @@ impl TaskError {
     /// Whether arguments or a result failed to serialize or deserialize.
     pub fn is_serialization(&self) -> bool {
         matches!(self.repr, Repr::Serialization(_))
+    }
+
+    /// Whether the worker process running the task died (it aborted, was
+    /// killed, ran out of memory) before the task returned.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn crash() {
+    ///     std::process::abort();
+    /// }
+    ///
+    /// // On the process backend, the pool replaces the worker and goes on.
+    /// let pool = WorkerPool::new(2)?;
+    /// let error = pool.apply(crash, ()).unwrap_err();
+    /// let error = error.task_error().expect("the task failed");
+    /// assert!(error.is_worker_death());
+    /// assert_eq!(error.exit_signal(), Some(6)); // SIGABRT
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
+    pub fn is_worker_death(&self) -> bool {
+        matches!(self.repr, Repr::WorkerDied { .. })
+    }
+
+    /// The exit status of the worker process that died, when it exited.
+    pub fn exit_code(&self) -> Option<i32> {
+        match &self.repr {
+            Repr::WorkerDied { code, .. } => *code,
+            _ => None,
+        }
+    }
+
+    /// The signal that killed the worker process, when one did.
+    pub fn exit_signal(&self) -> Option<i32> {
+        match &self.repr {
+            Repr::WorkerDied { signal, .. } => *signal,
+            _ => None,
+        }
+    }
+
+    /// The process id of the worker process that died.
+    pub fn worker_pid(&self) -> Option<u32> {
+        match &self.repr {
+            Repr::WorkerDied { pid, .. } => Some(*pid),
+            _ => None,
+        }
     }
 
     /// The registry error, when the task could not be found by its name.
@@ -111,6 +188,9 @@ impl fmt::Display for TaskError {
             } => write!(f, "task panicked: {message}"),
             Repr::Serialization(what) => write!(f, "could not serialize {what}"),
             Repr::Registry(error) => error.fmt(f),
+            Repr::WorkerDied { pid, how, .. } => {
+                write!(f, "the worker process {pid} {how} while running the task")
+            }
         }
     }
 }

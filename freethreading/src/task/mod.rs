@@ -98,6 +98,10 @@ pub trait Task: Copy + Send + Sync + 'static {
 pub trait ErasedTask: Sync {
     /// Decodes the arguments, runs the task catching a panic, encodes the result.
     fn call_serialized(&self, args: &[u8]) -> Result<Vec<u8>, TaskError>;
+
+    /// Decodes a vector of argument tuples, runs the task on each in order
+    /// (a panic fails the whole chunk, as on threads), encodes the results.
+    fn call_chunk_serialized(&self, chunk: &[u8]) -> Result<Vec<u8>, TaskError>;
 }
 
 impl<T: Task> ErasedTask for T {
@@ -107,6 +111,16 @@ impl<T: Task> ErasedTask for T {
         })?;
         let output = unwind::catch(|| self.call(args))?;
         crate::codec::encode(&output)
+            .map_err(|e| TaskError::serialization(format!("result of `{}`: {e}", self.name())))
+    }
+
+    fn call_chunk_serialized(&self, chunk: &[u8]) -> Result<Vec<u8>, TaskError> {
+        let chunk: Vec<T::Args> = crate::codec::decode(chunk).map_err(|e| {
+            TaskError::serialization(format!("arguments of `{}`: {e}", self.name()))
+        })?;
+        let outputs: Vec<T::Output> =
+            unwind::catch(|| chunk.into_iter().map(|args| self.call(args)).collect())?;
+        crate::codec::encode(&outputs)
             .map_err(|e| TaskError::serialization(format!("result of `{}`: {e}", self.name())))
     }
 }

@@ -14,13 +14,6 @@ use super::ErasedTask;
 /// One registered task. Made by `#[worker_fn]`; not built by hand.
 pub struct TaskEntry {
     name: &'static str,
-    #[cfg_attr(
-        not(test),
-        allow(
-            dead_code,
-            reason = "read by the process backend's worker loop, the next milestone"
-        )
-    )]
     task: &'static dyn ErasedTask,
     file: &'static str,
     line: u32,
@@ -53,13 +46,6 @@ impl TaskEntry {
         format!("{}:{}", self.file, self.line)
     }
 
-    #[cfg_attr(
-        not(test),
-        allow(
-            dead_code,
-            reason = "called by the process backend's worker loop, the next milestone"
-        )
-    )]
     pub(crate) fn task(&self) -> &'static dyn ErasedTask {
         self.task
     }
@@ -77,7 +63,7 @@ impl fmt::Debug for TaskEntry {
 inventory::collect!(TaskEntry);
 
 /// A task name that does not lead to exactly one task.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum RegistryError {
     /// No task is registered under this name.

@@ -9,9 +9,11 @@ use crate::task::{RegistryError, TaskError};
 /// Why a [`Worker`](crate::Worker) operation failed.
 ///
 /// The same cases arise on both backends: a program that handles them on
-/// threads handles them on processes. More cases will come with the process
-/// backend (a worker process that died with an exit status or a signal), so
-/// a `match` needs a wildcard arm.
+/// threads handles them on processes. A worker process that died before its
+/// task returned is a [`WorkerError::Task`] whose
+/// [`TaskError::is_worker_death`](crate::TaskError::is_worker_death) says so,
+/// with the exit status or signal. More cases may come, so a `match` needs a
+/// wildcard arm.
 ///
 /// # Examples
 ///
@@ -43,7 +45,10 @@ pub enum WorkerError {
     /// runs on processes.
     Registry(RegistryError),
     /// The operating system could not start the worker; it stays unstarted,
-    /// so [`start`](crate::Worker::start) may be tried again.
+    /// so [`start`](crate::Worker::start) may be tried again. On processes
+    /// this is also a worker process that could not take over (another build
+    /// of the program, or a binary whose `main` never reaches
+    /// [`init`](crate::init)), reported by `join`.
     Spawn(io::Error),
     /// The task panicked, or its arguments or result could not cross to or
     /// from the worker.
@@ -86,7 +91,7 @@ impl fmt::Display for WorkerError {
                  and its name and daemon flag are fixed from then on",
             ),
             WorkerError::Registry(error) => write!(f, "cannot start the worker: {error}"),
-            WorkerError::Spawn(error) => write!(f, "could not start a worker thread: {error}"),
+            WorkerError::Spawn(error) => write!(f, "could not start a worker: {error}"),
             WorkerError::Task(error) => write!(f, "the worker's task failed: {error}"),
         }
     }
@@ -123,10 +128,7 @@ mod tests {
     #[test]
     fn messages_are_lowercase_and_sources_are_kept() {
         let spawn = WorkerError::Spawn(io::Error::new(io::ErrorKind::WouldBlock, "no threads"));
-        assert_eq!(
-            spawn.to_string(),
-            "could not start a worker thread: no threads"
-        );
+        assert_eq!(spawn.to_string(), "could not start a worker: no threads");
         assert!(spawn.source().is_some());
         let task = WorkerError::from(TaskError::panicked("boom".to_owned(), None));
         assert_eq!(

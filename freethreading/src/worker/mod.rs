@@ -2,13 +2,15 @@
 //! `threading.Thread` and `multiprocessing.Process` in one type.
 //!
 //! The public type holds what every backend shares (name, daemon flag, the
-//! task's registered name) and a private flavor that runs the task; the
-//! thread flavor is in `thread.rs`.
+//! task's registered name) and a private flavor that runs the task: a thread
+//! (`thread.rs`) or a child process (`process.rs`).
 
 mod error;
+mod process;
 mod thread;
 
 pub use error::WorkerError;
+pub(crate) use process::decode_reply;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -59,6 +61,7 @@ pub struct Worker<R> {
 
 enum Flavor<R> {
     Thread(thread::Worker<R>),
+    Process(process::Worker<R>),
 }
 
 /// The number in the next default name, `Worker-N`, counted per process
@@ -102,9 +105,7 @@ impl<R: TaskValue> Worker<R> {
             Backend::Threading => {
                 Flavor::Thread(thread::Worker::new(Box::new(move || task.call(args))))
             }
-            Backend::Multiprocessing => {
-                unreachable!("the process backend is not available in this build")
-            }
+            Backend::Multiprocessing => Flavor::Process(process::Worker::new(task.name(), &args)),
         };
         Worker {
             name: next_default_name(),
@@ -150,6 +151,7 @@ impl<R: TaskValue> Worker<R> {
         registry::check(self.task)?;
         match &self.flavor {
             Flavor::Thread(worker) => worker.start(&self.name, self.daemon),
+            Flavor::Process(worker) => worker.start(&self.name, self.daemon),
         }
     }
 
@@ -184,6 +186,7 @@ impl<R: TaskValue> Worker<R> {
     pub fn join(self) -> Result<R, WorkerError> {
         match self.flavor {
             Flavor::Thread(worker) => worker.join(),
+            Flavor::Process(worker) => worker.join(),
         }
     }
 
@@ -219,6 +222,7 @@ impl<R: TaskValue> Worker<R> {
     pub fn join_timeout(&self, timeout: Duration) -> Result<bool, WorkerError> {
         match &self.flavor {
             Flavor::Thread(worker) => worker.join_timeout(timeout),
+            Flavor::Process(worker) => worker.join_timeout(timeout),
         }
     }
 }
@@ -228,6 +232,7 @@ impl<R> Worker<R> {
     pub fn is_alive(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(worker) => worker.is_alive(),
+            Flavor::Process(worker) => worker.is_alive(),
         }
     }
 
@@ -235,6 +240,7 @@ impl<R> Worker<R> {
     pub fn is_started(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(worker) => worker.is_started(),
+            Flavor::Process(worker) => worker.is_started(),
         }
     }
 

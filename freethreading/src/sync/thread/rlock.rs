@@ -1,8 +1,10 @@
 //! A reentrant lock: the owning worker's identifier and a recursion count
 //! behind a mutex, and a condition variable signalled when it becomes free.
 //!
-//! The owner is [`crate::get_ident`], the worker's identity rather than the
-//! OS thread's, so ownership reads the same on the process backend.
+//! The owner is the calling thread's worker identity (`current::thread_ident`,
+//! which [`crate::get_ident`] returns on threads). It stays per thread on the
+//! process backend too, where `get_ident` is the process id that every
+//! thread of the process shares.
 
 use std::time::Instant;
 
@@ -30,7 +32,7 @@ impl RLock {
     /// Takes the lock once more, waiting until `deadline` unless the caller
     /// already owns it.
     pub(crate) fn acquire_until(&self, deadline: Option<Instant>) -> bool {
-        let me = crate::get_ident();
+        let me = crate::current::thread_ident();
         let mut state = self.state.lock();
         if state.owner == Some(me) {
             state.count += 1;
@@ -40,7 +42,7 @@ impl RLock {
     }
 
     pub(crate) fn try_acquire(&self) -> bool {
-        let me = crate::get_ident();
+        let me = crate::current::thread_ident();
         let mut state = self.state.lock();
         match state.owner {
             Some(owner) if owner == me => state.count += 1,
@@ -54,7 +56,7 @@ impl RLock {
     }
 
     pub(crate) fn release(&self) -> Result<(), ReleaseError> {
-        let me = crate::get_ident();
+        let me = crate::current::thread_ident();
         let mut state = self.state.lock();
         if state.owner != Some(me) {
             return Err(ReleaseError::NotOwner);
@@ -71,7 +73,7 @@ impl RLock {
     /// Releases every level the caller holds, for a condition wait; returns
     /// how many to restore.
     pub(crate) fn release_all(&self) -> Result<usize, ReleaseError> {
-        let me = crate::get_ident();
+        let me = crate::current::thread_ident();
         let mut state = self.state.lock();
         if state.owner != Some(me) {
             return Err(ReleaseError::NotOwner);
@@ -85,13 +87,13 @@ impl RLock {
 
     /// Takes the lock back at `count` levels after [`RLock::release_all`].
     pub(crate) fn acquire_restore(&self, count: usize) {
-        let me = crate::get_ident();
+        let me = crate::current::thread_ident();
         let mut state = self.state.lock();
         self.take(&mut state, me, count.max(1), None);
     }
 
     pub(crate) fn is_owned(&self) -> bool {
-        let me = crate::get_ident();
+        let me = crate::current::thread_ident();
         self.state.lock().owner == Some(me)
     }
 

@@ -1,0 +1,175 @@
+//! The worker side: a process started from this same binary recognises
+//! itself, takes over from `main`, and serves its parent's jobs until the
+//! parent closes the channel or dies.
+//!
+//! The take-over point is the first use of the crate: [`init`](crate::init)
+//! (which `#[freethreading::main]` puts first in `main`), else whatever call
+//! first asks for the backend, so a worker never runs much of `main` even when
+//! `init` is forgotten; a test binary's entry point is the test that
+//! [`test_support!`](crate::test_support) defines. The worker is told apart
+//! from a program that merely inherited the environment variable by its
+//! parent's process id, which must be its own parent's.
+//!
+//! Jobs run one at a time on the thread that took over. A second thread waits
+//! for the channel to hang up and ends the process at once: the parent died,
+//! or terminated the pool, so nobody wants what the running task would return.
+
+use std::io::Write;
+use std::process;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::wire::{
+    FrameReader, FrameWriter, Hello, JobHeader, PROTOCOL, ReplyHeader, WORKER_ENV_VAR, Welcome,
+    split, write_message,
+};
+use crate::sys::{self, Channel};
+use crate::task::{TaskError, registry};
+
+/// The exit status of a worker whose parent broke the protocol, or that could
+/// not talk to its parent at all.
+const EXIT_PROTOCOL: i32 = 70;
+/// The exit status of a worker that is another build than its parent.
+const EXIT_WRONG_BUILD: i32 = 71;
+
+/// If this process is a worker, serves its parent and exits; else returns.
+pub(crate) fn take_over_if_worker() {
+    static CHECKED: AtomicBool = AtomicBool::new(false);
+    if CHECKED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    if is_worker() {
+        serve();
+    }
+}
+
+/// Whether the environment says so and the parent is the one it names.
+fn is_worker() -> bool {
+    let Some(value) = std::env::var_os(WORKER_ENV_VAR) else {
+        return false;
+    };
+    let value = value.to_string_lossy();
+    let Some((protocol, parent)) = value.split_once(':') else {
+        return false;
+    };
+    protocol == PROTOCOL
+        && parent
+            .parse::<u32>()
+            .is_ok_and(|parent| parent == std::os::unix::process::parent_id())
+}
+
+fn fail(why: &str) -> ! {
+    eprintln!("freethreading worker process {}: {why}", process::id());
+    process::exit(EXIT_PROTOCOL);
+}
+
+/// Ends the worker, with what its tasks printed written out.
+fn exit(code: i32) -> ! {
+    let _ = std::io::stdout().flush();
+    process::exit(code);
+}
+
+fn serve() -> ! {
+    let channel = sys::take_inherited_channel()
+        .unwrap_or_else(|e| fail(&format!("no channel to the parent on standard input: {e}")));
+    let watched = channel
+        .try_clone()
+        .unwrap_or_else(|e| fail(&format!("cannot watch the channel: {e}")));
+    let watcher = std::thread::Builder::new()
+        .name("freethreading-hangup".to_owned())
+        .spawn(move || {
+            let _ = sys::wait_for_hangup(&watched);
+            exit(0);
+        });
+    if let Err(e) = watcher {
+        fail(&format!("cannot start the hang-up watcher: {e}"));
+    }
+
+    let mut reader = FrameReader::new();
+    let welcome: Welcome = match reader.read_frame(&channel) {
+        Ok(Some(frame)) => match split::<Welcome>(frame) {
+            Ok((welcome, _)) => welcome,
+            Err(garbled) => fail(&garbled.0),
+        },
+        Ok(None) => exit(0),
+        Err(e) => fail(&format!("reading the handshake: {e}")),
+    };
+    if welcome.build != sys::build_id() {
+        let _ = write_message(&channel, &Hello::WrongBuild(sys::build_id()));
+        exit(EXIT_WRONG_BUILD);
+    }
+    crate::current::become_process_worker(welcome.name, welcome.daemon);
+    if let Some((name, args)) = welcome.initializer {
+        if let Err(error) = run(&name, &args, false) {
+            let _ = write_message(&channel, &Hello::InitializerFailed(error));
+            exit(0);
+        }
+    }
+    if write_message(&channel, &Hello::Ready).is_err() {
+        exit(0);
+    }
+    serve_jobs(&channel, reader)
+}
+
+/// Runs every job that arrives, replying in order, until the channel ends.
+fn serve_jobs(channel: &Channel, mut reader: FrameReader) -> ! {
+    let mut writer = FrameWriter::default();
+    loop {
+        loop {
+            let frame = match reader.next_frame() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(garbled) => fail(&garbled.0),
+            };
+            let (header, args) =
+                split::<JobHeader<'_>>(frame).unwrap_or_else(|garbled| fail(&garbled.0));
+            let outcome = run(header.task, args, header.chunk);
+            let pushed = match &outcome {
+                Ok(bytes) => writer.push(
+                    &ReplyHeader {
+                        id: header.id,
+                        ok: true,
+                    },
+                    bytes,
+                ),
+                Err(error) => encode_error(&mut writer, header.id, error),
+            };
+            if let Err(too_big) = pushed {
+                let error =
+                    TaskError::serialization(format!("result of `{}`: {}", header.task, too_big.0));
+                encode_error(&mut writer, header.id, &error)
+                    .unwrap_or_else(|garbled| fail(&garbled.0));
+            }
+        }
+        if !writer.is_empty() {
+            // What the tasks printed comes out before their results do.
+            let _ = std::io::stdout().flush();
+            if writer.flush_to(channel).is_err() {
+                exit(0);
+            }
+        }
+        match reader.fill(channel) {
+            Ok(true) => {}
+            Ok(false) => exit(0),
+            Err(e) => fail(&format!("reading a job: {e}")),
+        }
+    }
+}
+
+fn encode_error(
+    writer: &mut FrameWriter,
+    id: u64,
+    error: &TaskError,
+) -> Result<(), super::wire::Garbled> {
+    let bytes = crate::codec::encode(error).unwrap_or_default();
+    writer.push(&ReplyHeader { id, ok: false }, &bytes)
+}
+
+/// Finds `task` by name and runs it on the serialized `args`.
+fn run(task: &str, args: &[u8], chunk: bool) -> Result<Vec<u8>, TaskError> {
+    let entry = registry::lookup(task)?;
+    if chunk {
+        entry.task().call_chunk_serialized(args)
+    } else {
+        entry.task().call_serialized(args)
+    }
+}

@@ -1,0 +1,83 @@
+//! Linux: re-executing this binary, the channel a worker inherits as its
+//! standard input, and noticing that the other end of a channel has gone.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io;
+use std::os::fd::AsFd;
+use std::os::linux::fs::MetadataExt;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use rustix::event::{PollFd, PollFlags, poll};
+
+/// Whether this platform can run process workers.
+pub(crate) const PROCESSES_SUPPORTED: bool = true;
+
+/// The byte stream between a parent and one worker: a Unix socket pair.
+pub(crate) type Channel = UnixStream;
+
+/// The running executable, as a path that stays valid if the file is
+/// replaced: the kernel keeps the old inode alive behind `/proc/self/exe`, so
+/// a worker is always this very build, even while `cargo` rebuilds it.
+fn this_executable() -> PathBuf {
+    PathBuf::from("/proc/self/exe")
+}
+
+/// A fingerprint of the running executable (device, inode, size, change time),
+/// the same in every process started from the same file. A worker compares it
+/// with its parent's before it runs anything, so a different build is a clear
+/// error rather than a call into the wrong code.
+pub(crate) fn build_id() -> u64 {
+    static ID: OnceLock<u64> = OnceLock::new();
+    *ID.get_or_init(|| {
+        let mut hasher = DefaultHasher::new();
+        env!("CARGO_PKG_VERSION").hash(&mut hasher);
+        if let Ok(meta) = std::fs::metadata(this_executable()) {
+            (meta.st_dev(), meta.st_ino(), meta.st_size()).hash(&mut hasher);
+            (meta.st_mtime(), meta.st_mtime_nsec()).hash(&mut hasher);
+        }
+        hasher.finish()
+    })
+}
+
+/// A command that starts this binary again, with `channel` as its standard
+/// input: `std` then starts it with `posix_spawn`, the cheapest way there is,
+/// and the channel reaches the worker and no other process (it is
+/// close-on-exec everywhere else).
+pub(crate) fn command_for_worker(arg0: Option<OsString>, channel: Channel) -> Command {
+    let mut command = Command::new(this_executable());
+    if let Some(arg0) = arg0 {
+        std::os::unix::process::CommandExt::arg0(&mut command, arg0);
+    }
+    command.stdin(Stdio::from(std::os::fd::OwnedFd::from(channel)));
+    command
+}
+
+/// In a worker: takes the channel inherited as standard input, and puts
+/// `/dev/null` there instead, so that a task reading standard input reads
+/// nothing rather than the protocol (as Python's worker processes do).
+pub(crate) fn take_inherited_channel() -> io::Result<Channel> {
+    let channel = io::stdin().as_fd().try_clone_to_owned()?;
+    let null = File::open("/dev/null")?;
+    rustix::stdio::dup2_stdin(&null)?;
+    let channel = UnixStream::from(channel);
+    // A stream that is not a socket was not made by a parent of ours.
+    channel.peer_addr()?;
+    Ok(channel)
+}
+
+/// Blocks until the peer of `channel` has closed its end or died.
+pub(crate) fn wait_for_hangup(channel: &Channel) -> io::Result<()> {
+    let mut fds = [PollFd::new(channel, PollFlags::RDHUP)];
+    loop {
+        match poll(&mut fds, None) {
+            Ok(_) if !fds[0].revents().is_empty() => return Ok(()),
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! The process flavor of a worker: one child process per worker, and a
+//! monitor thread in the parent that waits for its answer.
+//!
+//! `start` spawns the child and writes the handshake and the one job at once,
+//! so they wait in the channel while the child starts. The monitor thread
+//! reads the child's hello and its reply, closes the channel (which tells the
+//! child to exit), reaps it, leaves the live-worker list and only then
+//! publishes the outcome, so that once `join_timeout` says the worker
+//! finished, the process is gone and `enumerate()` no longer lists it. A
+//! child that dies first is an end of file on the channel, reported with the
+//! exit status or signal the monitor reaped.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use super::WorkerError;
+use crate::codec;
+use crate::current::{LiveWorker, register_process};
+use crate::process::spawn::{Identity, NotReady, WorkerProcess};
+use crate::process::wire::{FrameReader, FrameWriter, JobHeader, ReplyHeader, split};
+use crate::task::{TaskError, TaskValue};
+
+/// A worker run by a child process.
+pub(super) struct Worker<R> {
+    task: &'static str,
+    /// The serialized arguments, or why they could not be serialized.
+    args: Result<Vec<u8>, TaskError>,
+    shared: Arc<Shared<R>>,
+    /// The monitor, once started. Its lock also makes concurrent `start`s take turns.
+    monitor: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct Shared<R> {
+    outcome: Mutex<Option<Result<R, WorkerError>>>,
+    finished: Condvar,
+}
+
+impl<R: TaskValue> Worker<R> {
+    pub(super) fn new<A: TaskValue>(task: &'static str, args: &A) -> Self {
+        let args = codec::encode(args)
+            .map_err(|e| TaskError::serialization(format!("arguments of `{task}`: {e}")));
+        Worker {
+            task,
+            args,
+            shared: Arc::new(Shared {
+                outcome: Mutex::new(None),
+                finished: Condvar::new(),
+            }),
+            monitor: Mutex::new(None),
+        }
+    }
+
+    pub(super) fn start(&self, name: &str, daemon: bool) -> Result<(), WorkerError> {
+        let mut monitor = self.monitor.lock();
+        if monitor.is_some() {
+            return Err(WorkerError::AlreadyStarted);
+        }
+        let args = self
+            .args
+            .as_ref()
+            .map_err(|e| WorkerError::Task(e.clone()))?;
+        let mut job = FrameWriter::default();
+        let header = JobHeader {
+            id: 0,
+            task: self.task,
+            chunk: false,
+        };
+        job.push(&header, args).map_err(|too_big| {
+            WorkerError::Task(TaskError::serialization(format!(
+                "arguments of `{}`: {}",
+                self.task, too_big.0
+            )))
+        })?;
+        let identity = Identity {
+            name,
+            daemon,
+            initializer: None,
+        };
+        let mut process = WorkerProcess::spawn(&identity).map_err(WorkerError::Spawn)?;
+        if let Err(error) = job.flush_to(&process.channel) {
+            process.kill_and_reap();
+            return Err(WorkerError::Spawn(error));
+        }
+        let live = register_process(name.to_owned(), process.pid(), daemon);
+        let shared = Arc::clone(&self.shared);
+        let task = self.task;
+        // The monitor needs no name of its own: it runs none of the user's code.
+        let handle = std::thread::Builder::new()
+            .name(format!("{name} (monitor)"))
+            .spawn(move || monitor_worker(process, live, &shared, task));
+        match handle {
+            Ok(handle) => {
+                *monitor = Some(handle);
+                Ok(())
+            }
+            Err(error) => Err(WorkerError::Spawn(error)),
+        }
+    }
+
+    pub(super) fn join(self) -> Result<R, WorkerError> {
+        let handle = self.monitor.into_inner().ok_or(WorkerError::NotStarted)?;
+        let _ = handle.join();
+        self.shared.outcome.lock().take().unwrap_or_else(|| {
+            Err(WorkerError::Task(TaskError::panicked(
+                "the worker's monitor ended without a result".to_owned(),
+                None,
+            )))
+        })
+    }
+
+    pub(super) fn join_timeout(&self, timeout: Duration) -> Result<bool, WorkerError> {
+        if self.monitor.lock().is_none() {
+            return Err(WorkerError::NotStarted);
+        }
+        let mut outcome = self.shared.outcome.lock();
+        let deadline = Instant::now().checked_add(timeout);
+        while outcome.is_none() {
+            match deadline {
+                Some(deadline) => {
+                    if self
+                        .shared
+                        .finished
+                        .wait_until(&mut outcome, deadline)
+                        .timed_out()
+                    {
+                        break;
+                    }
+                }
+                None => self.shared.finished.wait(&mut outcome),
+            }
+        }
+        Ok(outcome.is_some())
+    }
+}
+
+impl<R> Worker<R> {
+    pub(super) fn is_started(&self) -> bool {
+        self.monitor.lock().is_some()
+    }
+
+    pub(super) fn is_alive(&self) -> bool {
+        self.is_started() && self.shared.outcome.lock().is_none()
+    }
+}
+
+/// The monitor thread: hello, reply, end of the child, then the outcome.
+fn monitor_worker<R: TaskValue>(
+    mut process: WorkerProcess,
+    live: LiveWorker,
+    shared: &Shared<R>,
+    task: &str,
+) {
+    let mut reader = FrameReader::new();
+    let outcome = match process.await_hello(&mut reader) {
+        Ok(()) => read_reply(&mut process, &mut reader, task),
+        Err(NotReady::Lost(error) | NotReady::WrongBuild(error)) => Err(WorkerError::Spawn(error)),
+        Err(NotReady::Initializer(error)) => Err(WorkerError::Task(error)),
+    };
+    // Closing our end is the child's signal to exit.
+    let _ = process.channel.shutdown(std::net::Shutdown::Both);
+    process.reap();
+    drop(live);
+    *shared.outcome.lock() = Some(outcome);
+    shared.finished.notify_all();
+}
+
+fn read_reply<R: TaskValue>(
+    process: &mut WorkerProcess,
+    reader: &mut FrameReader,
+    task: &str,
+) -> Result<R, WorkerError> {
+    let frame = match reader.read_frame(&process.channel) {
+        Ok(Some(frame)) => frame,
+        Ok(None) | Err(_) => {
+            let status = process.reap();
+            return Err(WorkerError::Task(TaskError::worker_died(
+                process.pid(),
+                status.as_ref(),
+            )));
+        }
+    };
+    decode_reply(frame, task).map_err(WorkerError::Task)
+}
+
+/// A reply frame's outcome: the decoded result, or the task's error.
+pub(crate) fn decode_reply<R: TaskValue>(frame: &[u8], task: &str) -> Result<R, TaskError> {
+    let (header, payload) = split::<ReplyHeader>(frame).map_err(|garbled| {
+        TaskError::serialization(format!("reply for `{task}`: {}", garbled.0))
+    })?;
+    if header.ok {
+        codec::decode(payload)
+            .map_err(|e| TaskError::serialization(format!("result of `{task}`: {e}")))
+    } else {
+        let error = codec::decode::<TaskError>(payload)
+            .map_err(|e| TaskError::serialization(format!("error of `{task}`: {e}")))?;
+        Err(error)
+    }
+}
