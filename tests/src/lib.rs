@@ -8,6 +8,7 @@
 
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 pub use freethreading::Backend;
 
@@ -29,11 +30,38 @@ macro_rules! backend_tests {
 
             fn body() $body
 
-            // One line per backend. The process backend joins this list when it lands.
+            // One test per backend.
             $(#[$meta])*
             #[test]
             fn threading() {
                 $crate::run_on($crate::Backend::Threading, module_path!(), body);
+            }
+
+            $(#[$meta])*
+            #[test]
+            fn multiprocessing() {
+                $crate::run_on($crate::Backend::Multiprocessing, module_path!(), body);
+            }
+        }
+    )*};
+}
+
+/// Declares test bodies that only the process backend can run: a worker
+/// that crashes, exits or is killed takes the whole program with it on
+/// threads. Each becomes one test, `<body>::multiprocessing`.
+#[macro_export]
+macro_rules! process_tests {
+    ($( $(#[$meta:meta])* fn $name:ident() $body:block )*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn body() $body
+
+            $(#[$meta])*
+            #[test]
+            fn multiprocessing() {
+                $crate::run_on($crate::Backend::Multiprocessing, module_path!(), body);
             }
         }
     )*};
@@ -54,16 +82,32 @@ pub fn run_on(backend: Backend, module: &str, body: fn()) {
     // `module_path!()` starts with the crate's name, which test names leave out.
     let test = module.split_once("::").map_or(module, |(_, rest)| rest);
     let test = format!("{test}::{backend}");
-    let status = Command::new(std::env::current_exe().expect("the test binary's path"))
+    let mut child = Command::new(std::env::current_exe().expect("the test binary's path"))
         .args([test.as_str(), "--exact", "--nocapture", "--test-threads=1"])
         .env(freethreading::BACKEND_ENV_VAR, backend.as_str())
-        .status()
+        .spawn()
         .expect("running the test binary again");
+    // A test that hangs fails, rather than holding up the whole suite.
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for the test binary") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`{test}` hung on the {backend} backend: killed after {PATIENCE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
     assert!(
         status.success(),
         "`{test}` failed on the {backend} backend: {status}"
     );
 }
+
+/// How long one test may run on another backend before it counts as hung.
+const PATIENCE: Duration = Duration::from_secs(120);
 
 /// Serializes the tests that count live workers, which other tests would disturb.
 pub fn serial() -> MutexGuard<'static, ()> {

@@ -1,6 +1,9 @@
 //! Primitives and queues shared by several `Worker`s, handed over as ordinary
 //! arguments: the cross-worker behaviour the Python library's suite lacks.
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 use std::time::Duration;
 
 use freethreading::{

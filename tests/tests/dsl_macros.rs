@@ -1,6 +1,9 @@
 //! The DSL macros: `parallel_map!` with named tasks and inline closures,
 //! `spawn!` and `submit!`, their options, and their errors.
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 use freethreading::{Task, WorkerPoolExecutor, parallel_map, spawn, submit, worker_fn};
 
 #[worker_fn]

@@ -1,5 +1,8 @@
 //! `WorkerPoolExecutor`: submit, futures, map, cancel, shutdown, drop.
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::pin;

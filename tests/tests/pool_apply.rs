@@ -1,5 +1,8 @@
 //! `WorkerPool::apply` and `apply_async`: results, callbacks, timeouts, failures.
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 

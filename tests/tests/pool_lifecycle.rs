@@ -3,6 +3,9 @@
 //! Every test here takes `serial()`, so that those counting live workers see
 //! only their own pool start and stop.
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 use std::cell::Cell;
 use std::time::Duration;
 

@@ -1,6 +1,9 @@
 //! `WorkerPool`'s `map` family: `map`, `starmap`, their `_async` and `_chunked`
 //! forms, `imap` and `imap_unordered`.
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 

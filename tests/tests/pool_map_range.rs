@@ -1,6 +1,9 @@
 //! `WorkerPool::map_range`: a map over an integer range that the workers
 //! generate themselves, and `parallel_map!` choosing it for ranges.
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 use freethreading::{PoolError, WorkerPool, parallel_map, worker_fn};
 
 #[worker_fn]

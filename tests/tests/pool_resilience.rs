@@ -1,6 +1,9 @@
 //! A pool outlives what user code can still do on its threads, and reads odd
 //! iterators whole.
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 use std::time::Duration;
 
 use freethreading::{WorkerPool, worker_fn};

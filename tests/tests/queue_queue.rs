@@ -1,6 +1,9 @@
 //! `Queue`: Python's tests (FIFO, nowait, `task_done`/`join`, qsize, empty/full
 //! with maxsize 2), timeouts, misuse, and traffic between threads.
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 use std::collections::HashMap;
 use std::sync::mpsc;
 use std::thread;

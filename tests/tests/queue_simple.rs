@@ -1,6 +1,9 @@
 //! `SimpleQueue`: Python's test (put, get, empty), its extra `try_get` and
 //! `get_timeout`, and traffic between threads.
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 use std::collections::HashMap;
 use std::thread;
 use std::time::{Duration, Instant};

@@ -1,6 +1,9 @@
 //! `Barrier`: arrival indices, many rounds, the action, timeouts that break
 //! it, `reset`, `abort`, its properties, and construction errors.
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::ThreadId;

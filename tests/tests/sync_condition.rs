@@ -2,6 +2,9 @@
 //! and without timeouts, `wait_for`, exact notify counts, FIFO wake-ups, and
 //! every misuse error.
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};

@@ -1,6 +1,9 @@
 //! `Event`: set and clear, waiting with and without a timeout, and waking
 //! every waiter across threads.
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 

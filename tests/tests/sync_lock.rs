@@ -1,6 +1,9 @@
 //! `Lock`: the guard, explicit acquire and release, timeouts, non-blocking
 //! attempts, release from another worker, and mutual exclusion.
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};

@@ -1,6 +1,9 @@
 //! `RLock`: reentrancy, ownership, release by a non-owner, timeouts, and
 //! handing the lock over between threads.
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 

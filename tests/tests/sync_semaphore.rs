@@ -1,6 +1,9 @@
 //! `Semaphore` and `BoundedSemaphore`: counting, guards, timeouts, waking
 //! waiters, and the bounded one's over-release error.
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};

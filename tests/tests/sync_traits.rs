@@ -2,6 +2,9 @@
 //! `Sync`, `Debug`, and a task value (serializable) on every backend; its
 //! errors are ordinary error types. Checked at compile time.
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 use std::fmt::Debug;
 
 use freethreading::{

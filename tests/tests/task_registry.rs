@@ -1,5 +1,8 @@
 //! `#[worker_fn]` tasks: plain calls, names, and lookup by name.
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 use freethreading::{RegistryError, Task, lookup_task, worker_fn};
 
 /// Squares its argument.

@@ -5,6 +5,9 @@
 //! Every test that starts a worker takes `serial()`, so that the counts of
 //! live workers that some of them check are not disturbed by the others.
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 mod gate;
 
 use std::collections::HashSet;

@@ -2,6 +2,9 @@
 //! the workers that are not daemons, detached ones included, and not for
 //! daemons, as Python does at exit.
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 mod gate;
 
 use std::path::Path;

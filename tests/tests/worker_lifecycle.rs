@@ -6,6 +6,9 @@
 // Task arguments are owned, even when only read: they cross to the worker by value.
 #![allow(clippy::needless_pass_by_value)]
 
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
 mod gate;
 
 use std::time::{Duration, Instant};

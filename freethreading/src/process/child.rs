@@ -111,6 +111,9 @@ fn serve() -> ! {
 }
 
 /// Runs every job that arrives, replying in order, until the channel ends.
+///
+/// Jobs are read many at a time (whatever the parent has sent), but each is
+/// answered on its own.
 fn serve_jobs(channel: &Channel, mut reader: FrameReader) -> ! {
     let mut writer = FrameWriter::default();
     loop {
@@ -139,9 +142,10 @@ fn serve_jobs(channel: &Channel, mut reader: FrameReader) -> ! {
                 encode_error(&mut writer, header.id, &error)
                     .unwrap_or_else(|garbled| fail(&garbled.0));
             }
-        }
-        if !writer.is_empty() {
-            // What the tasks printed comes out before their results do.
+            // Each reply leaves before the next job starts, so that if that
+            // job kills the process, the parent knows which one did and that
+            // every job before it is done. What the task printed comes out
+            // before its result does.
             let _ = std::io::stdout().flush();
             if writer.flush_to(channel).is_err() {
                 exit(0);

@@ -9,8 +9,9 @@
 //! postcard; payloads are the task's own bytes, copied once each way.
 //!
 //! Both sides read into one buffer and take every complete frame it holds
-//! before reading again, and write all the frames they have in one call, so
-//! that many small jobs share each system call.
+//! before reading again, so that many small jobs share each read. The parent
+//! also writes all the jobs it has in one call; a worker writes each reply
+//! before it starts the next job (see `child.rs`).
 
 use std::io::{self, Read, Write};
 
@@ -204,6 +205,7 @@ impl FrameWriter {
         Ok(())
     }
 
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.buffer.is_empty()
     }

@@ -53,6 +53,9 @@ struct Job {
     chunk: bool,
     args: Vec<u8>,
     reply: Box<dyn Reply>,
+    /// Whether it was started once already: sent to a child that died
+    /// before it could begin it.
+    started: bool,
 }
 
 /// The far end of a job: decodes its answer, or reports why there is none.
@@ -252,6 +255,7 @@ impl Crew {
                 chunk: false,
                 args,
                 reply: Box::new(One(reply)),
+                started: false,
             }),
             Err(e) => {
                 let error = TaskError::serialization(format!("arguments of `{name}`: {e}"));
@@ -280,6 +284,7 @@ impl Crew {
                 chunk: true,
                 args,
                 reply: Box::new(Chunk { reply, len }),
+                started: false,
             }),
             Err(e) => {
                 let error = TaskError::serialization(format!("arguments of `{name}`: {e}"));
@@ -341,6 +346,10 @@ enum Went {
     Fine,
     /// The channel ended or broke: the child is gone.
     Lost,
+    /// The child wrote something that is not a reply: it cannot be trusted.
+    Garbled(String),
+    /// The child was gone before the jobs could be written: none started.
+    Unread,
 }
 
 impl Driver {
@@ -360,6 +369,7 @@ impl Driver {
         loop {
             // Take jobs while the child may have more.
             let limit = if quick { PIPELINE } else { 1 };
+            let waiting_before = in_flight.len();
             while open && in_flight.len() < limit {
                 let job = match retry.pop_front() {
                     Some(job) => job,
@@ -380,6 +390,11 @@ impl Driver {
                     },
                 };
                 let mut job = job;
+                if in_flight.is_empty() {
+                    // A child that died while idle is replaced before it is
+                    // handed a job it would be blamed for.
+                    current = self.replace_if_dead(current, &mut reader);
+                }
                 if let Some(why) = self.shared.refusal() {
                     job.reply.fail(why);
                     continue;
@@ -388,10 +403,11 @@ impl Driver {
                     job.reply.fail(Failure::Terminated);
                     continue;
                 }
-                if !job.reply.start() {
+                if !job.started && !job.reply.start() {
                     job.reply.dismiss();
                     continue;
                 }
+                job.started = true;
                 let header = JobHeader {
                     id: next_id,
                     task: job.task,
@@ -419,11 +435,14 @@ impl Driver {
                 break;
             }
             let Some((process, _)) = current.as_mut() else {
-                break;
+                // No child, and none to be had: the crew is broken.
+                let why = self.shared.refusal().unwrap_or(Failure::Terminated);
+                for waiting in in_flight.drain(..) {
+                    waiting.job.reply.fail(why.clone());
+                }
+                continue;
             };
-            let went = if writer.flush_to(&process.channel).is_err() {
-                Went::Lost
-            } else {
+            let went = if writer.flush_to(&process.channel).is_ok() {
                 Self::collect(
                     process,
                     &mut reader,
@@ -431,36 +450,41 @@ impl Driver {
                     &mut last_reply,
                     &mut quick,
                 )
+            } else if waiting_before == 0 {
+                // The child was gone before it could read any of them.
+                Went::Unread
+            } else {
+                Went::Lost
             };
-            if let Went::Lost = went {
+            if !matches!(went, Went::Fine) {
                 let (mut process, live) = current.take().expect("a child was running");
                 let status = process.kill_and_reap();
                 drop(live);
                 let pid = process.pid();
                 quick = false;
-                reader = FrameReader::new();
                 writer = FrameWriter::default();
                 let mut lost = in_flight.drain(..);
-                if let Some(running) = lost.next() {
+                let blamed = if let Went::Unread = went {
+                    None
+                } else {
+                    lost.next()
+                };
+                if let Some(running) = blamed {
                     let why = self.shared.refusal().unwrap_or_else(|| {
-                        Failure::Task(TaskError::worker_died(pid, status.as_ref()))
+                        Failure::Task(match went {
+                            Went::Garbled(what) => TaskError::serialization(format!(
+                                "the reply of worker process {pid}, which sent {what} \
+                                 and was replaced"
+                            )),
+                            _ => TaskError::worker_died(pid, status.as_ref()),
+                        })
                     });
                     running.job.reply.fail(why);
                 }
                 // Jobs behind the one that was running never started: they go
                 // to the replacement.
                 retry.extend(lost.map(|waiting| waiting.job));
-                if self.shared.refusal().is_none() {
-                    match self.shared.start_child(&self.name) {
-                        Ok((mut process, live)) => {
-                            self.greet(&mut process, &mut reader);
-                            current = Some((process, live));
-                        }
-                        Err(failure) => {
-                            let _ = self.shared.broken.set(failure);
-                        }
-                    }
-                }
+                current = self.replacement(&mut reader);
             }
         }
         self.shared.channels.lock().remove(&self.name);
@@ -469,6 +493,39 @@ impl Driver {
             let _ = process.channel.shutdown(Shutdown::Write);
             process.reap();
             drop(live);
+        }
+    }
+
+    /// Replaces the child if it has exited.
+    fn replace_if_dead(
+        &self,
+        current: Option<(WorkerProcess, LiveWorker)>,
+        reader: &mut FrameReader,
+    ) -> Option<(WorkerProcess, LiveWorker)> {
+        let (mut process, live) = current?;
+        if !matches!(process.child.try_wait(), Ok(Some(_))) {
+            return Some((process, live));
+        }
+        drop(live);
+        self.replacement(reader)
+    }
+
+    /// A new child for this worker, greeted; `None` (and the crew broken)
+    /// when none can be started.
+    fn replacement(&self, reader: &mut FrameReader) -> Option<(WorkerProcess, LiveWorker)> {
+        *reader = FrameReader::new();
+        if self.shared.refusal().is_some() {
+            return None;
+        }
+        match self.shared.start_child(&self.name) {
+            Ok((mut process, live)) => {
+                self.greet(&mut process, reader);
+                Some((process, live))
+            }
+            Err(failure) => {
+                let _ = self.shared.broken.set(failure);
+                None
+            }
         }
     }
 
@@ -501,14 +558,20 @@ impl Driver {
                 let frame = match reader.next_frame() {
                     Ok(Some(frame)) => frame,
                     Ok(None) => break,
-                    Err(_) => return Went::Lost,
+                    Err(garbled) => return Went::Garbled(garbled.0),
                 };
                 let Some(front) = in_flight.front() else {
-                    return Went::Lost;
+                    return Went::Garbled("a reply to no job".to_owned());
                 };
                 match split::<ReplyHeader>(frame) {
                     Ok((header, _)) if header.id == front.id => {}
-                    _ => return Went::Lost,
+                    Ok((header, _)) => {
+                        return Went::Garbled(format!(
+                            "a reply to job {} where job {} was due",
+                            header.id, front.id
+                        ));
+                    }
+                    Err(garbled) => return Went::Garbled(garbled.0),
                 }
                 let done = in_flight.pop_front().expect("a job in flight");
                 let now = Instant::now();

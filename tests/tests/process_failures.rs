@@ -1,0 +1,314 @@
+//! What only the process backend can survive: workers that abort, exit, are
+//! killed or write garbage, results that cannot be read back, a parent that
+//! dies, and thousands of workers that come and go. Each failure must reach
+//! the caller as an error, the pool must go on, and nothing may hang or leak.
+
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use freethreading::{PoolError, Worker, WorkerError, WorkerPool, active_children, worker_fn};
+use freethreading_tests::process_tests;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+const PATIENCE: Duration = Duration::from_secs(30);
+
+#[worker_fn]
+fn square(x: u64) -> u64 {
+    x * x
+}
+
+#[worker_fn]
+fn abort_now() {
+    std::process::abort();
+}
+
+#[worker_fn]
+fn exit_with(code: i32) {
+    std::process::exit(code);
+}
+
+#[worker_fn]
+fn nap(millis: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(millis));
+    millis
+}
+
+#[worker_fn]
+fn abort_every_fourth(i: u64) -> u64 {
+    if i % 4 == 0 {
+        std::process::abort();
+    }
+    i
+}
+
+/// Writes bytes that are no frame to every socket of the worker: its channel.
+#[worker_fn]
+fn scribble() {
+    for entry in std::fs::read_dir("/proc/self/fd").expect("the fd table") {
+        let path = entry.expect("an fd entry").path();
+        let is_socket = std::fs::read_link(&path)
+            .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"));
+        let fd: Option<i32> = path.file_name().and_then(|n| n.to_str()?.parse().ok());
+        if let (true, Some(fd)) = (is_socket, fd) {
+            // SAFETY: the descriptor is open (just listed) and only written to here.
+            let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+            let _ = rustix::io::write(fd, &[0xff; 16]);
+        }
+    }
+    std::thread::sleep(Duration::from_secs(5));
+}
+
+/// Serializes like a `u32`, but never deserializes.
+#[derive(Debug)]
+struct Unreadable;
+
+impl Serialize for Unreadable {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u32(7)
+    }
+}
+
+impl<'de> Deserialize<'de> for Unreadable {
+    fn deserialize<D: Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        Err(serde::de::Error::custom("Unreadable never deserializes"))
+    }
+}
+
+/// Never serializes.
+#[derive(Debug)]
+struct Unwritable;
+
+impl Serialize for Unwritable {
+    fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("Unwritable never serializes"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Unwritable {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        u32::deserialize(deserializer).map(|_| Unwritable)
+    }
+}
+
+#[worker_fn]
+fn make_unreadable() -> Unreadable {
+    Unreadable
+}
+
+#[worker_fn]
+fn take_unwritable(_value: Unwritable) {}
+
+fn death(error: &PoolError) -> &freethreading::TaskError {
+    let task = error
+        .task_error()
+        .unwrap_or_else(|| panic!("not a task error: {error}"));
+    assert!(task.is_worker_death(), "not a worker death: {task}");
+    task
+}
+
+fn assert_pool_goes_on(pool: &WorkerPool) {
+    let expected: Vec<u64> = (0..200).map(|x| x * x).collect();
+    assert_eq!(
+        pool.map(square, 0..200).expect("the pool goes on"),
+        expected
+    );
+    assert_eq!(pool.apply(square, (9,)).expect("the pool goes on"), 81);
+}
+
+fn pids_of_children() -> Vec<u32> {
+    active_children()
+        .iter()
+        .map(|w| u32::try_from(w.ident()).expect("a pid"))
+        .collect()
+}
+
+/// The state letter of process `pid` (`Z` for a zombie), `None` once it is gone.
+fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.trim_start().chars().next()
+}
+
+fn zombie_children() -> Vec<u32> {
+    let me = std::process::id();
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+                return false;
+            };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            fields.first() == Some(&"Z") && fields.get(1) == Some(&me.to_string().as_str())
+        })
+        .collect()
+}
+
+fn open_descriptors() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("the fd table")
+        .count()
+}
+
+process_tests! {
+    fn a_task_that_aborts_fails_with_the_signal_and_the_pool_goes_on() {
+        let pool = WorkerPool::new(2).unwrap();
+        let error = pool.apply(abort_now, ()).unwrap_err();
+        let task = death(&error);
+        assert_eq!(task.exit_signal(), Some(6), "{task}");
+        assert!(task.to_string().contains("SIGABRT"), "{task}");
+        assert_pool_goes_on(&pool);
+        assert_eq!(active_children().len(), 2, "the dead worker was replaced: {:?}", active_children());
+    }
+
+    fn a_task_that_exits_reports_its_status() {
+        let pool = WorkerPool::new(1).unwrap();
+        let error = pool.apply(exit_with, (7,)).unwrap_err();
+        assert_eq!(death(&error).exit_code(), Some(7));
+        assert_pool_goes_on(&pool);
+
+        let worker = Worker::new(exit_with, (3,));
+        worker.start().unwrap();
+        match worker.join() {
+            Err(WorkerError::Task(task)) => {
+                assert!(task.is_worker_death());
+                assert_eq!(task.exit_code(), Some(3));
+                assert!(task.to_string().contains("exited with status 3"), "{task}");
+            }
+            other => panic!("expected the worker's death, got {other:?}"),
+        }
+    }
+
+    fn a_worker_killed_from_outside_fails_only_its_task() {
+        let pool = WorkerPool::new(2).unwrap();
+        let before = pids_of_children();
+        let long = pool.apply_async(nap, (60_000,)).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        for pid in &before {
+            let pid = rustix::process::Pid::from_raw(i32::try_from(*pid).unwrap()).unwrap();
+            rustix::process::kill_process(pid, rustix::process::Signal::KILL).unwrap();
+        }
+        let started = Instant::now();
+        let error = long.get_timeout(PATIENCE).unwrap_err();
+        assert!(started.elapsed() < PATIENCE, "noticed at once");
+        assert_eq!(death(&error).exit_signal(), Some(9));
+        assert_pool_goes_on(&pool);
+        let after = pids_of_children();
+        assert_eq!(after.len(), 2);
+        assert!(after.iter().all(|pid| !before.contains(pid)), "new workers");
+    }
+
+    fn queued_tasks_complete_while_workers_keep_dying() {
+        let pool = WorkerPool::new(2).unwrap();
+        let results: Vec<_> = (0..40)
+            .map(|i| pool.apply_async(abort_every_fourth, (i,)).unwrap())
+            .collect();
+        for (i, result) in (0_u64..).zip(results) {
+            match result.get_timeout(PATIENCE) {
+                Ok(value) => assert_eq!(value, i),
+                Err(error) => {
+                    assert_eq!(i % 4, 0, "task {i} failed: {error}");
+                    assert_eq!(death(&error).exit_signal(), Some(6));
+                }
+            }
+        }
+        assert_pool_goes_on(&pool);
+    }
+
+    fn a_garbled_reply_is_an_error_and_the_worker_is_replaced() {
+        let pool = WorkerPool::new(1).unwrap();
+        let error = pool.apply(scribble, ()).unwrap_err();
+        let task = error.task_error().expect("a task error");
+        assert!(task.is_serialization(), "{task}");
+        assert!(task.to_string().contains("worker process"), "{task}");
+        assert_pool_goes_on(&pool);
+    }
+
+    fn a_result_that_cannot_be_read_back_is_an_error_naming_the_task() {
+        let pool = WorkerPool::new(1).unwrap();
+        let error = pool.apply(make_unreadable, ()).unwrap_err();
+        let task = error.task_error().expect("a task error");
+        assert!(task.is_serialization(), "{task}");
+        assert!(task.to_string().contains("make_unreadable"), "{task}");
+        assert_pool_goes_on(&pool);
+    }
+
+    fn arguments_that_cannot_be_serialized_fail_at_the_call() {
+        let pool = WorkerPool::new(1).unwrap();
+        let error = pool.apply(take_unwritable, (Unwritable,)).unwrap_err();
+        let task = error.task_error().expect("a task error");
+        assert!(task.is_serialization(), "{task}");
+        assert!(task.to_string().contains("take_unwritable"), "{task}");
+        assert_pool_goes_on(&pool);
+        let worker = Worker::new(take_unwritable, (Unwritable,));
+        assert!(matches!(worker.start(), Err(WorkerError::Task(e)) if e.is_serialization()));
+    }
+
+    fn a_killed_parent_leaves_no_orphans() {
+        let mut parent = Command::new(std::env::current_exe().unwrap())
+            .args(["orphan_maker", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .env("FREETHREADING_TEST_ORPHAN_MAKER", "1")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut pids = Vec::new();
+        let mut lines = BufReader::new(parent.stdout.take().unwrap()).lines();
+        while pids.len() < 2 {
+            let line = lines.next().expect("the parent prints its workers").unwrap();
+            if let Some(pid) = line.strip_prefix("worker pid ") {
+                pids.push(pid.parse::<u32>().unwrap());
+            }
+        }
+        parent.kill().unwrap();
+        parent.wait().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for pid in pids {
+            while process_state(pid).is_some_and(|state| state != 'Z') {
+                assert!(Instant::now() < deadline, "worker {pid} outlived its parent");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+
+    fn thousands_of_workers_leave_no_zombies_or_descriptors() {
+        // Warm up whatever the first spawn opens once, then count.
+        Worker::new(square, (1,)).start().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let descriptors = open_descriptors();
+        for i in 0..1_000_u64 {
+            let worker = Worker::new(square, (i,));
+            worker.start().unwrap();
+            assert_eq!(worker.join().unwrap(), i * i);
+        }
+        for _ in 0..50 {
+            let pool = WorkerPool::new(2).unwrap();
+            assert_eq!(pool.apply(square, (3,)).unwrap(), 9);
+        }
+        assert_eq!(open_descriptors(), descriptors, "no descriptor leaked");
+        assert_eq!(zombie_children(), Vec::<u32>::new(), "no zombie left");
+        assert!(active_children().is_empty());
+    }
+}
+
+/// Not a test: the parent that `a_killed_parent_leaves_no_orphans` kills.
+#[test]
+#[ignore = "run by a_killed_parent_leaves_no_orphans, as a parent to kill"]
+fn orphan_maker() {
+    if std::env::var_os("FREETHREADING_TEST_ORPHAN_MAKER").is_none() {
+        return;
+    }
+    freethreading::set_backend(freethreading::Backend::Multiprocessing).unwrap();
+    let pool = WorkerPool::new(2).unwrap();
+    let _busy = pool.apply_async(nap, (60_000,)).unwrap();
+    for pid in pids_of_children() {
+        println!("worker pid {pid}");
+    }
+    std::thread::sleep(Duration::from_secs(60));
+}
