@@ -13,8 +13,8 @@ mod gate;
 use std::collections::HashSet;
 
 use freethreading::{
-    BACKEND_ENV_VAR, MAIN_THREAD_NAME, Worker, WorkerInfo, active_children, active_count,
-    current_worker, enumerate, get_backend, get_ident, worker_fn,
+    BACKEND_ENV_VAR, Backend, MAIN_PROCESS_NAME, MAIN_THREAD_NAME, Worker, WorkerInfo,
+    active_children, active_count, current_worker, enumerate, get_backend, get_ident, worker_fn,
 };
 use freethreading_tests::serial;
 
@@ -80,17 +80,24 @@ freethreading_tests::backend_tests! {
 
     fn current_worker_outside_workers_is_the_caller() {
         let me = current_worker();
-        let thread = std::thread::current();
-        let expected = [Some(MAIN_THREAD_NAME), thread.name()];
-        assert!(expected.contains(&Some(me.name())), "unexpected name {:?}", me.name());
-        assert_eq!(me, current_worker(), "one identity per thread");
+        assert_eq!(me, current_worker(), "one identity per caller");
         assert!(!me.is_daemon());
-
         let helper = std::thread::Builder::new()
             .name("Helper".to_owned())
             .spawn(|| current_worker().name().to_owned())
             .unwrap();
-        assert_eq!(helper.join().unwrap(), "Helper");
+        let helper = helper.join().unwrap();
+        if get_backend() == Backend::Multiprocessing {
+            // Python's `current_process()`: every thread of the program is `MainProcess`.
+            assert_eq!(me.name(), MAIN_PROCESS_NAME);
+            assert_eq!(me.ident(), u64::from(std::process::id()));
+            assert_eq!(helper, MAIN_PROCESS_NAME);
+        } else {
+            let thread = std::thread::current();
+            let expected = [Some(MAIN_THREAD_NAME), thread.name()];
+            assert!(expected.contains(&Some(me.name())), "unexpected name {:?}", me.name());
+            assert_eq!(helper, "Helper");
+        }
     }
 
     fn get_ident_is_distinct_per_worker_and_matches_current_worker() {
@@ -184,6 +191,11 @@ freethreading_tests::backend_tests! {
         };
         let (first, second) = (spawn_main(), spawn_main());
         let (first, second) = (first.join().unwrap(), second.join().unwrap());
-        assert_ne!(first, second);
+        if get_backend() == Backend::Multiprocessing {
+            // `get_ident` is the process id, which threads share.
+            assert_eq!([first, second], [u64::from(std::process::id()); 2]);
+        } else {
+            assert_ne!(first, second);
+        }
     }
 }

@@ -112,7 +112,13 @@ impl WorkerPool {
     /// [`PoolError::Registry`] for a task not registered under a unique name,
     /// [`PoolError::Initializer`] when the initializer failed.
     pub fn apply<T: Task>(&self, task: T, args: T::Args) -> Result<T::Output, PoolError> {
-        self.apply_async(task, args)?.get()
+        self.check(task)?;
+        let completion = Arc::new(Completion::new());
+        let reply = OneReply::new(Arc::clone(&completion));
+        self.workers
+            .run_one_now(task, args, reply)
+            .map_err(|_| PoolError::NotRunning)?;
+        AsyncResult::new(completion).get()
     }
 
     /// Queues `task(args)` and returns at once with a handle to its result.

@@ -10,9 +10,11 @@
 //! from a program that merely inherited the environment variable by its
 //! parent's process id, which must be its own parent's.
 //!
-//! Jobs run one at a time on the thread that took over. A second thread waits
-//! for the channel to hang up and ends the process at once: the parent died,
-//! or terminated the pool, so nobody wants what the running task would return.
+//! Jobs run one at a time on the thread that took over. The worker dies with
+//! its parent: the kernel kills it when the parent's thread that started it
+//! ends (a driver or monitor thread, which outlives its worker by design, so
+//! in practice when the parent process dies). A parent that terminates a
+//! pool kills its workers itself.
 
 use std::io::Write;
 use std::process;
@@ -37,24 +39,19 @@ pub(crate) fn take_over_if_worker() {
     if CHECKED.swap(true, Ordering::AcqRel) {
         return;
     }
-    if is_worker() {
-        serve();
+    if let Some(parent) = parent_if_worker() {
+        serve(parent);
     }
 }
 
-/// Whether the environment says so and the parent is the one it names.
-fn is_worker() -> bool {
-    let Some(value) = std::env::var_os(WORKER_ENV_VAR) else {
-        return false;
-    };
+/// The parent's process id, when the environment says this is a worker and
+/// the parent is the one it names.
+fn parent_if_worker() -> Option<u32> {
+    let value = std::env::var_os(WORKER_ENV_VAR)?;
     let value = value.to_string_lossy();
-    let Some((protocol, parent)) = value.split_once(':') else {
-        return false;
-    };
-    protocol == PROTOCOL
-        && parent
-            .parse::<u32>()
-            .is_ok_and(|parent| parent == std::os::unix::process::parent_id())
+    let (protocol, parent) = value.split_once(':')?;
+    let parent = parent.parse::<u32>().ok()?;
+    (protocol == PROTOCOL && parent == std::os::unix::process::parent_id()).then_some(parent)
 }
 
 fn fail(why: &str) -> ! {
@@ -68,21 +65,12 @@ fn exit(code: i32) -> ! {
     process::exit(code);
 }
 
-fn serve() -> ! {
+fn serve(parent: u32) -> ! {
+    if let Err(e) = sys::die_with_parent(parent) {
+        fail(&format!("cannot tie this worker to its parent: {e}"));
+    }
     let channel = sys::take_inherited_channel()
         .unwrap_or_else(|e| fail(&format!("no channel to the parent on standard input: {e}")));
-    let watched = channel
-        .try_clone()
-        .unwrap_or_else(|e| fail(&format!("cannot watch the channel: {e}")));
-    let watcher = std::thread::Builder::new()
-        .name("freethreading-hangup".to_owned())
-        .spawn(move || {
-            let _ = sys::wait_for_hangup(&watched);
-            exit(0);
-        });
-    if let Err(e) = watcher {
-        fail(&format!("cannot start the hang-up watcher: {e}"));
-    }
 
     let mut reader = FrameReader::new();
     let welcome: Welcome = match reader.read_frame(&channel) {
@@ -107,14 +95,14 @@ fn serve() -> ! {
     if write_message(&channel, &Hello::Ready).is_err() {
         exit(0);
     }
-    serve_jobs(&channel, reader)
+    serve_jobs(&channel, reader, welcome.one_shot)
 }
 
 /// Runs every job that arrives, replying in order, until the channel ends.
 ///
 /// Jobs are read many at a time (whatever the parent has sent), but each is
-/// answered on its own.
-fn serve_jobs(channel: &Channel, mut reader: FrameReader) -> ! {
+/// answered on its own. A `one_shot` worker exits after its first reply.
+fn serve_jobs(channel: &Channel, mut reader: FrameReader, one_shot: bool) -> ! {
     let mut writer = FrameWriter::default();
     loop {
         loop {
@@ -147,7 +135,7 @@ fn serve_jobs(channel: &Channel, mut reader: FrameReader) -> ! {
             // every job before it is done. What the task printed comes out
             // before its result does.
             let _ = std::io::stdout().flush();
-            if writer.flush_to(channel).is_err() {
+            if writer.flush_to(channel).is_err() || one_shot {
                 exit(0);
             }
         }

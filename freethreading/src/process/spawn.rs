@@ -63,6 +63,8 @@ pub(crate) struct Identity<'a> {
     pub(crate) daemon: bool,
     /// The initializer's registered name and serialized arguments.
     pub(crate) initializer: Option<(&'static str, &'a [u8])>,
+    /// Whether the worker runs one job and exits.
+    pub(crate) one_shot: bool,
 }
 
 /// A running worker process and the parent's end of its channel.
@@ -83,6 +85,9 @@ pub(crate) enum NotReady {
 
 impl WorkerProcess {
     /// Starts a worker and sends it its [`Welcome`].
+    ///
+    /// The calling thread must outlive the worker: the worker dies with it
+    /// (see `child.rs`), which is why drivers and monitors start their own.
     pub(crate) fn spawn(identity: &Identity<'_>) -> io::Result<WorkerProcess> {
         let (channel, theirs) = Channel::pair()?;
         let arg0 = std::env::args_os().next();
@@ -102,6 +107,7 @@ impl WorkerProcess {
             initializer: identity
                 .initializer
                 .map(|(name, args)| (name.to_owned(), args.to_vec())),
+            one_shot: identity.one_shot,
         };
         let mut worker = WorkerProcess { child, channel };
         if let Err(error) = write_message(&worker.channel, &welcome) {

@@ -40,6 +40,8 @@ pub(crate) struct Welcome {
     pub(crate) daemon: bool,
     /// A task to run once before the first job, with its serialized arguments.
     pub(crate) initializer: Option<(String, Vec<u8>)>,
+    /// Whether the worker exits after its first job, as a `Worker`'s does.
+    pub(crate) one_shot: bool,
 }
 
 /// A worker's answer to [`Welcome`].

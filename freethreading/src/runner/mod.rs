@@ -110,6 +110,21 @@ impl Workers {
         }
     }
 
+    /// As [`run_one`](Self::run_one), for a caller that waits for the
+    /// outcome at once: a process worker that is idle is then used from the
+    /// calling thread, which saves two thread wake-ups.
+    pub(crate) fn run_one_now<T: Task>(
+        &self,
+        task: T,
+        args: T::Args,
+        reply: OneReply<T::Output>,
+    ) -> Result<(), Refused> {
+        match self {
+            Workers::Thread(crew) => crew.run_one(task, args, reply),
+            Workers::Process(crew) => crew.run_one_now(task, args, reply),
+        }
+    }
+
     /// Queues `task` over a chunk of `len` arguments (a vector, or a piece of
     /// a range that the worker generates itself), whose results go to `reply`
     /// in order.

@@ -1,5 +1,5 @@
 //! Linux: re-executing this binary, the channel a worker inherits as its
-//! standard input, and noticing that the other end of a channel has gone.
+//! standard input, and a worker that dies with its parent.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -11,8 +11,6 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-
-use rustix::event::{PollFd, PollFlags, poll};
 
 /// Whether this platform can run process workers.
 pub(crate) const PROCESSES_SUPPORTED: bool = true;
@@ -70,14 +68,15 @@ pub(crate) fn take_inherited_channel() -> io::Result<Channel> {
     Ok(channel)
 }
 
-/// Blocks until the peer of `channel` has closed its end or died.
-pub(crate) fn wait_for_hangup(channel: &Channel) -> io::Result<()> {
-    let mut fds = [PollFd::new(channel, PollFlags::RDHUP)];
-    loop {
-        match poll(&mut fds, None) {
-            Ok(_) if !fds[0].revents().is_empty() => return Ok(()),
-            Ok(_) | Err(rustix::io::Errno::INTR) => {}
-            Err(error) => return Err(error.into()),
-        }
+/// In a worker: asks the kernel to kill this process when the parent's
+/// thread that started it ends (that thread outlives the worker by design,
+/// so this fires when the parent process dies), then checks that the parent
+/// is still `parent`, in case it died before the request was made.
+pub(crate) fn die_with_parent(parent: u32) -> io::Result<()> {
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
+    if std::os::unix::process::parent_id() == parent {
+        Ok(())
+    } else {
+        Err(io::Error::other("the parent process is gone"))
     }
 }

@@ -62,6 +62,6 @@ pub(crate) fn take_inherited_channel() -> io::Result<Channel> {
     Err(unsupported())
 }
 
-pub(crate) fn wait_for_hangup(_channel: &Channel) -> io::Result<()> {
+pub(crate) fn die_with_parent(_parent: u32) -> io::Result<()> {
     Err(unsupported())
 }

@@ -1,10 +1,11 @@
 //! The process flavor of a worker: one child process per worker, and a
 //! monitor thread in the parent that waits for its answer.
 //!
-//! `start` spawns the child and writes the handshake and the one job at once,
-//! so they wait in the channel while the child starts. The monitor thread
-//! reads the child's hello and its reply, closes the channel (which tells the
-//! child to exit), reaps it, leaves the live-worker list and only then
+//! `start` starts a monitor thread, which spawns the child (a worker dies with
+//! the thread that started it) and writes the handshake and the one job at
+//! once, so they wait in the channel while the child starts. The monitor
+//! reads the child's hello and its reply, after which the child exits; it
+//! reaps the child, leaves the live-worker list and only then
 //! publishes the outcome, so that once `join_timeout` says the worker
 //! finished, the process is gone and `enumerate()` no longer lists it. A
 //! child that dies first is an end of file on the channel, reported with the
@@ -19,7 +20,7 @@ use parking_lot::{Condvar, Mutex};
 use super::WorkerError;
 use crate::codec;
 use crate::current::{LiveWorker, register_process};
-use crate::process::spawn::{Identity, NotReady, WorkerProcess};
+use crate::process::spawn::{self, NotReady, WorkerProcess};
 use crate::process::wire::{FrameReader, FrameWriter, JobHeader, ReplyHeader, split};
 use crate::task::{TaskError, TaskValue};
 
@@ -75,28 +76,42 @@ impl<R: TaskValue> Worker<R> {
             )))
         })?;
         let identity = Identity {
-            name,
+            name: name.to_owned(),
             daemon,
-            initializer: None,
+            job,
         };
-        let mut process = WorkerProcess::spawn(&identity).map_err(WorkerError::Spawn)?;
-        if let Err(error) = job.flush_to(&process.channel) {
-            process.kill_and_reap();
-            return Err(WorkerError::Spawn(error));
-        }
-        let live = register_process(name.to_owned(), process.pid(), daemon);
         let shared = Arc::clone(&self.shared);
         let task = self.task;
-        // The monitor needs no name of its own: it runs none of the user's code.
+        // The monitor starts the child itself: a worker dies with the thread
+        // that started it, and the monitor outlives its worker.
+        let (started_tx, started) = std::sync::mpsc::sync_channel(1);
         let handle = std::thread::Builder::new()
-            .name(format!("{name} (monitor)"))
-            .spawn(move || monitor_worker(process, live, &shared, task));
-        match handle {
-            Ok(handle) => {
+            .name("freethreading-monitor".to_owned())
+            .spawn(move || match identity.spawn() {
+                Ok((process, live)) => {
+                    let _ = started_tx.send(Ok(()));
+                    monitor_worker(process, live, &shared, task);
+                }
+                Err(error) => {
+                    let _ = started_tx.send(Err(error));
+                }
+            })
+            .map_err(WorkerError::Spawn)?;
+        match started.recv() {
+            Ok(Ok(())) => {
                 *monitor = Some(handle);
                 Ok(())
             }
-            Err(error) => Err(WorkerError::Spawn(error)),
+            Ok(Err(error)) => {
+                let _ = handle.join();
+                Err(WorkerError::Spawn(error))
+            }
+            Err(_) => {
+                let _ = handle.join();
+                Err(WorkerError::Spawn(std::io::Error::other(
+                    "the worker's monitor ended before starting it",
+                )))
+            }
         }
     }
 
@@ -146,6 +161,32 @@ impl<R> Worker<R> {
     }
 }
 
+/// What the monitor needs to start the child.
+struct Identity {
+    name: String,
+    daemon: bool,
+    job: FrameWriter,
+}
+
+impl Identity {
+    /// Starts the child, writes its one job, and counts it as alive.
+    fn spawn(mut self) -> std::io::Result<(WorkerProcess, LiveWorker)> {
+        let identity = spawn::Identity {
+            name: &self.name,
+            daemon: self.daemon,
+            initializer: None,
+            one_shot: true,
+        };
+        let mut process = WorkerProcess::spawn(&identity)?;
+        if let Err(error) = self.job.flush_to(&process.channel) {
+            process.kill_and_reap();
+            return Err(error);
+        }
+        let live = register_process(self.name, process.pid(), self.daemon);
+        Ok((process, live))
+    }
+}
+
 /// The monitor thread: hello, reply, end of the child, then the outcome.
 fn monitor_worker<R: TaskValue>(
     mut process: WorkerProcess,
@@ -159,7 +200,7 @@ fn monitor_worker<R: TaskValue>(
         Err(NotReady::Lost(error) | NotReady::WrongBuild(error)) => Err(WorkerError::Spawn(error)),
         Err(NotReady::Initializer(error)) => Err(WorkerError::Task(error)),
     };
-    // Closing our end is the child's signal to exit.
+    // A one-shot child exits after its reply; closing our end makes sure.
     let _ = process.channel.shutdown(std::net::Shutdown::Both);
     process.reap();
     drop(live);

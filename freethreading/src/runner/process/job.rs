@@ -1,0 +1,163 @@
+//! A job for a process worker: the task's name with its arguments already
+//! serialized, and the [`Reply`] that decodes the answer and delivers it.
+
+use super::super::Failure;
+use super::super::reply::{ChunkReply, OneReply};
+use crate::task::{TaskError, TaskValue};
+use crate::worker::decode_reply;
+
+/// A job with its arguments serialized, and where its answer goes.
+pub(super) struct Job {
+    pub(super) task: &'static str,
+    pub(super) chunk: bool,
+    pub(super) args: Vec<u8>,
+    pub(super) reply: Box<dyn Reply>,
+    /// Whether it was started once already: sent to a child that died
+    /// before it could begin it, and now waiting for the replacement.
+    pub(super) started: bool,
+}
+
+impl Job {
+    pub(super) fn one<R: TaskValue>(task: &'static str, args: Vec<u8>, reply: OneReply<R>) -> Self {
+        Job {
+            task,
+            chunk: false,
+            args,
+            reply: Box::new(One(reply)),
+            started: false,
+        }
+    }
+
+    pub(super) fn chunk<R: TaskValue>(
+        task: &'static str,
+        args: Vec<u8>,
+        reply: ChunkReply<R>,
+        len: usize,
+    ) -> Self {
+        Job {
+            task,
+            chunk: true,
+            args,
+            reply: Box::new(Chunk { reply, len }),
+            started: false,
+        }
+    }
+
+    /// A job that runs nothing: it wakes a driver to replace a child that
+    /// died under a direct caller.
+    pub(super) fn nudge() -> Self {
+        Job {
+            task: "",
+            chunk: false,
+            args: Vec::new(),
+            reply: Box::new(Nudge),
+            started: true,
+        }
+    }
+
+    pub(super) fn is_nudge(&self) -> bool {
+        self.task.is_empty()
+    }
+
+    /// Marks the job started, once; `false` (and the job dropped) when it was
+    /// cancelled or is no longer wanted.
+    pub(super) fn start(&mut self) -> bool {
+        if self.started {
+            return true;
+        }
+        self.started = self.reply.start();
+        self.started
+    }
+
+    pub(super) fn finish(self, frame: &[u8]) {
+        self.reply.finish(frame, self.task);
+    }
+
+    pub(super) fn fail(self, why: Failure) {
+        self.reply.fail(why);
+    }
+
+    pub(super) fn dismiss(self) {
+        self.reply.dismiss();
+    }
+}
+
+/// The far end of a job: decodes its answer, or reports why there is none.
+pub(super) trait Reply: Send {
+    /// Marks the job started; `false` when it was cancelled or is no longer wanted.
+    fn start(&mut self) -> bool;
+    /// Delivers the answer in a reply frame.
+    fn finish(self: Box<Self>, frame: &[u8], task: &str);
+    /// Delivers a failure instead.
+    fn fail(self: Box<Self>, why: Failure);
+    /// Drops a job that [`start`](Reply::start) refused, without an outcome.
+    fn dismiss(self: Box<Self>);
+}
+
+struct Nudge;
+
+impl Reply for Nudge {
+    fn start(&mut self) -> bool {
+        true
+    }
+
+    fn finish(self: Box<Self>, _frame: &[u8], _task: &str) {}
+
+    fn fail(self: Box<Self>, _why: Failure) {}
+
+    fn dismiss(self: Box<Self>) {}
+}
+
+struct One<R: Send>(OneReply<R>);
+
+impl<R: TaskValue> Reply for One<R> {
+    fn start(&mut self) -> bool {
+        self.0.start()
+    }
+
+    fn finish(self: Box<Self>, frame: &[u8], task: &str) {
+        self.0
+            .deliver(decode_reply::<R>(frame, task).map_err(Failure::Task));
+    }
+
+    fn fail(self: Box<Self>, why: Failure) {
+        self.0.deliver(Err(why));
+    }
+
+    // A cancelled job's outcome is already published; dropping the reply is a no-op.
+    fn dismiss(self: Box<Self>) {}
+}
+
+struct Chunk<R> {
+    reply: ChunkReply<R>,
+    len: usize,
+}
+
+impl<R: TaskValue> Reply for Chunk<R> {
+    fn start(&mut self) -> bool {
+        self.reply.wanted()
+    }
+
+    fn finish(self: Box<Self>, frame: &[u8], task: &str) {
+        let outcome = decode_reply::<Vec<R>>(frame, task).and_then(|results| {
+            if results.len() == self.len {
+                Ok(results)
+            } else {
+                Err(TaskError::serialization(format!(
+                    "results of `{task}`: {} for a chunk of {} arguments",
+                    results.len(),
+                    self.len
+                )))
+            }
+        });
+        self.reply.deliver(outcome.map_err(Failure::Task));
+    }
+
+    fn fail(self: Box<Self>, why: Failure) {
+        self.reply.deliver(Err(why));
+    }
+
+    fn dismiss(self: Box<Self>) {
+        self.reply.dismiss();
+    }
+}

@@ -1,0 +1,229 @@
+//! The parent's link to one worker process: the child, the buffers of its
+//! channel, and the jobs written to it that wait for their replies.
+//!
+//! Replies come back in the order of the jobs. While the jobs are quick
+//! (under [`QUICK`] each in the child), the link lets more of them be in
+//! flight at once, doubling up to [`PIPELINE`], so that many small jobs
+//! share each system call and each wake-up; one slow job brings it back to
+//! one at a time, so that a long task never holds back queued jobs while
+//! another worker is idle.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use super::job::Job;
+use crate::current::LiveWorker;
+use crate::process::spawn::WorkerProcess;
+use crate::process::wire::{FrameReader, FrameWriter, JobHeader, ReplyHeader, split};
+use crate::runner::Failure;
+use crate::task::TaskError;
+
+/// The most jobs in flight to a child whose jobs are quick.
+const PIPELINE: usize = 64;
+/// A job that took less than this in its child counts as quick.
+const QUICK: Duration = Duration::from_micros(100);
+
+/// A job written to the child, waiting for its reply.
+struct InFlight {
+    id: u64,
+    job: Job,
+    sent: Instant,
+}
+
+/// What came of an exchange with the child.
+pub(super) enum Went {
+    /// Replies arrived (or nothing was in flight).
+    Fine,
+    /// The channel ended or broke: the child is gone.
+    Lost,
+    /// The child wrote something that is not a reply: it cannot be trusted.
+    Garbled(String),
+    /// The child was gone before the jobs could be written: none started.
+    Unread,
+}
+
+pub(super) struct Link {
+    child: Option<(WorkerProcess, LiveWorker)>,
+    reader: FrameReader,
+    writer: FrameWriter,
+    in_flight: VecDeque<InFlight>,
+    /// How many of the written jobs may wait for replies at once.
+    depth: usize,
+    next_id: u64,
+    last_reply: Instant,
+}
+
+impl Link {
+    pub(super) fn new() -> Self {
+        Link {
+            child: None,
+            reader: FrameReader::new(),
+            writer: FrameWriter::default(),
+            in_flight: VecDeque::new(),
+            depth: 1,
+            next_id: 0,
+            last_reply: Instant::now(),
+        }
+    }
+
+    /// Makes `child`, already greeted with `reader`, the one this link serves.
+    pub(super) fn attach(&mut self, child: (WorkerProcess, LiveWorker), reader: FrameReader) {
+        self.child = Some(child);
+        self.reader = reader;
+        self.writer = FrameWriter::default();
+        self.depth = 1;
+    }
+
+    pub(super) fn has_child(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Whether the child is there and has nothing to do.
+    pub(super) fn is_idle(&self) -> bool {
+        self.child.is_some() && self.in_flight.is_empty()
+    }
+
+    pub(super) fn is_busy(&self) -> bool {
+        !self.in_flight.is_empty()
+    }
+
+    /// Whether another job may be written before the replies come.
+    pub(super) fn has_room(&self) -> bool {
+        self.in_flight.len() < self.depth
+    }
+
+    /// Starts over at one job in flight, as after a pause.
+    pub(super) fn settle(&mut self) {
+        self.depth = 1;
+    }
+
+    /// Whether the child has exited on its own, as a child that was killed
+    /// while idle has: it is replaced before it is handed a job it would be
+    /// blamed for.
+    pub(super) fn child_exited(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|(process, _)| matches!(process.child.try_wait(), Ok(Some(_))))
+    }
+
+    /// Adds a started job to what the next [`exchange`](Self::exchange) writes.
+    pub(super) fn push(&mut self, job: Job) {
+        let header = JobHeader {
+            id: self.next_id,
+            task: job.task,
+            chunk: job.chunk,
+        };
+        if let Err(too_big) = self.writer.push(&header, &job.args) {
+            let error =
+                TaskError::serialization(format!("arguments of `{}`: {}", job.task, too_big.0));
+            job.fail(Failure::Task(error));
+            return;
+        }
+        self.in_flight.push_back(InFlight {
+            id: self.next_id,
+            job,
+            sent: Instant::now(),
+        });
+        self.next_id += 1;
+    }
+
+    /// Writes the pushed jobs, then reads until at least one job in flight
+    /// is answered, and delivers every reply that has arrived.
+    pub(super) fn exchange(&mut self, written_before: usize) -> Went {
+        let Some((process, _)) = self.child.as_ref() else {
+            return Went::Lost;
+        };
+        if self.writer.flush_to(&process.channel).is_err() {
+            // Jobs written earlier may have run; the new ones cannot have.
+            return if written_before == 0 {
+                Went::Unread
+            } else {
+                Went::Lost
+            };
+        }
+        let mut answered = false;
+        loop {
+            loop {
+                let frame = match self.reader.next_frame() {
+                    Ok(Some(frame)) => frame,
+                    Ok(None) => break,
+                    Err(garbled) => return Went::Garbled(garbled.0),
+                };
+                let Some(front) = self.in_flight.front() else {
+                    return Went::Garbled("a reply to no job".to_owned());
+                };
+                match split::<ReplyHeader>(frame) {
+                    Ok((header, _)) if header.id == front.id => {}
+                    Ok((header, _)) => {
+                        return Went::Garbled(format!(
+                            "a reply to job {} where job {} was due",
+                            header.id, front.id
+                        ));
+                    }
+                    Err(garbled) => return Went::Garbled(garbled.0),
+                }
+                let done = self.in_flight.pop_front().expect("a job in flight");
+                let now = Instant::now();
+                self.depth = if now - done.sent.max(self.last_reply) < QUICK {
+                    (self.depth * 2).min(PIPELINE)
+                } else {
+                    1
+                };
+                self.last_reply = now;
+                done.job.finish(frame);
+                answered = true;
+            }
+            if answered || self.in_flight.is_empty() {
+                return Went::Fine;
+            }
+            match self.reader.fill(&process.channel) {
+                Ok(true) => {}
+                Ok(false) | Err(_) => return Went::Lost,
+            }
+        }
+    }
+
+    /// After an exchange that did not go fine: reaps the child, fails the
+    /// job it was running (with `refusal` if the crew no longer runs jobs,
+    /// else with what killed it), and returns the jobs that never started.
+    pub(super) fn bury(&mut self, went: &Went, refusal: Option<Failure>) -> Vec<Job> {
+        let Some((mut process, live)) = self.child.take() else {
+            return self
+                .in_flight
+                .drain(..)
+                .map(|waiting| waiting.job)
+                .collect();
+        };
+        let status = process.kill_and_reap();
+        drop(live);
+        let pid = process.pid();
+        self.writer = FrameWriter::default();
+        let mut lost = self.in_flight.drain(..);
+        let running = if let Went::Unread = went {
+            None
+        } else {
+            lost.next()
+        };
+        if let Some(running) = running {
+            let why = refusal.unwrap_or_else(|| {
+                Failure::Task(match went {
+                    Went::Garbled(what) => TaskError::serialization(format!(
+                        "the reply of worker process {pid}, which sent {what} and was replaced"
+                    )),
+                    _ => TaskError::worker_died(pid, status.as_ref()),
+                })
+            });
+            running.job.fail(why);
+        }
+        lost.map(|waiting| waiting.job).collect()
+    }
+
+    /// Ends the child gracefully: the end of its stream is its cue to exit.
+    pub(super) fn close(&mut self) {
+        if let Some((mut process, live)) = self.child.take() {
+            let _ = process.channel.shutdown(std::net::Shutdown::Write);
+            process.reap();
+            drop(live);
+        }
+    }
+}
