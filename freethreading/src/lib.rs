@@ -37,7 +37,9 @@ mod handles;
 mod pool;
 mod queue;
 mod runner;
+mod shared;
 mod sync;
+mod sys;
 mod task;
 mod worker;
 

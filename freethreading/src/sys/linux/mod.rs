@@ -1,0 +1,5 @@
+//! Linux: futexes without the private flag, memfd shared memory, pid liveness.
+
+pub(crate) mod futex;
+pub(crate) mod memfd;
+pub(crate) mod pid;

@@ -1,0 +1,13 @@
+//! Platform code, and only here: one module per capability, each backend
+//! exporting the same names. `mod.rs` only picks the backend; elsewhere the
+//! answer is an `io::ErrorKind::Unsupported` error rather than a failed build.
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+pub(crate) use linux::{futex, memfd, pid};
+
+#[cfg(not(target_os = "linux"))]
+mod unsupported;
+#[cfg(not(target_os = "linux"))]
+pub(crate) use unsupported::{futex, memfd, pid};
