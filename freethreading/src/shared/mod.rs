@@ -138,6 +138,11 @@ impl<T: Object> Shared<T> {
         self.arena
     }
 
+    /// Where the object starts in the arena: how other arena objects link to it.
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
     /// The raw handle, for a test that opens it in another mapping.
     #[cfg(test)]
     pub(crate) fn raw(&self) -> (u64, u64) {
@@ -184,7 +189,14 @@ impl<T: Object> Serialize for Shared<T> {
 impl<'de, T: Object> Deserialize<'de> for Shared<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = RawHandle::deserialize(deserializer)?;
-        let arena = global().map_err(D::Error::custom)?;
+        #[cfg(test)]
+        let mapping = test_support::MAPPING.with(std::cell::Cell::get);
+        #[cfg(not(test))]
+        let mapping = None;
+        let arena = match mapping {
+            Some(arena) => arena,
+            None => global().map_err(D::Error::custom)?,
+        };
         if raw.arena != arena.id() {
             return Err(D::Error::custom(
                 "a handle to shared memory of another process tree",

@@ -11,8 +11,38 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 
+use super::Arena;
+
 thread_local! {
     pub(crate) static FORCE: Cell<bool> = const { Cell::new(false) };
+    pub(crate) static MAPPING: Cell<Option<&'static Arena>> = const { Cell::new(None) };
+}
+
+/// A second mapping of this process's arena, at another address, as another
+/// process would map it.
+pub(crate) fn second_mapping() -> &'static Arena {
+    static SECOND: std::sync::OnceLock<&'static Arena> = std::sync::OnceLock::new();
+    SECOND.get_or_init(|| {
+        let fd = super::global()
+            .expect("arena")
+            .fd()
+            .try_clone_to_owned()
+            .expect("dup");
+        Box::leak(Box::new(Arena::open(fd).expect("second mapping")))
+    })
+}
+
+/// Decodes `bytes` (a serialized primitive) against the second mapping.
+pub(crate) fn decode_in_second_mapping<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> T {
+    MAPPING.with(|m| m.set(Some(second_mapping())));
+    let value = crate::codec::decode(bytes);
+    MAPPING.with(|m| m.set(None));
+    value.expect("a handle valid in the second mapping")
+}
+
+/// A copy of `value` that reaches it through the second mapping.
+pub(crate) fn via_second_mapping<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) -> T {
+    decode_in_second_mapping(&crate::codec::encode(value).expect("encode"))
 }
 
 /// Runs `f` with new primitives made in their process flavor.
