@@ -15,6 +15,7 @@
 
 mod error;
 mod joinable;
+mod process;
 mod simple;
 mod thread;
 mod wait;

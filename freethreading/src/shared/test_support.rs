@@ -41,7 +41,9 @@ pub(crate) fn decode_in_second_mapping<T: serde::de::DeserializeOwned>(bytes: &[
 }
 
 /// A copy of `value` that reaches it through the second mapping.
-pub(crate) fn via_second_mapping<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) -> T {
+pub(crate) fn via_second_mapping<T: serde::Serialize + serde::de::DeserializeOwned>(
+    value: &T,
+) -> T {
     decode_in_second_mapping(&crate::codec::encode(value).expect("encode"))
 }
 

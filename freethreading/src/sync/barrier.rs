@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{process, thread};
 use super::{BarrierError, BrokenBarrier};
+use super::{process, thread};
 use crate::Task;
 
 /// A meeting point that releases a fixed number of parties together:

@@ -19,8 +19,8 @@ mod condition;
 mod error;
 mod event;
 mod lock;
-mod rlock;
 mod process;
+mod rlock;
 mod semaphore;
 mod thread;
 

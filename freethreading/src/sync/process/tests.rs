@@ -65,7 +65,10 @@ fn an_rlock_is_reentrant_for_its_worker_only() {
             (taken, released)
         })
     };
-    assert_eq!(blocked.join().unwrap(), (false, Err(ReleaseError::NotOwner)));
+    assert_eq!(
+        blocked.join().unwrap(),
+        (false, Err(ReleaseError::NotOwner))
+    );
     assert_eq!(rlock.release(), Ok(()));
     assert!(rlock.is_owned());
     assert_eq!(other.release(), Ok(()));
@@ -118,7 +121,10 @@ fn an_event_set_in_one_mapping_wakes_waiters_in_the_other() {
     event.set();
     event.clear();
     for waiter in waiters {
-        assert!(waiter.join().unwrap(), "a set then clear still releases waiters");
+        assert!(
+            waiter.join().unwrap(),
+            "a set then clear still releases waiters"
+        );
     }
     assert!(!other.is_set());
     other.set();
@@ -162,7 +168,11 @@ fn a_condition_notifies_the_oldest_waiters_first() {
     }
     let mut guard = condition.lock();
     assert!(!guard.wait_timeout(Duration::from_millis(10)));
-    assert_eq!(condition_waiting(&condition), 0, "a timed-out waiter leaves");
+    assert_eq!(
+        condition_waiting(&condition),
+        0,
+        "a timed-out waiter leaves"
+    );
     drop(guard);
     assert_eq!(condition.notify(1), Err(ConditionError::NotifyUnacquired));
 }
@@ -261,7 +271,11 @@ fn garbage_and_stale_handles_are_errors() {
     let lock = process(Lock::new);
     let lock_bytes = crate::codec::encode(&lock).unwrap();
     assert!(crate::codec::decode::<Event>(&lock_bytes).is_err());
-    for garbage in [&[1_u8, 0, 0, 0][..], &[1, 0xff, 0xff, 0xff, 0xff, 0x0f, 5, 5], &[1; 40]] {
+    for garbage in [
+        &[1_u8, 0, 0, 0][..],
+        &[1, 0xff, 0xff, 0xff, 0xff, 0x0f, 5, 5],
+        &[1; 40],
+    ] {
         assert!(crate::codec::decode::<Lock>(garbage).is_err());
     }
 }
