@@ -241,3 +241,6 @@ pub(crate) fn process_flavor() -> bool {
 
 #[cfg(test)]
 pub(crate) mod test_support;
+
+#[cfg(test)]
+mod cross_process_tests;

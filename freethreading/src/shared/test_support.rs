@@ -101,7 +101,8 @@ pub(crate) fn spawn_child(test: &str, role: &str, payload: &[u8]) -> Child {
         .env(ROLE, role)
         .env(PAYLOAD, hex(payload))
         .env_remove("FREETHREADING_BACKEND")
-        .stdin(Stdio::null());
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
     // SAFETY: `dup2` is async-signal-safe and touches only descriptors; the
     // closure allocates nothing, as a hook between fork and exec must not.
     unsafe {
