@@ -43,6 +43,7 @@ pub(crate) mod kind {
     pub(crate) const CONDITION: u32 = 5;
     pub(crate) const WAITER: u32 = 6;
     pub(crate) const BARRIER: u32 = 7;
+    #[cfg(test)]
     pub(crate) const BYTES: u32 = 8;
     pub(crate) const QUEUE: u32 = 9;
     pub(crate) const SEGMENT: u32 = 10;
@@ -209,6 +210,7 @@ impl Arena {
         self.id
     }
 
+    #[allow(clippy::cast_ptr_alignment, reason = "the mapping is page-aligned")]
     fn header(&self) -> &Header {
         // SAFETY: the mapping is page-aligned and at least FIRST_BLOCK long
         // (checked at create and open), `Header` is made of atomics valid
@@ -218,6 +220,7 @@ impl Arena {
 
     /// `&T` at `offset` if `[offset, offset + size_of::<T>())` is inside the
     /// arena and aligned; never a reference out of bounds.
+    #[allow(clippy::cast_ptr_alignment, reason = "the alignment is checked first")]
     fn at<T: Object>(&self, offset: u64) -> Option<&T> {
         let end = offset.checked_add(size_of::<T>() as u64)?;
         if offset < FIRST_BLOCK || end > self.len || offset % align_of::<T>() as u64 != 0 {
@@ -271,7 +274,9 @@ impl Arena {
         let block_header = self.block(offset)?;
         block_header.next_free.store(0, Ordering::Relaxed);
         block_header.exported.store(0, Ordering::Relaxed);
-        block_header.class.store(class as u32, Ordering::Relaxed);
+        block_header
+            .class
+            .store(u32::try_from(class).unwrap_or(u32::MAX), Ordering::Relaxed);
         block_header.kind.store(kind, Ordering::Relaxed);
         block_header.tag.store(tag, Ordering::Release);
         Some(Block {

@@ -145,15 +145,12 @@ fn a_lock_held_by_a_killed_process_is_taken_over_and_reported() {
 fn a_process_dying_mid_put_or_mid_get_leaves_the_queue_consistent() {
     if let Some((role, payload)) = child_role() {
         let queue: Queue<u64> = decode(&payload).unwrap();
-        match role.as_str() {
-            "put" => {
-                crate::queue::process_crash_at(1);
-                let _ = queue.put(3);
-            }
-            _ => {
-                crate::queue::process_crash_at(2);
-                let _ = queue.get();
-            }
+        if role == "put" {
+            crate::queue::process_crash_at(1);
+            let _ = queue.put(3);
+        } else {
+            crate::queue::process_crash_at(2);
+            let _ = queue.get();
         }
         unreachable!("the crash point aborts the process");
     }

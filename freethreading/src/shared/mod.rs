@@ -46,6 +46,10 @@ pub(crate) fn global() -> io::Result<&'static Arena> {
 /// call. The parent `dup2`s it onto the child's descriptor of choice before
 /// exec; the child passes it to [`adopt_arena`].
 #[cfg(target_os = "linux")]
+#[allow(
+    dead_code,
+    reason = "called by the process backend when it spawns and reaps children"
+)]
 pub(crate) fn arena_fd_for_child() -> io::Result<std::os::fd::BorrowedFd<'static>> {
     Ok(global()?.fd())
 }
@@ -60,6 +64,10 @@ pub(crate) fn arena_fd_for_child() -> io::Result<std::os::fd::BorrowedFd<'static
 /// The descriptor is not an arena, cannot be mapped, or this process has an
 /// arena already (`AlreadyExists`).
 #[cfg(target_os = "linux")]
+#[allow(
+    dead_code,
+    reason = "called by the process backend when it spawns and reaps children"
+)]
 pub(crate) fn adopt_arena(fd: std::os::fd::OwnedFd) -> io::Result<()> {
     let _creating = CREATING.lock().unwrap_or_else(PoisonError::into_inner);
     if ARENA.get().is_some() {
@@ -77,6 +85,10 @@ pub(crate) fn adopt_arena(fd: std::os::fd::OwnedFd) -> io::Result<()> {
 /// a lock, condition or barrier checks the liveness of the processes it
 /// waits for, at most [`word_lock::RECHECK`] apart, so a death is noticed
 /// without being told.
+#[allow(
+    dead_code,
+    reason = "called by the process backend when it spawns and reaps children"
+)]
 pub(crate) fn process_died(pid: u32) {
     let _ = pid;
 }

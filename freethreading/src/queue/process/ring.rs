@@ -98,11 +98,13 @@ pub(crate) enum GetFailure {
 pub(crate) static CRASH_AT: AtomicU32 = AtomicU32::new(0);
 
 #[inline]
-fn crash_point(_at: u32) {
+fn crash_point(at: u32) {
     #[cfg(test)]
-    if CRASH_AT.load(Ordering::Relaxed) == _at {
+    if CRASH_AT.load(Ordering::Relaxed) == at {
         std::process::abort();
     }
+    #[cfg(not(test))]
+    let _ = at;
 }
 
 /// The shared part of a queue, untyped: bytes in, bytes out.
@@ -122,6 +124,7 @@ impl Segment {
         Some(Segment { base, len })
     }
 
+    #[allow(clippy::cast_ptr_alignment, reason = "the alignment is checked first")]
     fn read_u64(&self, at: u64) -> Option<u64> {
         if at.checked_add(8)? > self.len || at % 8 != 0 {
             return None;
@@ -137,6 +140,7 @@ impl Segment {
         })
     }
 
+    #[allow(clippy::cast_ptr_alignment, reason = "the alignment is checked first")]
     fn write_u64(&self, at: u64, value: u64) -> Option<()> {
         if at.checked_add(8)? > self.len || at % 8 != 0 {
             return None;

@@ -45,13 +45,14 @@ fn an_unbounded_queue_grows_across_segments_and_shrinks_back() {
     let queue = process(Queue::<Vec<u8>>::new);
     let other = via_second_mapping(&queue);
     // Several 64 KiB segments' worth, and items larger than a segment.
-    for i in 0..3000_u32 {
-        queue.put(vec![i as u8; (i as usize % 97) * 3]).unwrap();
+    let item = |i: usize| vec![i.to_le_bytes()[0]; (i % 97) * 3];
+    for i in 0..3000 {
+        queue.put(item(i)).unwrap();
     }
     queue.put(vec![7; 300_000]).unwrap();
     assert_eq!(other.qsize(), 3001);
-    for i in 0..3000_u32 {
-        assert_eq!(other.get().unwrap(), vec![i as u8; (i as usize % 97) * 3]);
+    for i in 0..3000 {
+        assert_eq!(other.get().unwrap(), item(i));
     }
     assert_eq!(other.get().unwrap().len(), 300_000);
     assert!(queue.empty());
@@ -79,6 +80,7 @@ fn tasks_are_counted_across_mappings() {
 #[test]
 fn producers_and_consumers_lose_nothing() {
     const PER: u64 = 20_000;
+    const ITEMS: usize = 40_002;
     let queue = process(|| Queue::<Option<u64>>::bounded(64));
     let consumers: Vec<_> = (0..2)
         .map(|_| {
@@ -115,7 +117,7 @@ fn producers_and_consumers_lose_nothing() {
         .fold((0, 0), |(s, c), (s2, c2)| (s + s2, c + c2));
     assert_eq!(count, 2 * PER);
     assert_eq!(sum, (0..2 * PER).sum::<u64>());
-    assert_eq!(queue.unfinished_tasks_for_test(), 2 * PER as usize + 2);
+    assert_eq!(queue.unfinished_tasks_for_test(), ITEMS, "two sentinels");
 }
 
 #[test]

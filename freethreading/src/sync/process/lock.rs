@@ -38,11 +38,6 @@ impl Lock {
     }
 
     #[cfg(test)]
-    pub(crate) fn from_shared(state: Shared<State>) -> Self {
-        Lock { state }
-    }
-
-    #[cfg(test)]
     pub(crate) fn shared(&self) -> &Shared<State> {
         &self.state
     }

@@ -13,12 +13,9 @@ use std::time::Duration;
 pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
     let spec = timeout.map(|t| libc::timespec {
         tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
-        // Below one billion, so it fits any `c_long`.
-        tv_nsec: libc::c_long::try_from(t.subsec_nanos()).unwrap_or(0),
+        tv_nsec: libc::c_long::from(t.subsec_nanos()),
     });
-    let spec_ptr = spec
-        .as_ref()
-        .map_or(std::ptr::null(), |s| std::ptr::from_ref(s));
+    let spec_ptr = spec.as_ref().map_or(std::ptr::null(), std::ptr::from_ref);
     // SAFETY: `word` is a live, aligned 32-bit atomic for the whole call and
     // `spec_ptr` is null or points at `spec`, alive on this frame. FUTEX_WAIT
     // only reads both; its result (woken, timed out, interrupted, or the word
