@@ -256,3 +256,6 @@ pub(crate) mod test_support;
 
 #[cfg(test)]
 mod cross_process_tests;
+
+#[cfg(test)]
+mod bench_tests;

@@ -97,6 +97,7 @@ pub(crate) fn spawn_child(test: &str, role: &str, payload: &[u8]) -> Child {
             "--nocapture",
             "--test-threads=1",
             "--quiet",
+            "--include-ignored",
         ])
         .env(ROLE, role)
         .env(PAYLOAD, hex(payload))
