@@ -1,6 +1,17 @@
-//! A cyclic barrier in shared memory: Python's `threading.Barrier` state
-//! machine (the same phases as `sync/thread/barrier.rs`) behind an internal
-//! robust lock, with a [`Notifier`] broadcast on every change of phase.
+//! A cyclic barrier in shared memory, counted by generations: one round
+//! is one generation, and the last party to arrive ends it by moving to the
+//! next, so that a round costs one hand-off between processes rather than
+//! the two of Python's fill-then-drain state machine (`sync/thread/barrier.rs`),
+//! with the same outcomes. State sits behind an internal robust lock, and a
+//! [`Notifier`] is broadcast on every change.
+//!
+//! - A waiter of generation `g` is released when the generation moves past
+//!   `g`, and fails if `g` ended by a `reset` (a bit per recent generation
+//!   says which) or if the barrier broke while it waited.
+//! - While the last party runs the action, newcomers wait: they belong to
+//!   the next round.
+//! - `abort`, a timeout, a failed action or a dead party break the barrier
+//!   until `reset`, which also fails whoever still waits.
 //!
 //! The action is a `#[worker_fn]` task, kept as a hash of its registered
 //! name: every process runs the same binary, so the last party to arrive,
@@ -9,7 +20,7 @@
 //! A party that dies while waiting would leave the others waiting for ever:
 //! each waiting party records its pid in a small table, and a waiter that
 //! has slept [`RECHECK`] without news checks that the others still live; a
-//! dead one is counted out and the barrier breaks.
+//! dead one breaks the barrier.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -23,20 +34,21 @@ use crate::shared::{Object, Shared};
 use crate::sync::BrokenBarrier;
 use crate::sys::pid;
 
-const FILLING: u32 = 0;
-const ACTING: u32 = 1;
-const DRAINING: u32 = 2;
-const RESETTING: u32 = 3;
-const BROKEN: u32 = 4;
-
 const TRACKED: usize = 58;
 
 #[repr(C)]
 pub(crate) struct State {
     lock: WordLock,
-    phase: AtomicU32,
+    broken: AtomicU32,
     parties: AtomicU64,
+    /// Parties that arrived in this generation.
     count: AtomicU64,
+    generation: AtomicU64,
+    /// Bit `g % 64` is set when generation `g` ended by a reset.
+    failed: AtomicU64,
+    /// The last party runs the action: newcomers wait for the next round.
+    acting: AtomicU32,
+    _pad: AtomicU32,
     /// Nanoseconds plus one; 0 for no default timeout.
     timeout: AtomicU64,
     /// The hash of the action's task name; 0 for none.
@@ -107,16 +119,21 @@ impl Barrier {
             .map(Duration::from_nanos)
     }
 
-    fn phase(&self) -> u32 {
-        self.state.phase.load(Ordering::Relaxed)
-    }
-
-    fn set_phase(&self, phase: u32) {
-        self.state.phase.store(phase, Ordering::Relaxed);
+    fn broadcast(&self) {
         self.state.changed.notify(u32::MAX);
     }
 
-    /// Gives the internal lock up until the phase may have changed, or
+    /// Breaks the barrier for everyone, with the lock held.
+    fn break_now(&self) {
+        self.state.broken.store(1, Ordering::Relaxed);
+        self.broadcast();
+    }
+
+    fn is_broken(&self) -> bool {
+        self.state.broken.load(Ordering::Relaxed) != 0
+    }
+
+    /// Gives the internal lock up until something may have changed, or
     /// `deadline`, or a slice passed; takes it back.
     fn wait_changed(&self, deadline: Option<Instant>) {
         let seen = self.state.changed.prepare();
@@ -126,32 +143,23 @@ impl Barrier {
         self.state.lock.lock(None);
     }
 
-    /// Counts out waiting parties whose process died; `true` if any did.
-    fn count_out_the_dead(&self) -> bool {
+    /// Whether a waiting party other than this process died.
+    fn a_party_died(&self) -> bool {
         let me = pid::current();
-        let mut died = false;
-        for slot in &self.state.waiting {
+        self.state.waiting.iter().any(|slot| {
             let party = slot.load(Ordering::Relaxed);
-            if party != 0 && party != me && !pid::is_alive(party) {
-                slot.store(0, Ordering::Relaxed);
-                let _ = self
-                    .state
-                    .count
-                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| c.checked_sub(1));
-                died = true;
-            }
-        }
-        died
+            party != 0 && party != me && !pid::is_alive(party)
+        })
     }
 
-    /// Waits, checking for dead parties every [`RECHECK`]; `true` if one died
-    /// and the barrier broke.
+    /// Waits for news, checking for dead parties every [`RECHECK`]; `true`
+    /// if one died and the barrier broke.
     fn wait_or_break(&self, deadline: Option<Instant>, since: &mut Instant) -> bool {
         self.wait_changed(deadline);
         if since.elapsed() >= RECHECK {
             *since = Instant::now();
-            if self.count_out_the_dead() {
-                self.set_phase(BROKEN);
+            if self.a_party_died() {
+                self.break_now();
                 return true;
             }
         }
@@ -170,99 +178,105 @@ impl Barrier {
     /// (`None` waits forever) breaks the barrier.
     pub(crate) fn wait(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrier> {
         let deadline = timeout.and_then(crate::sync::thread::deadline);
-        self.state.lock.lock(None);
+        let s = &*self.state;
+        s.lock.lock(None);
         let mut since = Instant::now();
-        while matches!(self.phase(), ACTING | DRAINING | RESETTING) {
+        while s.acting.load(Ordering::Relaxed) != 0 && !self.is_broken() {
             self.wait_or_break(None, &mut since);
         }
-        if self.phase() == BROKEN {
-            self.state.lock.unlock();
+        if self.is_broken() {
+            s.lock.unlock();
             return Err(BrokenBarrier);
         }
-        let index = self.state.count.fetch_add(1, Ordering::Relaxed);
+        let generation = s.generation.load(Ordering::Relaxed);
+        let index = s.count.fetch_add(1, Ordering::Relaxed);
         let slot = self.enter();
-        let outcome = if index + 1 >= self.state.parties.load(Ordering::Relaxed) {
-            self.release()
+        let outcome = if index + 1 >= s.parties.load(Ordering::Relaxed) {
+            self.release(generation)
         } else {
-            self.await_release(deadline, &mut since)
+            self.await_release(generation, deadline, &mut since)
         };
         if let Some(slot) = slot {
-            self.state.waiting[slot].store(0, Ordering::Relaxed);
+            s.waiting[slot].store(0, Ordering::Relaxed);
         }
-        let left = self
-            .state
-            .count
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| c.checked_sub(1))
-            .map_or(0, |c| c - 1);
-        if left == 0 && matches!(self.phase(), DRAINING | RESETTING) {
-            self.set_phase(FILLING);
-        }
-        self.state.lock.unlock();
+        s.lock.unlock();
         outcome.map(|()| usize::try_from(index).unwrap_or(usize::MAX))
     }
 
-    /// The last arrival: runs the action, then lets the round go.
-    fn release(&self) -> Result<(), BrokenBarrier> {
-        self.set_phase(ACTING);
-        let action = self.state.action.load(Ordering::Relaxed);
+    /// The last arrival: runs the action, then ends the generation.
+    fn release(&self, generation: u64) -> Result<(), BrokenBarrier> {
+        let s = &*self.state;
+        let action = s.action.load(Ordering::Relaxed);
         if action != 0 {
-            self.state.lock.unlock();
+            s.acting.store(1, Ordering::Relaxed);
+            s.lock.unlock();
             let ran = run_action(action);
-            self.state.lock.lock(None);
+            s.lock.lock(None);
+            s.acting.store(0, Ordering::Relaxed);
             if !ran {
-                self.set_phase(BROKEN);
+                self.break_now();
+                return Err(BrokenBarrier);
+            }
+            // `abort` or `reset` may have come while the action ran.
+            if self.is_broken() || s.generation.load(Ordering::Relaxed) != generation {
+                self.broadcast();
                 return Err(BrokenBarrier);
             }
         }
-        // `abort` may have broken the barrier while the action ran.
-        if self.phase() != ACTING {
-            return Err(BrokenBarrier);
-        }
-        self.set_phase(DRAINING);
+        s.failed
+            .fetch_and(!(1 << (generation % 64)), Ordering::Relaxed);
+        s.count.store(0, Ordering::Relaxed);
+        s.generation
+            .store(generation.wrapping_add(1), Ordering::Relaxed);
+        self.broadcast();
         Ok(())
     }
 
     fn await_release(
         &self,
+        generation: u64,
         deadline: Option<Instant>,
         since: &mut Instant,
     ) -> Result<(), BrokenBarrier> {
-        while matches!(self.phase(), FILLING | ACTING) {
+        let s = &*self.state;
+        loop {
+            if s.generation.load(Ordering::Relaxed) != generation {
+                let reset = s.failed.load(Ordering::Relaxed) & (1 << (generation % 64)) != 0;
+                return if reset { Err(BrokenBarrier) } else { Ok(()) };
+            }
+            if self.is_broken() {
+                return Err(BrokenBarrier);
+            }
             // Once everyone has arrived the round completes whatever the
             // clock says, as in Python where the action holds the lock.
-            let filling = self.phase() == FILLING;
-            if filling && deadline.is_some_and(|d| Instant::now() >= d) {
-                self.set_phase(BROKEN);
+            let acting = s.acting.load(Ordering::Relaxed) != 0;
+            if !acting && deadline.is_some_and(|d| Instant::now() >= d) {
+                self.break_now();
                 return Err(BrokenBarrier);
             }
-            if self.wait_or_break(deadline.filter(|_| filling), since) {
+            if self.wait_or_break(deadline.filter(|_| !acting), since) {
                 return Err(BrokenBarrier);
             }
-        }
-        if self.phase() == DRAINING {
-            Ok(())
-        } else {
-            Err(BrokenBarrier)
         }
     }
 
     /// Back to a fresh round; parties waiting now leave with an error.
     pub(crate) fn reset(&self) {
-        self.state.lock.lock(None);
-        if self.state.count.load(Ordering::Relaxed) == 0 {
-            self.set_phase(FILLING);
-        } else if matches!(self.phase(), FILLING | BROKEN) {
-            // The last waiter to leave opens the next round.
-            self.set_phase(RESETTING);
-        } else {
-            self.state.changed.notify(u32::MAX);
-        }
-        self.state.lock.unlock();
+        let s = &*self.state;
+        s.lock.lock(None);
+        let generation = s.generation.load(Ordering::Relaxed);
+        s.failed.fetch_or(1 << (generation % 64), Ordering::Relaxed);
+        s.generation
+            .store(generation.wrapping_add(1), Ordering::Relaxed);
+        s.count.store(0, Ordering::Relaxed);
+        s.broken.store(0, Ordering::Relaxed);
+        self.broadcast();
+        s.lock.unlock();
     }
 
     pub(crate) fn abort(&self) {
         self.state.lock.lock(None);
-        self.set_phase(BROKEN);
+        self.break_now();
         self.state.lock.unlock();
     }
 
@@ -271,14 +285,14 @@ impl Barrier {
     }
 
     pub(crate) fn n_waiting(&self) -> usize {
-        if self.phase() == FILLING {
-            usize::try_from(self.state.count.load(Ordering::Relaxed)).unwrap_or(usize::MAX)
-        } else {
+        if self.is_broken() || self.state.acting.load(Ordering::Relaxed) != 0 {
             0
+        } else {
+            usize::try_from(self.state.count.load(Ordering::Relaxed)).unwrap_or(usize::MAX)
         }
     }
 
     pub(crate) fn broken(&self) -> bool {
-        self.phase() == BROKEN
+        self.is_broken()
     }
 }

@@ -294,3 +294,35 @@ fn a_primitive_never_serialized_is_freed_with_its_last_handle() {
         "the block was freed and its tag cleared"
     );
 }
+
+static ACTIONS: AtomicU64 = AtomicU64::new(0);
+
+#[crate::worker_fn(crate = crate, name = "sync::process::tests::count_round")]
+fn count_round() {
+    ACTIONS.fetch_add(1, Ordering::SeqCst);
+}
+
+#[crate::worker_fn(crate = crate, name = "sync::process::tests::fail_round")]
+fn fail_round() {
+    panic!("the action fails");
+}
+
+#[test]
+fn a_barrier_action_runs_once_a_round_and_a_failing_one_breaks_it() {
+    let barrier = process(|| Barrier::new(2))
+        .unwrap()
+        .with_action(count_round)
+        .unwrap();
+    let other = via_second_mapping(&barrier);
+    let party = thread::spawn(move || (0..10).all(|_| other.wait().is_ok()));
+    assert!((0..10).all(|_| barrier.wait().is_ok()));
+    assert!(party.join().unwrap());
+    assert_eq!(ACTIONS.load(Ordering::SeqCst), 10);
+
+    let failing = process(|| Barrier::new(1))
+        .unwrap()
+        .with_action(fail_round)
+        .unwrap();
+    assert_eq!(failing.wait(), Err(BrokenBarrier));
+    assert!(failing.broken());
+}
