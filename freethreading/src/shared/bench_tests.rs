@@ -234,3 +234,41 @@ fn bench_barrier_two_processes() {
         f64::from(ROUNDS - 1) / elapsed
     );
 }
+
+#[test]
+#[ignore = "a benchmark: run in release with --ignored"]
+fn bench_event_wake_latency_parked() {
+    const ROUNDS: usize = 2_000;
+    if let Some((_, payload)) = child_role() {
+        let (there, back): (Event, Event) = decode(&payload).unwrap();
+        for _ in 0..ROUNDS {
+            there.wait();
+            there.clear();
+            back.set();
+        }
+        return;
+    }
+    let (there, back) = process(|| (Event::new(), Event::new()));
+    let child = spawn_child(
+        &test_path("bench_event_wake_latency_parked"),
+        "child",
+        &encode(&(there.clone(), back.clone())).unwrap(),
+    );
+    let mut round_trips = Vec::with_capacity(ROUNDS);
+    for _ in 0..ROUNDS {
+        // Long enough for the child to stop spinning and sleep in the kernel.
+        std::thread::sleep(std::time::Duration::from_micros(300));
+        let started = Instant::now();
+        there.set();
+        back.wait();
+        back.clear();
+        round_trips.push(started.elapsed());
+    }
+    expect_success(child);
+    round_trips.sort_unstable();
+    println!(
+        "Event set -> wake of a process parked in the kernel: median round trip {:?} \
+         (the wake, plus a set caught by a spinning waiter)",
+        round_trips[ROUNDS / 2]
+    );
+}

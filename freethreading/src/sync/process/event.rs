@@ -14,6 +14,9 @@ use crate::shared::arena::kind;
 use crate::shared::{Object, Shared};
 use crate::sys::futex;
 
+/// Polls of the word before a waiter sleeps in the kernel.
+const SPIN: u32 = 400;
+
 #[repr(C)]
 #[derive(Default)]
 pub(crate) struct State {
@@ -64,6 +67,16 @@ impl Event {
         let start = self.state.word.load(Ordering::SeqCst);
         if start & 1 != 0 {
             return true;
+        }
+        // A short spin before going to the kernel: a setter in another
+        // process often comes within a few microseconds, and a spinning
+        // waiter costs the setter no wake-up call.
+        for _ in 0..SPIN {
+            std::hint::spin_loop();
+            let now = self.state.word.load(Ordering::Acquire);
+            if now & 1 != 0 || now >> 1 != start >> 1 {
+                return true;
+            }
         }
         self.state.sleepers.fetch_add(1, Ordering::SeqCst);
         let released = loop {
