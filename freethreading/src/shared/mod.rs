@@ -248,7 +248,12 @@ pub(crate) fn process_flavor() -> bool {
     if test_support::FORCE.with(std::cell::Cell::get) {
         return true;
     }
-    crate::get_backend() == crate::Backend::Multiprocessing
+    // A bad `FREETHREADING_BACKEND` is `init`'s to report; a primitive made
+    // anyway gets the thread flavor rather than a panic.
+    matches!(
+        crate::backend::try_get_backend(),
+        Ok(crate::Backend::Multiprocessing)
+    )
 }
 
 #[cfg(test)]

@@ -54,6 +54,8 @@ pub(crate) struct State {
     saved_tail: AtomicU64,
     saved_len: AtomicU64,
     saved_unfinished: AtomicU64,
+    // `unfinished` changes only with the lock held (`task_done` takes it
+    // too), so restoring its saved value never undoes someone else's step.
     not_empty: Notifier,
     not_full: Notifier,
     all_done: Notifier,
@@ -442,14 +444,18 @@ impl Ring {
 
     /// Marks one task done; `false` if none was unfinished.
     pub(crate) fn task_done(&self) -> bool {
-        let done = self
-            .state
-            .unfinished
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-        if done == Ok(1) {
-            self.state.all_done.notify(u32::MAX);
+        self.lock();
+        let unfinished = self.state.unfinished.load(Ordering::Relaxed);
+        if unfinished > 0 {
+            self.state
+                .unfinished
+                .store(unfinished - 1, Ordering::SeqCst);
+            if unfinished == 1 {
+                self.state.all_done.notify(u32::MAX);
+            }
         }
-        done.is_ok()
+        self.unlock();
+        unfinished > 0
     }
 
     /// Waits until every task is done, until `deadline`; whether they are.

@@ -8,7 +8,10 @@
 //! living waiters and wakes each: it never waits for a waiter, and it skips
 //! (and frees) the slot of a process that died waiting, so the notification
 //! reaches a living one. A waiter whose deadline passes takes its own slot
-//! out; if a notifier popped it first, it counts as notified.
+//! out; if a notifier popped it first, it counts as notified. The links
+//! (offsets, 0 ending the list) decide who waits; the count is kept for
+//! `n_waiting` only, so a process dying half-way through an append leaves a
+//! list that is still walkable.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -29,6 +32,9 @@ pub(crate) enum ConditionLock {
     Lock(#[serde(with = "crate::shared::arc")] Arc<Lock>),
     RLock(#[serde(with = "crate::shared::arc")] Arc<RLock>),
 }
+
+/// A bound on any walk of the list, so a corrupted cycle cannot hang it.
+const MAX_WAITERS: usize = 1 << 20;
 
 #[repr(C)]
 #[derive(Default)]
@@ -126,10 +132,8 @@ impl Condition {
         let offset = slot_offset(&slot);
         self.state.list.lock(None);
         match arena.follow::<Waiter>(self.state.tail.load(Ordering::Relaxed)) {
-            Some(last) if self.state.len.load(Ordering::Relaxed) > 0 => {
-                last.next.store(offset, Ordering::Relaxed);
-            }
-            _ => self.state.head.store(offset, Ordering::Relaxed),
+            Some(last) => last.next.store(offset, Ordering::Relaxed),
+            None => self.state.head.store(offset, Ordering::Relaxed),
         }
         self.state.tail.store(offset, Ordering::Relaxed);
         self.state.len.fetch_add(1, Ordering::Relaxed);
@@ -178,24 +182,29 @@ impl Condition {
 
     /// Wakes at most `n` living waiters, oldest first.
     pub(crate) fn notify_held(&self, n: usize) {
-        if n == 0 || self.state.len.load(Ordering::Relaxed) == 0 {
+        if n == 0 || self.state.head.load(Ordering::Relaxed) == 0 {
             return;
         }
         let arena = self.state.arena();
         let me = pid::current();
         self.state.list.lock(None);
         let mut woken = 0;
-        while woken < n && self.state.len.load(Ordering::Relaxed) > 0 {
+        while woken < n {
             let offset = self.state.head.load(Ordering::Relaxed);
+            if offset == 0 {
+                break;
+            }
             let Some(waiter) = arena.follow::<Waiter>(offset) else {
                 // A broken link: forget the list rather than follow garbage.
-                self.state.len.store(0, Ordering::Relaxed);
+                self.forget_all();
                 break;
             };
-            self.state
-                .head
-                .store(waiter.next.load(Ordering::Relaxed), Ordering::Relaxed);
-            self.state.len.fetch_sub(1, Ordering::Relaxed);
+            let next = waiter.next.load(Ordering::Relaxed);
+            self.state.head.store(next, Ordering::Relaxed);
+            if next == 0 {
+                self.state.tail.store(0, Ordering::Relaxed);
+            }
+            self.leave_count();
             let owner = waiter.pid.load(Ordering::Relaxed);
             if owner != me && !pid::is_alive(owner) {
                 arena.free(offset);
@@ -219,8 +228,13 @@ impl Condition {
         let arena = self.state.arena();
         let mut previous: Option<(u64, &Waiter)> = None;
         let mut current = self.state.head.load(Ordering::Relaxed);
-        for _ in 0..self.state.len.load(Ordering::Relaxed) {
+        // Links, not the count, decide: the count is only for `n_waiting`.
+        for _ in 0..MAX_WAITERS {
+            if current == 0 {
+                return false;
+            }
             let Some(waiter) = arena.follow::<Waiter>(current) else {
+                self.forget_all();
                 return false;
             };
             let next = waiter.next.load(Ordering::Relaxed);
@@ -229,20 +243,34 @@ impl Condition {
                     Some((_, previous)) => previous.next.store(next, Ordering::Relaxed),
                     None => self.state.head.store(next, Ordering::Relaxed),
                 }
-                if self.state.tail.load(Ordering::Relaxed) == offset {
-                    // With no previous slot the list is empty, and the next
-                    // append rewrites the head.
+                if next == 0 {
                     self.state
                         .tail
                         .store(previous.map_or(0, |(at, _)| at), Ordering::Relaxed);
                 }
-                self.state.len.fetch_sub(1, Ordering::Relaxed);
+                self.leave_count();
                 return true;
             }
             previous = Some((current, waiter));
             current = next;
         }
         false
+    }
+
+    fn leave_count(&self) {
+        let _ = self
+            .state
+            .len
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
+
+    /// Drops a list whose links are not well-formed (its memory was
+    /// overwritten); its waiters time out or wait on.
+    #[cold]
+    fn forget_all(&self) {
+        self.state.head.store(0, Ordering::Relaxed);
+        self.state.tail.store(0, Ordering::Relaxed);
+        self.state.len.store(0, Ordering::Relaxed);
     }
 
     /// Gives up the lock entirely; returns the `RLock` levels to restore.
