@@ -386,7 +386,7 @@ impl<T: TaskValue> Clone for Queue<T> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 impl<T: TaskValue> Queue<T> {
     pub(crate) fn unfinished_tasks_for_test(&self) -> usize {
         match &self.flavor {

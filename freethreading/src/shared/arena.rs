@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use super::word_lock::WordLock;
 use crate::sys::memfd::Mapping;
 
+#[cfg(target_os = "linux")]
 const MAGIC: u64 = 0x6672_6565_7468_7231; // "freethr1"
 /// Where blocks start; the header has the first page.
 const FIRST_BLOCK: u64 = 4096;
@@ -43,7 +44,7 @@ pub(crate) mod kind {
     pub(crate) const CONDITION: u32 = 5;
     pub(crate) const WAITER: u32 = 6;
     pub(crate) const BARRIER: u32 = 7;
-    #[cfg(test)]
+    #[cfg(all(test, target_os = "linux"))]
     pub(crate) const BYTES: u32 = 8;
     pub(crate) const QUEUE: u32 = 9;
     pub(crate) const SEGMENT: u32 = 10;
@@ -122,6 +123,7 @@ fn splitmix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+#[cfg(target_os = "linux")]
 fn random_seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
@@ -377,11 +379,12 @@ impl Arena {
     }
 }
 
+#[cfg(target_os = "linux")]
 fn invalid(message: &'static str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 

@@ -156,7 +156,7 @@ impl<T: Object> Shared<T> {
     }
 
     /// The raw handle, for a test that opens it in another mapping.
-    #[cfg(test)]
+    #[cfg(all(test, target_os = "linux"))]
     pub(crate) fn raw(&self) -> (u64, u64) {
         (self.offset, self.tag)
     }
@@ -201,9 +201,9 @@ impl<T: Object> Serialize for Shared<T> {
 impl<'de, T: Object> Deserialize<'de> for Shared<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = RawHandle::deserialize(deserializer)?;
-        #[cfg(test)]
+        #[cfg(all(test, target_os = "linux"))]
         let mapping = test_support::MAPPING.with(std::cell::Cell::get);
-        #[cfg(not(test))]
+        #[cfg(not(all(test, target_os = "linux")))]
         let mapping = None;
         let arena = match mapping {
             Some(arena) => arena,
@@ -244,7 +244,7 @@ pub(crate) mod arc {
 /// Whether new primitives take the process flavor: on the process backend,
 /// or in a test that asks for it on this thread.
 pub(crate) fn process_flavor() -> bool {
-    #[cfg(test)]
+    #[cfg(all(test, target_os = "linux"))]
     if test_support::FORCE.with(std::cell::Cell::get) {
         return true;
     }
@@ -256,11 +256,11 @@ pub(crate) fn process_flavor() -> bool {
     )
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 pub(crate) mod test_support;
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod cross_process_tests;
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod bench_tests;

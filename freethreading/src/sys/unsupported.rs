@@ -21,22 +21,22 @@ pub(crate) mod futex {
 }
 
 pub(crate) mod memfd {
+    use std::convert::Infallible;
     use std::io;
     use std::ptr::NonNull;
 
-    /// Placeholder for a descriptor type on platforms without `std::os::fd`.
+    /// A mapping that cannot exist here: no arena is ever made.
     pub(crate) struct Mapping {
-        base: NonNull<u8>,
-        len: usize,
+        never: Infallible,
     }
 
     impl Mapping {
         pub(crate) fn base(&self) -> NonNull<u8> {
-            self.base
+            match self.never {}
         }
 
         pub(crate) fn len(&self) -> usize {
-            self.len
+            match self.never {}
         }
     }
 

@@ -134,5 +134,5 @@ impl<'de, T> Deserialize<'de> for Queue<T> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests;

@@ -37,7 +37,7 @@ impl Lock {
         }
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, target_os = "linux"))]
     pub(crate) fn shared(&self) -> &Shared<State> {
         &self.state
     }

@@ -23,5 +23,5 @@ pub(crate) use lock::Lock;
 pub(crate) use rlock::RLock;
 pub(crate) use semaphore::Semaphore;
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests;
