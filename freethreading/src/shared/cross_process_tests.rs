@@ -238,3 +238,45 @@ fn a_condition_notify_skips_a_waiter_that_died() {
     assert!(local.join().unwrap(), "notify(1) reached the living waiter");
     assert_eq!(count(&condition), 0);
 }
+
+#[test]
+fn a_queue_survives_producers_and_consumers_killed_at_random() {
+    if let Some((role, payload)) = child_role() {
+        let queue: Queue<u64> = decode(&payload).unwrap();
+        if role == "producer" {
+            for n in 0.. {
+                queue.put(n).unwrap();
+            }
+        }
+        loop {
+            let _ = queue.get();
+            // Slow enough that the parent kills it before the queue drains.
+            for _ in 0..2000 {
+                std::hint::spin_loop();
+            }
+        }
+    }
+    let queue = process(Queue::<u64>::new);
+    let bytes = encode(&queue).unwrap();
+    let test = format!("{HERE}a_queue_survives_producers_and_consumers_killed_at_random");
+    let producer = spawn_child(&test, "producer", &bytes);
+    wait_for("items", || queue.qsize() >= 20_000);
+    kill(producer);
+    let put = queue.qsize();
+    let consumer = spawn_child(&test, "consumer", &bytes);
+    wait_for("a few gets", || queue.qsize() < put - 1000);
+    kill(consumer);
+    // Whatever either was doing when killed, what is left is a run of
+    // consecutive items, as many as `qsize` says.
+    let left = queue.qsize();
+    assert!(left < put);
+    if left == 0 {
+        return;
+    }
+    let first = queue.get().unwrap();
+    for expected in first + 1..first + left as u64 {
+        assert_eq!(queue.try_get(), Ok(expected));
+    }
+    assert!(queue.empty());
+    assert!(queue.try_get().is_err());
+}
