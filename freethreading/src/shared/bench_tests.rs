@@ -272,3 +272,37 @@ fn bench_event_wake_latency_parked() {
         round_trips[ROUNDS / 2]
     );
 }
+
+/// Run under `strace -f -c -e trace=futex,kill,getpid`: the uncontended
+/// paths below make 100 000 calls each and should add no system call.
+#[test]
+#[ignore = "a benchmark: run in release with --ignored, under strace"]
+fn bench_uncontended_paths_make_no_system_call() {
+    const N: u32 = 100_000;
+    let (lock, rlock, queue, simple, event, semaphore) = process(|| {
+        (
+            Lock::new(),
+            crate::RLock::new(),
+            Queue::<u64>::bounded(10),
+            SimpleQueue::<u64>::new(),
+            Event::new(),
+            crate::Semaphore::new(1),
+        )
+    });
+    for n in 0..N {
+        lock.acquire();
+        let _ = lock.release();
+        rlock.acquire();
+        let _ = rlock.release();
+        queue.put(u64::from(n)).unwrap();
+        assert_eq!(queue.get(), Ok(u64::from(n)));
+        queue.task_done().unwrap();
+        simple.put(u64::from(n)).unwrap();
+        assert_eq!(simple.get(), Ok(u64::from(n)));
+        event.set();
+        event.clear();
+        semaphore.acquire();
+        semaphore.release();
+    }
+    println!("{N} rounds of uncontended operations done");
+}
