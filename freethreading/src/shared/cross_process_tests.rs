@@ -280,3 +280,32 @@ fn a_queue_survives_producers_and_consumers_killed_at_random() {
     assert!(queue.empty());
     assert!(queue.try_get().is_err());
 }
+
+#[test]
+fn a_process_adopts_one_arena_only() {
+    if child_role().is_some() {
+        // The child adopted its parent's arena in `child_role`: a second
+        // adoption, or its own arena, is refused.
+        let fd = super::arena_fd_for_child()
+            .unwrap()
+            .try_clone_to_owned()
+            .unwrap();
+        let error = super::adopt_arena(fd).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::AlreadyExists);
+        return;
+    }
+    let fd = super::arena_fd_for_child().unwrap();
+    assert_eq!(
+        std::os::fd::AsRawFd::as_raw_fd(&fd),
+        std::os::fd::AsRawFd::as_raw_fd(&super::arena_fd_for_child().unwrap()),
+        "one arena per process"
+    );
+    // A descriptor that is not an arena is refused.
+    let not_arena = std::fs::File::open("/proc/self/stat").unwrap();
+    assert!(super::arena::Arena::open(not_arena.into()).is_err());
+    expect_success(spawn_child(
+        &format!("{HERE}a_process_adopts_one_arena_only"),
+        "child",
+        &[],
+    ));
+}

@@ -25,6 +25,11 @@ use crate::Task;
 ///
 /// Clones share the barrier, and so does a clone handed to a worker.
 ///
+/// On the process backend a party whose process dies while it waits breaks
+/// the barrier for the others (within about 50 ms) rather than leaving them
+/// waiting; a party that dies before it arrives is noticed only through the
+/// barrier's timeout.
+///
 /// # Examples
 ///
 /// ```

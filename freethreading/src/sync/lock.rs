@@ -23,6 +23,13 @@ use super::{OwnerDied, ReleaseError};
 ///
 /// Clones share the lock, and so does a clone handed to a worker.
 ///
+/// On the process backend the lock lives in memory shared by every process
+/// of the program, and works the same between them. If a process dies
+/// holding it, the next worker to take it gets it (within about 50 ms of the
+/// death) instead of waiting forever; [`lock_checked`](Lock::lock_checked)
+/// and [`acquire_checked`](Lock::acquire_checked) tell it so, as a poisoned
+/// [`std::sync::Mutex`] tells of a panic.
+///
 /// # Examples
 ///
 /// ```

@@ -19,6 +19,10 @@ use super::{OwnerDied, ReleaseError};
 ///
 /// Clones share the lock, and so does a clone handed to a worker.
 ///
+/// On the process backend, as for [`Lock`](crate::Lock), the lock of a
+/// process that died holding it goes to the next worker that asks, at one
+/// level; [`lock_checked`](RLock::lock_checked) tells it so.
+///
 /// # Examples
 ///
 /// ```
