@@ -72,6 +72,19 @@ struct Header {
     lock: WordLock,
     _pad: AtomicU32,
     free: [AtomicU64; CLASSES],
+    /// How many deaths [`Arena::record_death`] was told of.
+    deaths: AtomicU64,
+    /// The pids of the last [`DEATHS`] of them, by count modulo the length.
+    dead: [AtomicU32; DEATHS],
+}
+
+/// How many recent deaths the arena remembers.
+pub(crate) const DEATHS: usize = 64;
+
+/// The slot of the death numbered `count` in the ring.
+fn death_slot(count: u64) -> usize {
+    // The remainder is below DEATHS, so it fits any usize.
+    usize::try_from(count % DEATHS as u64).unwrap_or(0)
 }
 
 #[repr(C)]
@@ -344,6 +357,31 @@ impl Arena {
             return None;
         }
         self.at::<T>(data)
+    }
+
+    /// Remembers that process `pid` died, for waiters that watch a set of
+    /// processes (a barrier's parties).
+    pub(crate) fn record_death(&self, pid: u32) {
+        let header = self.header();
+        header.lock.lock(None);
+        let count = header.deaths.load(Ordering::Relaxed);
+        header.dead[death_slot(count)].store(pid, Ordering::Relaxed);
+        header.deaths.store(count + 1, Ordering::Release);
+        header.lock.unlock();
+    }
+
+    /// How many deaths were recorded so far.
+    pub(crate) fn deaths(&self) -> u64 {
+        self.header().deaths.load(Ordering::Acquire)
+    }
+
+    /// Whether a process for which `watched` holds is among the deaths
+    /// recorded since count `since` (the last [`DEATHS`] of them at most).
+    pub(crate) fn died_since(&self, since: u64, watched: impl Fn(u32) -> bool) -> bool {
+        let header = self.header();
+        let now = header.deaths.load(Ordering::Acquire);
+        let from = since.max(now.saturating_sub(DEATHS as u64));
+        (from..now).any(|i| watched(header.dead[death_slot(i)].load(Ordering::Relaxed)))
     }
 
     /// Marks a block as known to other processes, so it is never freed.

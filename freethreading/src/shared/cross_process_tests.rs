@@ -309,3 +309,26 @@ fn a_process_adopts_one_arena_only() {
         &[],
     ));
 }
+
+#[test]
+fn a_barrier_breaks_when_a_party_is_reported_dead_between_rounds() {
+    if let Some((_, payload)) = child_role() {
+        let barrier: Barrier = decode(&payload).unwrap();
+        barrier.wait().unwrap();
+        park_forever();
+    }
+    let barrier = process(|| Barrier::new(2)).unwrap();
+    let child = spawn_child(
+        &format!("{HERE}a_barrier_breaks_when_a_party_is_reported_dead_between_rounds"),
+        "party",
+        &encode(&barrier).unwrap(),
+    );
+    let pid = child.id();
+    assert!(barrier.wait().is_ok(), "one round together");
+    kill(child);
+    // What the process backend does when it reaps a worker that crashed.
+    super::process_died(pid);
+    let started = Instant::now();
+    assert_eq!(barrier.wait(), Err(BrokenBarrier));
+    assert!(started.elapsed() < Duration::from_secs(2));
+}

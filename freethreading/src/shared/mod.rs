@@ -81,16 +81,23 @@ pub(crate) fn adopt_arena(fd: std::os::fd::OwnedFd) -> io::Result<()> {
     Ok(())
 }
 
-/// Told by the parent when child `pid` died. Nothing to do: every waiter on
-/// a lock, condition or barrier checks the liveness of the processes it
-/// waits for, at most [`word_lock::RECHECK`] apart, so a death is noticed
-/// without being told.
+/// Told by the parent when child `pid` died without finishing its work
+/// (killed, crashed, exited early), before or after reaping it.
+///
+/// Locks need no telling: their waiters check the owner's liveness every
+/// [`word_lock::RECHECK`]. This is for barriers: a party that dies while
+/// waiting is noticed the same way, but one that dies between rounds is
+/// known only as a pid that took part before; told of it, the barrier breaks
+/// rather than wait for it. Do not call it for a worker that exited
+/// normally, which may have simply finished its rounds.
 #[allow(
     dead_code,
     reason = "called by the process backend when it spawns and reaps children"
 )]
 pub(crate) fn process_died(pid: u32) {
-    let _ = pid;
+    if let Some(arena) = ARENA.get() {
+        arena.record_death(pid);
+    }
 }
 
 /// The panic message of a primitive that cannot get shared memory.

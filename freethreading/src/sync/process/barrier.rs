@@ -20,7 +20,11 @@
 //! A party that dies while waiting would leave the others waiting for ever:
 //! each waiting party records its pid in a small table, and a waiter that
 //! has slept [`RECHECK`] without news checks that the others still live; a
-//! dead one breaks the barrier.
+//! dead one breaks the barrier. A party that dies between rounds is not
+//! waiting, and a finished worker's exit must not break anything; but the
+//! barrier also remembers the pids that ever took part, and when the parent
+//! reports one of them dead ([`crate::shared::process_died`]) the next
+//! check breaks the barrier.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -34,7 +38,10 @@ use crate::shared::{Object, Shared};
 use crate::sync::BrokenBarrier;
 use crate::sys::pid;
 
-const TRACKED: usize = 58;
+/// Waiting parties whose pid is recorded.
+const TRACKED: usize = 40;
+/// Pids that ever took part, watched for deaths told by `process_died`.
+const KNOWN: usize = 24;
 
 #[repr(C)]
 pub(crate) struct State {
@@ -54,7 +61,10 @@ pub(crate) struct State {
     /// The hash of the action's task name; 0 for none.
     action: AtomicU64,
     changed: Notifier,
+    /// The arena's count of recorded deaths when last checked.
+    deaths_seen: AtomicU64,
     waiting: [AtomicU32; TRACKED],
+    known: [AtomicU32; KNOWN],
 }
 
 // SAFETY: atomics only, valid when zero, no Drop.
@@ -93,6 +103,9 @@ impl Barrier {
     /// A barrier for `parties`, which the caller checked is at least one.
     pub(crate) fn new(parties: usize) -> Self {
         let state: Shared<State> = Shared::new("Barrier");
+        state
+            .deaths_seen
+            .store(state.arena().deaths(), Ordering::Relaxed);
         state.parties.store(
             u64::try_from(parties).unwrap_or(u64::MAX),
             Ordering::Relaxed,
@@ -152,18 +165,57 @@ impl Barrier {
         })
     }
 
+    /// Whether the parent reported the death of a process that took part,
+    /// since the last check.
+    fn a_known_party_was_reported_dead(&self) -> bool {
+        let s = &*self.state;
+        let arena = self.state.arena();
+        let seen = s.deaths_seen.load(Ordering::Relaxed);
+        if arena.deaths() == seen {
+            return false;
+        }
+        let now = arena.deaths();
+        let me = pid::current();
+        let died = arena.died_since(seen, |dead| {
+            dead != 0
+                && dead != me
+                && s.known
+                    .iter()
+                    .any(|known| known.load(Ordering::Relaxed) == dead)
+        });
+        s.deaths_seen.store(now, Ordering::Relaxed);
+        died
+    }
+
     /// Waits for news, checking for dead parties every [`RECHECK`]; `true`
     /// if one died and the barrier broke.
     fn wait_or_break(&self, deadline: Option<Instant>, since: &mut Instant) -> bool {
         self.wait_changed(deadline);
         if since.elapsed() >= RECHECK {
             *since = Instant::now();
-            if self.a_party_died() {
+            if self.a_party_died() || self.a_known_party_was_reported_dead() {
                 self.break_now();
                 return true;
             }
         }
         false
+    }
+
+    /// Adds this process to the parties that ever took part.
+    fn make_known(&self) {
+        let me = pid::current();
+        let known = &self.state.known;
+        if known.iter().any(|slot| slot.load(Ordering::Relaxed) == me) {
+            return;
+        }
+        for slot in known {
+            if slot
+                .compare_exchange(0, me, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            {
+                return;
+            }
+        }
     }
 
     fn enter(&self) -> Option<usize> {
@@ -184,10 +236,14 @@ impl Barrier {
         while s.acting.load(Ordering::Relaxed) != 0 && !self.is_broken() {
             self.wait_or_break(None, &mut since);
         }
+        if !self.is_broken() && self.a_known_party_was_reported_dead() {
+            self.break_now();
+        }
         if self.is_broken() {
             s.lock.unlock();
             return Err(BrokenBarrier);
         }
+        self.make_known();
         let generation = s.generation.load(Ordering::Relaxed);
         let index = s.count.fetch_add(1, Ordering::Relaxed);
         let slot = self.enter();
