@@ -165,6 +165,7 @@ impl std::error::Error for BrokenBarrier {}
 /// }
 /// assert!(lock.locked());
 /// ```
+#[derive(Clone)]
 pub struct OwnerDied<G> {
     inner: G,
 }
