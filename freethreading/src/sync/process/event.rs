@@ -15,7 +15,7 @@ use crate::shared::{Object, Shared};
 use crate::sys::futex;
 
 /// Polls of the word before a waiter sleeps in the kernel.
-const SPIN: u32 = 400;
+const SPIN: u32 = 200;
 
 #[repr(C)]
 #[derive(Default)]
