@@ -39,6 +39,10 @@ const LINK_MARK: u64 = 2 << 32;
 const OP_NONE: u32 = 0;
 const OP_OPEN: u32 = 1;
 
+/// The first 64 bytes are what every `put` and `get` writes, in one cache
+/// line (the block holding a `State` is line-aligned); the rest is read on
+/// every operation and written rarely. `len` fits 32 bits: a record takes
+/// at least 8 bytes of a 1 GiB arena.
 #[repr(C)]
 #[derive(Default)]
 pub(crate) struct State {
@@ -46,20 +50,22 @@ pub(crate) struct State {
     journal: AtomicU32,
     head: AtomicU64,
     tail: AtomicU64,
-    len: AtomicU64,
-    /// 0 for no bound.
-    maxsize: AtomicU64,
+    len: AtomicU32,
+    saved_len: AtomicU32,
     unfinished: AtomicU64,
     saved_head: AtomicU64,
     saved_tail: AtomicU64,
-    saved_len: AtomicU64,
-    saved_unfinished: AtomicU64,
     // `unfinished` changes only with the lock held (`task_done` takes it
     // too), so restoring its saved value never undoes someone else's step.
+    saved_unfinished: AtomicU64,
+    /// 0 for no bound.
+    maxsize: AtomicU64,
     not_empty: Notifier,
     not_full: Notifier,
     all_done: Notifier,
 }
+
+const _: () = assert!(std::mem::offset_of!(State, maxsize) == 64);
 
 // SAFETY: atomics only, valid when zero, no Drop.
 unsafe impl Object for State {
@@ -269,7 +275,7 @@ impl Ring {
 
     fn has_room(&self) -> bool {
         let max = self.state.maxsize.load(Ordering::Relaxed);
-        max == 0 || self.state.len.load(Ordering::Relaxed) < max
+        max == 0 || u64::from(self.state.len.load(Ordering::Relaxed)) < max
     }
 
     /// Puts one record, waiting for room until `deadline` if `wait`; counts
@@ -305,6 +311,9 @@ impl Ring {
     fn place(&self, bytes: &[u8], counted: bool) -> Result<(), PutFailure> {
         let arena = self.arena();
         let s = &*self.state;
+        if s.len.load(Ordering::Relaxed) == u32::MAX {
+            return Err(PutFailure::NoMemory);
+        }
         let need = HEADER + padded(bytes.len() as u64);
         let (mut segment_offset, mut position) = unpack(s.tail.load(Ordering::Relaxed));
         let mut segment = Segment::open(arena, segment_offset);
@@ -412,7 +421,7 @@ impl Ring {
             return Err(self.corrupt());
         }
         self.open_journal();
-        let left = s.len.load(Ordering::Relaxed) - 1;
+        let left = s.len.load(Ordering::Relaxed).saturating_sub(1);
         if left == 0 {
             // Empty: start over at the front of this segment.
             s.head.store(pack(segment_offset, 0), Ordering::Relaxed);
