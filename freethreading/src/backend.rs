@@ -57,7 +57,7 @@ impl Backend {
             Backend::Threading => true,
             // Linux only for now; elsewhere choosing it is an error rather
             // than a silent fallback.
-            Backend::Multiprocessing => crate::sys::PROCESSES_SUPPORTED,
+            Backend::Multiprocessing => crate::sys::process::PROCESSES_SUPPORTED,
         }
     }
 

@@ -38,6 +38,7 @@ mod pool;
 mod process;
 mod queue;
 mod runner;
+mod shared;
 mod sync;
 mod sys;
 mod task;
@@ -106,7 +107,7 @@ pub use pool::{
 pub use queue::{Empty, Full, GetError, PutError, Queue, SimpleQueue, TaskDoneError};
 pub use sync::{
     Barrier, BarrierError, BoundedSemaphore, BrokenBarrier, Condition, ConditionError,
-    ConditionGuard, Event, Lock, LockGuard, RLock, RLockGuard, ReleaseError, Semaphore,
+    ConditionGuard, Event, Lock, LockGuard, OwnerDied, RLock, RLockGuard, ReleaseError, Semaphore,
     SemaphoreGuard,
 };
 

@@ -9,7 +9,7 @@ use std::fmt::Debug;
 
 use freethreading::{
     Barrier, BarrierError, BoundedSemaphore, BrokenBarrier, Condition, ConditionError, Event, Lock,
-    LockGuard, RLock, ReleaseError, Semaphore, SemaphoreGuard, TaskValue,
+    LockGuard, OwnerDied, RLock, ReleaseError, Semaphore, SemaphoreGuard, TaskValue,
 };
 
 fn assert_handle<T: Clone + Send + Sync + Debug + TaskValue>() {}
@@ -33,6 +33,8 @@ freethreading_tests::backend_tests! {
         assert_error::<ConditionError>();
         assert_error::<BarrierError>();
         assert_error::<BrokenBarrier>();
+        assert_error::<OwnerDied<()>>();
+        assert_send::<OwnerDied<LockGuard<'static>>>();
     }
 
     fn guards_without_an_owner_may_move_between_threads() {

@@ -24,7 +24,7 @@ use super::wire::{
     FrameReader, FrameWriter, Hello, JobHeader, PROTOCOL, ReplyHeader, WORKER_ENV_VAR, Welcome,
     split, write_message,
 };
-use crate::sys::{self, Channel};
+use crate::sys::process::{self as sys, Channel};
 use crate::task::{TaskError, registry};
 
 /// The exit status of a worker whose parent broke the protocol, or that could
@@ -71,6 +71,15 @@ fn serve(parent: u32) -> ! {
     }
     let channel = sys::take_inherited_channel()
         .unwrap_or_else(|e| fail(&format!("no channel to the parent on standard input: {e}")));
+    match sys::receive_descriptor(&channel) {
+        Ok(Some(arena)) => {
+            if let Err(e) = crate::shared::adopt_arena(arena) {
+                fail(&format!("cannot map the parent's shared memory: {e}"));
+            }
+        }
+        Ok(None) => {}
+        Err(e) => fail(&format!("reading the parent's shared memory: {e}")),
+    }
 
     let mut reader = FrameReader::new();
     let welcome: Welcome = match reader.read_frame(&channel) {

@@ -16,7 +16,7 @@ use std::process::{Child, ExitStatus};
 
 use super::wire::{FrameReader, Hello, PROTOCOL, WORKER_ENV_VAR, Welcome, split, write_message};
 use crate::backend::{BACKEND_ENV_VAR, Backend};
-use crate::sys::{self, Channel};
+use crate::sys::process::{self as sys, Channel};
 use crate::task::TaskError;
 
 /// A test binary's entry point for worker processes, registered by
@@ -110,7 +110,12 @@ impl WorkerProcess {
             one_shot: identity.one_shot,
         };
         let mut worker = WorkerProcess { child, channel };
-        if let Err(error) = write_message(&worker.channel, &welcome) {
+        // The shared-memory arena first, so that the worker maps it before
+        // it meets any primitive.
+        let sent = crate::shared::arena_fd_for_child()
+            .and_then(|arena| sys::send_descriptor(&worker.channel, Some(arena)))
+            .and_then(|()| write_message(&worker.channel, &welcome));
+        if let Err(error) = sent {
             worker.kill_and_reap();
             return Err(error);
         }

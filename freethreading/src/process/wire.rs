@@ -32,7 +32,7 @@ const MAX_FRAME: usize = u32::MAX as usize;
 /// What a parent tells a new worker, before anything else.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Welcome {
-    /// The parent's [`build_id`](crate::sys::build_id), which must be the worker's.
+    /// The parent's [`build_id`](crate::sys::process::build_id), which must be the worker's.
     pub(crate) build: u64,
     /// The worker's name, for `current_worker()`.
     pub(crate) name: String,

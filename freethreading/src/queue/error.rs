@@ -100,13 +100,19 @@ pub enum PutError<T> {
     /// The queue stayed full: right away for `try_put`, until the deadline for
     /// `put_timeout`. Python's `queue.Full`.
     Full(T),
+    /// The item could not be serialized for a process queue; the message
+    /// says why. Nothing was put.
+    Encode(T, String),
+    /// The shared memory that process queues keep their items in is full.
+    /// Nothing was put.
+    NoMemory(T),
 }
 
 impl<T> PutError<T> {
     /// The item that could not be put, whatever the reason.
     pub fn into_inner(self) -> T {
         match self {
-            PutError::Full(item) => item,
+            PutError::Full(item) | PutError::Encode(item, _) | PutError::NoMemory(item) => item,
         }
     }
 
@@ -126,6 +132,10 @@ impl<T> fmt::Debug for PutError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PutError::Full(_) => f.write_str("Full(..)"),
+            PutError::Encode(_, reason) => {
+                f.debug_tuple("Encode").field(&"..").field(reason).finish()
+            }
+            PutError::NoMemory(_) => f.write_str("NoMemory(..)"),
         }
     }
 }
@@ -134,6 +144,8 @@ impl<T> fmt::Display for PutError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PutError::Full(item) => fmt::Display::fmt(&Full(item), f),
+            PutError::Encode(_, reason) => write!(f, "cannot serialize the item: {reason}"),
+            PutError::NoMemory(_) => f.write_str("the shared memory of process queues is full"),
         }
     }
 }
@@ -161,6 +173,9 @@ pub enum GetError {
     /// The queue stayed empty: right away for `try_get`, until the deadline
     /// for `get_timeout`. Python's `queue.Empty`.
     Empty,
+    /// The item taken from a process queue could not be deserialized as the
+    /// queue's item type; the message says why. The item is gone.
+    Decode(String),
 }
 
 impl GetError {
@@ -180,6 +195,7 @@ impl fmt::Display for GetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             GetError::Empty => fmt::Display::fmt(&Empty, f),
+            GetError::Decode(reason) => write!(f, "cannot deserialize the item: {reason}"),
         }
     }
 }

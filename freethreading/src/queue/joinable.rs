@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::thread;
 use super::wait::Wait;
 use super::{GetError, PutError, TaskDoneError};
+use super::{process, thread};
 use crate::TaskValue;
 
 /// A FIFO queue between workers, optionally bounded, that counts finished
@@ -70,6 +70,7 @@ pub struct Queue<T: TaskValue> {
 #[serde(bound = "")]
 enum Flavor<T: TaskValue> {
     Thread(#[serde(with = "crate::handles")] Arc<thread::Queue<T>>),
+    Process(#[serde(with = "crate::shared::arc")] Arc<process::Queue<T>>),
 }
 
 impl<T: TaskValue> Queue<T> {
@@ -89,6 +90,14 @@ impl<T: TaskValue> Queue<T> {
     /// A queue that holds at most `maxsize` items: Python's `Queue(maxsize)`.
     /// As in Python, a `maxsize` of 0 means no bound.
     ///
+    /// On the process backend the items live in shared memory that every
+    /// process maps, serialized; an unbounded `put` grows it and never waits.
+    ///
+    /// # Panics
+    ///
+    /// On the process backend, if that shared memory cannot be created or is
+    /// full.
+    ///
     /// A small bound preallocates its places; a large one (a million items,
     /// `usize::MAX`) costs memory only for the items held.
     ///
@@ -103,17 +112,19 @@ impl<T: TaskValue> Queue<T> {
     /// # Ok::<(), freethreading::PutError<i32>>(())
     /// ```
     pub fn bounded(maxsize: usize) -> Self {
-        // The thread flavor is the only one until the process backend lands;
-        // then this chooses by `get_backend()`.
-        Queue {
-            flavor: Flavor::Thread(Arc::new(thread::Queue::new(maxsize))),
-        }
+        let flavor = if crate::shared::process_flavor() {
+            Flavor::Process(Arc::new(process::Queue::new(maxsize)))
+        } else {
+            Flavor::Thread(Arc::new(thread::Queue::new(maxsize)))
+        };
+        Queue { flavor }
     }
 
     /// The bound given to [`bounded`](Self::bounded), 0 when unbounded.
     pub fn maxsize(&self) -> usize {
         match &self.flavor {
             Flavor::Thread(queue) => queue.maxsize(),
+            Flavor::Process(queue) => queue.maxsize(),
         }
     }
 
@@ -123,7 +134,8 @@ impl<T: TaskValue> Queue<T> {
     /// # Errors
     ///
     /// None on the thread backend. On the process backend, an item that
-    /// cannot be serialized comes back in an error.
+    /// cannot be serialized comes back in [`PutError::Encode`], and one that
+    /// does not fit in the shared memory left in [`PutError::NoMemory`].
     ///
     /// # Examples
     ///
@@ -136,6 +148,7 @@ impl<T: TaskValue> Queue<T> {
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
         match &self.flavor {
             Flavor::Thread(queue) => Ok(queue.put(item, Wait::Forever)?),
+            Flavor::Process(queue) => queue.put(item, Wait::Forever, true),
         }
     }
 
@@ -158,6 +171,7 @@ impl<T: TaskValue> Queue<T> {
     pub fn try_put(&self, item: T) -> Result<(), PutError<T>> {
         match &self.flavor {
             Flavor::Thread(queue) => Ok(queue.put(item, Wait::Never)?),
+            Flavor::Process(queue) => queue.put(item, Wait::Never, true),
         }
     }
 
@@ -183,6 +197,7 @@ impl<T: TaskValue> Queue<T> {
     pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
         match &self.flavor {
             Flavor::Thread(queue) => Ok(queue.put(item, Wait::timeout(timeout))?),
+            Flavor::Process(queue) => queue.put(item, Wait::timeout(timeout), true),
         }
     }
 
@@ -192,7 +207,7 @@ impl<T: TaskValue> Queue<T> {
     /// # Errors
     ///
     /// None on the thread backend. On the process backend, an item that
-    /// cannot be deserialized is an error.
+    /// cannot be deserialized is [`GetError::Decode`].
     ///
     /// # Examples
     ///
@@ -207,6 +222,7 @@ impl<T: TaskValue> Queue<T> {
     pub fn get(&self) -> Result<T, GetError> {
         match &self.flavor {
             Flavor::Thread(queue) => Ok(queue.get(Wait::Forever)?),
+            Flavor::Process(queue) => queue.get(Wait::Forever),
         }
     }
 
@@ -231,6 +247,7 @@ impl<T: TaskValue> Queue<T> {
     pub fn try_get(&self) -> Result<T, GetError> {
         match &self.flavor {
             Flavor::Thread(queue) => Ok(queue.get(Wait::Never)?),
+            Flavor::Process(queue) => queue.get(Wait::Never),
         }
     }
 
@@ -253,6 +270,7 @@ impl<T: TaskValue> Queue<T> {
     pub fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
         match &self.flavor {
             Flavor::Thread(queue) => Ok(queue.get(Wait::timeout(timeout))?),
+            Flavor::Process(queue) => queue.get(Wait::timeout(timeout)),
         }
     }
 
@@ -280,6 +298,7 @@ impl<T: TaskValue> Queue<T> {
     pub fn task_done(&self) -> Result<(), TaskDoneError> {
         match &self.flavor {
             Flavor::Thread(queue) => queue.task_done(),
+            Flavor::Process(queue) => queue.task_done(),
         }
     }
 
@@ -292,6 +311,9 @@ impl<T: TaskValue> Queue<T> {
     pub fn join(&self) {
         match &self.flavor {
             Flavor::Thread(queue) => {
+                queue.join(Wait::Forever);
+            }
+            Flavor::Process(queue) => {
                 queue.join(Wait::Forever);
             }
         }
@@ -316,6 +338,7 @@ impl<T: TaskValue> Queue<T> {
     pub fn join_timeout(&self, timeout: Duration) -> bool {
         match &self.flavor {
             Flavor::Thread(queue) => queue.join(Wait::timeout(timeout)),
+            Flavor::Process(queue) => queue.join(Wait::timeout(timeout)),
         }
     }
 
@@ -323,6 +346,7 @@ impl<T: TaskValue> Queue<T> {
     pub fn qsize(&self) -> usize {
         match &self.flavor {
             Flavor::Thread(queue) => queue.qsize(),
+            Flavor::Process(queue) => queue.qsize(),
         }
     }
 
@@ -330,6 +354,7 @@ impl<T: TaskValue> Queue<T> {
     pub fn empty(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(queue) => queue.empty(),
+            Flavor::Process(queue) => queue.empty(),
         }
     }
 
@@ -338,6 +363,7 @@ impl<T: TaskValue> Queue<T> {
     pub fn full(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(queue) => queue.full(),
+            Flavor::Process(queue) => queue.full(),
         }
     }
 }
@@ -354,8 +380,19 @@ impl<T: TaskValue> Clone for Queue<T> {
     fn clone(&self) -> Self {
         let flavor = match &self.flavor {
             Flavor::Thread(queue) => Flavor::Thread(Arc::clone(queue)),
+            Flavor::Process(queue) => Flavor::Process(Arc::clone(queue)),
         };
         Queue { flavor }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+impl<T: TaskValue> Queue<T> {
+    pub(crate) fn unfinished_tasks_for_test(&self) -> usize {
+        match &self.flavor {
+            Flavor::Thread(queue) => queue.unfinished_tasks(),
+            Flavor::Process(queue) => queue.unfinished_tasks(),
+        }
     }
 }
 
@@ -363,6 +400,7 @@ impl<T: TaskValue> fmt::Debug for Queue<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let unfinished = match &self.flavor {
             Flavor::Thread(queue) => queue.unfinished_tasks(),
+            Flavor::Process(queue) => queue.unfinished_tasks(),
         };
         f.debug_struct("Queue")
             .field("maxsize", &self.maxsize())

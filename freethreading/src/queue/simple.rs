@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::thread;
 use super::wait::Wait;
 use super::{GetError, PutError};
+use super::{process, thread};
 use crate::TaskValue;
 
 /// An unbounded FIFO queue between workers, without task counting: Python's
@@ -52,16 +52,23 @@ pub struct SimpleQueue<T: TaskValue> {
 #[serde(bound = "")]
 enum Flavor<T: TaskValue> {
     Thread(#[serde(with = "crate::handles")] Arc<thread::SimpleQueue<T>>),
+    Process(#[serde(with = "crate::shared::arc")] Arc<process::Queue<T>>),
 }
 
 impl<T: TaskValue> SimpleQueue<T> {
     /// An empty queue: Python's `SimpleQueue()`.
+    ///
+    /// # Panics
+    ///
+    /// On the process backend, if the shared memory that every process maps
+    /// cannot be created or is full.
     pub fn new() -> Self {
-        // The thread flavor is the only one until the process backend lands;
-        // then this chooses by `get_backend()`.
-        SimpleQueue {
-            flavor: Flavor::Thread(Arc::new(thread::SimpleQueue::new())),
-        }
+        let flavor = if crate::shared::process_flavor() {
+            Flavor::Process(Arc::new(process::Queue::new(0)))
+        } else {
+            Flavor::Thread(Arc::new(thread::SimpleQueue::new()))
+        };
+        SimpleQueue { flavor }
     }
 
     /// Puts `item` at the back of the queue; never waits. Python's
@@ -70,13 +77,15 @@ impl<T: TaskValue> SimpleQueue<T> {
     /// # Errors
     ///
     /// None on the thread backend. On the process backend, an item that
-    /// cannot be serialized comes back in an error.
+    /// cannot be serialized comes back in [`PutError::Encode`], and one that
+    /// does not fit in the shared memory left in [`PutError::NoMemory`].
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
         match &self.flavor {
             Flavor::Thread(queue) => {
                 queue.put(item);
                 Ok(())
             }
+            Flavor::Process(queue) => queue.put(item, Wait::Forever, false),
         }
     }
 
@@ -86,10 +95,11 @@ impl<T: TaskValue> SimpleQueue<T> {
     /// # Errors
     ///
     /// None on the thread backend. On the process backend, an item that
-    /// cannot be deserialized is an error.
+    /// cannot be deserialized is [`GetError::Decode`].
     pub fn get(&self) -> Result<T, GetError> {
         match &self.flavor {
             Flavor::Thread(queue) => Ok(queue.get(Wait::Forever)?),
+            Flavor::Process(queue) => queue.get(Wait::Forever),
         }
     }
 
@@ -114,6 +124,7 @@ impl<T: TaskValue> SimpleQueue<T> {
     pub fn try_get(&self) -> Result<T, GetError> {
         match &self.flavor {
             Flavor::Thread(queue) => Ok(queue.get(Wait::Never)?),
+            Flavor::Process(queue) => queue.get(Wait::Never),
         }
     }
 
@@ -136,6 +147,7 @@ impl<T: TaskValue> SimpleQueue<T> {
     pub fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
         match &self.flavor {
             Flavor::Thread(queue) => Ok(queue.get(Wait::timeout(timeout))?),
+            Flavor::Process(queue) => queue.get(Wait::timeout(timeout)),
         }
     }
 
@@ -144,6 +156,7 @@ impl<T: TaskValue> SimpleQueue<T> {
     pub fn empty(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(queue) => queue.empty(),
+            Flavor::Process(queue) => queue.empty(),
         }
     }
 }
@@ -160,6 +173,7 @@ impl<T: TaskValue> Clone for SimpleQueue<T> {
     fn clone(&self) -> Self {
         let flavor = match &self.flavor {
             Flavor::Thread(queue) => Flavor::Thread(Arc::clone(queue)),
+            Flavor::Process(queue) => Flavor::Process(Arc::clone(queue)),
         };
         SimpleQueue { flavor }
     }
@@ -169,6 +183,7 @@ impl<T: TaskValue> fmt::Debug for SimpleQueue<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let len = match &self.flavor {
             Flavor::Thread(queue) => queue.qsize(),
+            Flavor::Process(queue) => queue.qsize(),
         };
         f.debug_struct("SimpleQueue")
             .field("len", &len)

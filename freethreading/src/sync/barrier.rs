@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::thread;
 use super::{BarrierError, BrokenBarrier};
+use super::{process, thread};
 use crate::Task;
 
 /// A meeting point that releases a fixed number of parties together:
@@ -24,6 +24,11 @@ use crate::Task;
 /// [`BrokenBarrier`] until [`reset`](Barrier::reset).
 ///
 /// Clones share the barrier, and so does a clone handed to a worker.
+///
+/// On the process backend a party whose process dies while it waits breaks
+/// the barrier for the others (within about 50 ms) rather than leaving them
+/// waiting; a party that dies before it arrives is noticed only through the
+/// barrier's timeout.
 ///
 /// # Examples
 ///
@@ -47,6 +52,7 @@ pub struct Barrier {
 #[derive(Clone, Serialize, Deserialize)]
 enum Flavor {
     Thread(#[serde(with = "crate::handles")] Arc<thread::Barrier>),
+    Process(#[serde(with = "crate::shared::arc")] Arc<process::Barrier>),
 }
 
 impl Barrier {
@@ -55,13 +61,21 @@ impl Barrier {
     /// # Errors
     ///
     /// [`BarrierError::NoParties`] if `parties` is 0.
+    ///
+    /// # Panics
+    ///
+    /// On the process backend, if the shared memory that every process maps
+    /// cannot be created or is full.
     pub fn new(parties: usize) -> Result<Self, BarrierError> {
         if parties == 0 {
             return Err(BarrierError::NoParties);
         }
-        Ok(Barrier {
-            flavor: Flavor::Thread(Arc::new(thread::Barrier::new(parties))),
-        })
+        let flavor = if crate::shared::process_flavor() {
+            Flavor::Process(Arc::new(process::Barrier::new(parties)))
+        } else {
+            Flavor::Thread(Arc::new(thread::Barrier::new(parties)))
+        };
+        Ok(Barrier { flavor })
     }
 
     /// Sets the task that the last party to arrive runs before the round is
@@ -94,6 +108,7 @@ impl Barrier {
     {
         crate::task::registry::check(action.name()).map_err(BarrierError::Action)?;
         match &self.flavor {
+            Flavor::Process(barrier) => barrier.set_action(action.name()),
             Flavor::Thread(barrier) => barrier.set_action(Arc::new(move || action.call(()))),
         }
         Ok(self)
@@ -107,6 +122,7 @@ impl Barrier {
     pub fn with_timeout(self, timeout: Duration) -> Self {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.set_timeout(Some(timeout)),
+            Flavor::Process(barrier) => barrier.set_timeout(Some(timeout)),
         }
         self
     }
@@ -125,6 +141,7 @@ impl Barrier {
     pub fn wait(&self) -> Result<usize, BrokenBarrier> {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.wait(barrier.default_timeout()),
+            Flavor::Process(barrier) => barrier.wait(barrier.default_timeout()),
         }
     }
 
@@ -148,6 +165,7 @@ impl Barrier {
     pub fn wait_timeout(&self, timeout: Duration) -> Result<usize, BrokenBarrier> {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.wait(Some(timeout)),
+            Flavor::Process(barrier) => barrier.wait(Some(timeout)),
         }
     }
 
@@ -156,6 +174,7 @@ impl Barrier {
     pub fn reset(&self) {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.reset(),
+            Flavor::Process(barrier) => barrier.reset(),
         }
     }
 
@@ -164,6 +183,7 @@ impl Barrier {
     pub fn abort(&self) {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.abort(),
+            Flavor::Process(barrier) => barrier.abort(),
         }
     }
 
@@ -171,6 +191,7 @@ impl Barrier {
     pub fn parties(&self) -> usize {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.parties(),
+            Flavor::Process(barrier) => barrier.parties(),
         }
     }
 
@@ -178,6 +199,7 @@ impl Barrier {
     pub fn n_waiting(&self) -> usize {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.n_waiting(),
+            Flavor::Process(barrier) => barrier.n_waiting(),
         }
     }
 
@@ -185,6 +207,7 @@ impl Barrier {
     pub fn broken(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.broken(),
+            Flavor::Process(barrier) => barrier.broken(),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use super::process;
 use super::thread::{self, ConditionLock};
 use super::{ConditionError, Lock, RLock, ReleaseError, lock, rlock};
 
@@ -52,10 +53,16 @@ pub struct Condition {
 #[derive(Clone, Serialize, Deserialize)]
 enum Flavor {
     Thread(#[serde(with = "crate::handles")] Arc<thread::Condition>),
+    Process(#[serde(with = "crate::shared::arc")] Arc<process::Condition>),
 }
 
 impl Condition {
     /// A condition over a new [`RLock`] of its own, as Python's `Condition()`.
+    ///
+    /// # Panics
+    ///
+    /// On the process backend, if the shared memory that every process maps
+    /// cannot be created or is full.
     pub fn new() -> Self {
         Condition::with_rlock(RLock::new())
     }
@@ -79,6 +86,9 @@ impl Condition {
             lock::Flavor::Thread(lock) => {
                 Flavor::Thread(Arc::new(thread::Condition::new(ConditionLock::Lock(lock))))
             }
+            lock::Flavor::Process(lock) => Flavor::Process(Arc::new(process::Condition::new(
+                process::ConditionLock::Lock(lock),
+            ))),
         };
         Condition { flavor }
     }
@@ -89,6 +99,9 @@ impl Condition {
             rlock::Flavor::Thread(lock) => {
                 Flavor::Thread(Arc::new(thread::Condition::new(ConditionLock::RLock(lock))))
             }
+            rlock::Flavor::Process(lock) => Flavor::Process(Arc::new(process::Condition::new(
+                process::ConditionLock::RLock(lock),
+            ))),
         };
         Condition { flavor }
     }
@@ -114,6 +127,7 @@ impl Condition {
     pub fn acquire(&self) {
         match &self.flavor {
             Flavor::Thread(condition) => condition.acquire_until(None),
+            Flavor::Process(condition) => condition.acquire_until(None),
         };
     }
 
@@ -121,6 +135,7 @@ impl Condition {
     pub fn try_acquire(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(condition) => condition.try_acquire(),
+            Flavor::Process(condition) => condition.try_acquire(),
         }
     }
 
@@ -128,6 +143,7 @@ impl Condition {
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
         match &self.flavor {
             Flavor::Thread(condition) => condition.acquire_until(thread::deadline(timeout)),
+            Flavor::Process(condition) => condition.acquire_until(thread::deadline(timeout)),
         }
     }
 
@@ -141,6 +157,7 @@ impl Condition {
     pub fn release(&self) -> Result<(), ReleaseError> {
         match &self.flavor {
             Flavor::Thread(condition) => condition.release(),
+            Flavor::Process(condition) => condition.release(),
         }
     }
 
@@ -205,6 +222,7 @@ impl Condition {
     pub fn notify(&self, n: usize) -> Result<(), ConditionError> {
         match &self.flavor {
             Flavor::Thread(condition) => condition.notify(n),
+            Flavor::Process(condition) => condition.notify(n),
         }
     }
 
@@ -216,18 +234,21 @@ impl Condition {
     pub fn notify_all(&self) -> Result<(), ConditionError> {
         match &self.flavor {
             Flavor::Thread(condition) => condition.notify_all(),
+            Flavor::Process(condition) => condition.notify_all(),
         }
     }
 
     fn wait_until(&self, deadline: Option<Instant>) -> Result<bool, ConditionError> {
         match &self.flavor {
             Flavor::Thread(condition) => condition.wait_until(deadline),
+            Flavor::Process(condition) => condition.wait_until(deadline),
         }
     }
 
     fn check_held(&self, error: ConditionError) -> Result<(), ConditionError> {
         let held = match &self.flavor {
             Flavor::Thread(condition) => condition.is_held(),
+            Flavor::Process(condition) => condition.is_held(),
         };
         if held { Ok(()) } else { Err(error) }
     }
@@ -236,6 +257,7 @@ impl Condition {
     fn wait_held_until(&self, deadline: Option<Instant>) -> bool {
         match &self.flavor {
             Flavor::Thread(condition) => condition.wait_held_until(deadline),
+            Flavor::Process(condition) => condition.wait_held_until(deadline),
         }
     }
 
@@ -260,6 +282,7 @@ impl Condition {
     fn notify_held(&self, n: usize) {
         match &self.flavor {
             Flavor::Thread(condition) => condition.notify_held(n),
+            Flavor::Process(condition) => condition.notify_held(n),
         }
     }
 }
@@ -287,6 +310,23 @@ impl fmt::Debug for Condition {
                         "lock",
                         &RLock {
                             flavor: rlock::Flavor::Thread(Arc::clone(lock)),
+                        },
+                    ),
+                };
+                debug.field("waiting", &condition.n_waiting());
+            }
+            Flavor::Process(condition) => {
+                match condition.lock() {
+                    process::ConditionLock::Lock(lock) => debug.field(
+                        "lock",
+                        &Lock {
+                            flavor: lock::Flavor::Process(Arc::clone(lock)),
+                        },
+                    ),
+                    process::ConditionLock::RLock(lock) => debug.field(
+                        "lock",
+                        &RLock {
+                            flavor: rlock::Flavor::Process(Arc::clone(lock)),
                         },
                     ),
                 };

@@ -141,3 +141,61 @@ impl fmt::Display for BrokenBarrier {
 }
 
 impl std::error::Error for BrokenBarrier {}
+
+/// A lock taken over from a process that died holding it: what
+/// [`Lock::lock_checked`](crate::Lock::lock_checked) and
+/// [`RLock::lock_checked`](crate::RLock::lock_checked) return instead of the
+/// guard, as [`std::sync::PoisonError`] does for a panic.
+///
+/// The lock is held all the same: take the guard (or `()` from
+/// `acquire_checked`) back with [`into_inner`](OwnerDied::into_inner). What
+/// the lock protects may have been left half-updated by the dead process.
+/// Only the process backend produces it: a thread cannot die alone.
+///
+/// # Examples
+///
+/// ```
+/// let lock = freethreading::Lock::new();
+/// match lock.acquire_checked() {
+///     Ok(()) => {}
+///     Err(died) => {
+///         eprintln!("{died}");
+///         died.into_inner();
+///     }
+/// }
+/// assert!(lock.locked());
+/// ```
+#[derive(Clone)]
+pub struct OwnerDied<G> {
+    inner: G,
+}
+
+impl<G> OwnerDied<G> {
+    pub(crate) fn new(inner: G) -> Self {
+        OwnerDied { inner }
+    }
+
+    /// The guard (or `()`), since the lock is held anyway.
+    pub fn into_inner(self) -> G {
+        self.inner
+    }
+
+    /// A reference to the guard.
+    pub fn get_ref(&self) -> &G {
+        &self.inner
+    }
+}
+
+impl<G> fmt::Debug for OwnerDied<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnerDied").finish_non_exhaustive()
+    }
+}
+
+impl<G> fmt::Display for OwnerDied<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the previous owner of the lock died while holding it")
+    }
+}
+
+impl<G> std::error::Error for OwnerDied<G> {}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::thread;
+use super::{process, thread};
 
 /// A flag that some workers set and others wait for: Python's `Event`.
 ///
@@ -40,16 +40,26 @@ pub struct Event {
 #[derive(Clone, Serialize, Deserialize)]
 enum Flavor {
     Thread(#[serde(with = "crate::handles")] Arc<thread::Event>),
+    Process(#[serde(with = "crate::shared::arc")] Arc<process::Event>),
 }
 
 impl Default for Flavor {
     fn default() -> Self {
-        Flavor::Thread(Arc::new(thread::Event::new()))
+        if crate::shared::process_flavor() {
+            Flavor::Process(Arc::new(process::Event::new()))
+        } else {
+            Flavor::Thread(Arc::new(thread::Event::new()))
+        }
     }
 }
 
 impl Event {
     /// A new event whose flag is not set.
+    ///
+    /// # Panics
+    ///
+    /// On the process backend, if the shared memory that every process maps
+    /// cannot be created or is full.
     pub fn new() -> Self {
         Event::default()
     }
@@ -58,6 +68,7 @@ impl Event {
     pub fn set(&self) {
         match &self.flavor {
             Flavor::Thread(event) => event.set(),
+            Flavor::Process(event) => event.set(),
         }
     }
 
@@ -65,6 +76,7 @@ impl Event {
     pub fn clear(&self) {
         match &self.flavor {
             Flavor::Thread(event) => event.clear(),
+            Flavor::Process(event) => event.clear(),
         }
     }
 
@@ -72,6 +84,7 @@ impl Event {
     pub fn is_set(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(event) => event.is_set(),
+            Flavor::Process(event) => event.is_set(),
         }
     }
 
@@ -79,6 +92,7 @@ impl Event {
     pub fn wait(&self) {
         match &self.flavor {
             Flavor::Thread(event) => event.wait_until(None),
+            Flavor::Process(event) => event.wait_until(None),
         };
     }
 
@@ -87,6 +101,7 @@ impl Event {
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         match &self.flavor {
             Flavor::Thread(event) => event.wait_until(thread::deadline(timeout)),
+            Flavor::Process(event) => event.wait_until(thread::deadline(timeout)),
         }
     }
 }

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::ReleaseError;
+use super::process::{self, Taken};
 use super::thread;
+use super::{OwnerDied, ReleaseError};
 
 /// A lock that one worker holds at a time: Python's `Lock`.
 ///
@@ -21,6 +22,13 @@ use super::thread;
 /// as in Python; use an [`RLock`](crate::RLock) for that.
 ///
 /// Clones share the lock, and so does a clone handed to a worker.
+///
+/// On the process backend the lock lives in memory shared by every process
+/// of the program, and works the same between them. If a process dies
+/// holding it, the next worker to take it gets it (within about 50 ms of the
+/// death) instead of waiting forever; [`lock_checked`](Lock::lock_checked)
+/// and [`acquire_checked`](Lock::acquire_checked) tell it so, as a poisoned
+/// [`std::sync::Mutex`] tells of a panic.
 ///
 /// # Examples
 ///
@@ -45,16 +53,26 @@ pub struct Lock {
 #[derive(Clone, Serialize, Deserialize)]
 pub(super) enum Flavor {
     Thread(#[serde(with = "crate::handles")] Arc<thread::Lock>),
+    Process(#[serde(with = "crate::shared::arc")] Arc<process::Lock>),
 }
 
 impl Default for Flavor {
     fn default() -> Self {
-        Flavor::Thread(Arc::new(thread::Lock::new()))
+        if crate::shared::process_flavor() {
+            Flavor::Process(Arc::new(process::Lock::new()))
+        } else {
+            Flavor::Thread(Arc::new(thread::Lock::new()))
+        }
     }
 }
 
 impl Lock {
     /// A new, unlocked lock.
+    ///
+    /// # Panics
+    ///
+    /// On the process backend, if the shared memory that every process maps
+    /// cannot be created or is full.
     pub fn new() -> Self {
         Lock::default()
     }
@@ -86,25 +104,77 @@ impl Lock {
             .then(|| LockGuard { lock: self })
     }
 
+    /// As [`lock`](Lock::lock), telling whether the previous holder was a
+    /// process that died holding the lock, as [`std::sync::Mutex::lock`]
+    /// tells of a panic.
+    ///
+    /// The lock is taken either way: the error holds the guard. Whatever the
+    /// lock protects may be half-updated then; check it, or carry on with
+    /// [`OwnerDied::into_inner`]. [`lock`](Lock::lock) and
+    /// [`acquire`](Lock::acquire) take such a lock silently. On threads, and
+    /// on processes while every holder lives, this is always `Ok`.
+    ///
+    /// # Errors
+    ///
+    /// [`OwnerDied`], holding the guard, if the lock was taken over from a
+    /// dead process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = freethreading::Lock::new();
+    /// let guard = lock.lock_checked().unwrap_or_else(|died| {
+    ///     eprintln!("{died}; checking the shared state");
+    ///     died.into_inner()
+    /// });
+    /// assert!(lock.locked());
+    /// # drop(guard);
+    /// ```
+    pub fn lock_checked(&self) -> Result<LockGuard<'_>, OwnerDied<LockGuard<'_>>> {
+        let taken = self.acquire_until(None);
+        let guard = LockGuard { lock: self };
+        match taken {
+            Some(Taken::OwnerDied) => Err(OwnerDied::new(guard)),
+            _ => Ok(guard),
+        }
+    }
+
     /// Takes the lock, waiting as long as it takes; release it with
     /// [`release`](Lock::release), from this worker or another.
     pub fn acquire(&self) {
-        match &self.flavor {
-            Flavor::Thread(lock) => lock.acquire_until(None),
-        };
+        self.acquire_until(None);
+    }
+
+    /// As [`acquire`](Lock::acquire), telling whether the lock was taken over
+    /// from a process that died holding it; see [`lock_checked`](Lock::lock_checked).
+    ///
+    /// # Errors
+    ///
+    /// [`OwnerDied`] if the previous holder died; the lock is held anyway.
+    pub fn acquire_checked(&self) -> Result<(), OwnerDied<()>> {
+        match self.acquire_until(None) {
+            Some(Taken::OwnerDied) => Err(OwnerDied::new(())),
+            _ => Ok(()),
+        }
     }
 
     /// Takes the lock if it is free now; `true` if taken.
     pub fn try_acquire(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(lock) => lock.try_acquire(),
+            Flavor::Process(lock) => lock.try_acquire(),
         }
     }
 
     /// Takes the lock, waiting at most `timeout`; `true` if taken.
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
+        self.acquire_until(thread::deadline(timeout)).is_some()
+    }
+
+    fn acquire_until(&self, deadline: Option<std::time::Instant>) -> Option<Taken> {
         match &self.flavor {
-            Flavor::Thread(lock) => lock.acquire_until(thread::deadline(timeout)),
+            Flavor::Thread(lock) => lock.acquire_until(deadline).then_some(Taken::Clean),
+            Flavor::Process(lock) => lock.acquire_until(deadline),
         }
     }
 
@@ -126,6 +196,7 @@ impl Lock {
     pub fn release(&self) -> Result<(), ReleaseError> {
         match &self.flavor {
             Flavor::Thread(lock) => lock.release(),
+            Flavor::Process(lock) => lock.release(),
         }
     }
 
@@ -133,6 +204,7 @@ impl Lock {
     pub fn locked(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(lock) => lock.locked(),
+            Flavor::Process(lock) => lock.locked(),
         }
     }
 }

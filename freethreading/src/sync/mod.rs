@@ -19,6 +19,7 @@ mod condition;
 mod error;
 mod event;
 mod lock;
+mod process;
 mod rlock;
 mod semaphore;
 mod thread;
@@ -28,7 +29,7 @@ mod tests;
 
 pub use barrier::Barrier;
 pub use condition::{Condition, ConditionGuard};
-pub use error::{BarrierError, BrokenBarrier, ConditionError, ReleaseError};
+pub use error::{BarrierError, BrokenBarrier, ConditionError, OwnerDied, ReleaseError};
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
 pub use rlock::{RLock, RLockGuard};

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::ReleaseError;
+use super::process::{self, Taken};
 use super::thread;
+use super::{OwnerDied, ReleaseError};
 
 /// A reentrant lock: Python's `RLock`.
 ///
@@ -17,6 +18,10 @@ use super::thread;
 /// as many times as it took it. Only the holder may release it.
 ///
 /// Clones share the lock, and so does a clone handed to a worker.
+///
+/// On the process backend, as for [`Lock`](crate::Lock), the lock of a
+/// process that died holding it goes to the next worker that asks, at one
+/// level; [`lock_checked`](RLock::lock_checked) tells it so.
 ///
 /// # Examples
 ///
@@ -41,16 +46,26 @@ pub struct RLock {
 #[derive(Clone, Serialize, Deserialize)]
 pub(super) enum Flavor {
     Thread(#[serde(with = "crate::handles")] Arc<thread::RLock>),
+    Process(#[serde(with = "crate::shared::arc")] Arc<process::RLock>),
 }
 
 impl Default for Flavor {
     fn default() -> Self {
-        Flavor::Thread(Arc::new(thread::RLock::new()))
+        if crate::shared::process_flavor() {
+            Flavor::Process(Arc::new(process::RLock::new()))
+        } else {
+            Flavor::Thread(Arc::new(thread::RLock::new()))
+        }
     }
 }
 
 impl RLock {
     /// A new lock that nobody holds.
+    ///
+    /// # Panics
+    ///
+    /// On the process backend, if the shared memory that every process maps
+    /// cannot be created or is full.
     pub fn new() -> Self {
         RLock::default()
     }
@@ -74,22 +89,56 @@ impl RLock {
     /// Takes the lock, waiting as long as it takes; release it with
     /// [`release`](RLock::release) as many times as it was taken.
     pub fn acquire(&self) {
-        match &self.flavor {
-            Flavor::Thread(lock) => lock.acquire_until(None),
-        };
+        self.acquire_until(None);
+    }
+
+    /// As [`lock`](RLock::lock), telling whether the lock was taken over
+    /// from a process that died holding it, as [`std::sync::Mutex::lock`]
+    /// tells of a panic; the error holds the guard. See
+    /// [`Lock::lock_checked`](crate::Lock::lock_checked).
+    ///
+    /// # Errors
+    ///
+    /// [`OwnerDied`], holding the guard, if the previous owner died.
+    pub fn lock_checked(&self) -> Result<RLockGuard<'_>, OwnerDied<RLockGuard<'_>>> {
+        let taken = self.acquire_until(None);
+        let guard = RLockGuard::new(self);
+        match taken {
+            Some(Taken::OwnerDied) => Err(OwnerDied::new(guard)),
+            _ => Ok(guard),
+        }
+    }
+
+    /// As [`acquire`](RLock::acquire), telling whether the previous owner
+    /// died holding the lock.
+    ///
+    /// # Errors
+    ///
+    /// [`OwnerDied`] if the previous owner died; the lock is held anyway.
+    pub fn acquire_checked(&self) -> Result<(), OwnerDied<()>> {
+        match self.acquire_until(None) {
+            Some(Taken::OwnerDied) => Err(OwnerDied::new(())),
+            _ => Ok(()),
+        }
     }
 
     /// Takes the lock if this worker holds it or nobody does; `true` if taken.
     pub fn try_acquire(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(lock) => lock.try_acquire(),
+            Flavor::Process(lock) => lock.try_acquire(),
         }
     }
 
     /// Takes the lock, waiting at most `timeout`; `true` if taken.
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
+        self.acquire_until(thread::deadline(timeout)).is_some()
+    }
+
+    fn acquire_until(&self, deadline: Option<std::time::Instant>) -> Option<Taken> {
         match &self.flavor {
-            Flavor::Thread(lock) => lock.acquire_until(thread::deadline(timeout)),
+            Flavor::Thread(lock) => lock.acquire_until(deadline).then_some(Taken::Clean),
+            Flavor::Process(lock) => lock.acquire_until(deadline),
         }
     }
 
@@ -114,6 +163,7 @@ impl RLock {
     pub fn release(&self) -> Result<(), ReleaseError> {
         match &self.flavor {
             Flavor::Thread(lock) => lock.release(),
+            Flavor::Process(lock) => lock.release(),
         }
     }
 
@@ -121,6 +171,7 @@ impl RLock {
     pub fn is_owned(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(lock) => lock.is_owned(),
+            Flavor::Process(lock) => lock.is_owned(),
         }
     }
 }
@@ -129,6 +180,7 @@ impl fmt::Debug for RLock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (owner, count) = match &self.flavor {
             Flavor::Thread(lock) => lock.snapshot(),
+            Flavor::Process(lock) => lock.snapshot(),
         };
         f.debug_struct("RLock")
             .field("owner", &owner)

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::ReleaseError;
-use super::thread;
+use super::{process, thread};
 
 /// A counter of permits: Python's `Semaphore`.
 ///
@@ -66,40 +66,50 @@ pub struct BoundedSemaphore {
 #[derive(Clone, Serialize, Deserialize)]
 enum Flavor {
     Thread(#[serde(with = "crate::handles")] Arc<thread::Semaphore>),
+    Process(#[serde(with = "crate::shared::arc")] Arc<process::Semaphore>),
 }
 
 impl Flavor {
     fn new(value: usize, bounded: bool) -> Self {
-        Flavor::Thread(Arc::new(thread::Semaphore::new(value, bounded)))
+        if crate::shared::process_flavor() {
+            Flavor::Process(Arc::new(process::Semaphore::new(value, bounded)))
+        } else {
+            Flavor::Thread(Arc::new(thread::Semaphore::new(value, bounded)))
+        }
     }
 
     fn acquire_until(&self, deadline: Option<std::time::Instant>) -> bool {
         match self {
             Flavor::Thread(semaphore) => semaphore.acquire_until(deadline),
+            Flavor::Process(semaphore) => semaphore.acquire_until(deadline),
         }
     }
 
     fn try_acquire(&self) -> bool {
         match self {
             Flavor::Thread(semaphore) => semaphore.try_acquire(),
+            Flavor::Process(semaphore) => semaphore.try_acquire(),
         }
     }
 
     fn release_n(&self, n: usize) -> Result<(), ReleaseError> {
         match self {
             Flavor::Thread(semaphore) => semaphore.release_n(n),
+            Flavor::Process(semaphore) => semaphore.release_n(n),
         }
     }
 
     fn value(&self) -> usize {
         match self {
             Flavor::Thread(semaphore) => semaphore.value(),
+            Flavor::Process(semaphore) => semaphore.value(),
         }
     }
 
     fn bound(&self) -> Option<usize> {
         match self {
             Flavor::Thread(semaphore) => semaphore.bound(),
+            Flavor::Process(semaphore) => semaphore.bound(),
         }
     }
 }
@@ -153,6 +163,11 @@ macro_rules! permit_methods {
 
 impl Semaphore {
     /// A semaphore with `value` permits; Python's default is 1.
+    ///
+    /// # Panics
+    ///
+    /// On the process backend, if the shared memory that every process maps
+    /// cannot be created or is full.
     pub fn new(value: usize) -> Self {
         Semaphore {
             flavor: Flavor::new(value, false),
@@ -185,6 +200,11 @@ impl Semaphore {
 
 impl BoundedSemaphore {
     /// A semaphore with `value` permits, which is also its maximum.
+    ///
+    /// # Panics
+    ///
+    /// On the process backend, if the shared memory that every process maps
+    /// cannot be created or is full.
     pub fn new(value: usize) -> Self {
         BoundedSemaphore {
             flavor: Flavor::new(value, true),

@@ -1,67 +1,131 @@
-//! Platforms without a process backend yet: every call is an `Unsupported`
-//! error, so the crate builds and the thread backend runs.
+//! Platforms without shared-memory support yet (macOS, Windows): the same
+//! names as `linux/`, failing with `io::ErrorKind::Unsupported`.
 
-use std::ffi::OsString;
-use std::io::{self, Read, Write};
-use std::net::Shutdown;
-use std::process::Command;
-
-/// Whether this platform can run process workers.
-pub(crate) const PROCESSES_SUPPORTED: bool = false;
-
-fn unsupported() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::Unsupported,
-        "the process backend of freethreading runs on Linux only, for now",
+fn unsupported() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "freethreading shares primitives between processes only on Linux for now",
     )
 }
 
-/// No channel can be made here; the type exists so that callers compile.
-#[derive(Debug)]
-pub(crate) struct Channel;
+pub(crate) mod futex {
+    use std::sync::atomic::AtomicU32;
+    use std::time::Duration;
 
-impl Channel {
-    pub(crate) fn pair() -> io::Result<(Channel, Channel)> {
+    /// Never reached: no arena exists here to hold a futex word.
+    pub(crate) fn wait(_word: &AtomicU32, _expected: u32, timeout: Option<Duration>) {
+        std::thread::sleep(timeout.unwrap_or(Duration::from_millis(1)));
+    }
+
+    pub(crate) fn wake(_word: &AtomicU32, _n: u32) {}
+}
+
+pub(crate) mod memfd {
+    use std::convert::Infallible;
+    use std::io;
+    use std::ptr::NonNull;
+
+    /// A mapping that cannot exist here: no arena is ever made.
+    pub(crate) struct Mapping {
+        never: Infallible,
+    }
+
+    impl Mapping {
+        pub(crate) fn base(&self) -> NonNull<u8> {
+            match self.never {}
+        }
+
+        pub(crate) fn len(&self) -> usize {
+            match self.never {}
+        }
+    }
+
+    pub(crate) fn unsupported<T>() -> io::Result<T> {
+        Err(super::unsupported())
+    }
+}
+
+pub(crate) mod pid {
+    pub(crate) fn current() -> u32 {
+        std::process::id()
+    }
+
+    pub(crate) fn is_alive(_pid: u32) -> bool {
+        true
+    }
+}
+
+pub(crate) mod process {
+    use std::ffi::OsString;
+    use std::io::{self, Read, Write};
+    use std::net::Shutdown;
+    use std::process::Command;
+
+    /// Whether this platform can run process workers.
+    pub(crate) const PROCESSES_SUPPORTED: bool = false;
+
+    fn unsupported() -> io::Error {
+        io::Error::new(
+            io::ErrorKind::Unsupported,
+            "the process backend of freethreading runs on Linux only, for now",
+        )
+    }
+
+    /// No channel can be made here; the type exists so that callers compile.
+    #[derive(Debug)]
+    pub(crate) struct Channel;
+
+    impl Channel {
+        pub(crate) fn pair() -> io::Result<(Channel, Channel)> {
+            Err(unsupported())
+        }
+
+        pub(crate) fn try_clone(&self) -> io::Result<Channel> {
+            Err(unsupported())
+        }
+
+        pub(crate) fn shutdown(&self, _how: Shutdown) -> io::Result<()> {
+            Err(unsupported())
+        }
+    }
+
+    impl Read for &Channel {
+        fn read(&mut self, _buf: &mut [u8]) -> io::Result<usize> {
+            Err(unsupported())
+        }
+    }
+
+    impl Write for &Channel {
+        fn write(&mut self, _buf: &[u8]) -> io::Result<usize> {
+            Err(unsupported())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn build_id() -> u64 {
+        0
+    }
+
+    pub(crate) fn command_for_worker(_arg0: Option<OsString>, _channel: Channel) -> Command {
+        Command::new("freethreading-process-backend-unsupported")
+    }
+
+    pub(crate) fn take_inherited_channel() -> io::Result<Channel> {
         Err(unsupported())
     }
 
-    pub(crate) fn try_clone(&self) -> io::Result<Channel> {
+    pub(crate) fn die_with_parent(_parent: u32) -> io::Result<()> {
         Err(unsupported())
     }
 
-    pub(crate) fn shutdown(&self, _how: Shutdown) -> io::Result<()> {
-        Err(unsupported())
-    }
-}
-
-impl Read for &Channel {
-    fn read(&mut self, _buf: &mut [u8]) -> io::Result<usize> {
-        Err(unsupported())
-    }
-}
-
-impl Write for &Channel {
-    fn write(&mut self, _buf: &[u8]) -> io::Result<usize> {
+    pub(crate) fn send_descriptor(_channel: &Channel, _fd: Option<()>) -> io::Result<()> {
         Err(unsupported())
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+    pub(crate) fn receive_descriptor(_channel: &Channel) -> io::Result<Option<()>> {
+        Err(unsupported())
     }
-}
-
-pub(crate) fn build_id() -> u64 {
-    0
-}
-
-pub(crate) fn command_for_worker(_arg0: Option<OsString>, _channel: Channel) -> Command {
-    Command::new("freethreading-process-backend-unsupported")
-}
-
-pub(crate) fn take_inherited_channel() -> io::Result<Channel> {
-    Err(unsupported())
-}
-
-pub(crate) fn die_with_parent(_parent: u32) -> io::Result<()> {
-    Err(unsupported())
 }

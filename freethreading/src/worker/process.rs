@@ -217,6 +217,8 @@ fn read_reply<R: TaskValue>(
         Ok(Some(frame)) => frame,
         Ok(None) | Err(_) => {
             let status = process.reap();
+            // Barriers it took part in must not wait for it any more.
+            crate::shared::process_died(process.pid());
             return Err(WorkerError::Task(TaskError::worker_died(
                 process.pid(),
                 status.as_ref(),

@@ -197,6 +197,8 @@ impl Link {
         let status = process.kill_and_reap();
         drop(live);
         let pid = process.pid();
+        // Barriers it took part in must not wait for it any more.
+        crate::shared::process_died(pid);
         self.writer = FrameWriter::default();
         let mut lost = self.in_flight.drain(..);
         let running = if let Went::Unread = went {

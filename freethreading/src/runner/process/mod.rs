@@ -38,7 +38,7 @@ use crate::codec;
 use crate::current::register_process;
 use crate::process::spawn::{Identity, NotReady, WorkerProcess};
 use crate::process::wire::FrameReader;
-use crate::sys::Channel;
+use crate::sys::process::Channel;
 use crate::task::{Task, TaskError};
 use job::Job;
 use link::{Link, Went};

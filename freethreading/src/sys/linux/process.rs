@@ -1,16 +1,24 @@
 //! Linux: re-executing this binary, the channel a worker inherits as its
-//! standard input, and a worker that dies with its parent.
+//! standard input (and the descriptors sent over it), and a worker that dies
+//! with its parent.
 
 use std::ffi::OsString;
 use std::fs::File;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io;
-use std::os::fd::AsFd;
+use std::io::{IoSlice, IoSliceMut};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::linux::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+
+use rustix::net::{
+    RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
+    SendAncillaryMessage, SendFlags, recvmsg, sendmsg,
+};
 
 /// Whether this platform can run process workers.
 pub(crate) const PROCESSES_SUPPORTED: bool = true;
@@ -51,7 +59,7 @@ pub(crate) fn command_for_worker(arg0: Option<OsString>, channel: Channel) -> Co
     if let Some(arg0) = arg0 {
         std::os::unix::process::CommandExt::arg0(&mut command, arg0);
     }
-    command.stdin(Stdio::from(std::os::fd::OwnedFd::from(channel)));
+    command.stdin(Stdio::from(OwnedFd::from(channel)));
     command
 }
 
@@ -78,5 +86,57 @@ pub(crate) fn die_with_parent(parent: u32) -> io::Result<()> {
         Ok(())
     } else {
         Err(io::Error::other("the parent process is gone"))
+    }
+}
+
+/// Sends one byte on `channel` with `fd` attached, if there is one (an
+/// `SCM_RIGHTS` message): how a worker receives the shared-memory arena
+/// while `std` still starts it with `posix_spawn`.
+pub(crate) fn send_descriptor(channel: &Channel, fd: Option<BorrowedFd<'_>>) -> io::Result<()> {
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut ancillary = SendAncillaryBuffer::new(&mut space);
+    let fds: Vec<BorrowedFd<'_>> = fd.into_iter().collect();
+    if !fds.is_empty() && !ancillary.push(SendAncillaryMessage::ScmRights(&fds)) {
+        return Err(io::Error::other("no room for a descriptor in the message"));
+    }
+    let marker = [u8::from(!fds.is_empty())];
+    sendmsg(
+        channel,
+        &[IoSlice::new(&marker)],
+        &mut ancillary,
+        SendFlags::NOSIGNAL,
+    )?;
+    Ok(())
+}
+
+/// Receives what [`send_descriptor`] sent: the descriptor, if one came.
+pub(crate) fn receive_descriptor(channel: &Channel) -> io::Result<Option<OwnedFd>> {
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut ancillary = RecvAncillaryBuffer::new(&mut space);
+    let mut marker = [0_u8; 1];
+    let received = recvmsg(
+        channel,
+        &mut [IoSliceMut::new(&mut marker)],
+        &mut ancillary,
+        RecvFlags::CMSG_CLOEXEC,
+    )?;
+    if received.bytes != 1 {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    let mut received_fd = None;
+    for message in ancillary.drain() {
+        if let RecvAncillaryMessage::ScmRights(fds) = message {
+            for fd in fds {
+                received_fd.get_or_insert(fd);
+            }
+        }
+    }
+    match (marker[0], received_fd) {
+        (0, None) => Ok(None),
+        (1, Some(fd)) => Ok(Some(fd)),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "the parent's descriptor message is garbled",
+        )),
     }
 }

@@ -1,0 +1,138 @@
+//! The process flavor of the queues: items serialized with postcard into a
+//! [`Ring`] in the shared arena, which every process of the tree maps.
+//!
+//! One type serves both public queues: [`SimpleQueue`](crate::SimpleQueue)
+//! is a [`Queue`] without a bound that counts no tasks. A handle serializes
+//! as the ring's validated arena handle.
+
+mod ring;
+
+use std::marker::PhantomData;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+pub(crate) use ring::Ring;
+use ring::{GetFailure, PutFailure};
+
+use crate::TaskValue;
+use crate::queue::wait::Wait;
+use crate::queue::{GetError, PutError, TaskDoneError};
+use crate::shared::Shared;
+
+#[cfg(test)]
+pub(crate) use ring::CRASH_AT;
+
+/// Items small enough to encode on the stack, with no allocation.
+const INLINE: usize = 256;
+
+pub(crate) struct Queue<T> {
+    ring: Ring,
+    items: PhantomData<fn(T) -> T>,
+}
+
+impl<T: TaskValue> Queue<T> {
+    /// A queue of at most `maxsize` items; 0 means no bound.
+    pub(crate) fn new(maxsize: usize) -> Self {
+        Queue {
+            ring: Ring::new(maxsize),
+            items: PhantomData,
+        }
+    }
+
+    pub(crate) fn maxsize(&self) -> usize {
+        self.ring.maxsize()
+    }
+
+    /// Puts `item` at the back, waiting for room as `wait` allows; counts a
+    /// task when `counted`.
+    pub(crate) fn put(&self, item: T, wait: Wait, counted: bool) -> Result<(), PutError<T>> {
+        let mut inline = [0_u8; INLINE];
+        let placed = match postcard::to_slice(&item, &mut inline) {
+            Ok(bytes) => self.place(bytes, wait, counted),
+            Err(postcard::Error::SerializeBufferFull) => match postcard::to_stdvec(&item) {
+                Ok(bytes) => self.place(&bytes, wait, counted),
+                Err(error) => return Err(PutError::Encode(item, error.to_string())),
+            },
+            Err(error) => return Err(PutError::Encode(item, error.to_string())),
+        };
+        match placed {
+            Ok(()) => Ok(()),
+            Err(PutFailure::Full) => Err(PutError::Full(item)),
+            Err(PutFailure::NoMemory) => Err(PutError::NoMemory(item)),
+        }
+    }
+
+    fn place(&self, bytes: &[u8], wait: Wait, counted: bool) -> Result<(), PutFailure> {
+        self.ring
+            .put(bytes, counted, wait != Wait::Never, wait.deadline())
+    }
+
+    /// Takes the item at the front, waiting for one as `wait` allows.
+    pub(crate) fn get(&self, wait: Wait) -> Result<T, GetError> {
+        thread_local! {
+            static BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+        }
+        // Taken out of the cell, so a nested `get` (from a `Deserialize`)
+        // gets a buffer of its own.
+        let mut buffer = BUFFER.with(std::cell::Cell::take);
+        let taken = self
+            .ring
+            .get(&mut buffer, wait != Wait::Never, wait.deadline());
+        let item = match taken {
+            Ok(()) => crate::codec::decode(&buffer).map_err(|e| GetError::Decode(e.to_string())),
+            Err(GetFailure::Empty) => Err(GetError::Empty),
+            Err(GetFailure::Corrupt) => Err(GetError::Decode(
+                "the queue's shared memory was overwritten".to_owned(),
+            )),
+        };
+        BUFFER.with(|cell| cell.set(buffer));
+        item
+    }
+
+    pub(crate) fn task_done(&self) -> Result<(), TaskDoneError> {
+        if self.ring.task_done() {
+            Ok(())
+        } else {
+            Err(TaskDoneError)
+        }
+    }
+
+    pub(crate) fn join(&self, wait: Wait) -> bool {
+        self.ring.join(wait.deadline())
+    }
+
+    pub(crate) fn unfinished_tasks(&self) -> usize {
+        self.ring.unfinished()
+    }
+
+    pub(crate) fn qsize(&self) -> usize {
+        self.ring.len()
+    }
+
+    pub(crate) fn empty(&self) -> bool {
+        self.qsize() == 0
+    }
+
+    pub(crate) fn full(&self) -> bool {
+        let maxsize = self.maxsize();
+        maxsize > 0 && self.qsize() >= maxsize
+    }
+}
+
+impl<T> Serialize for Queue<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.ring.shared().serialize(serializer)
+    }
+}
+
+impl<'de, T> Deserialize<'de> for Queue<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Queue {
+            ring: Ring::from_shared(Shared::deserialize(deserializer)?),
+            items: PhantomData,
+        })
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests;

@@ -1,0 +1,88 @@
+//! A wake-up channel in shared memory: a futex sequence word and a count of
+//! sleepers, so that a notifier makes a system call only when someone sleeps.
+//!
+//! A sleeper registers ([`Notifier::prepare`]) and reads the sequence, then
+//! checks its condition, then sleeps on the sequence it read. A notifier
+//! changes the condition, then reads the count of sleepers and, if any,
+//! bumps the sequence and wakes them. Both orders are sequentially
+//! consistent, so either the sleeper sees the change, or the notifier sees
+//! the sleeper and the bumped sequence stops the sleep. A sleeper spins a
+//! little before it parks in the kernel, and the notifier makes the wake-up
+//! system call only for sleepers that parked.
+
+use std::sync::atomic::{AtomicU32, Ordering, fence};
+use std::time::{Duration, Instant};
+
+use crate::sys::futex;
+
+/// Polls of the sequence before a sleeper goes to the kernel.
+const SPIN: u32 = 200;
+
+#[repr(C)]
+#[derive(Default)]
+pub(crate) struct Notifier {
+    seq: AtomicU32,
+    sleepers: AtomicU32,
+    /// Sleepers inside the futex call now, past their spin: only they need
+    /// a wake-up system call.
+    parked: AtomicU32,
+    _pad: AtomicU32,
+}
+
+impl Notifier {
+    /// Registers a sleeper; the sequence to pass to [`sleep`](Self::sleep).
+    pub(crate) fn prepare(&self) -> u32 {
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        self.seq.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps while the sequence is still `seen`, at most until `deadline`
+    /// and at most `slice`; spurious returns are possible.
+    pub(crate) fn sleep(&self, seen: u32, deadline: Option<Instant>, slice: Duration) {
+        // A short spin first: a partner process on another core often
+        // answers within a microsecond or two, sooner than a futex round
+        // trip (a barrier's round, a queue's ping-pong).
+        for _ in 0..SPIN {
+            if self.seq.load(Ordering::Acquire) != seen {
+                return;
+            }
+            std::hint::spin_loop();
+        }
+        let wait = match deadline {
+            Some(deadline) => deadline
+                .saturating_duration_since(Instant::now())
+                .min(slice),
+            None => slice,
+        };
+        if !wait.is_zero() {
+            // Counted before the futex call re-reads the sequence: a
+            // notifier that missed this count bumped the sequence first, so
+            // the kernel sees it changed and does not sleep.
+            self.parked.fetch_add(1, Ordering::SeqCst);
+            futex::wait(&self.seq, seen, Some(wait));
+            self.parked.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Unregisters a sleeper made by [`prepare`](Self::prepare).
+    pub(crate) fn done(&self) {
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Wakes at most `n` sleepers, after the caller changed the condition.
+    #[inline]
+    pub(crate) fn notify(&self, n: u32) {
+        fence(Ordering::SeqCst);
+        if self.sleepers.load(Ordering::SeqCst) != 0 {
+            self.seq.fetch_add(1, Ordering::SeqCst);
+            if self.parked.load(Ordering::SeqCst) != 0 {
+                futex::wake(&self.seq, n);
+            }
+        }
+    }
+
+    /// Whether anyone is registered as sleeping.
+    pub(crate) fn has_sleepers(&self) -> bool {
+        self.sleepers.load(Ordering::SeqCst) != 0
+    }
+}
