@@ -1,24 +1,83 @@
-//! Every example prints what the Python library's README and usage guide show.
+//! Every example prints what the Python library's README and usage guide show,
+//! on both backends: each test body runs once per backend, with the example
+//! started under `FREETHREADING_BACKEND`.
 //!
 //! Workers run in parallel, so lines from different workers may come in any
 //! order: each example's output is compared as a sorted list of lines, with
 //! the order checked separately where the guide's order is guaranteed.
 
-use std::process::Command;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-fn run(binary: &str) -> Vec<String> {
-    let output = Command::new(binary).output().expect("the example runs");
+/// How long an example may run before it counts as hung.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+/// Declares test bodies that take the backend's name, one test per backend.
+macro_rules! example_tests {
+    ($( fn $name:ident($backend:ident: &str) $body:block )*) => {$(
+        mod $name {
+            use super::*;
+
+            fn body($backend: &str) $body
+
+            #[test]
+            fn threading() {
+                body("threading");
+            }
+
+            #[test]
+            fn multiprocessing() {
+                body("multiprocessing");
+            }
+        }
+    )*};
+}
+
+fn run(binary: &str, backend: &str) -> Vec<String> {
+    let mut child = Command::new(binary)
+        .env("FREETHREADING_BACKEND", backend)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the example starts");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            pipe.read_to_string(&mut text).expect("UTF-8 output");
+            text
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for the example") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{binary} hung on the {backend} backend: killed after {PATIENCE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let stdout = stdout.join().expect("stdout read");
+    let stderr = stderr.join().expect("stderr read");
     assert!(
-        output.status.success(),
-        "{binary} failed: {}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
+        status.success(),
+        "{binary} failed on the {backend} backend: {status}\n{stderr}"
     );
-    String::from_utf8(output.stdout)
-        .expect("UTF-8 output")
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    stdout.lines().map(str::to_owned).collect()
+}
+
+/// What `current_worker().name()` is in `main`: Python's names.
+fn main_name(backend: &str) -> &'static str {
+    if backend == "multiprocessing" {
+        "\"MainProcess\""
+    } else {
+        "\"MainThread\""
+    }
 }
 
 fn sorted(mut lines: Vec<String>) -> Vec<String> {
@@ -32,148 +91,138 @@ fn lines(expected: &[&str]) -> Vec<String> {
 
 const PRIMES: &str = "Found 11 primes: [10007, 10009, 10037, 10039, 10061, 10067, 10069, 10079, 10091, 10093, 10099]";
 
-#[test]
-fn primes_with_the_executor() {
-    let out = run(env!("CARGO_BIN_EXE_primes"));
-    assert_eq!(out[0], PRIMES);
-}
-
-#[test]
-fn primes_with_workers_and_queues() {
-    assert_eq!(run(env!("CARGO_BIN_EXE_primes_queue")), [PRIMES]);
-}
-
-#[test]
-fn pool_and_executor_map() {
-    assert_eq!(run(env!("CARGO_BIN_EXE_pool")), ["[0, 1, 4, 9, 16]"]);
-    assert_eq!(run(env!("CARGO_BIN_EXE_executor")), ["[0, 1, 4, 9, 16]"]);
-}
-
-#[test]
-fn worker_and_daemon_greet() {
-    assert_eq!(
-        run(env!("CARGO_BIN_EXE_worker")),
-        ["Hello from 'Worker'", "Hello from 'Daemon'"]
-    );
-}
-
-#[test]
-fn queue_producer_and_consumer() {
-    assert_eq!(
-        run(env!("CARGO_BIN_EXE_queue")),
-        ["Processing 0", "Processing 1", "Processing 2"]
-    );
-}
-
-#[test]
-fn simple_queue() {
-    assert_eq!(
-        run(env!("CARGO_BIN_EXE_simple_queue")),
-        ["\"hello\"", "\"world\"", "true"]
-    );
-}
-
-#[test]
-fn locks_and_recursive_countdowns() {
-    let out = run(env!("CARGO_BIN_EXE_locks"));
-    assert_eq!(
-        sorted(out[..2].to_vec()),
-        lines(&[
-            "'Worker-0' acquired the lock",
-            "'Worker-1' acquired the lock"
-        ])
-    );
-    // Each countdown holds the RLock throughout, so its four lines stay together.
-    for run in out[2..].chunks(4) {
-        let name = run[0].split(':').next().expect("a name");
-        let expected: Vec<String> = ["3...", "2...", "1...", "go!"]
-            .iter()
-            .map(|step| format!("{name}: {step}"))
-            .collect();
-        assert_eq!(run, expected);
+example_tests! {
+    fn primes_with_the_executor(backend: &str) {
+        let out = run(env!("CARGO_BIN_EXE_primes"), backend);
+        assert_eq!(out[0], PRIMES);
     }
-    assert_eq!(out.len(), 10);
-}
 
-#[test]
-fn semaphores_and_conditions() {
-    let out = run(env!("CARGO_BIN_EXE_semaphores_conditions"));
-    assert_eq!(
-        sorted(out[..3].to_vec()),
-        lines(&[
-            "'Worker-0' in restricted section",
-            "'Worker-1' in restricted section",
-            "'Worker-2' in restricted section",
-        ])
-    );
-    assert_eq!(out[3..], ["'Producer' sent: 42", "'Consumer' received: 42"]);
-}
+    fn primes_with_workers_and_queues(backend: &str) {
+        assert_eq!(run(env!("CARGO_BIN_EXE_primes_queue"), backend), [PRIMES]);
+    }
 
-#[test]
-fn bounded_semaphore_refuses_an_extra_release() {
-    assert_eq!(
-        run(env!("CARGO_BIN_EXE_bounded_semaphore")),
-        ["Error: semaphore released too many times"]
-    );
-}
+    fn pool_and_executor_map(backend: &str) {
+        assert_eq!(run(env!("CARGO_BIN_EXE_pool"), backend), ["[0, 1, 4, 9, 16]"]);
+        assert_eq!(run(env!("CARGO_BIN_EXE_executor"), backend), ["[0, 1, 4, 9, 16]"]);
+    }
 
-#[test]
-fn events_and_barriers() {
-    let out = run(env!("CARGO_BIN_EXE_events_barriers"));
-    let phase =
-        |verb: &str| -> Vec<String> { (0..3).map(|i| format!("'Runner-{i}' {verb}")).collect() };
-    assert_eq!(sorted(out[..3].to_vec()), phase("waiting for start signal"));
-    assert_eq!(
-        sorted(out.clone()),
-        sorted(
+    fn worker_and_daemon_greet(backend: &str) {
+        assert_eq!(
+            run(env!("CARGO_BIN_EXE_worker"), backend),
+            ["Hello from 'Worker'", "Hello from 'Daemon'"]
+        );
+    }
+
+    fn queue_producer_and_consumer(backend: &str) {
+        assert_eq!(
+            run(env!("CARGO_BIN_EXE_queue"), backend),
+            ["Processing 0", "Processing 1", "Processing 2"]
+        );
+    }
+
+    fn simple_queue(backend: &str) {
+        assert_eq!(
+            run(env!("CARGO_BIN_EXE_simple_queue"), backend),
+            ["\"hello\"", "\"world\"", "true"]
+        );
+    }
+
+    fn locks_and_recursive_countdowns(backend: &str) {
+        let out = run(env!("CARGO_BIN_EXE_locks"), backend);
+        assert_eq!(
+            sorted(out[..2].to_vec()),
+            lines(&[
+                "'Worker-0' acquired the lock",
+                "'Worker-1' acquired the lock"
+            ])
+        );
+        // Each countdown holds the RLock throughout, so its four lines stay together.
+        for run in out[2..].chunks(4) {
+            let name = run[0].split(':').next().expect("a name");
+            let expected: Vec<String> = ["3...", "2...", "1...", "go!"]
+                .iter()
+                .map(|step| format!("{name}: {step}"))
+                .collect();
+            assert_eq!(run, expected);
+        }
+        assert_eq!(out.len(), 10);
+    }
+
+    fn semaphores_and_conditions(backend: &str) {
+        let out = run(env!("CARGO_BIN_EXE_semaphores_conditions"), backend);
+        assert_eq!(
+            sorted(out[..3].to_vec()),
+            lines(&[
+                "'Worker-0' in restricted section",
+                "'Worker-1' in restricted section",
+                "'Worker-2' in restricted section",
+            ])
+        );
+        assert_eq!(out[3..], ["'Producer' sent: 42", "'Consumer' received: 42"]);
+    }
+
+    fn bounded_semaphore_refuses_an_extra_release(backend: &str) {
+        assert_eq!(
+            run(env!("CARGO_BIN_EXE_bounded_semaphore"), backend),
+            ["Error: semaphore released too many times"]
+        );
+    }
+
+    fn events_and_barriers(backend: &str) {
+        let out = run(env!("CARGO_BIN_EXE_events_barriers"), backend);
+        let phase =
+            |verb: &str| -> Vec<String> { (0..3).map(|i| format!("'Runner-{i}' {verb}")).collect() };
+        assert_eq!(sorted(out[..3].to_vec()), phase("waiting for start signal"));
+        assert_eq!(
+            sorted(out.clone()),
+            sorted(
+                [
+                    phase("waiting for start signal"),
+                    phase("started"),
+                    phase("passed checkpoint")
+                ]
+                .concat()
+            )
+        );
+        // Nobody passes the checkpoint before every runner has started.
+        let last_start = out
+            .iter()
+            .rposition(|l| l.ends_with("started"))
+            .expect("starts");
+        let first_pass = out
+            .iter()
+            .position(|l| l.ends_with("checkpoint"))
+            .expect("passes");
+        assert!(last_start < first_pass, "{out:?}");
+    }
+
+    fn utility_functions(backend: &str) {
+        let out = run(env!("CARGO_BIN_EXE_utilities"), backend);
+        assert_eq!(out[0], main_name(backend));
+        assert!(out[1].parse::<u64>().is_ok(), "an identifier: {}", out[1]);
+        assert_eq!(
+            out[2..],
             [
-                phase("waiting for start signal"),
-                phase("started"),
-                phase("passed checkpoint")
+                "2",
+                &format!("[{}, \"Daemon\"]", main_name(backend)),
+                "[\"Daemon\"]",
+                &format!("\"{backend}\""),
             ]
-            .concat()
-        )
-    );
-    // Nobody passes the checkpoint before every runner has started.
-    let last_start = out
-        .iter()
-        .rposition(|l| l.ends_with("started"))
-        .expect("starts");
-    let first_pass = out
-        .iter()
-        .position(|l| l.ends_with("checkpoint"))
-        .expect("passes");
-    assert!(last_start < first_pass, "{out:?}");
-}
+        );
+    }
 
-#[test]
-fn utility_functions() {
-    let out = run(env!("CARGO_BIN_EXE_utilities"));
-    assert_eq!(out[0], "\"MainThread\"");
-    assert!(out[1].parse::<u64>().is_ok(), "an identifier: {}", out[1]);
-    assert_eq!(
-        out[2..],
-        [
-            "2",
-            "[\"MainThread\", \"Daemon\"]",
-            "[\"Daemon\"]",
-            "\"threading\""
-        ]
-    );
-}
-
-#[test]
-fn readme_quick_start() {
-    let out = run(env!("CARGO_BIN_EXE_hello"));
-    assert_eq!(out[..4], ["true", "\"data\"", "0", "1"]);
-    assert_eq!(
-        out[4..7],
-        ["true", "\"MainThread\"", "Hello from MyWorker!"]
-    );
-    assert_eq!(out[7], "[0, 1, 4, 9, 16]");
-    assert!(
-        out[8].starts_with("Hello from WorkerPoolExecutor-"),
-        "{}",
-        out[8]
-    );
+    fn readme_quick_start(backend: &str) {
+        let out = run(env!("CARGO_BIN_EXE_hello"), backend);
+        assert_eq!(out[..4], ["true", "\"data\"", "0", "1"]);
+        assert_eq!(
+            out[4..7],
+            ["true", main_name(backend), "Hello from MyWorker!"]
+        );
+        assert_eq!(out[7], "[0, 1, 4, 9, 16]");
+        assert!(
+            out[8].starts_with("Hello from WorkerPoolExecutor-"),
+            "{}",
+            out[8]
+        );
+    }
 }

@@ -8,7 +8,8 @@
 //! `init` is forgotten; a test binary's entry point is the test that
 //! [`test_support!`](crate::test_support) defines. The worker is told apart
 //! from a program that merely inherited the environment variable by its
-//! parent's process id, which must be its own parent's.
+//! standard input, which must be a socket its parent made. A worker whose
+//! parent died before it took over exits at once, whatever `main` holds.
 //!
 //! Jobs run one at a time on the thread that took over. The worker dies with
 //! its parent: the kernel kills it when the parent's thread that started it
@@ -44,14 +45,16 @@ pub(crate) fn take_over_if_worker() {
     }
 }
 
-/// The parent's process id, when the environment says this is a worker and
-/// the parent is the one it names.
+/// The parent's process id, when the environment says this is a worker of
+/// that parent and standard input is a channel the parent made. A program
+/// that only inherited the variable (a task that runs this binary as a
+/// plain command, say) is no worker and runs as usual.
 fn parent_if_worker() -> Option<u32> {
     let value = std::env::var_os(WORKER_ENV_VAR)?;
     let value = value.to_string_lossy();
     let (protocol, parent) = value.split_once(':')?;
     let parent = parent.parse::<u32>().ok()?;
-    (protocol == PROTOCOL && parent == std::os::unix::process::parent_id()).then_some(parent)
+    (protocol == PROTOCOL && sys::stdin_is_channel_from(parent)).then_some(parent)
 }
 
 fn fail(why: &str) -> ! {
@@ -66,8 +69,9 @@ fn exit(code: i32) -> ! {
 }
 
 fn serve(parent: u32) -> ! {
-    if let Err(e) = sys::die_with_parent(parent) {
-        fail(&format!("cannot tie this worker to its parent: {e}"));
+    if sys::die_with_parent(parent).is_err() {
+        // The parent is gone already: nobody is waiting for this worker.
+        exit(0);
     }
     let channel = sys::take_inherited_channel()
         .unwrap_or_else(|e| fail(&format!("no channel to the parent on standard input: {e}")));

@@ -113,6 +113,10 @@ pub(crate) mod process {
         Command::new("freethreading-process-backend-unsupported")
     }
 
+    pub(crate) fn stdin_is_channel_from(_parent: u32) -> bool {
+        false
+    }
+
     pub(crate) fn take_inherited_channel() -> io::Result<Channel> {
         Err(unsupported())
     }

@@ -63,6 +63,14 @@ pub(crate) fn command_for_worker(arg0: Option<OsString>, channel: Channel) -> Co
     command
 }
 
+/// Whether standard input is a socket made by process `parent`: what tells a
+/// real worker from a program that merely inherited the environment
+/// variable, even when the parent has died already.
+pub(crate) fn stdin_is_channel_from(parent: u32) -> bool {
+    rustix::net::sockopt::socket_peercred(io::stdin().as_fd())
+        .is_ok_and(|cred| u32::try_from(cred.pid.as_raw_nonzero().get()) == Ok(parent))
+}
+
 /// In a worker: takes the channel inherited as standard input, and puts
 /// `/dev/null` there instead, so that a task reading standard input reads
 /// nothing rather than the protocol (as Python's worker processes do).
@@ -70,10 +78,7 @@ pub(crate) fn take_inherited_channel() -> io::Result<Channel> {
     let channel = io::stdin().as_fd().try_clone_to_owned()?;
     let null = File::open("/dev/null")?;
     rustix::stdio::dup2_stdin(&null)?;
-    let channel = UnixStream::from(channel);
-    // A stream that is not a socket was not made by a parent of ours.
-    channel.peer_addr()?;
-    Ok(channel)
+    Ok(UnixStream::from(channel))
 }
 
 /// In a worker: asks the kernel to kill this process when the parent's
