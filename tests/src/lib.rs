@@ -6,7 +6,8 @@
 //! when its backend is the one asked for, and otherwise runs this one test in
 //! a fresh copy of the test binary with `FREETHREADING_BACKEND` set.
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -85,8 +86,35 @@ pub fn run_on(backend: Backend, module: &str, body: fn()) {
     let mut child = Command::new(std::env::current_exe().expect("the test binary's path"))
         .args([test.as_str(), "--exact", "--nocapture", "--test-threads=1"])
         .env(freethreading::BACKEND_ENV_VAR, backend.as_str())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("running the test binary again");
+    // The child's output (its workers' too) is this test's output, captured
+    // with it; the child's own harness lines are left out, so that only this
+    // test counts.
+    let stdout = child.stdout.take().expect("piped");
+    let stderr = child.stderr.take().expect("piped");
+    let (relayed, relay_done) = std::sync::mpsc::channel();
+    let own_line = format!("test {test} ... ");
+    let relayed_too = relayed.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let harness = line.starts_with("running ")
+                || line.starts_with("test result: ")
+                || line.starts_with(&own_line);
+            if !harness {
+                println!("{line}");
+            }
+        }
+        let _ = relayed.send(());
+    });
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("{line}");
+        }
+        let _ = relayed_too.send(());
+    });
     // A test that hangs fails, rather than holding up the whole suite.
     let deadline = Instant::now() + PATIENCE;
     let status = loop {
@@ -98,8 +126,12 @@ pub fn run_on(backend: Backend, module: &str, body: fn()) {
             let _ = child.wait();
             panic!("`{test}` hung on the {backend} backend: killed after {PATIENCE:?}");
         }
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(5));
     };
+    // A straggling worker may hold a pipe open a little longer.
+    for _ in 0..2 {
+        let _ = relay_done.recv_timeout(Duration::from_secs(5));
+    }
     assert!(
         status.success(),
         "`{test}` failed on the {backend} backend: {status}"

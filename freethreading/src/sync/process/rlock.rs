@@ -1,5 +1,6 @@
 //! A reentrant lock in shared memory: a robust lock word naming the owning
-//! process, and next to it the owning worker ([`crate::get_ident`]) and the
+//! process, and next to it the owning thread (`current::thread_ident`, one
+//! per thread even where [`crate::get_ident`] is the process id) and the
 //! recursion count, written only by the owner.
 //!
 //! "This worker owns it" is: the word names this process and the worker
@@ -58,7 +59,7 @@ impl RLock {
     }
 
     pub(crate) fn acquire_until(&self, deadline: Option<Instant>) -> Option<Taken> {
-        let me = crate::get_ident();
+        let me = crate::current::thread_ident();
         if self.owned_by(me) {
             self.state.count.fetch_add(1, Ordering::Relaxed);
             return Some(Taken::Clean);
@@ -67,7 +68,7 @@ impl RLock {
     }
 
     pub(crate) fn try_acquire(&self) -> bool {
-        let me = crate::get_ident();
+        let me = crate::current::thread_ident();
         if self.owned_by(me) {
             self.state.count.fetch_add(1, Ordering::Relaxed);
             return true;
@@ -81,7 +82,7 @@ impl RLock {
     }
 
     pub(crate) fn release(&self) -> Result<(), ReleaseError> {
-        if !self.owned_by(crate::get_ident()) {
+        if !self.owned_by(crate::current::thread_ident()) {
             return Err(ReleaseError::NotOwner);
         }
         if self.state.count.fetch_sub(1, Ordering::Relaxed) <= 1 {
@@ -94,7 +95,7 @@ impl RLock {
 
     /// Releases every level, for a condition wait; how many to restore.
     pub(crate) fn release_all(&self) -> Result<u64, ReleaseError> {
-        if !self.owned_by(crate::get_ident()) {
+        if !self.owned_by(crate::current::thread_ident()) {
             return Err(ReleaseError::NotOwner);
         }
         let count = self.state.count.swap(0, Ordering::Relaxed);
@@ -105,11 +106,11 @@ impl RLock {
 
     /// Takes the lock back at `count` levels after [`RLock::release_all`].
     pub(crate) fn acquire_restore(&self, count: u64) {
-        self.take(crate::get_ident(), count.max(1), None);
+        self.take(crate::current::thread_ident(), count.max(1), None);
     }
 
     pub(crate) fn is_owned(&self) -> bool {
-        self.owned_by(crate::get_ident())
+        self.owned_by(crate::current::thread_ident())
     }
 
     /// The owning worker and the recursion count, for `Debug`.
