@@ -7,6 +7,9 @@
 
 use std::time::{Duration, Instant};
 
+pub mod memory;
+pub mod suite;
+
 /// How a benchmark binary was started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
