@@ -307,3 +307,19 @@ fn json(s: &str) -> String {
     out.push('"');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Figure, json};
+
+    #[test]
+    fn figure_is_median_min_max() {
+        let f = Figure::of(vec![3.0, 1.0, 2.0, 5.0, 4.0]);
+        assert_eq!((f.median, f.min, f.max), (3.0, 1.0, 5.0));
+    }
+
+    #[test]
+    fn json_escapes_quotes_backslashes_and_controls() {
+        assert_eq!(json("a \"b\" \\ \n → c"), r#""a \"b\" \\ \u000a → c""#);
+    }
+}
