@@ -4,6 +4,7 @@
 //! procspawn queue or lock) have no row. When this build has no process
 //! backend, our rows say so and the peers are measured all the same.
 
+use std::collections::VecDeque;
 use std::hint::black_box;
 use std::path::Path;
 use std::process::Command;
@@ -286,25 +287,32 @@ fn peer_trips(peer_pool: &procspawn::Pool, times: u64) -> Side<'_> {
     })
 }
 
+/// Each procspawn spawn holds two IPC channels (four descriptors) until it is
+/// joined, so at most this many are outstanding: 10,000 at once run out of them.
+const IN_FLIGHT: usize = 64;
+
 /// procspawn has no `map`: its pool gets one spawn per chunk, chunked as
 /// Python's `map` does by default (`len / (4 × workers)`, rounded up), or `chunksize`.
 fn procspawn_map(pool: &procspawn::Pool, items: u64, chunksize: Option<usize>) -> Side<'_> {
     let name = if chunksize.is_some() {
-        "procspawn Pool, one spawn per item"
+        "procspawn Pool, one spawn per item, 64 in flight"
     } else {
         "procspawn Pool, one spawn per chunk of len/8"
     };
     Side::new(name, move || {
         let chunk = chunksize.map_or(items.div_ceil(8).max(1), |c| c as u64);
-        let handles: Vec<_> = (0..items)
-            .step_by(usize::try_from(chunk).unwrap_or(usize::MAX))
-            .map(|start| {
-                let range = (start, (start + chunk).min(items));
-                pool.spawn(range, |(a, b): (u64, u64)| {
-                    (a..b).map(*square).collect::<Vec<u64>>()
-                })
-            })
-            .collect();
+        let mut handles = VecDeque::with_capacity(IN_FLIGHT);
+        for start in (0..items).step_by(usize::try_from(chunk).unwrap_or(usize::MAX)) {
+            if handles.len() == IN_FLIGHT {
+                let oldest: procspawn::JoinHandle<Vec<u64>> =
+                    handles.pop_front().expect("the window is full");
+                black_box(oldest.join().map_err(why)?);
+            }
+            let range = (start, (start + chunk).min(items));
+            handles.push_back(pool.spawn(range, |(a, b): (u64, u64)| {
+                (a..b).map(*square).collect::<Vec<u64>>()
+            }));
+        }
         for h in handles {
             black_box(h.join().map_err(why)?);
         }
