@@ -17,6 +17,10 @@ use crate::{Mode, show};
 /// The environment variable naming the JSON-lines file the figures go to.
 pub const OUT_ENV_VAR: &str = "FT_BENCH_OUT";
 
+/// The environment variable that, when set, keeps only the workloads whose
+/// keys it lists, separated by commas (`FT_BENCH_ONLY=apply,cpu_speedup`).
+pub const ONLY_ENV_VAR: &str = "FT_BENCH_ONLY";
+
 /// What a figure measures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {
@@ -148,6 +152,11 @@ impl Suite {
         self.mode
     }
 
+    /// Whether `FT_BENCH_ONLY` (when set) keeps the workload `key`.
+    pub fn wanted(&self, key: &str) -> bool {
+        std::env::var(ONLY_ENV_VAR).map_or(true, |only| only.split(',').any(|k| k.trim() == key))
+    }
+
     fn rounds(&self, weight: Weight) -> (usize, usize) {
         match (self.mode, weight) {
             (Mode::Smoke, _) => (0, 1),
@@ -159,12 +168,18 @@ impl Suite {
     /// Times `sides` in alternating rounds; each sample is divided by `ops`.
     /// The first side is ours: the last column is its median over each side's.
     pub fn time(&self, key: &str, label: &str, weight: Weight, ops: u32, sides: Vec<Side<'_>>) {
+        if !self.wanted(key) {
+            return;
+        }
         let figures = self.sample(weight, sides, |t| t / f64::from(ops));
         self.report(key, label, Unit::Seconds, &figures);
     }
 
     /// Times the serial loop and `sides`, and reports each side's speedup over it.
     pub fn speedup(&self, key: &str, label: &str, serial: Side<'_>, sides: Vec<Side<'_>>) {
+        if !self.wanted(key) {
+            return;
+        }
         let mut all = vec![serial];
         all.extend(sides);
         let mut figures = self.sample(Weight::Heavy, all, |t| t);
@@ -195,6 +210,9 @@ impl Suite {
         unit: Unit,
         figures: &[(String, Result<Figure, String>)],
     ) {
+        if !self.wanted(key) {
+            return;
+        }
         // The ratio is ours over each side's, so only where ours comes first and has a figure.
         let first = figures
             .first()

@@ -322,6 +322,9 @@ fn procspawn_map(pool: &procspawn::Pool, items: u64, chunksize: Option<usize>) -
 
 /// Workload 10: resident memory of an idle pool of 2 workers, and per extra worker.
 fn memory_workload(g: &Group<'_>, mode: Mode) {
+    if !g.suite.wanted("memory_rss_2") {
+        return;
+    }
     let rounds = if mode == Mode::Smoke { 1 } else { 3 };
     let ours_figures = match &g.unavailable {
         None => pool_memory(rounds, |workers| {
