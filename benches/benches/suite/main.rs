@@ -10,8 +10,10 @@
 //! --bench suite` (or one smoke run under `cargo test --benches`) covers both.
 //! `benches/run.sh` adds the Python library and prints the joined table.
 
+mod memory;
 mod ours;
 mod processes;
+mod thread_peers;
 mod threads;
 
 use std::hint::black_box;
