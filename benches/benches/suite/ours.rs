@@ -146,6 +146,15 @@ pub(crate) fn map<'a>(
     })
 }
 
+/// Workload 3: `parallel_map!` of `items` tiny tasks on its shared default pool
+/// (for a range it takes `WorkerPool::map_range`), the form a target of issue 1 names.
+pub(crate) fn parallel_map_range(name: &str, items: u64) -> Side<'static> {
+    Side::new(name, move || {
+        black_box(freethreading::parallel_map!(square, 0..items).map_err(why)?);
+        Ok(())
+    })
+}
+
 /// Workload 4: the CPU-bound tasks `spin(iters)` mapped over the pool, one per item.
 pub(crate) fn cpu<'a>(name: &str, pool: &'a WorkerPool, tasks: &'a [u64]) -> Side<'a> {
     Side::new(name, move || {

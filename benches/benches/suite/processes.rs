@@ -165,7 +165,11 @@ fn calls(
             weight,
             1,
             pool.map(|p| ours::map(OURS, p, items, chunksize)),
-            vec![procspawn_map(peer_pool, items, chunksize)],
+            pool.filter(|_| chunksize.is_none())
+                .map(|_| ours::parallel_map_range("freethreading parallel_map! (processes)", items))
+                .into_iter()
+                .chain([procspawn_map(peer_pool, items, chunksize)])
+                .collect(),
         );
     }
 }

@@ -15,6 +15,7 @@ use crate::thread_peers::{Echo, channel_side, std_ping_pong};
 use crate::{Sizes, cpu_tasks};
 
 const OURS: &str = "freethreading (threads)";
+const PARALLEL_MAP: &str = "freethreading parallel_map! (threads)";
 
 pub(crate) fn run(mode: Mode) -> Result<(), String> {
     let suite = Suite::new(
@@ -100,28 +101,24 @@ fn calls(suite: &Suite, n: Sizes, pool: &WorkerPool, rayon: &rayon::ThreadPool, 
 
     for (key, items, chunksize, weight) in n.maps() {
         let label = map_label(items, chunksize);
-        suite.time(
-            key,
-            &label,
-            weight,
-            1,
-            vec![
-                ours::map(OURS, pool, items, chunksize),
-                Side::new(rayon_map_name(chunksize), move || {
-                    let out: Vec<u64> = rayon.install(|| match chunksize {
-                        None => (0..items).into_par_iter().map(*square).collect(),
-                        // Only ranges of 32-bit integers or smaller are indexed, as `with_max_len` needs.
-                        Some(c) => (0..u32::try_from(items).unwrap_or(u32::MAX))
-                            .into_par_iter()
-                            .with_max_len(c)
-                            .map(|x| square(u64::from(x)))
-                            .collect(),
-                    });
-                    black_box(out);
-                    Ok(())
-                }),
-            ],
-        );
+        let mut sides = vec![ours::map(OURS, pool, items, chunksize)];
+        if chunksize.is_none() {
+            sides.push(ours::parallel_map_range(PARALLEL_MAP, items));
+        }
+        sides.push(Side::new(rayon_map_name(chunksize), move || {
+            let out: Vec<u64> = rayon.install(|| match chunksize {
+                None => (0..items).into_par_iter().map(*square).collect(),
+                // Only ranges of 32-bit integers or smaller are indexed, as `with_max_len` needs.
+                Some(c) => (0..u32::try_from(items).unwrap_or(u32::MAX))
+                    .into_par_iter()
+                    .with_max_len(c)
+                    .map(|x| square(u64::from(x)))
+                    .collect(),
+            });
+            black_box(out);
+            Ok(())
+        }));
+        suite.time(key, &label, weight, 1, sides);
     }
 }
 
