@@ -3,6 +3,7 @@
 
 use std::fmt::Display;
 use std::hint::black_box;
+use std::time::Duration;
 
 use freethreading::{
     Barrier, Event, Lock, Queue, SimpleQueue, TaskValue, Worker, WorkerPool, WorkerPoolExecutor,
@@ -99,12 +100,34 @@ fn meet(barrier: Barrier, times: u32) -> Result<(), String> {
     Ok(())
 }
 
+/// How long a sample may wait for a worker or a wake-up before it gives up
+/// with an error: a primitive that a process worker got a private copy of
+/// (rather than a shared one) would otherwise hang the suite.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Joins `worker` within [`DEADLINE`], or says it did not finish.
+fn join_within<R: TaskValue>(worker: Worker<R>) -> Result<R, String> {
+    if worker.join_timeout(DEADLINE).map_err(why)? {
+        worker.join().map_err(why)
+    } else {
+        Err(format!("a worker did not finish within {DEADLINE:?}"))
+    }
+}
+
+/// Starts `worker` as a daemon (never waited for at exit, should it hang).
+fn start<R: TaskValue>(worker: Worker<R>) -> Result<Worker<R>, String> {
+    let worker = worker.with_daemon(true);
+    worker.start().map_err(why)?;
+    Ok(worker)
+}
+
 /// Runs every worker to the end, and gives their results.
 fn run_all<R: TaskValue>(workers: Vec<Worker<R>>) -> Result<Vec<R>, String> {
-    for w in &workers {
-        w.start().map_err(why)?;
-    }
-    workers.into_iter().map(|w| w.join().map_err(why)).collect()
+    let started = workers
+        .into_iter()
+        .map(start)
+        .collect::<Result<Vec<_>, _>>()?;
+    started.into_iter().map(join_within).collect()
 }
 
 /// Workload 1: `times` workers started, each running `noop`, and joined.
@@ -264,14 +287,15 @@ pub(crate) fn lock_contended(name: &str, times: u32) -> Side<'static> {
 pub(crate) fn event_ping_pong(name: &str, times: u32) -> Side<'static> {
     Side::new(name, move || {
         let (ping, back) = (Event::new(), Event::new());
-        let worker = Worker::new(pong, (ping.clone(), back.clone(), times));
-        worker.start().map_err(why)?;
+        let worker = start(Worker::new(pong, (ping.clone(), back.clone(), times)))?;
         for _ in 0..times {
             ping.set();
-            back.wait();
+            if !back.wait_timeout(DEADLINE) {
+                return Err(format!("no wake-up within {DEADLINE:?}"));
+            }
             back.clear();
         }
-        worker.join().map_err(why)
+        join_within(worker)
     })
 }
 
@@ -279,12 +303,11 @@ pub(crate) fn event_ping_pong(name: &str, times: u32) -> Side<'static> {
 pub(crate) fn barrier(name: &str, times: u32) -> Side<'static> {
     Side::new(name, move || {
         let b = Barrier::new(2).map_err(why)?;
-        let worker = Worker::new(meet, (b.clone(), times));
-        worker.start().map_err(why)?;
+        let worker = start(Worker::new(meet, (b.clone(), times)))?;
         for _ in 0..times {
-            b.wait().map_err(why)?;
+            b.wait_timeout(DEADLINE).map_err(why)?;
         }
-        worker.join().map_err(why)?
+        join_within(worker)?
     })
 }
 
