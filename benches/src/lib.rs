@@ -4,8 +4,13 @@
 //!
 //! Run with `cargo bench -p freethreading-benches`; under `cargo test --benches`
 //! (no `--bench` argument) every workload runs once, small, as a smoke test.
+//! [`suite`] is the side-by-side suite's own driver, which `benches/run.sh`
+//! joins with the Python library's figures.
 
 use std::time::{Duration, Instant};
+
+pub mod memory;
+pub mod suite;
 
 /// How a benchmark binary was started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,9 +22,11 @@ pub enum Mode {
 }
 
 impl Mode {
-    /// Reads the mode from the arguments cargo passes (`--bench` when benchmarking).
+    /// Reads the mode from the arguments cargo passes (`--bench` when
+    /// benchmarking); `--smoke` asks for the smoke test under `cargo bench` too.
     pub fn from_args() -> Mode {
-        if std::env::args().any(|a| a == "--bench") {
+        let args: Vec<String> = std::env::args().collect();
+        if args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--smoke") {
             Mode::Measure
         } else {
             Mode::Smoke

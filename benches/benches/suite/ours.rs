@@ -1,0 +1,324 @@
+//! Our side of every workload, written against the public API only, so the
+//! same code measures whichever backend the program runs on.
+
+use std::fmt::Display;
+use std::hint::black_box;
+use std::time::Duration;
+
+use freethreading::{
+    Barrier, Event, Lock, Queue, SimpleQueue, TaskValue, Worker, WorkerPool, WorkerPoolExecutor,
+    worker_fn,
+};
+use freethreading_benches::suite::Side;
+
+/// An error as a side's reason for having no figure.
+pub(crate) fn why(error: impl Display) -> String {
+    error.to_string()
+}
+
+#[worker_fn]
+pub(crate) fn noop() {}
+
+#[worker_fn]
+pub(crate) fn id(x: u64) -> u64 {
+    x
+}
+
+#[worker_fn]
+pub(crate) fn square(x: u64) -> u64 {
+    x.wrapping_mul(x)
+}
+
+/// About `iters` nanoseconds of arithmetic that the compiler cannot skip.
+#[worker_fn]
+pub(crate) fn spin(iters: u64) -> u64 {
+    let mut x = black_box(iters) | 1;
+    for _ in 0..iters {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        x ^= x >> 29;
+    }
+    x
+}
+
+#[worker_fn]
+fn produce(queue: Queue<Option<u64>>, items: u64) -> Result<(), String> {
+    for i in 0..items {
+        queue.put(Some(i)).map_err(why)?;
+    }
+    queue.put(None).map_err(why)
+}
+
+#[worker_fn]
+fn consume(queue: Queue<Option<u64>>) -> Result<u64, String> {
+    let mut got = 0;
+    while queue.get().map_err(why)?.is_some() {
+        got += 1;
+    }
+    Ok(got)
+}
+
+#[worker_fn]
+fn produce_simple(queue: SimpleQueue<Option<u64>>, items: u64) -> Result<(), String> {
+    for i in 0..items {
+        queue.put(Some(i)).map_err(why)?;
+    }
+    queue.put(None).map_err(why)
+}
+
+#[worker_fn]
+fn consume_simple(queue: SimpleQueue<Option<u64>>) -> Result<u64, String> {
+    let mut got = 0;
+    while queue.get().map_err(why)?.is_some() {
+        got += 1;
+    }
+    Ok(got)
+}
+
+#[worker_fn]
+fn hammer(lock: Lock, times: u32) {
+    for _ in 0..times {
+        drop(black_box(lock.lock()));
+    }
+}
+
+#[worker_fn]
+fn pong(ping: Event, back: Event, times: u32) {
+    for _ in 0..times {
+        ping.wait();
+        ping.clear();
+        back.set();
+    }
+}
+
+#[worker_fn]
+fn meet(barrier: Barrier, times: u32) -> Result<(), String> {
+    for _ in 0..times {
+        barrier.wait().map_err(why)?;
+    }
+    Ok(())
+}
+
+/// How long a sample may wait for a worker or a wake-up before it gives up
+/// with an error: a primitive that a process worker got a private copy of
+/// (rather than a shared one) would otherwise hang the suite.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Joins `worker` within [`DEADLINE`], or says it did not finish.
+fn join_within<R: TaskValue>(worker: Worker<R>) -> Result<R, String> {
+    if worker.join_timeout(DEADLINE).map_err(why)? {
+        worker.join().map_err(why)
+    } else {
+        Err(format!("a worker did not finish within {DEADLINE:?}"))
+    }
+}
+
+/// Starts `worker` as a daemon (never waited for at exit, should it hang).
+fn start<R: TaskValue>(worker: Worker<R>) -> Result<Worker<R>, String> {
+    let worker = worker.with_daemon(true);
+    worker.start().map_err(why)?;
+    Ok(worker)
+}
+
+/// Runs every worker to the end, and gives their results.
+fn run_all<R: TaskValue>(workers: Vec<Worker<R>>) -> Result<Vec<R>, String> {
+    let started = workers
+        .into_iter()
+        .map(start)
+        .collect::<Result<Vec<_>, _>>()?;
+    started.into_iter().map(join_within).collect()
+}
+
+/// Workload 1: `times` workers started, each running `noop`, and joined.
+pub(crate) fn start_join(name: &str, times: u32) -> Side<'static> {
+    Side::new(name, move || {
+        for _ in 0..times {
+            let worker = Worker::new(noop, ());
+            worker.start().map_err(why)?;
+            worker.join().map_err(why)?;
+        }
+        Ok(())
+    })
+}
+
+/// Workload 2: `times` `apply` round trips on a warm pool.
+pub(crate) fn apply<'a>(name: &str, pool: &'a WorkerPool, times: u64) -> Side<'a> {
+    Side::new(name, move || {
+        for i in 0..times {
+            black_box(pool.apply(id, (i,)).map_err(why)?);
+        }
+        Ok(())
+    })
+}
+
+/// Workload 3: `map` of `items` tiny tasks, with Python's default chunking or `chunksize`.
+pub(crate) fn map<'a>(
+    name: &str,
+    pool: &'a WorkerPool,
+    items: u64,
+    chunksize: Option<usize>,
+) -> Side<'a> {
+    Side::new(name, move || {
+        let out = match chunksize {
+            None => pool.map(square, 0..items),
+            Some(c) => pool.map_chunked(square, 0..items, c),
+        };
+        black_box(out.map_err(why)?);
+        Ok(())
+    })
+}
+
+/// Workload 3: `parallel_map!` of `items` tiny tasks on its shared default pool
+/// (for a range it takes `WorkerPool::map_range`), the form a target of issue 1 names.
+pub(crate) fn parallel_map_range(name: &str, items: u64) -> Side<'static> {
+    Side::new(name, move || {
+        black_box(freethreading::parallel_map!(square, 0..items).map_err(why)?);
+        Ok(())
+    })
+}
+
+/// Workload 4: the CPU-bound tasks `spin(iters)` mapped over the pool, one per item.
+pub(crate) fn cpu<'a>(name: &str, pool: &'a WorkerPool, tasks: &'a [u64]) -> Side<'a> {
+    Side::new(name, move || {
+        black_box(
+            pool.map_chunked(spin, tasks.iter().copied(), 1)
+                .map_err(why)?,
+        );
+        Ok(())
+    })
+}
+
+/// Workload 5: `times` `submit` + `result` round trips.
+pub(crate) fn submit<'a>(name: &str, ex: &'a WorkerPoolExecutor, times: u64) -> Side<'a> {
+    Side::new(name, move || {
+        for i in 0..times {
+            black_box(ex.submit(id, (i,)).map_err(why)?.result().map_err(why)?);
+        }
+        Ok(())
+    })
+}
+
+/// Workload 5: the executor's `map` of `items` tiny tasks.
+pub(crate) fn executor_map<'a>(name: &str, ex: &'a WorkerPoolExecutor, items: u64) -> Side<'a> {
+    Side::new(name, move || {
+        for r in ex.map(square, 0..items).map_err(why)? {
+            black_box(r.map_err(why)?);
+        }
+        Ok(())
+    })
+}
+
+/// Workload 6: `items` through a `Queue` from `ends` producers to `ends` consumers.
+pub(crate) fn queue(name: &str, ends: u64, items: u64) -> Side<'static> {
+    Side::new(name, move || {
+        let q = Queue::new();
+        let consumers = (0..ends)
+            .map(|_| Worker::new(consume, (q.clone(),)))
+            .collect();
+        let producers = (0..ends)
+            .map(|_| Worker::new(produce, (q.clone(), items / ends)))
+            .collect();
+        check_transfer(
+            run_all(producers)?,
+            run_all(consumers)?,
+            items / ends * ends,
+        )
+    })
+}
+
+/// Workload 6: the same through a `SimpleQueue`.
+pub(crate) fn simple_queue(name: &str, ends: u64, items: u64) -> Side<'static> {
+    Side::new(name, move || {
+        let q = SimpleQueue::new();
+        let consumers = (0..ends)
+            .map(|_| Worker::new(consume_simple, (q.clone(),)))
+            .collect();
+        let producers = (0..ends)
+            .map(|_| Worker::new(produce_simple, (q.clone(), items / ends)))
+            .collect();
+        check_transfer(
+            run_all(producers)?,
+            run_all(consumers)?,
+            items / ends * ends,
+        )
+    })
+}
+
+fn check_transfer(
+    produced: Vec<Result<(), String>>,
+    consumed: Vec<Result<u64, String>>,
+    items: u64,
+) -> Result<(), String> {
+    produced.into_iter().collect::<Result<(), String>>()?;
+    let got: u64 = consumed.into_iter().sum::<Result<u64, String>>()?;
+    if got == items {
+        Ok(())
+    } else {
+        Err(format!("{got} of {items} items arrived"))
+    }
+}
+
+/// Workload 7: `times` uncontended acquire + release.
+pub(crate) fn lock_uncontended(name: &str, times: u32) -> Side<'static> {
+    let lock = Lock::new();
+    Side::new(name, move || {
+        for _ in 0..times {
+            drop(black_box(lock.lock()));
+        }
+        Ok(())
+    })
+}
+
+/// Workload 7: two workers, each acquiring and releasing one lock `times / 2` times.
+pub(crate) fn lock_contended(name: &str, times: u32) -> Side<'static> {
+    Side::new(name, move || {
+        let lock = Lock::new();
+        run_all(
+            (0..2)
+                .map(|_| Worker::new(hammer, (lock.clone(), times / 2)))
+                .collect(),
+        )?;
+        Ok(())
+    })
+}
+
+/// Workload 8: `times` round trips of `set` → wake → `set` back between two workers.
+pub(crate) fn event_ping_pong(name: &str, times: u32) -> Side<'static> {
+    Side::new(name, move || {
+        let (ping, back) = (Event::new(), Event::new());
+        let worker = start(Worker::new(pong, (ping.clone(), back.clone(), times)))?;
+        for _ in 0..times {
+            ping.set();
+            if !back.wait_timeout(DEADLINE) {
+                return Err(format!("no wake-up within {DEADLINE:?}"));
+            }
+            back.clear();
+        }
+        join_within(worker)
+    })
+}
+
+/// Workload 8: `times` rounds of a `Barrier(2)` between this worker and another.
+pub(crate) fn barrier(name: &str, times: u32) -> Side<'static> {
+    Side::new(name, move || {
+        let b = Barrier::new(2).map_err(why)?;
+        let worker = start(Worker::new(meet, (b.clone(), times)))?;
+        for _ in 0..times {
+            b.wait_timeout(DEADLINE).map_err(why)?;
+        }
+        join_within(worker)?
+    })
+}
+
+/// Workload 9: `times` pools of 2 built, closed and joined.
+pub(crate) fn pool_create(name: &str, times: u32) -> Side<'static> {
+    Side::new(name, move || {
+        for _ in 0..times {
+            let pool = WorkerPool::new(2).map_err(why)?;
+            pool.close();
+            pool.join().map_err(why)?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,71 @@
+"""Joins the figures of one driver run (`benches/run.sh`) into one table.
+
+Reads the JSON lines that the Rust suite (`benches/benches/suite/`) and
+`bench.py` appended to one file, and prints, per workload, every side's median
+(min–max) with the ratio of our thread backend's and our process backend's
+median over it: below 1 we are faster (smaller), except for speedups, where
+above 1 we are better.
+
+    python3 benches/python/report.py RESULTS.jsonl
+"""
+
+import json
+import sys
+
+ORDER = [
+    "start_join", "apply", "map_10k", "map_1m", "map_10k_chunksize_1", "cpu_speedup",
+    "submit", "executor_map", "queue_1", "queue_2", "simple_queue_1", "simple_queue_2",
+    "lock_uncontended", "lock_contended", "event_ping_pong", "barrier", "pool_create",
+    "memory_rss_2", "memory_rss_extra", "memory_pss_2", "memory_pss_extra",
+]
+GROUPS = ["rust-threads", "rust-processes", "python"]
+OURS = {"rust-threads": "freethreading (threads)", "rust-processes": "freethreading (processes)"}
+
+
+def show(unit, value):
+    if unit == "x":
+        return f"{value:.2f}x"
+    if unit == "KiB":
+        return f"{value / 1024:.1f} MiB"
+    if value < 1e-6:
+        return f"{value * 1e9:.0f} ns"
+    if value < 1e-3:
+        return f"{value * 1e6:.1f} µs"
+    if value < 1:
+        return f"{value * 1e3:.2f} ms"
+    return f"{value:.2f} s"
+
+
+def ratio(ours, it):
+    if ours is None or "median" not in ours or "median" not in it or it is ours:
+        return "—"
+    r = ours["median"] / it["median"]
+    return f"{r:.2f}" if r >= 0.1 else f"{r:.2g}"
+
+
+def main(path):
+    with open(path, encoding="utf-8") as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    by_key = {}
+    for r in records:
+        by_key.setdefault(r["key"], []).append(r)
+    keys = [k for k in ORDER if k in by_key] + sorted(set(by_key) - set(ORDER))
+    print("| workload | implementation | median (min–max) | ours threads ÷ it | ours processes ÷ it |")
+    print("|---|---|---|---|---|")
+    for key in keys:
+        rows = sorted(by_key[key], key=lambda r: GROUPS.index(r["group"]) if r["group"] in GROUPS else 99)
+        ours = {g: next((r for r in rows if r["group"] == g and r["side"] == side), None)
+                for g, side in OURS.items()}
+        label = rows[0]["label"]
+        for r in rows:
+            if "median" in r:
+                shown = f"{show(r['unit'], r['median'])} ({show(r['unit'], r['min'])}–{show(r['unit'], r['max'])})"
+            else:
+                shown = f"n/a ({r['na']})"
+            print(f"| {label} | {r['side']} | {shown} | "
+                  f"{ratio(ours['rust-threads'], r)} | {ratio(ours['rust-processes'], r)} |")
+            label = ""  # the workload's name once, on its first row
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The side-by-side suite of issue 5 in one command: our thread backend and its
+# Rust peers, our process backend and its Rust peers, then the Python library
+# with plain multiprocessing and threading; then one table of every figure
+# with its ratio to ours. Each Rust group alternates its sides round by round
+# in one process; the Python group runs right after, in the same driver run.
+#
+#   benches/run.sh            measure (a few minutes on 2 cores)
+#   benches/run.sh --smoke    every workload once, small (CI runs this)
+#
+# The figures are kept in target/bench-suite/: results.jsonl and table.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+smoke=()
+if [[ "${1:-}" == "--smoke" ]]; then
+    smoke=(--smoke)
+fi
+dir=target/bench-suite
+mkdir -p "$dir"
+results="$dir/results.jsonl"
+: >"$results"
+export FT_BENCH_OUT="$PWD/$results"
+
+echo "# freethreading benchmark suite${smoke:+ (smoke)}"
+echo
+echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "- machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
+    "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+echo "- $(rustc --version); $(python3 --version 2>&1 || echo 'no python3')"
+
+# Rust: the suite once per backend. Smoke runs reuse the debug build of
+# `cargo test --benches`; measuring builds the bench profile (release).
+for backend in threading multiprocessing; do
+    if [[ ${#smoke[@]} -gt 0 ]]; then
+        FREETHREADING_BACKEND=$backend cargo test -q -p freethreading-benches --bench suite -- --smoke
+    else
+        FREETHREADING_BACKEND=$backend cargo bench -q -p freethreading-benches --bench suite
+    fi
+done
+
+# Python: the library itself (import name `freethreading`), installed if missing.
+python_ok=true
+if ! command -v python3 >/dev/null; then
+    echo "Python side skipped: no python3 on PATH"
+    python_ok=false
+elif ! python3 -c 'import freethreading' 2>/dev/null; then
+    if ! python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+        free-threading; then
+        echo "Python side skipped: pip install free-threading failed"
+        python_ok=false
+    fi
+fi
+if $python_ok; then
+    python3 benches/python/bench.py "${smoke[@]}"
+fi
+
+echo
+echo "## All sides, joined"
+echo
+if command -v python3 >/dev/null; then
+    python3 benches/python/report.py "$results" | tee "$dir/table.md"
+else
+    echo "(the joined table needs python3; the Rust tables above stand alone)"
+fi
