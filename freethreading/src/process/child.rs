@@ -22,8 +22,8 @@ use std::process;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::wire::{
-    FrameReader, FrameWriter, Hello, JobHeader, PROTOCOL, ReplyHeader, WORKER_ENV_VAR, Welcome,
-    split, write_message,
+    FrameReader, FrameWriter, Hello, JobHeader, PROTOCOL, ReplyHeader, SPIN, WORKER_ENV_VAR,
+    Welcome, split, write_message,
 };
 use crate::sys::process::{self as sys, Channel};
 use crate::task::{TaskError, registry};
@@ -105,18 +105,29 @@ fn serve(parent: u32) -> ! {
             exit(0);
         }
     }
-    if write_message(&channel, &Hello::Ready).is_err() {
+    let mut writer = FrameWriter::default();
+    writer
+        .push(&Hello::Ready, &[])
+        .unwrap_or_else(|garbled| fail(&garbled.0));
+    // Sent at once, even by a one-shot worker whose job waits in the
+    // channel: a worker that dies in its task must not look like one that
+    // never took over.
+    if writer.flush_to(&channel).is_err() {
         exit(0);
     }
-    serve_jobs(&channel, reader, welcome.one_shot)
+    serve_jobs(&channel, reader, writer, welcome.one_shot)
 }
 
 /// Runs every job that arrives, replying in order, until the channel ends.
 ///
 /// Jobs are read many at a time (whatever the parent has sent), but each is
 /// answered on its own. A `one_shot` worker exits after its first reply.
-fn serve_jobs(channel: &Channel, mut reader: FrameReader, one_shot: bool) -> ! {
-    let mut writer = FrameWriter::default();
+fn serve_jobs(
+    channel: &Channel,
+    mut reader: FrameReader,
+    mut writer: FrameWriter,
+    one_shot: bool,
+) -> ! {
     loop {
         loop {
             let frame = match reader.next_frame() {
@@ -152,7 +163,7 @@ fn serve_jobs(channel: &Channel, mut reader: FrameReader, one_shot: bool) -> ! {
                 exit(0);
             }
         }
-        match reader.fill(channel) {
+        match reader.fill_soon(channel, SPIN) {
             Ok(true) => {}
             Ok(false) => exit(0),
             Err(e) => fail(&format!("reading a job: {e}")),

@@ -14,9 +14,11 @@
 //! before it starts the next job (see `child.rs`).
 
 use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::sys::process::{self, Channel};
 use crate::task::TaskError;
 
 /// The environment variable that marks a worker process: the protocol
@@ -25,6 +27,10 @@ pub(crate) const WORKER_ENV_VAR: &str = "FREETHREADING_WORKER";
 
 /// The protocol version in [`WORKER_ENV_VAR`].
 pub(crate) const PROTOCOL: &str = "1";
+
+/// How long a reader polls for a message before it sleeps: about the time
+/// of a task's round trip, so that back-to-back calls never sleep.
+pub(crate) const SPIN: Duration = Duration::from_micros(50);
 
 /// The largest frame either side accepts: anything longer is garbage.
 const MAX_FRAME: usize = u32::MAX as usize;
@@ -137,6 +143,34 @@ impl FrameReader {
     /// Reads what the stream has (at least one byte, blocking until then);
     /// `Ok(false)` at the end of the stream.
     pub(crate) fn fill(&mut self, mut source: impl Read) -> io::Result<bool> {
+        self.fill_with(|buf| source.read(buf))
+    }
+
+    /// As [`fill`](Self::fill), but polls without sleeping for up to `spin`
+    /// first. A thread that sleeps on a socket takes a wake-up to resume,
+    /// which costs tens of microseconds on a virtual machine whose other
+    /// core is idle; a message that is microseconds away arrives sooner than
+    /// that.
+    pub(crate) fn fill_soon(&mut self, channel: &Channel, spin: Duration) -> io::Result<bool> {
+        let start = Instant::now();
+        loop {
+            match self.fill_with(|buf| process::read_now(channel, buf)) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if start.elapsed() >= spin {
+                        return self.fill(channel);
+                    }
+                    // Lets a runnable thread have the core, if one wants it.
+                    std::thread::yield_now();
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn fill_with(
+        &mut self,
+        mut read: impl FnMut(&mut [u8]) -> io::Result<usize>,
+    ) -> io::Result<bool> {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
@@ -153,7 +187,7 @@ impl FrameReader {
             self.buffer.resize(self.buffer.len() * 2, 0);
         }
         loop {
-            match source.read(&mut self.buffer[self.end..]) {
+            match read(&mut self.buffer[self.end..]) {
                 Ok(0) => return Ok(false),
                 Ok(n) => {
                     self.end += n;

@@ -132,4 +132,8 @@ pub(crate) mod process {
     pub(crate) fn receive_descriptor(_channel: &Channel) -> io::Result<Option<()>> {
         Err(unsupported())
     }
+
+    pub(crate) fn read_now(_channel: &Channel, _buf: &mut [u8]) -> io::Result<usize> {
+        Err(unsupported())
+    }
 }

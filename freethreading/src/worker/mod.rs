@@ -6,6 +6,7 @@
 //! (`thread.rs`) or a child process (`process.rs`).
 
 mod error;
+mod monitors;
 mod process;
 mod thread;
 

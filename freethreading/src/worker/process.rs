@@ -1,23 +1,22 @@
 //! The process flavor of a worker: one child process per worker, and a
 //! monitor thread in the parent that waits for its answer.
 //!
-//! `start` starts a monitor thread, which spawns the child (a worker dies with
-//! the thread that started it) and writes the handshake and the one job at
-//! once, so they wait in the channel while the child starts. The monitor
-//! reads the child's hello and its reply, after which the child exits; it
-//! reaps the child, leaves the live-worker list and only then
-//! publishes the outcome, so that once `join_timeout` says the worker
-//! finished, the process is gone and `enumerate()` no longer lists it. A
-//! child that dies first is an end of file on the channel, reported with the
-//! exit status or signal the monitor reaped.
+//! `start` hands the worker to a monitor thread (`monitors.rs`), which spawns
+//! the child (a worker dies with the thread that started it) and writes the
+//! handshake and the one job at once, so they wait in the channel while the
+//! child starts. The monitor reads the child's hello and its reply, after
+//! which the child exits. The monitor closes the channel, leaves the
+//! live-worker list and only then publishes the outcome, so that once
+//! `join_timeout` says the worker finished, `enumerate()` no longer lists it;
+//! then it reaps the child. A child that dies first is an end of file on the
+//! channel, reported with the exit status or signal the monitor reaped.
 
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::WorkerError;
+use super::{WorkerError, monitors};
 use crate::codec;
 use crate::current::{LiveWorker, register_process};
 use crate::process::spawn::{self, NotReady, WorkerProcess};
@@ -30,8 +29,8 @@ pub(super) struct Worker<R> {
     /// The serialized arguments, or why they could not be serialized.
     args: Result<Vec<u8>, TaskError>,
     shared: Arc<Shared<R>>,
-    /// The monitor, once started. Its lock also makes concurrent `start`s take turns.
-    monitor: Mutex<Option<JoinHandle<()>>>,
+    /// Whether it was started. Its lock also makes concurrent `start`s take turns.
+    started: Mutex<bool>,
 }
 
 struct Shared<R> {
@@ -50,13 +49,13 @@ impl<R: TaskValue> Worker<R> {
                 outcome: Mutex::new(None),
                 finished: Condvar::new(),
             }),
-            monitor: Mutex::new(None),
+            started: Mutex::new(false),
         }
     }
 
     pub(super) fn start(&self, name: &str, daemon: bool) -> Result<(), WorkerError> {
-        let mut monitor = self.monitor.lock();
-        if monitor.is_some() {
+        let mut started_once = self.started.lock();
+        if *started_once {
             return Err(WorkerError::AlreadyStarted);
         }
         let args = self
@@ -85,49 +84,43 @@ impl<R: TaskValue> Worker<R> {
         // The monitor starts the child itself: a worker dies with the thread
         // that started it, and the monitor outlives its worker.
         let (started_tx, started) = std::sync::mpsc::sync_channel(1);
-        let handle = std::thread::Builder::new()
-            .name("freethreading-monitor".to_owned())
-            .spawn(move || match identity.spawn() {
-                Ok((process, live)) => {
-                    let _ = started_tx.send(Ok(()));
-                    monitor_worker(process, live, &shared, task);
-                }
-                Err(error) => {
-                    let _ = started_tx.send(Err(error));
-                }
-            })
-            .map_err(WorkerError::Spawn)?;
+        monitors::run(Box::new(move || match identity.spawn() {
+            Ok((process, live)) => {
+                let _ = started_tx.send(Ok(()));
+                monitor_worker(process, live, &shared, task);
+            }
+            Err(error) => {
+                let _ = started_tx.send(Err(error));
+            }
+        }))
+        .map_err(WorkerError::Spawn)?;
         match started.recv() {
             Ok(Ok(())) => {
-                *monitor = Some(handle);
+                *started_once = true;
                 Ok(())
             }
-            Ok(Err(error)) => {
-                let _ = handle.join();
-                Err(WorkerError::Spawn(error))
-            }
-            Err(_) => {
-                let _ = handle.join();
-                Err(WorkerError::Spawn(std::io::Error::other(
-                    "the worker's monitor ended before starting it",
-                )))
-            }
+            Ok(Err(error)) => Err(WorkerError::Spawn(error)),
+            Err(_) => Err(WorkerError::Spawn(std::io::Error::other(
+                "the worker's monitor ended before starting it",
+            ))),
         }
     }
 
     pub(super) fn join(self) -> Result<R, WorkerError> {
-        let handle = self.monitor.into_inner().ok_or(WorkerError::NotStarted)?;
-        let _ = handle.join();
-        self.shared.outcome.lock().take().unwrap_or_else(|| {
-            Err(WorkerError::Task(TaskError::panicked(
-                "the worker's monitor ended without a result".to_owned(),
-                None,
-            )))
-        })
+        if !self.is_started() {
+            return Err(WorkerError::NotStarted);
+        }
+        let mut outcome = self.shared.outcome.lock();
+        loop {
+            if let Some(outcome) = outcome.take() {
+                return outcome;
+            }
+            self.shared.finished.wait(&mut outcome);
+        }
     }
 
     pub(super) fn join_timeout(&self, timeout: Duration) -> Result<bool, WorkerError> {
-        if self.monitor.lock().is_none() {
+        if !self.is_started() {
             return Err(WorkerError::NotStarted);
         }
         let mut outcome = self.shared.outcome.lock();
@@ -153,7 +146,7 @@ impl<R: TaskValue> Worker<R> {
 
 impl<R> Worker<R> {
     pub(super) fn is_started(&self) -> bool {
-        self.monitor.lock().is_some()
+        *self.started.lock()
     }
 
     pub(super) fn is_alive(&self) -> bool {
@@ -200,12 +193,16 @@ fn monitor_worker<R: TaskValue>(
         Err(NotReady::Lost(error) | NotReady::WrongBuild(error)) => Err(WorkerError::Spawn(error)),
         Err(NotReady::Initializer(error)) => Err(WorkerError::Task(error)),
     };
-    // A one-shot child exits after its reply; closing our end makes sure.
-    let _ = process.channel.shutdown(std::net::Shutdown::Both);
-    process.reap();
+    // The task is done: the one-shot child exits after its reply (closing
+    // our end makes sure), so the worker has finished now, and `join`
+    // returns without waiting for the kernel to tear the process down. The
+    // monitor reaps it right after, before it takes another worker.
+    let WorkerProcess { mut child, channel } = process;
+    drop(channel);
     drop(live);
     *shared.outcome.lock() = Some(outcome);
     shared.finished.notify_all();
+    let _ = child.wait();
 }
 
 fn read_reply<R: TaskValue>(

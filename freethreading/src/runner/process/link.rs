@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use super::job::Job;
 use crate::current::LiveWorker;
 use crate::process::spawn::WorkerProcess;
-use crate::process::wire::{FrameReader, FrameWriter, JobHeader, ReplyHeader, split};
+use crate::process::wire::{FrameReader, FrameWriter, JobHeader, ReplyHeader, SPIN, split};
 use crate::runner::Failure;
 use crate::task::TaskError;
 
@@ -176,7 +176,7 @@ impl Link {
             if answered || self.in_flight.is_empty() {
                 return Went::Fine;
             }
-            match self.reader.fill(&process.channel) {
+            match self.reader.fill_soon(&process.channel, SPIN) {
                 Ok(true) => {}
                 Ok(false) | Err(_) => return Went::Lost,
             }

@@ -145,3 +145,9 @@ pub(crate) fn receive_descriptor(channel: &Channel) -> io::Result<Option<OwnedFd
         )),
     }
 }
+
+/// Reads what `channel` holds now, without waiting: `WouldBlock` if nothing.
+pub(crate) fn read_now(channel: &Channel, buf: &mut [u8]) -> io::Result<usize> {
+    let (read, _) = rustix::net::recv(channel, buf, RecvFlags::DONTWAIT)?;
+    Ok(read)
+}
