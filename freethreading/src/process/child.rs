@@ -37,7 +37,8 @@ const EXIT_WRONG_BUILD: i32 = 71;
 /// If this process is a worker, serves its parent and exits; else returns.
 pub(crate) fn take_over_if_worker() {
     static CHECKED: AtomicBool = AtomicBool::new(false);
-    if CHECKED.swap(true, Ordering::AcqRel) {
+    // Every use of the crate passes here: a plain load once it is settled.
+    if CHECKED.load(Ordering::Acquire) || CHECKED.swap(true, Ordering::AcqRel) {
         return;
     }
     if let Some(parent) = parent_if_worker() {

@@ -30,10 +30,13 @@ const SUCCEEDED: u8 = 1;
 const FAILED: u8 = 2;
 const CANCELLED: u8 = 3;
 
-/// How many times a waiter checks the flag before sleeping: enough to catch
-/// a result that is microseconds away without burning a shared core.
+/// How many times a waiter checks the flag before it yields, and how long
+/// it goes on checking, yielding the core to whoever wants it, before it
+/// sleeps: enough to catch a result that is microseconds away (from a thread
+/// or, through a driver, from a worker process) without the wake-up of a
+/// sleeping thread, which costs tens of microseconds on some virtual machines.
 const SPINS: u32 = 64;
-const YIELDS: u32 = 8;
+const YIELDING: std::time::Duration = std::time::Duration::from_micros(50);
 
 pub(crate) struct Completion<R> {
     state: Mutex<State<R>>,
@@ -199,7 +202,8 @@ impl<R: Send> Completion<R> {
             }
             std::hint::spin_loop();
         }
-        for _ in 0..YIELDS {
+        let start = Instant::now();
+        while start.elapsed() < YIELDING {
             if self.is_ready() {
                 return true;
             }
