@@ -153,7 +153,7 @@ pub use worker::{Worker, WorkerError};
 ///     x * x
 /// }
 ///
-/// #[test]
+/// // #[test]
 /// fn squares() {
 ///     let pool = freethreading::WorkerPool::new(2).unwrap();
 ///     assert_eq!(pool.map(square, 0..4).unwrap(), [0, 1, 4, 9]);

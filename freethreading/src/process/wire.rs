@@ -269,6 +269,16 @@ pub(crate) fn write_message<M: Serialize>(sink: impl Write, message: &M) -> io::
 mod tests {
     use super::*;
 
+    /// A stream that delivers three bytes at a time, as a slow one might.
+    struct Trickle<'a>(&'a mut std::io::Cursor<Vec<u8>>);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(3);
+            self.0.read(&mut buf[..n])
+        }
+    }
+
     #[test]
     fn frames_round_trip_whole_split_and_batched() {
         let mut writer = FrameWriter::default();
@@ -287,16 +297,7 @@ mod tests {
         let mut bytes = Vec::new();
         writer.flush_to(&mut bytes).unwrap();
         assert!(writer.is_empty());
-        // Delivered three bytes at a time, as a slow stream might.
-        let mut source = bytes.chunks(3).flatten().copied().collect::<Vec<u8>>();
-        let mut slow = std::io::Cursor::new(std::mem::take(&mut source));
-        struct Trickle<'a>(&'a mut std::io::Cursor<Vec<u8>>);
-        impl Read for Trickle<'_> {
-            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                let n = buf.len().min(3);
-                self.0.read(&mut buf[..n])
-            }
-        }
+        let mut slow = std::io::Cursor::new(bytes);
         let mut reader = FrameReader::new();
         for id in 0..100_u64 {
             let frame = reader.read_frame(Trickle(&mut slow)).unwrap().unwrap();

@@ -24,6 +24,9 @@ const KEEP_IDLE: Duration = Duration::from_secs(5);
 /// The idle monitors, each with the sender its next work arrives on.
 static IDLE: Mutex<Vec<(u64, Sender<Work>)>> = Mutex::new(Vec::new());
 
+/// Names each monitor, so that it finds itself in [`IDLE`].
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
 /// Runs `work` on an idle monitor, or on a new one.
 pub(super) fn run(work: Work) -> io::Result<()> {
     let idle = IDLE.lock().pop();
@@ -35,7 +38,6 @@ pub(super) fn run(work: Work) -> io::Result<()> {
         },
         None => work,
     };
-    static NEXT_ID: AtomicU64 = AtomicU64::new(0);
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     std::thread::Builder::new()
         .name("freethreading-monitor".to_owned())

@@ -210,17 +210,14 @@ fn read_reply<R: TaskValue>(
     reader: &mut FrameReader,
     task: &str,
 ) -> Result<R, WorkerError> {
-    let frame = match reader.read_frame(&process.channel) {
-        Ok(Some(frame)) => frame,
-        Ok(None) | Err(_) => {
-            let status = process.reap();
-            // Barriers it took part in must not wait for it any more.
-            crate::shared::process_died(process.pid());
-            return Err(WorkerError::Task(TaskError::worker_died(
-                process.pid(),
-                status.as_ref(),
-            )));
-        }
+    let Ok(Some(frame)) = reader.read_frame(&process.channel) else {
+        let status = process.reap();
+        // Barriers it took part in must not wait for it any more.
+        crate::shared::process_died(process.pid());
+        return Err(WorkerError::Task(TaskError::worker_died(
+            process.pid(),
+            status.as_ref(),
+        )));
     };
     decode_reply(frame, task).map_err(WorkerError::Task)
 }

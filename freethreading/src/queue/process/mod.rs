@@ -1,4 +1,5 @@
-//! The process flavor of the queues: items serialized with postcard into a
+//! The process flavor of the queues: items serialized with postcard (whose
+//! reader ignores the padding after a record) into a
 //! [`Ring`] in the shared arena, which every process of the tree maps.
 //!
 //! One type serves both public queues: [`SimpleQueue`](crate::SimpleQueue)
@@ -79,7 +80,7 @@ impl<T: TaskValue> Queue<T> {
             .ring
             .get(&mut buffer, wait != Wait::Never, wait.deadline());
         let item = match taken {
-            Ok(()) => crate::codec::decode(&buffer).map_err(|e| GetError::Decode(e.to_string())),
+            Ok(()) => postcard::from_bytes(&buffer).map_err(|e| GetError::Decode(e.to_string())),
             Err(GetFailure::Empty) => Err(GetError::Empty),
             Err(GetFailure::Corrupt) => Err(GetError::Decode(
                 "the queue's shared memory was overwritten".to_owned(),

@@ -259,13 +259,17 @@ impl Crew {
         }
     }
 
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "the same signature as the thread crew's, which moves the arguments"
+    )]
     pub(crate) fn run_one<T: Task>(
         &self,
         task: T,
         args: T::Args,
         reply: OneReply<T::Output>,
     ) -> Result<(), Refused> {
-        match self.job_of(task, &args, reply) {
+        match job_of(task, &args, reply) {
             Some(job) => self.submit(job),
             None => Ok(()),
         }
@@ -273,13 +277,17 @@ impl Crew {
 
     /// As [`run_one`](Self::run_one), for a caller about to wait for the
     /// outcome: on an idle worker the round trip is made on this thread.
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "the same signature as the thread crew's, which moves the arguments"
+    )]
     pub(crate) fn run_one_now<T: Task>(
         &self,
         task: T,
         args: T::Args,
         reply: OneReply<T::Output>,
     ) -> Result<(), Refused> {
-        let Some(mut job) = self.job_of(task, &args, reply) else {
+        let Some(mut job) = job_of(task, &args, reply) else {
             return Ok(());
         };
         if self.sender.read().is_none() {
@@ -305,20 +313,6 @@ impl Crew {
             return Ok(());
         }
         self.submit(job)
-    }
-
-    /// The job of one call; `None` when the arguments cannot be serialized,
-    /// which has failed the call already.
-    fn job_of<T: Task>(&self, task: T, args: &T::Args, reply: OneReply<T::Output>) -> Option<Job> {
-        let name = task.name();
-        match codec::encode(args) {
-            Ok(args) => Some(Job::one(name, args, reply)),
-            Err(e) => {
-                let error = TaskError::serialization(format!("arguments of `{name}`: {e}"));
-                reply.deliver(Err(Failure::Task(error)));
-                None
-            }
-        }
     }
 
     pub(crate) fn run_chunk<T, C>(
@@ -374,6 +368,20 @@ impl Crew {
             if driver.thread().id() != me {
                 let _ = driver.join();
             }
+        }
+    }
+}
+
+/// The job of one call; `None` when the arguments cannot be serialized,
+/// which has failed the call already.
+fn job_of<T: Task>(task: T, args: &T::Args, reply: OneReply<T::Output>) -> Option<Job> {
+    let name = task.name();
+    match codec::encode(args) {
+        Ok(args) => Some(Job::one(name, args, reply)),
+        Err(e) => {
+            let error = TaskError::serialization(format!("arguments of `{name}`: {e}"));
+            reply.deliver(Err(Failure::Task(error)));
+            None
         }
     }
 }
