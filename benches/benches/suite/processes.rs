@@ -227,10 +227,10 @@ fn cpu_and_executor(
     );
 }
 
-/// Workloads 6 to 8 need primitives shared between processes; procspawn has none.
+/// Workloads 6 to 8 on primitives shared between processes; procspawn has none.
 fn primitives(g: &Group<'_>, n: Sizes) {
     let primitive = |key: &str, label: &str, ops: u32, make: &dyn Fn() -> Side<'static>| {
-        let ours = g.ours(|| make().explain_failure("process-shared primitives not yet available"));
+        let ours = g.ours(make);
         g.time(key, label, Weight::Light, ops, ours, Vec::new());
     };
     let items = n.process_queue_items;
