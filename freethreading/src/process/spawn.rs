@@ -111,9 +111,11 @@ impl WorkerProcess {
         };
         let mut worker = WorkerProcess { child, channel };
         // The shared-memory arena first, so that the worker maps it before
-        // it meets any primitive.
-        let sent = crate::shared::arena_fd_for_child()
-            .and_then(|arena| sys::send_descriptor(&worker.channel, Some(arena)))
+        // it meets any primitive. Where none can be made (no memfd), workers
+        // still run tasks; only primitives shared between processes fail,
+        // with their own error.
+        let arena = crate::shared::arena_fd_for_child().ok();
+        let sent = sys::send_descriptor(&worker.channel, arena)
             .and_then(|()| write_message(&worker.channel, &welcome));
         if let Err(error) = sent {
             worker.kill_and_reap();

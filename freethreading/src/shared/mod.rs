@@ -37,10 +37,29 @@ pub(crate) fn global() -> io::Result<&'static Arena> {
     if let Some(arena) = ARENA.get() {
         return Ok(arena);
     }
-    let arena: &'static Arena = Box::leak(Box::new(Arena::create(arena::DEFAULT_LEN)?));
+    #[cfg(target_os = "linux")]
+    let inherited = INHERITED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    #[cfg(not(target_os = "linux"))]
+    let inherited: Option<std::convert::Infallible> = None;
+    let arena = match inherited {
+        #[cfg(target_os = "linux")]
+        Some(fd) => Arena::open(fd)?,
+        #[cfg(not(target_os = "linux"))]
+        Some(never) => match never {},
+        None => Arena::create(arena::DEFAULT_LEN)?,
+    };
+    let arena: &'static Arena = Box::leak(Box::new(arena));
     let _ = ARENA.set(arena);
     Ok(arena)
 }
+
+/// The arena descriptor a worker received, until something first needs the
+/// arena: mapping it costs a worker that never meets a primitive nothing.
+#[cfg(target_os = "linux")]
+static INHERITED: Mutex<Option<std::os::fd::OwnedFd>> = Mutex::new(None);
 
 /// The memfd a worker process must inherit, creating the arena on first
 /// call. The parent sends it over the worker's channel as it starts it
@@ -51,25 +70,26 @@ pub(crate) fn arena_fd_for_child() -> io::Result<std::os::fd::BorrowedFd<'static
 }
 
 /// In a worker process at start-up, before any primitive is made or
-/// deserialized: maps the arena inherited from the parent, which every
-/// handle the child receives refers to. The child's own children inherit it
-/// again through [`arena_fd_for_child`].
+/// deserialized: takes the arena inherited from the parent, which every
+/// handle the child receives refers to, as this process's arena. It is
+/// mapped at its first use (a descriptor that is no arena is an error
+/// then). The child's own children inherit it again through
+/// [`arena_fd_for_child`].
 ///
 /// # Errors
 ///
-/// The descriptor is not an arena, cannot be mapped, or this process has an
-/// arena already (`AlreadyExists`).
+/// This process has an arena already (`AlreadyExists`).
 #[cfg(target_os = "linux")]
 pub(crate) fn adopt_arena(fd: std::os::fd::OwnedFd) -> io::Result<()> {
     let _creating = CREATING.lock().unwrap_or_else(PoisonError::into_inner);
-    if ARENA.get().is_some() {
+    let mut inherited = INHERITED.lock().unwrap_or_else(PoisonError::into_inner);
+    if ARENA.get().is_some() || inherited.is_some() {
         return Err(io::Error::new(
             io::ErrorKind::AlreadyExists,
             "this process already has a shared-memory arena",
         ));
     }
-    let arena: &'static Arena = Box::leak(Box::new(Arena::open(fd)?));
-    let _ = ARENA.set(arena);
+    *inherited = Some(fd);
     Ok(())
 }
 
