@@ -170,6 +170,9 @@ macro_rules! test_support {
             $crate::__private::serve_if_worker();
         }
 
+        // Only where the test exists: a binary that is not a test harness
+        // starts its workers with its own arguments.
+        #[cfg(test)]
         $crate::__private::inventory::submit! {
             $crate::__private::TestEntry::new(::core::concat!(
                 ::core::module_path!(),

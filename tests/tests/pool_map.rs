@@ -37,9 +37,24 @@ fn sleepy(millis: u64) -> u64 {
     millis
 }
 
+#[worker_fn]
+fn echo(bytes: Vec<u8>) -> Vec<u8> {
+    bytes
+}
+
 const LONG: Duration = Duration::from_secs(60);
 
 freethreading_tests::backend_tests! {
+    fn many_large_items_one_per_task_all_come_back() {
+        // Quick tasks with large arguments and results, one per job: on
+        // processes, jobs and replies in flight must never fill both
+        // directions of a channel at once.
+        let pool = WorkerPool::new(2).unwrap();
+        let items: Vec<Vec<u8>> = (0..400_u32).map(|i| vec![(i % 251) as u8; 40_000]).collect();
+        let back = pool.map_chunked(echo, items.clone(), 1).unwrap();
+        assert_eq!(back, items);
+    }
+
     fn map_returns_results_in_order() {
         let pool = WorkerPool::new(4).unwrap();
         assert_eq!(pool.map(square, 0..5).unwrap(), [0, 1, 4, 9, 16]);

@@ -210,6 +210,19 @@ process_tests! {
         assert!(after.iter().all(|pid| !before.contains(pid)), "new workers");
     }
 
+    fn apply_on_workers_killed_while_idle_runs_on_their_replacements() {
+        let pool = WorkerPool::new(2).unwrap();
+        assert_eq!(pool.apply(square, (2,)).unwrap(), 4);
+        for pid in pids_of_children() {
+            let pid = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap();
+            rustix::process::kill_process(pid, rustix::process::Signal::KILL).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        // No task was running: none fails, and the next ones run.
+        assert_eq!(pool.apply(square, (3,)).unwrap(), 9);
+        assert_pool_goes_on(&pool);
+    }
+
     fn queued_tasks_complete_while_workers_keep_dying() {
         let pool = WorkerPool::new(2).unwrap();
         let results: Vec<_> = (0..40)

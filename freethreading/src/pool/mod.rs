@@ -153,7 +153,9 @@ impl WorkerPool {
     }
 
     /// Stops at once: queued tasks are dropped (their results report
-    /// [`PoolError::Terminated`]) and running ones finish. Then call
+    /// [`PoolError::Terminated`]). On threads, running tasks finish; on
+    /// processes, the workers are killed, as Python's `Pool.terminate` does,
+    /// and running tasks report [`PoolError::Terminated`] too. Then call
     /// [`join`](Self::join). Dropping the pool does this and the join.
     pub fn terminate(&self) {
         self.state.store(TERMINATED, Ordering::Release);

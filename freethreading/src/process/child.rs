@@ -113,7 +113,7 @@ fn serve(parent: u32) -> ! {
     // Sent at once, even by a one-shot worker whose job waits in the
     // channel: a worker that dies in its task must not look like one that
     // never took over.
-    if writer.flush_to(&channel).is_err() {
+    if writer.send_to(&channel).is_err() {
         exit(0);
     }
     serve_jobs(&channel, reader, writer, welcome.one_shot)
@@ -160,7 +160,7 @@ fn serve_jobs(
             // every job before it is done. What the task printed comes out
             // before its result does.
             let _ = std::io::stdout().flush();
-            if writer.flush_to(channel).is_err() || one_shot {
+            if writer.send_to(channel).is_err() || one_shot {
                 exit(0);
             }
         }

@@ -81,6 +81,9 @@ pub(crate) enum NotReady {
     WrongBuild(io::Error),
     /// Its initializer failed.
     Initializer(TaskError),
+    /// It was killed by a signal while it started (by a user, the
+    /// out-of-memory killer): another one may well start.
+    Killed(io::Error),
 }
 
 impl WorkerProcess {
@@ -134,16 +137,22 @@ impl WorkerProcess {
         let frame = match reader.read_frame(&self.channel) {
             Ok(Some(frame)) => frame,
             Ok(None) => {
-                let status = self.reap();
-                return Err(NotReady::Lost(io::Error::other(format!(
+                // Also the case of a parent that hung up on a worker still
+                // starting (a pool dropped at once): it must not finish first.
+                let status = self.kill_and_reap();
+                let error = io::Error::other(format!(
                     "the worker process {} {} before it could serve; a worker process \
                      takes over at `freethreading::init()` (or `#[freethreading::main]`), \
                      and a test binary needs `freethreading::test_support!();`",
                     self.pid(),
                     describe(status.as_ref())
-                ))));
+                ));
+                return Err(Self::not_ready(status.as_ref(), error));
             }
-            Err(error) => return Err(NotReady::Lost(error)),
+            Err(error) => {
+                let status = self.kill_and_reap();
+                return Err(Self::not_ready(status.as_ref(), error));
+            }
         };
         match split::<Hello>(frame) {
             Ok((Hello::Ready, _)) => Ok(()),
@@ -160,7 +169,19 @@ impl WorkerProcess {
                 let _ = self.reap();
                 Err(NotReady::Initializer(error))
             }
-            Err(garbled) => Err(NotReady::Lost(garbled.into())),
+            Err(garbled) => {
+                self.kill_and_reap();
+                Err(NotReady::Lost(garbled.into()))
+            }
+        }
+    }
+
+    /// A worker gone before its hello: killed by a signal, or lost for good.
+    fn not_ready(status: Option<&ExitStatus>, error: io::Error) -> NotReady {
+        if status.and_then(ExitStatusExt::signal).is_some() {
+            NotReady::Killed(error)
+        } else {
+            NotReady::Lost(error)
         }
     }
 

@@ -13,7 +13,7 @@
 //! also writes all the jobs it has in one call; a worker writes each reply
 //! before it starts the next job (see `child.rs`).
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -246,23 +246,52 @@ impl FrameWriter {
         self.buffer.is_empty()
     }
 
+    /// How many bytes are gathered: where the next frame would start.
+    pub(crate) fn len(&self) -> usize {
+        self.buffer.len()
+    }
+
     /// Writes every gathered frame, and forgets them.
-    pub(crate) fn flush_to(&mut self, mut sink: impl Write) -> io::Result<()> {
+    #[cfg(test)]
+    pub(crate) fn flush_to(&mut self, mut sink: impl std::io::Write) -> io::Result<()> {
         let result = sink.write_all(&self.buffer);
+        self.forget();
+        result
+    }
+
+    /// Writes every gathered frame to `channel` (a gone peer is an error,
+    /// never a `SIGPIPE`), and forgets them. On error, also says how many
+    /// bytes did go, so that the caller knows which frames arrived whole.
+    pub(crate) fn send_to(&mut self, channel: &Channel) -> Result<(), (io::Error, usize)> {
+        let mut sent = 0;
+        let result = loop {
+            if sent == self.buffer.len() {
+                break Ok(());
+            }
+            match process::send(channel, &self.buffer[sent..]) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err((e, sent)),
+            }
+        };
+        self.forget();
+        result
+    }
+
+    fn forget(&mut self) {
         self.buffer.clear();
         // A huge message should not pin its memory for the channel's life.
         if self.buffer.capacity() > 1 << 20 {
             self.buffer.shrink_to(64 * 1024);
         }
-        result
     }
 }
 
-/// Encodes one message as a whole frame body, for the handshake.
-pub(crate) fn write_message<M: Serialize>(sink: impl Write, message: &M) -> io::Result<()> {
+/// Sends one message as a whole frame body, for the handshake.
+pub(crate) fn write_message<M: Serialize>(channel: &Channel, message: &M) -> io::Result<()> {
     let mut writer = FrameWriter::default();
     writer.push(message, &[])?;
-    writer.flush_to(sink)
+    writer.send_to(channel).map_err(|(error, _)| error)
 }
 
 #[cfg(test)]

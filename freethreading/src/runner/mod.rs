@@ -161,7 +161,8 @@ impl Workers {
         }
     }
 
-    /// Closes, fails the queued jobs as terminated, and lets running ones finish.
+    /// Closes and fails the queued jobs as terminated; running ones finish on
+    /// threads, and are killed with their workers on processes.
     pub(crate) fn terminate(&self) {
         match self {
             Workers::Thread(crew) => crew.terminate(),

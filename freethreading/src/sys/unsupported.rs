@@ -136,4 +136,8 @@ pub(crate) mod process {
     pub(crate) fn read_now(_channel: &Channel, _buf: &mut [u8]) -> io::Result<usize> {
         Err(unsupported())
     }
+
+    pub(crate) fn send(_channel: &Channel, _buf: &[u8]) -> io::Result<usize> {
+        Err(unsupported())
+    }
 }

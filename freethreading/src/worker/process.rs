@@ -171,7 +171,7 @@ impl Identity {
             one_shot: true,
         };
         let mut process = WorkerProcess::spawn(&identity)?;
-        if let Err(error) = self.job.flush_to(&process.channel) {
+        if let Err((error, _)) = self.job.send_to(&process.channel) {
             process.kill_and_reap();
             return Err(error);
         }
@@ -190,7 +190,9 @@ fn monitor_worker<R: TaskValue>(
     let mut reader = FrameReader::new();
     let outcome = match process.await_hello(&mut reader) {
         Ok(()) => read_reply(&mut process, &mut reader, task),
-        Err(NotReady::Lost(error) | NotReady::WrongBuild(error)) => Err(WorkerError::Spawn(error)),
+        Err(NotReady::Lost(error) | NotReady::WrongBuild(error) | NotReady::Killed(error)) => {
+            Err(WorkerError::Spawn(error))
+        }
         Err(NotReady::Initializer(error)) => Err(WorkerError::Task(error)),
     };
     // The task is done: the one-shot child exits after its reply (closing

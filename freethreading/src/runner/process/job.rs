@@ -43,22 +43,6 @@ impl Job {
         }
     }
 
-    /// A job that runs nothing: it wakes a driver to replace a child that
-    /// died under a direct caller.
-    pub(super) fn nudge() -> Self {
-        Job {
-            task: "",
-            chunk: false,
-            args: Vec::new(),
-            reply: Box::new(Nudge),
-            started: true,
-        }
-    }
-
-    pub(super) fn is_nudge(&self) -> bool {
-        self.task.is_empty()
-    }
-
     /// Marks the job started, once; `false` (and the job dropped) when it was
     /// cancelled or is no longer wanted.
     pub(super) fn start(&mut self) -> bool {
@@ -92,20 +76,6 @@ pub(super) trait Reply: Send {
     fn fail(self: Box<Self>, why: Failure);
     /// Drops a job that [`start`](Reply::start) refused, without an outcome.
     fn dismiss(self: Box<Self>);
-}
-
-struct Nudge;
-
-impl Reply for Nudge {
-    fn start(&mut self) -> bool {
-        true
-    }
-
-    fn finish(self: Box<Self>, _frame: &[u8], _task: &str) {}
-
-    fn fail(self: Box<Self>, _why: Failure) {}
-
-    fn dismiss(self: Box<Self>) {}
 }
 
 struct One<R: Send>(OneReply<R>);

@@ -6,9 +6,13 @@
 //! flight at once, doubling up to [`PIPELINE`], so that many small jobs
 //! share each system call and each wake-up; one slow job brings it back to
 //! one at a time, so that a long task never holds back queued jobs while
-//! another worker is idle.
+//! another worker is idle. Jobs written but not answered never add up to
+//! more than [`UNANSWERED_BYTES`] (one job alone may be any size): the child
+//! then always has room to read them while its replies wait for us, so
+//! neither side can block the other's writes for good.
 
 use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
 use super::job::Job;
@@ -22,12 +26,19 @@ use crate::task::TaskError;
 const PIPELINE: usize = 64;
 /// A job that took less than this in its child counts as quick.
 const QUICK: Duration = Duration::from_micros(100);
+/// The most bytes of jobs in flight to one child, but for a job alone: far
+/// less than a socket's buffer.
+const UNANSWERED_BYTES: usize = 64 * 1024;
 
 /// A job written to the child, waiting for its reply.
 struct InFlight {
     id: u64,
     job: Job,
     sent: Instant,
+    /// The size of its frame.
+    bytes: usize,
+    /// Where its frame ends in the batch not yet written; `None` once written.
+    batch_end: Option<usize>,
 }
 
 /// What came of an exchange with the child.
@@ -47,6 +58,8 @@ pub(super) struct Link {
     reader: FrameReader,
     writer: FrameWriter,
     in_flight: VecDeque<InFlight>,
+    /// The frame bytes of the jobs in flight.
+    unanswered_bytes: usize,
     /// How many of the written jobs may wait for replies at once.
     depth: usize,
     next_id: u64,
@@ -60,6 +73,7 @@ impl Link {
             reader: FrameReader::new(),
             writer: FrameWriter::default(),
             in_flight: VecDeque::new(),
+            unanswered_bytes: 0,
             depth: 1,
             next_id: 0,
             last_reply: Instant::now(),
@@ -89,7 +103,13 @@ impl Link {
 
     /// Whether another job may be written before the replies come.
     pub(super) fn has_room(&self) -> bool {
-        self.in_flight.len() < self.depth
+        self.in_flight.is_empty()
+            || (self.in_flight.len() < self.depth && self.unanswered_bytes < UNANSWERED_BYTES)
+    }
+
+    /// Whether `job` fits beside the jobs in flight (any job fits alone).
+    pub(super) fn fits(&self, job: &Job) -> bool {
+        self.in_flight.is_empty() || self.unanswered_bytes + job.args.len() <= UNANSWERED_BYTES
     }
 
     /// Starts over at one job in flight, as after a pause.
@@ -113,34 +133,62 @@ impl Link {
             task: job.task,
             chunk: job.chunk,
         };
+        let start = self.writer.len();
         if let Err(too_big) = self.writer.push(&header, &job.args) {
             let error =
                 TaskError::serialization(format!("arguments of `{}`: {}", job.task, too_big.0));
             job.fail(Failure::Task(error));
             return;
         }
+        let end = self.writer.len();
+        self.unanswered_bytes += end - start;
         self.in_flight.push_back(InFlight {
             id: self.next_id,
             job,
             sent: Instant::now(),
+            bytes: end - start,
+            batch_end: Some(end),
         });
         self.next_id += 1;
     }
 
     /// Writes the pushed jobs, then reads until at least one job in flight
     /// is answered, and delivers every reply that has arrived.
-    pub(super) fn exchange(&mut self, written_before: usize) -> Went {
+    pub(super) fn exchange(&mut self) -> Went {
         let Some((process, _)) = self.child.as_ref() else {
             return Went::Lost;
         };
-        if self.writer.flush_to(&process.channel).is_err() {
-            // Jobs written earlier may have run; the new ones cannot have.
-            return if written_before == 0 {
-                Went::Unread
-            } else {
-                Went::Lost
+        let sent = self.writer.send_to(&process.channel);
+        let whole = match &sent {
+            Ok(()) => usize::MAX,
+            Err((_, sent)) => *sent,
+        };
+        for waiting in &mut self.in_flight {
+            if waiting.batch_end.is_some_and(|end| end > whole) {
+                continue;
+            }
+            waiting.batch_end = None;
+        }
+        if sent.is_err() {
+            // The child is gone. It may have answered jobs before it went,
+            // and those answers are delivered; the job it was running is
+            // the first one left, if that arrived whole.
+            let _ = self.deliver_replies(true);
+            return match self.in_flight.front() {
+                Some(front) if front.batch_end.is_none() => Went::Lost,
+                _ => Went::Unread,
             };
         }
+        self.deliver_replies(false)
+    }
+
+    /// Reads replies until at least one job in flight is answered (or, when
+    /// `to_the_end`, until the channel ends), and delivers every reply that
+    /// has arrived.
+    fn deliver_replies(&mut self, to_the_end: bool) -> Went {
+        let Some((process, _)) = self.child.as_ref() else {
+            return Went::Lost;
+        };
         let mut answered = false;
         loop {
             loop {
@@ -163,6 +211,7 @@ impl Link {
                     Err(garbled) => return Went::Garbled(garbled.0),
                 }
                 let done = self.in_flight.pop_front().expect("a job in flight");
+                self.unanswered_bytes -= done.bytes;
                 let now = Instant::now();
                 self.depth = if now - done.sent.max(self.last_reply) < QUICK {
                     (self.depth * 2).min(PIPELINE)
@@ -170,11 +219,17 @@ impl Link {
                     1
                 };
                 self.last_reply = now;
-                done.job.finish(frame);
+                // Decoding runs the user's `Deserialize` and may drop the
+                // user's values: a panic there must not take the driver, and
+                // with it the jobs in flight, down. The reply reports it.
+                let _ = catch_unwind(AssertUnwindSafe(|| done.job.finish(frame)));
                 answered = true;
             }
-            if answered || self.in_flight.is_empty() {
+            if !to_the_end && (answered || self.in_flight.is_empty()) {
                 return Went::Fine;
+            }
+            if to_the_end && self.in_flight.is_empty() {
+                return Went::Lost;
             }
             match self.reader.fill_soon(&process.channel, SPIN) {
                 Ok(true) => {}
@@ -187,6 +242,7 @@ impl Link {
     /// job it was running (with `refusal` if the crew no longer runs jobs,
     /// else with what killed it), and returns the jobs that never started.
     pub(super) fn bury(&mut self, went: &Went, refusal: Option<Failure>) -> Vec<Job> {
+        self.unanswered_bytes = 0;
         let Some((mut process, live)) = self.child.take() else {
             return self
                 .in_flight
@@ -215,7 +271,7 @@ impl Link {
                     _ => TaskError::worker_died(pid, status.as_ref()),
                 })
             });
-            running.job.fail(why);
+            let _ = catch_unwind(AssertUnwindSafe(|| running.job.fail(why)));
         }
         lost.map(|waiting| waiting.job).collect()
     }

@@ -15,9 +15,8 @@
 //! A child that dies (a crash, a signal, out of memory) is an end of file on
 //! its channel: the job it was running fails with the exit status or signal,
 //! the jobs written behind it go to its replacement, which is started at
-//! once. Termination hangs up every channel, which makes the children exit
-//! on their own (their hang-up watcher) and fails what was in flight as
-//! terminated.
+//! once. Termination hangs up every channel: each driver then kills its
+//! child and fails what was in flight as terminated.
 
 mod job;
 mod link;
@@ -36,12 +35,16 @@ use parking_lot::{Mutex, RwLock};
 use super::reply::{ChunkReply, OneReply};
 use super::{Failure, Initializer, Refused};
 use crate::codec;
-use crate::current::register_process;
+use crate::current::{LiveWorker, register_process};
 use crate::process::spawn::{Identity, NotReady, WorkerProcess};
 use crate::process::wire::{FrameReader, SPIN};
 use crate::sys::process::Channel;
 use crate::task::{Task, TaskError};
 use job::Job;
+
+/// How many children in a row may be killed as they start before the crew
+/// gives up on starting more.
+const START_ATTEMPTS: usize = 3;
 use link::{Link, Went};
 
 pub(crate) struct Crew {
@@ -69,6 +72,9 @@ struct Slot {
     /// Locked apart from `link`, which a driver holds while it waits for
     /// replies: terminate must not wait for that.
     hangup: Mutex<Option<Channel>>,
+    /// Tells the slot's driver that its child died under a direct caller,
+    /// so that it starts a replacement without waiting for a job.
+    nudge: (Sender<()>, Receiver<()>),
 }
 
 impl Shared {
@@ -81,53 +87,96 @@ impl Shared {
         }
     }
 
-    /// Starts a child for `slot`, greets it, and attaches it to `link`; a
-    /// child that cannot serve breaks the crew.
+    /// Starts a child for `slot`, greets it, and attaches it to `link`. A
+    /// child killed while it started is tried again, up to
+    /// [`START_ATTEMPTS`] times; one that cannot serve breaks the crew.
     fn start_child(&self, slot: &Slot, link: &mut Link) {
-        if self.refusal().is_some() {
-            return;
-        }
-        let identity = Identity {
-            name: &slot.name,
-            daemon: true,
-            initializer: self
-                .initializer
-                .as_ref()
-                .map(|(task, args)| (*task, args.as_slice())),
-            one_shot: false,
-        };
-        let failure = match WorkerProcess::spawn(&identity) {
-            Ok(mut process) => {
-                let live = register_process(slot.name.clone(), process.pid(), true);
-                *slot.hangup.lock() = process.channel.try_clone().ok();
-                if self.terminated.load(Ordering::Acquire) {
-                    let _ = process.channel.shutdown(Shutdown::Both);
-                }
-                let mut reader = FrameReader::new();
-                let greeted = process.await_hello(&mut reader);
-                link.attach((process, live), reader);
-                match greeted {
-                    Ok(()) => return,
-                    Err(NotReady::Initializer(error)) => Failure::Initializer(error),
-                    Err(NotReady::Lost(error) | NotReady::WrongBuild(error)) => {
-                        Failure::Spawn(Arc::new(error))
+        let mut last_killed = None;
+        for _ in 0..START_ATTEMPTS {
+            if self.refusal().is_some() {
+                return;
+            }
+            let identity = Identity {
+                name: &slot.name,
+                daemon: true,
+                initializer: self
+                    .initializer
+                    .as_ref()
+                    .map(|(task, args)| (*task, args.as_slice())),
+                one_shot: false,
+            };
+            match WorkerProcess::spawn(&identity) {
+                Ok(process) => {
+                    let live = register_process(slot.name.clone(), process.pid(), true);
+                    match self.greet(slot, link, process, live) {
+                        Ok(()) => return,
+                        Err(Greeting::Killed(error)) => last_killed = Some(error),
+                        Err(Greeting::Failed(failure)) => {
+                            return self.break_unless_terminated(failure);
+                        }
                     }
                 }
+                Err(error) => return self.break_unless_terminated(Failure::Spawn(Arc::new(error))),
             }
-            Err(error) => Failure::Spawn(Arc::new(error)),
-        };
-        let _ = self.broken.set(failure);
+        }
+        let last = last_killed.map_or_else(String::new, |error| format!(": {error}"));
+        self.break_unless_terminated(Failure::Spawn(Arc::new(io::Error::other(format!(
+            "{START_ATTEMPTS} worker processes in a row were killed as they started{last}"
+        )))));
+    }
+
+    /// Reads the hello of a started child and attaches it to `link`, once
+    /// it is ready. Otherwise the child is gone, and the error says whether
+    /// another one may be tried ([`Greeting::Killed`]) or not.
+    fn greet(
+        &self,
+        slot: &Slot,
+        link: &mut Link,
+        mut process: WorkerProcess,
+        live: LiveWorker,
+    ) -> Result<(), Greeting> {
+        *slot.hangup.lock() = process.channel.try_clone().ok();
+        if self.terminated.load(Ordering::Acquire) {
+            let _ = process.channel.shutdown(Shutdown::Both);
+        }
+        let mut reader = FrameReader::new();
+        match process.await_hello(&mut reader) {
+            Ok(()) => {
+                link.attach((process, live), reader);
+                Ok(())
+            }
+            Err(NotReady::Killed(error)) => Err(Greeting::Killed(error)),
+            Err(NotReady::Initializer(error)) => Err(Greeting::Failed(Failure::Initializer(error))),
+            Err(NotReady::Lost(error) | NotReady::WrongBuild(error)) => {
+                Err(Greeting::Failed(Failure::Spawn(Arc::new(error))))
+            }
+        }
+    }
+
+    /// Marks the crew broken, unless it was terminated: a worker that could
+    /// not start because the crew hung up on it is no failure of its own.
+    fn break_unless_terminated(&self, failure: Failure) {
+        if !self.terminated.load(Ordering::Acquire) {
+            let _ = self.broken.set(failure);
+        }
     }
 
     /// Writes `job` (and, from a driver, more jobs from `more`) to the child
     /// of `slot` and delivers replies until nothing is in flight. A driver
-    /// replaces the child each time it dies; a direct caller leaves that to
-    /// the driver, since a child dies with the thread that started it.
-    fn serve(&self, slot: &Slot, link: &mut Link, job: Job, more: Option<&Receiver<Job>>) {
+    /// replaces the child each time it dies. A direct caller leaves that to
+    /// the driver, since a child dies with the thread that started it, and
+    /// gets back the jobs it could not run for want of a child.
+    fn serve(
+        &self,
+        slot: &Slot,
+        link: &mut Link,
+        job: Job,
+        more: Option<&Receiver<Job>>,
+    ) -> Vec<Job> {
         let driver = more.is_some();
         let mut waiting: VecDeque<Job> = VecDeque::from([job]);
+        let mut homeless = Vec::new();
         loop {
-            let written_before = usize::from(link.is_busy());
             while link.has_room() {
                 let next = waiting
                     .pop_front()
@@ -137,18 +186,22 @@ impl Shared {
                     job.fail(why);
                     continue;
                 }
+                if !link.fits(&job) {
+                    waiting.push_front(job);
+                    break;
+                }
                 if !link.is_busy() && link.child_exited() {
-                    let went = Went::Unread;
-                    waiting.extend(link.bury(&went, None));
+                    waiting.extend(link.bury(&Went::Unread, None));
                 }
                 if !link.has_child() && driver {
                     self.start_child(slot, link);
                 }
-                if job.is_nudge() {
-                    continue;
-                }
                 if !link.has_child() {
-                    job.fail(self.refusal().unwrap_or(Failure::Terminated));
+                    if driver {
+                        job.fail(self.refusal().unwrap_or(Failure::Terminated));
+                    } else {
+                        homeless.push(job);
+                    }
                     continue;
                 }
                 if !job.start() {
@@ -159,11 +212,11 @@ impl Shared {
             }
             if !link.is_busy() {
                 if waiting.is_empty() {
-                    return;
+                    return homeless;
                 }
                 continue;
             }
-            let went = link.exchange(written_before);
+            let went = link.exchange();
             if !matches!(went, Went::Fine) {
                 let unstarted = link.bury(&went, self.refusal());
                 waiting.extend(unstarted);
@@ -221,6 +274,7 @@ impl Crew {
             name,
             link: Mutex::new(Link::new()),
             hangup: Mutex::new(None),
+            nudge: crossbeam_channel::unbounded(),
         });
         let driver = Driver {
             slot: Arc::clone(&slot),
@@ -297,18 +351,25 @@ impl Crew {
             let Some(mut link) = slot.link.try_lock() else {
                 continue;
             };
-            if !link.is_idle() {
+            if !link.is_idle() || link.child_exited() {
+                // A child that died idle is for its driver to replace.
+                if !link.is_busy() && link.child_exited() {
+                    let _ = slot.nudge.0.send(());
+                }
                 continue;
             }
             if !job.start() {
                 job.dismiss();
                 return Ok(());
             }
-            self.shared.serve(slot, &mut link, job, None);
+            let homeless = self.shared.serve(slot, &mut link, job, None);
             if !link.has_child() {
                 // The child died on this thread's watch; its driver replaces it.
-                drop(link);
-                let _ = self.submit(Job::nudge());
+                let _ = slot.nudge.0.send(());
+            }
+            drop(link);
+            for job in homeless {
+                self.submit(job)?;
             }
             return Ok(());
         }
@@ -407,7 +468,7 @@ impl Driver {
                     .map(|(task, args)| (*task, args.as_slice())),
                 one_shot: false,
             };
-            let mut process = match WorkerProcess::spawn(&identity) {
+            let process = match WorkerProcess::spawn(&identity) {
                 Ok(process) => process,
                 Err(error) => {
                     let _ = started.send(Err(error));
@@ -415,29 +476,35 @@ impl Driver {
                 }
             };
             let live = register_process(self.slot.name.clone(), process.pid(), true);
-            *self.slot.hangup.lock() = process.channel.try_clone().ok();
             let _ = started.send(Ok(()));
-            let mut reader = FrameReader::new();
-            let greeted = process.await_hello(&mut reader);
-            link.attach((process, live), reader);
-            let failure = match greeted {
-                Ok(()) => None,
-                Err(NotReady::Initializer(error)) => Some(Failure::Initializer(error)),
-                Err(NotReady::Lost(error) | NotReady::WrongBuild(error)) => {
-                    Some(Failure::Spawn(Arc::new(error)))
-                }
-            };
-            if let Some(failure) = failure {
-                let _ = self.shared.broken.set(failure);
+            match self.shared.greet(&self.slot, &mut link, process, live) {
+                Ok(()) => {}
+                // Killed as it started: the next one may do better.
+                Err(Greeting::Killed(_)) => self.shared.start_child(&self.slot, &mut link),
+                Err(Greeting::Failed(failure)) => self.shared.break_unless_terminated(failure),
             }
         }
         // Waits for a job without holding the slot, so that a direct caller
         // may use the idle worker meanwhile.
-        while let Some(job) = self.next_job() {
+        loop {
+            let next = self.next_job();
             let mut link = self.slot.link.lock();
-            link.settle();
-            self.shared
-                .serve(&self.slot, &mut link, job, Some(&self.receiver));
+            match next {
+                Next::Job(job) => {
+                    link.settle();
+                    self.shared
+                        .serve(&self.slot, &mut link, job, Some(&self.receiver));
+                }
+                Next::Replace => {
+                    if !link.is_busy() && link.child_exited() {
+                        link.bury(&Went::Unread, None);
+                    }
+                    if !link.has_child() {
+                        self.shared.start_child(&self.slot, &mut link);
+                    }
+                }
+                Next::Closed => break,
+            }
         }
         self.slot.hangup.lock().take();
         self.slot.link.lock().close();
@@ -446,16 +513,39 @@ impl Driver {
     /// The next job, polling for [`SPIN`] before sleeping: back-to-back
     /// calls (the chunks of successive maps) then never wait for this thread
     /// to wake, which costs tens of microseconds on some virtual machines.
-    /// `None` once the crew is closed and the queue drained.
-    fn next_job(&self) -> Option<Job> {
+    fn next_job(&self) -> Next {
         let start = Instant::now();
         while start.elapsed() < SPIN {
+            if self.slot.nudge.1.try_recv().is_ok() {
+                return Next::Replace;
+            }
             match self.receiver.try_recv() {
-                Ok(job) => return Some(job),
-                Err(TryRecvError::Disconnected) => return None,
+                Ok(job) => return Next::Job(job),
+                Err(TryRecvError::Disconnected) => return Next::Closed,
                 Err(TryRecvError::Empty) => thread::yield_now(),
             }
         }
-        self.receiver.recv().ok()
+        crossbeam_channel::select! {
+            recv(self.receiver) -> job => job.map_or(Next::Closed, Next::Job),
+            recv(self.slot.nudge.1) -> _ => Next::Replace,
+        }
     }
+}
+
+/// Why a started child is not serving.
+enum Greeting {
+    /// It was killed as it started: another may be tried.
+    Killed(io::Error),
+    /// It cannot serve (another build, an initializer that failed, a binary
+    /// that never takes over): the crew breaks.
+    Failed(Failure),
+}
+
+/// What wakes a driver.
+enum Next {
+    Job(Job),
+    /// The slot's child died under a direct caller.
+    Replace,
+    /// The crew is closed and its queue drained.
+    Closed,
 }

@@ -151,3 +151,9 @@ pub(crate) fn read_now(channel: &Channel, buf: &mut [u8]) -> io::Result<usize> {
     let (read, _) = rustix::net::recv(channel, buf, RecvFlags::DONTWAIT)?;
     Ok(read)
 }
+
+/// Writes what it can of `buf` to `channel`, blocking until some is written;
+/// a peer that has gone is an `EPIPE` error, never a `SIGPIPE`.
+pub(crate) fn send(channel: &Channel, buf: &[u8]) -> io::Result<usize> {
+    Ok(rustix::net::send(channel, buf, SendFlags::NOSIGNAL)?)
+}
