@@ -333,7 +333,7 @@ def main():
     for e in exes.values():
         e.shutdown()
 
-    items = pick(5_000, 100)
+    items = pick(20_000, 100)
     for ends in (1, 2):
         timed(f"queue_{ends}", f"Queue throughput {ends}→{ends}, per item", items,
               [(k.name, transfer(k, k.queue, ends, items)) for k in ks])

@@ -97,7 +97,7 @@ impl Sizes {
             small_map: 10_000,
             big_map: 1_000_000,
             queue_items: 100_000,
-            process_queue_items: 20_000,
+            process_queue_items: 200_000,
             lock_ops: 100_000,
             process_lock_ops: 20_000,
             wakeups: 2_000,
