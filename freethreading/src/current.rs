@@ -279,7 +279,15 @@ pub fn enumerate() -> Vec<WorkerInfo> {
     if on_processes() {
         let mut all = Vec::with_capacity(workers.len() + 1);
         all.push(this_process());
-        all.extend(workers);
+        // A worker process that died while idle stays registered until its
+        // pool next needs it and replaces it; like Python's
+        // `active_children()`, which polls its children, list only the
+        // living.
+        all.extend(
+            workers
+                .into_iter()
+                .filter(|w| u32::try_from(w.ident()).is_ok_and(crate::sys::pid::is_alive)),
+        );
         return all;
     }
     let me = this_thread();

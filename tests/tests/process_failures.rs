@@ -133,6 +133,27 @@ fn process_state(pid: u32) -> Option<char> {
     after_name.trim_start().chars().next()
 }
 
+/// Kills `pids` with SIGKILL and waits until they are dead (zombies or
+/// gone): a signal is delivered asynchronously, and a process that is still
+/// dying could be handed a job meanwhile, which would then fail with it.
+fn kill_and_await(pids: &[u32]) {
+    for pid in pids {
+        let raw = rustix::process::Pid::from_raw(i32::try_from(*pid).unwrap()).unwrap();
+        rustix::process::kill_process(raw, rustix::process::Signal::KILL).unwrap();
+    }
+    // Dead means a zombie whose every thread is gone: only then can its
+    // parent reap it (the leader of a thread group turns zombie first).
+    let threads =
+        |pid: u32| std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, Iterator::count);
+    let deadline = Instant::now() + PATIENCE;
+    for pid in pids {
+        while process_state(*pid).is_some_and(|state| state != 'Z') || threads(*pid) > 1 {
+            assert!(Instant::now() < deadline, "worker {pid} survived SIGKILL");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
 fn zombie_children() -> Vec<u32> {
     let me = std::process::id();
     std::fs::read_dir("/proc")
@@ -196,10 +217,7 @@ process_tests! {
         let before = pids_of_children();
         let long = pool.apply_async(nap, (60_000,)).unwrap();
         std::thread::sleep(Duration::from_millis(300));
-        for pid in &before {
-            let pid = rustix::process::Pid::from_raw(i32::try_from(*pid).unwrap()).unwrap();
-            rustix::process::kill_process(pid, rustix::process::Signal::KILL).unwrap();
-        }
+        kill_and_await(&before);
         let started = Instant::now();
         let error = long.get_timeout(PATIENCE).unwrap_err();
         assert!(started.elapsed() < PATIENCE, "noticed at once");
@@ -213,11 +231,7 @@ process_tests! {
     fn apply_on_workers_killed_while_idle_runs_on_their_replacements() {
         let pool = WorkerPool::new(2).unwrap();
         assert_eq!(pool.apply(square, (2,)).unwrap(), 4);
-        for pid in pids_of_children() {
-            let pid = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap();
-            rustix::process::kill_process(pid, rustix::process::Signal::KILL).unwrap();
-        }
-        std::thread::sleep(Duration::from_millis(100));
+        kill_and_await(&pids_of_children());
         // No task was running: none fails, and the next ones run.
         assert_eq!(pool.apply(square, (3,)).unwrap(), 9);
         assert_pool_goes_on(&pool);
@@ -276,13 +290,25 @@ process_tests! {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
+        // Read on a thread, so that a parent that never prints fails the
+        // test with what it did print, rather than hanging it.
+        let stdout = parent.stdout.take().unwrap();
+        let (line_tx, line_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = line_tx.send(line);
+            }
+        });
         let mut pids = Vec::new();
-        let mut lines = BufReader::new(parent.stdout.take().unwrap()).lines();
+        let mut seen = Vec::new();
         while pids.len() < 2 {
-            let line = lines.next().expect("the parent prints its workers").unwrap();
+            let line = line_rx.recv_timeout(PATIENCE).unwrap_or_else(|_| {
+                panic!("the parent did not print its workers; it printed {seen:?}")
+            });
             if let Some(pid) = line.strip_prefix("worker pid ") {
                 pids.push(pid.parse::<u32>().unwrap());
             }
+            seen.push(line);
         }
         parent.kill().unwrap();
         parent.wait().unwrap();
@@ -330,8 +356,19 @@ fn orphan_maker() {
     freethreading::set_backend(freethreading::Backend::Multiprocessing).unwrap();
     let pool = WorkerPool::new(2).unwrap();
     let _busy = pool.apply_async(nap, (60_000,)).unwrap();
-    for pid in pids_of_children() {
+    let deadline = Instant::now() + PATIENCE;
+    while pids_of_children().len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let pids = pids_of_children();
+    println!(
+        "workers: {:?}, broken: {:?}",
+        active_children(),
+        pool.apply(square, (2,)).err()
+    );
+    for pid in pids {
         println!("worker pid {pid}");
     }
+    std::io::Write::flush(&mut std::io::stdout()).unwrap();
     std::thread::sleep(Duration::from_secs(60));
 }
