@@ -8,6 +8,8 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::task::TaskError;
+
 pub(crate) use bitcode::Error as CodecError;
 
 /// Serializes `value` into a fresh buffer.
@@ -18,4 +20,12 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecE
 /// Deserializes a whole buffer.
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     bitcode::deserialize(bytes)
+}
+
+/// Serializes the arguments of `task`, naming the task if they cannot be.
+pub(crate) fn encode_arguments<T: Serialize + ?Sized>(
+    task: &str,
+    args: &T,
+) -> Result<Vec<u8>, TaskError> {
+    encode(args).map_err(|e| TaskError::serialization(format!("arguments of `{task}`: {e}")))
 }

@@ -34,8 +34,8 @@ use crate::backend::{BackendError, try_get_backend};
 /// # main().unwrap();
 /// ```
 pub fn init() -> Result<(), BackendError> {
-    crate::process::child::take_over_if_worker();
     crate::current::claim_main_thread();
+    // A worker process takes over in here, and does not return.
     try_get_backend().map(drop)
 }
 

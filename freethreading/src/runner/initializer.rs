@@ -22,8 +22,7 @@ impl Initializer {
         I::Args: Clone,
     {
         let name = task.name();
-        let serialized = crate::codec::encode(&args)
-            .map_err(|e| TaskError::serialization(format!("arguments of `{name}`: {e}")));
+        let serialized = crate::codec::encode_arguments(name, &args);
         Initializer {
             name,
             serialized,

@@ -40,8 +40,7 @@ struct Shared<R> {
 
 impl<R: TaskValue> Worker<R> {
     pub(super) fn new<A: TaskValue>(task: &'static str, args: &A) -> Self {
-        let args = codec::encode(args)
-            .map_err(|e| TaskError::serialization(format!("arguments of `{task}`: {e}")));
+        let args = codec::encode_arguments(task, args);
         Worker {
             task,
             args,

@@ -39,7 +39,7 @@ use crate::current::{LiveWorker, register_process};
 use crate::process::spawn::{Identity, NotReady, WorkerProcess};
 use crate::process::wire::{FrameReader, SPIN};
 use crate::sys::process::Channel;
-use crate::task::{Task, TaskError};
+use crate::task::Task;
 use job::Job;
 
 /// How many children in a row may be killed as they start before the crew
@@ -87,35 +87,46 @@ impl Shared {
         }
     }
 
-    /// Starts a child for `slot`, greets it, and attaches it to `link`. A
-    /// child killed while it started is tried again, up to
-    /// [`START_ATTEMPTS`] times; one that cannot serve breaks the crew.
-    fn start_child(&self, slot: &Slot, link: &mut Link) {
+    /// Spawns a child for `slot` (on the calling thread, which the child
+    /// dies with) and counts it as alive.
+    fn spawn_child(&self, slot: &Slot) -> io::Result<(WorkerProcess, LiveWorker)> {
+        let identity = Identity {
+            name: &slot.name,
+            daemon: true,
+            initializer: self
+                .initializer
+                .as_ref()
+                .map(|(task, args)| (*task, args.as_slice())),
+            one_shot: false,
+        };
+        let process = WorkerProcess::spawn(&identity)?;
+        let live = register_process(slot.name.clone(), process.pid(), true);
+        Ok((process, live))
+    }
+
+    /// Starts a child for `slot` (or takes `spawned`, one just started),
+    /// greets it, and attaches it to `link`. A child killed while it started
+    /// is tried again, up to [`START_ATTEMPTS`] times; one that cannot serve
+    /// breaks the crew.
+    fn start_child(
+        &self,
+        slot: &Slot,
+        link: &mut Link,
+        mut spawned: Option<(WorkerProcess, LiveWorker)>,
+    ) {
         let mut last_killed = None;
         for _ in 0..START_ATTEMPTS {
             if self.refusal().is_some() {
                 return;
             }
-            let identity = Identity {
-                name: &slot.name,
-                daemon: true,
-                initializer: self
-                    .initializer
-                    .as_ref()
-                    .map(|(task, args)| (*task, args.as_slice())),
-                one_shot: false,
-            };
-            match WorkerProcess::spawn(&identity) {
-                Ok(process) => {
-                    let live = register_process(slot.name.clone(), process.pid(), true);
-                    match self.greet(slot, link, process, live) {
-                        Ok(()) => return,
-                        Err(Greeting::Killed(error)) => last_killed = Some(error),
-                        Err(Greeting::Failed(failure)) => {
-                            return self.break_unless_terminated(failure);
-                        }
+            match spawned.take().map_or_else(|| self.spawn_child(slot), Ok) {
+                Ok((process, live)) => match self.greet(slot, link, process, live) {
+                    Ok(()) => return,
+                    Err(Greeting::Killed(error)) => last_killed = Some(error),
+                    Err(Greeting::Failed(failure)) => {
+                        return self.break_unless_terminated(failure);
                     }
-                }
+                },
                 Err(error) => return self.break_unless_terminated(Failure::Spawn(Arc::new(error))),
             }
         }
@@ -194,7 +205,7 @@ impl Shared {
                     waiting.extend(link.bury(&Went::Unread, None));
                 }
                 if !link.has_child() && driver {
-                    self.start_child(slot, link);
+                    self.start_child(slot, link, None);
                 }
                 if !link.has_child() {
                     if driver {
@@ -221,7 +232,7 @@ impl Shared {
                 let unstarted = link.bury(&went, self.refusal());
                 waiting.extend(unstarted);
                 if driver {
-                    self.start_child(slot, link);
+                    self.start_child(slot, link, None);
                 }
             }
         }
@@ -389,10 +400,9 @@ impl Crew {
     {
         let name = task.name();
         let items: Vec<T::Args> = chunk.into_iter().collect();
-        match codec::encode(&items) {
+        match codec::encode_arguments(name, &items) {
             Ok(args) => self.submit(Job::chunk(name, args, reply, len)),
-            Err(e) => {
-                let error = TaskError::serialization(format!("arguments of `{name}`: {e}"));
+            Err(error) => {
                 reply.deliver(Err(Failure::Task(error)));
                 Ok(())
             }
@@ -437,10 +447,9 @@ impl Crew {
 /// which has failed the call already.
 fn job_of<T: Task>(task: T, args: &T::Args, reply: OneReply<T::Output>) -> Option<Job> {
     let name = task.name();
-    match codec::encode(args) {
+    match codec::encode_arguments(name, args) {
         Ok(args) => Some(Job::one(name, args, reply)),
-        Err(e) => {
-            let error = TaskError::serialization(format!("arguments of `{name}`: {e}"));
+        Err(error) => {
             reply.deliver(Err(Failure::Task(error)));
             None
         }
@@ -458,31 +467,16 @@ impl Driver {
     fn run(self, started: &std::sync::mpsc::SyncSender<io::Result<()>>) {
         {
             let mut link = self.slot.link.lock();
-            let identity = Identity {
-                name: &self.slot.name,
-                daemon: true,
-                initializer: self
-                    .shared
-                    .initializer
-                    .as_ref()
-                    .map(|(task, args)| (*task, args.as_slice())),
-                one_shot: false,
-            };
-            let process = match WorkerProcess::spawn(&identity) {
-                Ok(process) => process,
+            let spawned = match self.shared.spawn_child(&self.slot) {
+                Ok(spawned) => spawned,
                 Err(error) => {
                     let _ = started.send(Err(error));
                     return;
                 }
             };
-            let live = register_process(self.slot.name.clone(), process.pid(), true);
             let _ = started.send(Ok(()));
-            match self.shared.greet(&self.slot, &mut link, process, live) {
-                Ok(()) => {}
-                // Killed as it started: the next one may do better.
-                Err(Greeting::Killed(_)) => self.shared.start_child(&self.slot, &mut link),
-                Err(Greeting::Failed(failure)) => self.shared.break_unless_terminated(failure),
-            }
+            self.shared
+                .start_child(&self.slot, &mut link, Some(spawned));
         }
         // Waits for a job without holding the slot, so that a direct caller
         // may use the idle worker meanwhile.
@@ -500,7 +494,7 @@ impl Driver {
                         link.bury(&Went::Unread, None);
                     }
                     if !link.has_child() {
-                        self.shared.start_child(&self.slot, &mut link);
+                        self.shared.start_child(&self.slot, &mut link, None);
                     }
                 }
                 Next::Closed => break,
