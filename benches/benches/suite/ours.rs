@@ -209,19 +209,14 @@ pub(crate) fn executor_map<'a>(name: &str, ex: &'a WorkerPoolExecutor, items: u6
     })
 }
 
-/// Workload 6: `items` through a `Queue` from `ends` producers to `ends` consumers.
+/// Workload 6: `items` through a `Queue` from `ends` producers to `ends`
+/// consumers, all running at once.
 pub(crate) fn queue(name: &str, ends: u64, items: u64) -> Side<'static> {
     Side::new(name, move || {
         let q = Queue::new();
-        let consumers = (0..ends)
-            .map(|_| Worker::new(consume, (q.clone(),)))
-            .collect();
-        let producers = (0..ends)
-            .map(|_| Worker::new(produce, (q.clone(), items / ends)))
-            .collect();
-        check_transfer(
-            run_all(producers)?,
-            run_all(consumers)?,
+        transfer(
+            (0..ends).map(|_| Worker::new(produce, (q.clone(), items / ends))),
+            (0..ends).map(|_| Worker::new(consume, (q.clone(),))),
             items / ends * ends,
         )
     })
@@ -231,18 +226,32 @@ pub(crate) fn queue(name: &str, ends: u64, items: u64) -> Side<'static> {
 pub(crate) fn simple_queue(name: &str, ends: u64, items: u64) -> Side<'static> {
     Side::new(name, move || {
         let q = SimpleQueue::new();
-        let consumers = (0..ends)
-            .map(|_| Worker::new(consume_simple, (q.clone(),)))
-            .collect();
-        let producers = (0..ends)
-            .map(|_| Worker::new(produce_simple, (q.clone(), items / ends)))
-            .collect();
-        check_transfer(
-            run_all(producers)?,
-            run_all(consumers)?,
+        transfer(
+            (0..ends).map(|_| Worker::new(produce_simple, (q.clone(), items / ends))),
+            (0..ends).map(|_| Worker::new(consume_simple, (q.clone(),))),
             items / ends * ends,
         )
     })
+}
+
+/// Starts the consumers, then the producers, so that they overlap as
+/// Python's do, and checks that `items` arrived.
+fn transfer(
+    producers: impl Iterator<Item = Worker<Result<(), String>>>,
+    consumers: impl Iterator<Item = Worker<Result<u64, String>>>,
+    items: u64,
+) -> Result<(), String> {
+    let consumers = consumers.map(start).collect::<Result<Vec<_>, _>>()?;
+    let producers = producers.map(start).collect::<Result<Vec<_>, _>>()?;
+    let produced = producers
+        .into_iter()
+        .map(join_within)
+        .collect::<Result<Vec<_>, _>>()?;
+    let consumed = consumers
+        .into_iter()
+        .map(join_within)
+        .collect::<Result<Vec<_>, _>>()?;
+    check_transfer(produced, consumed, items)
 }
 
 fn check_transfer(

@@ -148,7 +148,7 @@ impl<T: TaskValue> Queue<T> {
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
         match &self.flavor {
             Flavor::Thread(queue) => Ok(queue.put(item, Wait::Forever)?),
-            Flavor::Process(queue) => queue.put(item, Wait::Forever, true),
+            Flavor::Process(queue) => queue.put(item, Wait::Forever),
         }
     }
 
@@ -171,7 +171,7 @@ impl<T: TaskValue> Queue<T> {
     pub fn try_put(&self, item: T) -> Result<(), PutError<T>> {
         match &self.flavor {
             Flavor::Thread(queue) => Ok(queue.put(item, Wait::Never)?),
-            Flavor::Process(queue) => queue.put(item, Wait::Never, true),
+            Flavor::Process(queue) => queue.put(item, Wait::Never),
         }
     }
 
@@ -197,7 +197,7 @@ impl<T: TaskValue> Queue<T> {
     pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
         match &self.flavor {
             Flavor::Thread(queue) => Ok(queue.put(item, Wait::timeout(timeout))?),
-            Flavor::Process(queue) => queue.put(item, Wait::timeout(timeout), true),
+            Flavor::Process(queue) => queue.put(item, Wait::timeout(timeout)),
         }
     }
 

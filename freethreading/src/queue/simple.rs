@@ -85,7 +85,7 @@ impl<T: TaskValue> SimpleQueue<T> {
                 queue.put(item);
                 Ok(())
             }
-            Flavor::Process(queue) => queue.put(item, Wait::Forever, false),
+            Flavor::Process(queue) => queue.put(item, Wait::Forever),
         }
     }
 

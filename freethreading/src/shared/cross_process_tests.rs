@@ -177,6 +177,46 @@ fn a_process_dying_mid_put_or_mid_get_leaves_the_queue_consistent() {
 }
 
 #[test]
+fn a_process_dying_while_it_grows_a_queue_leaves_it_consistent() {
+    if let Some((_, payload)) = child_role() {
+        let queue: Queue<u64> = decode(&payload).unwrap();
+        crate::queue::process_crash_at(3);
+        // Small items until one needs the next segment: that `put` aborts
+        // once it has allocated and linked it, before counting its item.
+        for i in 0.. {
+            let _ = queue.put(i);
+        }
+        unreachable!("the crash point aborts the process");
+    }
+    let queue = process(Queue::<u64>::new);
+    queue.put(u64::MAX).unwrap();
+    let test = format!("{HERE}a_process_dying_while_it_grows_a_queue_leaves_it_consistent");
+    let status = spawn_child(&test, "grow", &encode(&queue).unwrap())
+        .wait()
+        .unwrap();
+    assert!(!status.success(), "the child aborted");
+    let put_by_child = queue.qsize() - 1;
+    assert!(put_by_child > 1000, "it filled a segment first");
+    // The next producer undoes the dead `put`; a consumer never saw it.
+    queue.put(7).unwrap();
+    assert_eq!(queue.get(), Ok(u64::MAX));
+    for i in 0..put_by_child as u64 {
+        assert_eq!(queue.get(), Ok(i));
+    }
+    assert_eq!(queue.get(), Ok(7));
+    assert!(queue.try_get().is_err());
+    assert_eq!(queue.unfinished_tasks_for_test(), put_by_child + 2);
+    // And the queue goes on growing across segments.
+    for i in 0..20_000 {
+        queue.put(i).unwrap();
+    }
+    for i in 0..20_000 {
+        assert_eq!(queue.get(), Ok(i));
+    }
+    assert!(queue.empty());
+}
+
+#[test]
 fn a_barrier_breaks_when_a_waiting_party_dies() {
     if let Some((_, payload)) = child_role() {
         let barrier: Barrier = decode(&payload).unwrap();

@@ -7,6 +7,7 @@
 //! as the ring's validated arena handle.
 
 mod ring;
+mod segment;
 
 use std::marker::PhantomData;
 
@@ -44,14 +45,15 @@ impl<T: TaskValue> Queue<T> {
         self.ring.maxsize()
     }
 
-    /// Puts `item` at the back, waiting for room as `wait` allows; counts a
-    /// task when `counted`.
-    pub(crate) fn put(&self, item: T, wait: Wait, counted: bool) -> Result<(), PutError<T>> {
+    /// Puts `item` at the back, waiting for room as `wait` allows. Every
+    /// item counts as a task; a [`SimpleQueue`](crate::SimpleQueue) just
+    /// never asks.
+    pub(crate) fn put(&self, item: T, wait: Wait) -> Result<(), PutError<T>> {
         let mut inline = [0_u8; INLINE];
         let placed = match postcard::to_slice(&item, &mut inline) {
-            Ok(bytes) => self.place(bytes, wait, counted),
+            Ok(bytes) => self.place(bytes, wait),
             Err(postcard::Error::SerializeBufferFull) => match postcard::to_stdvec(&item) {
-                Ok(bytes) => self.place(&bytes, wait, counted),
+                Ok(bytes) => self.place(&bytes, wait),
                 Err(error) => return Err(PutError::Encode(item, error.to_string())),
             },
             Err(error) => return Err(PutError::Encode(item, error.to_string())),
@@ -63,9 +65,8 @@ impl<T: TaskValue> Queue<T> {
         }
     }
 
-    fn place(&self, bytes: &[u8], wait: Wait, counted: bool) -> Result<(), PutFailure> {
-        self.ring
-            .put(bytes, counted, wait != Wait::Never, wait.deadline())
+    fn place(&self, bytes: &[u8], wait: Wait) -> Result<(), PutFailure> {
+        self.ring.put(bytes, wait != Wait::Never, wait.deadline())
     }
 
     /// Takes the item at the front, waiting for one as `wait` allows.

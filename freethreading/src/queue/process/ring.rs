@@ -1,28 +1,37 @@
 //! The items of a process queue: variable-size records in a chain of arena
-//! segments, behind one robust lock, with a journal that makes every change
-//! of the queue's counters atomic even if its process dies half-way.
+//! segments, with one robust lock for the producers and another for the
+//! consumers, so that a `put` and a `get` running at once in two processes
+//! never write the same cache line.
 //!
 //! A record is an 8-byte header (the payload length, and a mark that tells a
 //! record from a link) followed by the postcard bytes, padded to 8. `tail`
-//! and `head` each pack a segment and a position into one `u64`, so moving
-//! either is one store. A `put` writes its record past the tail, where no
-//! reader looks, and then publishes it by moving the tail; when a segment is
-//! full it allocates the next one (an unbounded `put` never waits, it grows)
-//! and leaves a link record at the old tail. A `get` copies the record at the
-//! head out and moves the head on, freeing a segment it leaves. When the
-//! queue becomes empty both go back to the start of the segment, so a queue
-//! in steady use keeps touching the same few cache lines.
+//! and `head` each pack a segment and a position into one `u64`. A `put`
+//! writes its record past the tail, where no reader looks, moves the tail,
+//! and then publishes the record by counting it in `puts`: that one store
+//! is the commit. When a segment is full the `put` allocates the next one
+//! (an unbounded `put` never waits, it grows) and leaves a link record at
+//! the old tail. A `get` may take an item while `gets < puts`: it copies
+//! the record at the head out, moves the head on and counts it in `gets`,
+//! freeing a segment it leaves behind. So `qsize` is `puts - gets`, exact
+//! the moment either call returns, and the unfinished tasks are
+//! `puts - done`.
 //!
-//! Before changing `head`, `tail`, `len` or `unfinished` an operation saves
-//! them in the journal and marks it open; it closes the journal once all are
-//! written. The next process to take the lock from a dead owner finds the
-//! journal open and restores the saved values: the dead `put` never
-//! happened, the dead `get` did not take its item. No torn record is ever
-//! delivered, because only complete records lie between head and tail.
+//! Each side keeps its counters on a cache line of its own; a consumer
+//! re-reads `puts` only when it has used up the value it last saw, so while
+//! items stream the two sides share nothing but the records themselves.
+//!
+//! Crash safety: before it changes its side, an operation saves that side's
+//! counters in a journal and marks it open. The next process to take the
+//! lock from a dead owner finds the journal open and repairs: a `put` that
+//! had not counted its item is undone (its tail restored, a segment it
+//! allocated freed), a dead `get` is undone whole, so it did not take its
+//! item. No torn record is ever delivered, because a record is counted only
+//! once it is complete, and only counted records are read.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 
+use super::segment::Segment;
 use crate::shared::arena::kind;
 use crate::shared::notify::Notifier;
 use crate::shared::word_lock::{RECHECK, Taken, WordLock};
@@ -39,33 +48,93 @@ const LINK_MARK: u64 = 2 << 32;
 const OP_NONE: u32 = 0;
 const OP_OPEN: u32 = 1;
 
-/// The first 64 bytes are what every `put` and `get` writes, in one cache
-/// line (the block holding a `State` is line-aligned); the rest is read on
-/// every operation and written rarely. `len` fits 32 bits: a record takes
-/// at least 8 bytes of a 1 GiB arena.
+/// Polls of the other side's counter before a waiting call registers as a
+/// sleeper (some 4 to 30 µs in all): while the partner process is busy on
+/// another core the next item, or room, is usually much closer than a
+/// futex round trip, and registering makes the partner's every call pay
+/// for a notification.
+const PRE_SPIN: u32 = 100;
+
+/// Spin-loop hints between two polls (a hint costs 5 to 40 ns, by the
+/// processor). Polling a counter the other side is writing pulls its cache
+/// line away on every poll; polling less often lets a few items pile up,
+/// so a consumer that caught up takes them as a batch instead of falling
+/// into lockstep with the producer, one cache miss per item on each side.
+const POLL_EVERY: u32 = 8;
+
+/// The producers' own cache line, which no consumer reads.
+#[repr(C)]
+#[derive(Default)]
+struct PutSide {
+    lock: WordLock,
+    journal: AtomicU32,
+    /// Where the next record goes.
+    tail: AtomicU64,
+    saved_tail: AtomicU64,
+    saved_puts: AtomicU64,
+    /// The segment the open `put` allocated, 0 for none: freed on undo.
+    fresh: AtomicU64,
+    /// 0 for no bound; never changes after creation.
+    maxsize: AtomicU64,
+}
+
+/// The consumers' own cache line, which no producer reads.
+#[repr(C)]
+#[derive(Default)]
+struct GetSide {
+    lock: WordLock,
+    journal: AtomicU32,
+    /// The next record to take.
+    head: AtomicU64,
+    /// `puts` as a consumer last read it.
+    seen_puts: AtomicU64,
+    saved_head: AtomicU64,
+    saved_gets: AtomicU64,
+    /// A copy of the bound, so a `get` need not read the producers' line.
+    maxsize: AtomicU64,
+}
+
+/// What a waiting call, a `task_done` or a `join` writes: producers read
+/// `not_empty` on every `put`, consumers `not_full` on every `get` of a
+/// bounded queue, and both change only when someone sleeps.
+#[repr(C)]
+#[derive(Default)]
+struct Tasks {
+    not_full: Notifier,
+    all_done: Notifier,
+    /// Calls to `task_done`, ever: `puts - done` tasks are unfinished.
+    done: AtomicU64,
+}
+
+/// One value on a cache line of its own. (Arena blocks are 64-aligned, so
+/// 64 it is, though some x86 processors fetch lines in adjacent pairs.)
+#[repr(C, align(64))]
+#[derive(Default)]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Each side's working fields apart from the counter the other side
+/// polls: a consumer waiting for `puts` to move must not pull the line a
+/// producer is writing its journal on.
 #[repr(C)]
 #[derive(Default)]
 pub(crate) struct State {
-    lock: WordLock,
-    journal: AtomicU32,
-    head: AtomicU64,
-    tail: AtomicU64,
-    len: AtomicU32,
-    saved_len: AtomicU32,
-    unfinished: AtomicU64,
-    saved_head: AtomicU64,
-    saved_tail: AtomicU64,
-    // `unfinished` changes only with the lock held (`task_done` takes it
-    // too), so restoring its saved value never undoes someone else's step.
-    saved_unfinished: AtomicU64,
-    /// 0 for no bound.
-    maxsize: AtomicU64,
-    not_empty: Notifier,
-    not_full: Notifier,
-    all_done: Notifier,
+    put: Padded<PutSide>,
+    /// Items published, ever: the commit of a `put`.
+    puts: Padded<AtomicU64>,
+    get: Padded<GetSide>,
+    /// Items taken, ever.
+    gets: Padded<AtomicU64>,
+    not_empty: Padded<Notifier>,
+    tasks: Padded<Tasks>,
 }
-
-const _: () = assert!(std::mem::offset_of!(State, maxsize) == 64);
 
 // SAFETY: atomics only, valid when zero, no Drop.
 unsafe impl Object for State {
@@ -82,6 +151,10 @@ fn unpack(at: u64) -> (u64, u64) {
 
 fn padded(n: u64) -> u64 {
     n.div_ceil(8) * 8
+}
+
+fn passed(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
 }
 
 /// Why a `put` could not place its item.
@@ -101,7 +174,8 @@ pub(crate) enum GetFailure {
 }
 
 /// A crash point for tests: the process aborts in the middle of the next
-/// `put` (1) or `get` (2), holding the lock with the journal open.
+/// `put` (1), `get` (2), or `put` that allocates a segment (3, once it has
+/// linked it), holding that side's lock with its journal open.
 #[cfg(test)]
 pub(crate) static CRASH_AT: AtomicU32 = AtomicU32::new(0);
 
@@ -115,101 +189,39 @@ fn crash_point(at: u32) {
     let _ = at;
 }
 
+/// Spins until `counter` moves off `seen`, then sleeps on `notifier` until
+/// it does, until `deadline` or for one [`RECHECK`] slice; spurious returns
+/// are possible. The caller re-checks under its lock.
+fn wait_for_change(counter: &AtomicU64, seen: u64, notifier: &Notifier, deadline: Option<Instant>) {
+    for _ in 0..PRE_SPIN {
+        for _ in 0..POLL_EVERY {
+            std::hint::spin_loop();
+        }
+        if counter.load(Ordering::Relaxed) != seen {
+            return;
+        }
+    }
+    let sequence = notifier.prepare();
+    // `prepare` and this load, against the other side's store of the
+    // counter and its `has_sleepers`, are sequentially consistent: either
+    // this sees the change or the other side sees the sleeper.
+    if counter.load(Ordering::SeqCst) == seen {
+        notifier.sleep(sequence, deadline, RECHECK);
+    }
+    notifier.done();
+}
+
 /// The shared part of a queue, untyped: bytes in, bytes out.
 pub(crate) struct Ring {
     state: Shared<State>,
 }
 
-/// A segment's bytes in this process's mapping.
-struct Segment {
-    base: *mut u8,
-    len: u64,
-}
-
-impl Segment {
-    fn open(arena: &Arena, offset: u64) -> Option<Segment> {
-        let (base, len) = arena.bytes(offset, kind::SEGMENT)?;
-        Some(Segment { base, len })
-    }
-
-    #[allow(clippy::cast_ptr_alignment, reason = "the alignment is checked first")]
-    fn read_u64(&self, at: u64) -> Option<u64> {
-        if at.checked_add(8)? > self.len || at % 8 != 0 {
-            return None;
-        }
-        // SAFETY: `at + 8 <= len` keeps the read inside the segment, whose
-        // bytes are mapped for the arena's lifetime; 8-aligned because the
-        // segment is, and the queue lock is held, so no other writer races.
-        Some(unsafe {
-            self.base
-                .add(usize::try_from(at).ok()?)
-                .cast::<u64>()
-                .read()
-        })
-    }
-
-    #[allow(clippy::cast_ptr_alignment, reason = "the alignment is checked first")]
-    fn write_u64(&self, at: u64, value: u64) -> Option<()> {
-        if at.checked_add(8)? > self.len || at % 8 != 0 {
-            return None;
-        }
-        // SAFETY: as in `read_u64`; the bytes lie past the queue's tail or
-        // are its own header, which only the lock holder touches.
-        unsafe {
-            self.base
-                .add(usize::try_from(at).ok()?)
-                .cast::<u64>()
-                .write(value);
-        }
-        Some(())
-    }
-
-    fn write_bytes(&self, at: u64, bytes: &[u8]) -> Option<()> {
-        if at.checked_add(bytes.len() as u64)? > self.len {
-            return None;
-        }
-        // SAFETY: the range is inside the segment (checked above) and past
-        // the tail, where nobody reads; `bytes` is private memory, so the
-        // ranges do not overlap.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                bytes.as_ptr(),
-                self.base.add(usize::try_from(at).ok()?),
-                bytes.len(),
-            );
-        }
-        Some(())
-    }
-
-    fn read_bytes(&self, at: u64, len: u64, out: &mut Vec<u8>) -> Option<()> {
-        if at.checked_add(len)? > self.len {
-            return None;
-        }
-        let len = usize::try_from(len).ok()?;
-        out.clear();
-        out.reserve(len);
-        // SAFETY: the range is inside the segment (checked above), holds a
-        // complete record between head and tail that no one writes while
-        // the lock is held, and `out` has room for `len` bytes.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                self.base.add(usize::try_from(at).ok()?),
-                out.as_mut_ptr(),
-                len,
-            );
-            out.set_len(len);
-        }
-        Some(())
-    }
-}
-
 impl Ring {
     pub(crate) fn new(maxsize: usize) -> Ring {
         let state: Shared<State> = Shared::new("Queue");
-        state.maxsize.store(
-            u64::try_from(maxsize).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
+        let maxsize = u64::try_from(maxsize).unwrap_or(u64::MAX);
+        state.put.maxsize.store(maxsize, Ordering::Relaxed);
+        state.get.maxsize.store(maxsize, Ordering::Relaxed);
         Ring { state }
     }
 
@@ -225,144 +237,156 @@ impl Ring {
         self.state.arena()
     }
 
-    /// Takes the queue lock, repairing what a dead owner left half-done.
+    /// Takes the producers' lock, undoing what a dead owner left half-done.
     #[inline]
-    fn lock(&self) {
-        if self.state.lock.lock(None) == Some(Taken::OwnerDied) {
-            self.repair();
+    fn lock_put(&self) {
+        if self.state.put.lock.lock(None) == Some(Taken::OwnerDied) {
+            self.repair_put();
         }
     }
 
+    /// Takes the consumers' lock, undoing what a dead owner left half-done.
     #[inline]
-    fn unlock(&self) {
-        self.state.lock.unlock();
+    fn lock_get(&self) {
+        if self.state.get.lock.lock(None) == Some(Taken::OwnerDied) {
+            self.repair_get();
+        }
     }
 
     #[cold]
-    fn repair(&self) {
-        let s = &*self.state;
-        if s.journal.load(Ordering::Relaxed) == OP_OPEN {
-            s.head
-                .store(s.saved_head.load(Ordering::Relaxed), Ordering::Relaxed);
-            s.tail
-                .store(s.saved_tail.load(Ordering::Relaxed), Ordering::Relaxed);
-            s.len
-                .store(s.saved_len.load(Ordering::Relaxed), Ordering::Relaxed);
-            s.unfinished.store(
-                s.saved_unfinished.load(Ordering::Relaxed),
-                Ordering::Relaxed,
-            );
-            s.journal.store(OP_NONE, Ordering::Release);
+    fn repair_put(&self) {
+        let p = &self.state.put;
+        if p.journal.load(Ordering::Relaxed) != OP_OPEN {
+            return;
         }
+        if self.state.puts.load(Ordering::Relaxed) == p.saved_puts.load(Ordering::Relaxed) {
+            // Not counted, so no consumer saw it: as if it never happened.
+            p.tail
+                .store(p.saved_tail.load(Ordering::Relaxed), Ordering::Relaxed);
+            let fresh = p.fresh.load(Ordering::Relaxed);
+            if fresh != 0 {
+                self.arena().free(fresh);
+            }
+        }
+        p.journal.store(OP_NONE, Ordering::Release);
     }
 
-    fn open_journal(&self) {
-        let s = &*self.state;
-        s.saved_head
-            .store(s.head.load(Ordering::Relaxed), Ordering::Relaxed);
-        s.saved_tail
-            .store(s.tail.load(Ordering::Relaxed), Ordering::Relaxed);
-        s.saved_len
-            .store(s.len.load(Ordering::Relaxed), Ordering::Relaxed);
-        s.saved_unfinished
-            .store(s.unfinished.load(Ordering::Relaxed), Ordering::Relaxed);
-        s.journal.store(OP_OPEN, Ordering::Release);
+    #[cold]
+    fn repair_get(&self) {
+        let g = &self.state.get;
+        if g.journal.load(Ordering::Relaxed) != OP_OPEN {
+            return;
+        }
+        g.head
+            .store(g.saved_head.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.state
+            .gets
+            .store(g.saved_gets.load(Ordering::Relaxed), Ordering::SeqCst);
+        g.journal.store(OP_NONE, Ordering::Release);
     }
 
-    fn close_journal(&self) {
-        self.state.journal.store(OP_NONE, Ordering::Release);
-    }
-
+    /// Whether a `put` may place an item now, with the producers' lock held.
     fn has_room(&self) -> bool {
-        let max = self.state.maxsize.load(Ordering::Relaxed);
-        max == 0 || u64::from(self.state.len.load(Ordering::Relaxed)) < max
+        let p = &self.state.put;
+        let max = p.maxsize.load(Ordering::Relaxed);
+        max == 0
+            || self.state.puts.load(Ordering::Relaxed) - self.state.gets.load(Ordering::Acquire)
+                < max
     }
 
-    /// Puts one record, waiting for room until `deadline` if `wait`; counts
-    /// a task if `counted`.
+    /// Puts one record, waiting for room until `deadline` if `wait`.
     pub(crate) fn put(
         &self,
         bytes: &[u8],
-        counted: bool,
         wait: bool,
         deadline: Option<Instant>,
     ) -> Result<(), PutFailure> {
-        self.lock();
+        self.lock_put();
         while !self.has_room() {
-            if !wait || deadline.is_some_and(|d| Instant::now() >= d) {
-                self.unlock();
+            let gets = self.state.gets.load(Ordering::Relaxed);
+            self.state.put.lock.unlock();
+            if !wait || passed(deadline) {
                 return Err(PutFailure::Full);
             }
-            let seen = self.state.not_full.prepare();
-            self.unlock();
-            self.state.not_full.sleep(seen, deadline, RECHECK);
-            self.state.not_full.done();
-            self.lock();
+            let gets_counter = &self.state.gets;
+            wait_for_change(gets_counter, gets, &self.state.tasks.not_full, deadline);
+            self.lock_put();
         }
-        let placed = self.place(bytes, counted);
+        let placed = self.place(bytes);
+        self.state.put.lock.unlock();
         if placed.is_ok() && self.state.not_empty.has_sleepers() {
             self.state.not_empty.notify(1);
         }
-        self.unlock();
         placed
     }
 
-    /// Writes the record and publishes it, with the lock held.
-    fn place(&self, bytes: &[u8], counted: bool) -> Result<(), PutFailure> {
+    /// Writes the record and publishes it, with the producers' lock held.
+    fn place(&self, bytes: &[u8]) -> Result<(), PutFailure> {
         let arena = self.arena();
-        let s = &*self.state;
-        if s.len.load(Ordering::Relaxed) == u32::MAX {
-            return Err(PutFailure::NoMemory);
-        }
-        let need = HEADER + padded(bytes.len() as u64);
-        let (mut segment_offset, mut position) = unpack(s.tail.load(Ordering::Relaxed));
-        let mut segment = Segment::open(arena, segment_offset);
-        let fresh = match &segment {
-            Some(segment) => position + need + LINK > segment.len,
-            None => true,
+        let p = &self.state.put;
+        let len = u64::try_from(bytes.len())
+            .ok()
+            .filter(|&len| len <= 0xFFFF_FFFF)
+            .ok_or(PutFailure::NoMemory)?;
+        let need = HEADER + padded(len);
+        let tail = p.tail.load(Ordering::Relaxed);
+        let puts = self.state.puts.load(Ordering::Relaxed);
+        p.saved_tail.store(tail, Ordering::Relaxed);
+        p.saved_puts.store(puts, Ordering::Relaxed);
+        p.fresh.store(0, Ordering::Relaxed);
+        p.journal.store(OP_OPEN, Ordering::Release);
+        let (segment_offset, position) = unpack(tail);
+        let placed = match Segment::open(arena, segment_offset) {
+            Some(segment) if position + need + LINK <= segment.len() => {
+                Some((segment, segment_offset, position))
+            }
+            current => self.grow(current.map(|segment| (segment, position)), need),
         };
-        let link_from = segment.as_ref().filter(|_| fresh).map(|_| position);
-        if fresh {
-            let block = arena
-                .alloc(kind::SEGMENT, SEGMENT.max(need + LINK))
-                .ok_or(PutFailure::NoMemory)?;
-            if block.offset >> 32 != 0 {
-                arena.free(block.offset);
-                return Err(PutFailure::NoMemory);
-            }
-            let new = Segment::open(arena, block.offset).ok_or(PutFailure::NoMemory)?;
-            if segment.is_none() {
-                // The queue's first segment (or its only one was freed).
-                s.head.store(pack(block.offset, 0), Ordering::Relaxed);
-            }
-            segment = Some(new);
-            segment_offset = block.offset;
-            position = 0;
-        }
-        let segment = segment.ok_or(PutFailure::NoMemory)?;
-        segment
-            .write_u64(position, RECORD | bytes.len() as u64)
-            .ok_or(PutFailure::NoMemory)?;
-        segment
-            .write_bytes(position + HEADER, bytes)
-            .ok_or(PutFailure::NoMemory)?;
-        self.open_journal();
-        if let Some(at) = link_from {
-            let (old_offset, _) = unpack(s.tail.load(Ordering::Relaxed));
-            if let Some(old) = Segment::open(arena, old_offset) {
-                old.write_u64(at, LINK_MARK);
-                old.write_u64(at + 8, segment_offset);
-            }
-        }
-        s.tail
-            .store(pack(segment_offset, position + need), Ordering::Relaxed);
+        let written = placed.and_then(|(segment, offset, position)| {
+            segment.write_u64(position, RECORD | len)?;
+            segment.write_bytes(position + HEADER, bytes)?;
+            Some(pack(offset, position + need))
+        });
+        let Some(tail) = written else {
+            self.repair_put();
+            return Err(PutFailure::NoMemory);
+        };
+        p.tail.store(tail, Ordering::Relaxed);
         crash_point(1);
-        s.len.fetch_add(1, Ordering::Relaxed);
-        if counted {
-            s.unfinished.fetch_add(1, Ordering::SeqCst);
-        }
-        self.close_journal();
+        // The commit; sequentially consistent against a sleeping consumer
+        // (see `wait_for_change`).
+        self.state.puts.store(puts + 1, Ordering::SeqCst);
+        p.journal.store(OP_NONE, Ordering::Release);
         Ok(())
+    }
+
+    /// Allocates the next segment, with room for `need` bytes and a link,
+    /// and links it from `current` (the tail's segment and position), or
+    /// makes it the head of a queue that has no segment yet.
+    fn grow(&self, current: Option<(Segment, u64)>, need: u64) -> Option<(Segment, u64, u64)> {
+        let arena = self.arena();
+        let block = arena.alloc(kind::SEGMENT, SEGMENT.max(need + LINK))?;
+        if block.offset >> 32 != 0 {
+            arena.free(block.offset);
+            return None;
+        }
+        self.state.put.fresh.store(block.offset, Ordering::Relaxed);
+        let segment = Segment::open(arena, block.offset)?;
+        match current {
+            Some((old, position)) => {
+                old.write_u64(position + 8, block.offset)?;
+                old.write_u64(position, LINK_MARK)?;
+                crash_point(3);
+            }
+            // No segment means no item: `head` is unused until `puts`
+            // counts this one, so the producer may set it.
+            None => self
+                .state
+                .get
+                .head
+                .store(pack(block.offset, 0), Ordering::Relaxed),
+        }
+        Some((segment, block.offset, 0))
     }
 
     /// Takes the record at the head into `out`, waiting for one until
@@ -373,30 +397,39 @@ impl Ring {
         wait: bool,
         deadline: Option<Instant>,
     ) -> Result<(), GetFailure> {
-        self.lock();
-        while self.state.len.load(Ordering::Relaxed) == 0 {
-            if !wait || deadline.is_some_and(|d| Instant::now() >= d) {
-                self.unlock();
+        let g = &self.state.get;
+        loop {
+            self.lock_get();
+            let gets = self.state.gets.load(Ordering::Relaxed);
+            if gets == g.seen_puts.load(Ordering::Relaxed) {
+                let puts = self.state.puts.load(Ordering::Acquire);
+                g.seen_puts.store(puts, Ordering::Relaxed);
+            }
+            if gets < g.seen_puts.load(Ordering::Relaxed) {
+                let taken = self.take(out, gets);
+                g.lock.unlock();
+                let bounded = g.maxsize.load(Ordering::Relaxed) != 0;
+                if bounded && self.state.tasks.not_full.has_sleepers() {
+                    self.state.tasks.not_full.notify(1);
+                }
+                return taken;
+            }
+            g.lock.unlock();
+            if !wait || passed(deadline) {
                 return Err(GetFailure::Empty);
             }
-            let seen = self.state.not_empty.prepare();
-            self.unlock();
-            self.state.not_empty.sleep(seen, deadline, RECHECK);
-            self.state.not_empty.done();
-            self.lock();
+            let puts = &self.state.puts;
+            wait_for_change(puts, gets, &self.state.not_empty, deadline);
         }
-        let taken = self.take(out);
-        if taken.is_ok() && self.state.not_full.has_sleepers() {
-            self.state.not_full.notify(1);
-        }
-        self.unlock();
-        taken
     }
 
-    fn take(&self, out: &mut Vec<u8>) -> Result<(), GetFailure> {
+    /// Copies out the record at the head, the `gets`-th, with the
+    /// consumers' lock held and `puts` counting it.
+    fn take(&self, out: &mut Vec<u8>, gets: u64) -> Result<(), GetFailure> {
         let arena = self.arena();
-        let s = &*self.state;
-        let (mut segment_offset, mut position) = unpack(s.head.load(Ordering::Relaxed));
+        let g = &self.state.get;
+        let head = g.head.load(Ordering::Relaxed);
+        let (mut segment_offset, mut position) = unpack(head);
         let mut left_behind = None;
         let mut segment = Segment::open(arena, segment_offset);
         let mut header = segment.as_ref().and_then(|seg| seg.read_u64(position));
@@ -420,83 +453,101 @@ impl Ring {
         {
             return Err(self.corrupt());
         }
-        self.open_journal();
-        let left = s.len.load(Ordering::Relaxed).saturating_sub(1);
-        if left == 0 {
-            // Empty: start over at the front of this segment.
-            s.head.store(pack(segment_offset, 0), Ordering::Relaxed);
-            s.tail.store(pack(segment_offset, 0), Ordering::Relaxed);
-        } else {
-            s.head.store(
-                pack(segment_offset, position + HEADER + padded(len)),
-                Ordering::Relaxed,
-            );
-        }
+        g.saved_head.store(head, Ordering::Relaxed);
+        g.saved_gets.store(gets, Ordering::Relaxed);
+        g.journal.store(OP_OPEN, Ordering::Release);
+        g.head.store(
+            pack(segment_offset, position + HEADER + padded(len)),
+            Ordering::Relaxed,
+        );
         crash_point(2);
-        s.len.store(left, Ordering::Relaxed);
-        self.close_journal();
+        // Sequentially consistent against a producer waiting for room, which
+        // only a bounded queue has.
+        let order = if g.maxsize.load(Ordering::Relaxed) == 0 {
+            Ordering::Release
+        } else {
+            Ordering::SeqCst
+        };
+        self.state.gets.store(gets + 1, order);
+        g.journal.store(OP_NONE, Ordering::Release);
         if let Some(old) = left_behind {
             arena.free(old);
         }
         Ok(())
     }
 
-    /// Forgets every item of a queue whose memory is not well-formed.
+    /// Forgets every item of a queue whose memory is not well-formed, with
+    /// the consumers' lock held: the head jumps to the tail.
     #[cold]
     fn corrupt(&self) -> GetFailure {
-        let s = &*self.state;
-        s.len.store(0, Ordering::Relaxed);
-        s.head.store(0, Ordering::Relaxed);
-        s.tail.store(0, Ordering::Relaxed);
+        self.lock_put();
+        let (p, g) = (&self.state.put, &self.state.get);
+        let puts = self.state.puts.load(Ordering::Relaxed);
+        g.head
+            .store(p.tail.load(Ordering::Relaxed), Ordering::Relaxed);
+        g.seen_puts.store(puts, Ordering::Relaxed);
+        self.state.gets.store(puts, Ordering::SeqCst);
+        p.lock.unlock();
         GetFailure::Corrupt
     }
 
     /// Marks one task done; `false` if none was unfinished.
     pub(crate) fn task_done(&self) -> bool {
-        self.lock();
-        let unfinished = self.state.unfinished.load(Ordering::Relaxed);
-        if unfinished > 0 {
-            self.state
-                .unfinished
-                .store(unfinished - 1, Ordering::SeqCst);
-            if unfinished == 1 {
-                self.state.all_done.notify(u32::MAX);
+        let tasks = &self.state.tasks;
+        let puts = self.state.puts.load(Ordering::SeqCst);
+        let counted = tasks
+            .done
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |done| {
+                (done < puts).then_some(done + 1)
+            });
+        match counted {
+            Ok(done) => {
+                if done + 1 == puts {
+                    tasks.all_done.notify(u32::MAX);
+                }
+                true
             }
+            Err(_) => false,
         }
-        self.unlock();
-        unfinished > 0
     }
 
     /// Waits until every task is done, until `deadline`; whether they are.
     pub(crate) fn join(&self, deadline: Option<Instant>) -> bool {
+        let all_done = &self.state.tasks.all_done;
         loop {
-            if self.state.unfinished.load(Ordering::SeqCst) == 0 {
+            if self.unfinished() == 0 {
                 return true;
             }
-            let seen = self.state.all_done.prepare();
-            if self.state.unfinished.load(Ordering::SeqCst) == 0 {
-                self.state.all_done.done();
+            let seen = all_done.prepare();
+            if self.unfinished() == 0 {
+                all_done.done();
                 return true;
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                self.state.all_done.done();
+            if passed(deadline) {
+                all_done.done();
                 return false;
             }
-            self.state.all_done.sleep(seen, deadline, RECHECK);
-            self.state.all_done.done();
+            all_done.sleep(seen, deadline, RECHECK);
+            all_done.done();
         }
     }
 
     pub(crate) fn unfinished(&self) -> usize {
-        usize::try_from(self.state.unfinished.load(Ordering::SeqCst)).unwrap_or(usize::MAX)
+        // `done` first: it never passes `puts`, which only grows.
+        let done = self.state.tasks.done.load(Ordering::SeqCst);
+        let puts = self.state.puts.load(Ordering::SeqCst);
+        usize::try_from(puts.saturating_sub(done)).unwrap_or(usize::MAX)
     }
 
     pub(crate) fn len(&self) -> usize {
-        usize::try_from(self.state.len.load(Ordering::SeqCst)).unwrap_or(usize::MAX)
+        // `gets` first: it never passes `puts`, which only grows.
+        let gets = self.state.gets.load(Ordering::SeqCst);
+        let puts = self.state.puts.load(Ordering::SeqCst);
+        usize::try_from(puts.saturating_sub(gets)).unwrap_or(usize::MAX)
     }
 
     pub(crate) fn maxsize(&self) -> usize {
-        usize::try_from(self.state.maxsize.load(Ordering::Relaxed)).unwrap_or(usize::MAX)
+        usize::try_from(self.state.put.maxsize.load(Ordering::Relaxed)).unwrap_or(usize::MAX)
     }
 }
 
@@ -507,8 +558,8 @@ impl Drop for Ring {
             return;
         }
         // Nobody else can reach the queue: free its segments, head to tail.
-        let (mut offset, mut position) = unpack(self.state.head.load(Ordering::Relaxed));
-        let (tail, _) = unpack(self.state.tail.load(Ordering::Relaxed));
+        let (mut offset, mut position) = unpack(self.state.get.head.load(Ordering::Relaxed));
+        let (tail, _) = unpack(self.state.put.tail.load(Ordering::Relaxed));
         while let Some(segment) = Segment::open(arena, offset) {
             if offset == tail {
                 arena.free(offset);
