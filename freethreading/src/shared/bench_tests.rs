@@ -235,41 +235,107 @@ fn bench_barrier_two_processes() {
     );
 }
 
+/// A bare futex word in the arena: the floor under any wake-up.
+#[repr(C)]
+#[derive(Default)]
+struct FutexWord(std::sync::atomic::AtomicU32);
+
+// SAFETY: one atomic, valid when zero, no Drop.
+unsafe impl super::Object for FutexWord {
+    const KIND: u32 = super::arena::kind::BYTES;
+}
+
+/// Nanoseconds on the system-wide wall clock, which both processes read.
+fn wall_ns() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    u64::try_from(now.as_nanos()).unwrap_or(u64::MAX)
+}
+
+type ParkedPayload = (
+    Event,
+    Event,
+    super::Shared<FutexWord>,
+    SimpleQueue<u64>,
+    SimpleQueue<u64>,
+);
+
+/// One-way wake-up latency of a process already asleep in the kernel: an
+/// `Event` against a bare futex word, round by round in one run. The
+/// parent stamps the wall clock and sends the stamp ahead, then wakes the
+/// child, which stamps the clock as it returns from its wait.
 #[test]
 #[ignore = "a benchmark: run in release with --ignored"]
 fn bench_event_wake_latency_parked() {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
     const ROUNDS: usize = 2_000;
     if let Some((_, payload)) = child_role() {
-        let (there, back): (Event, Event) = decode(&payload).unwrap();
+        let (there, back, word, stamps, latencies): ParkedPayload = decode(&payload).unwrap();
         for _ in 0..ROUNDS {
             there.wait();
+            let woke = wall_ns();
+            latencies
+                .put(woke.saturating_sub(stamps.get().unwrap()))
+                .unwrap();
             there.clear();
+            back.set();
+            while word.0.load(Ordering::Acquire) == 0 {
+                crate::sys::futex::wait(&word.0, 0, None);
+            }
+            let woke = wall_ns();
+            latencies
+                .put(woke.saturating_sub(stamps.get().unwrap()))
+                .unwrap();
+            word.0.store(0, Ordering::Release);
             back.set();
         }
         return;
     }
-    let (there, back) = process(|| (Event::new(), Event::new()));
+    let payload: ParkedPayload = process(|| {
+        (
+            Event::new(),
+            Event::new(),
+            super::Shared::new("a futex word"),
+            SimpleQueue::new(),
+            SimpleQueue::new(),
+        )
+    });
     let child = spawn_child(
         &test_path("bench_event_wake_latency_parked"),
         "child",
-        &encode(&(there.clone(), back.clone())).unwrap(),
+        &encode(&payload).unwrap(),
     );
-    let mut round_trips = Vec::with_capacity(ROUNDS);
+    let (there, back, word, stamps, latencies) = payload;
+    // Long enough for the child to stop spinning and sleep in the kernel.
+    let park = || std::thread::sleep(Duration::from_micros(300));
+    let (mut event, mut floor) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        // Long enough for the child to stop spinning and sleep in the kernel.
-        std::thread::sleep(std::time::Duration::from_micros(300));
-        let started = Instant::now();
+        park();
+        stamps.put(wall_ns()).unwrap();
         there.set();
         back.wait();
         back.clear();
-        round_trips.push(started.elapsed());
+        event.push(latencies.get().unwrap());
+        park();
+        stamps.put(wall_ns()).unwrap();
+        word.0.store(1, Ordering::Release);
+        crate::sys::futex::wake(&word.0, 1);
+        back.wait();
+        back.clear();
+        floor.push(latencies.get().unwrap());
     }
     expect_success(child);
-    round_trips.sort_unstable();
+    let median = |v: &mut Vec<u64>| {
+        v.sort_unstable();
+        Duration::from_nanos(v[v.len() / 2])
+    };
+    let (event, floor) = (median(&mut event), median(&mut floor));
     println!(
-        "Event set -> wake of a process parked in the kernel: median round trip {:?} \
-         (the wake, plus a set caught by a spinning waiter)",
-        round_trips[ROUNDS / 2]
+        "wake of a process parked in the kernel, one way, median of {ROUNDS}: Event {event:?}, \
+         bare futex {floor:?} (Event / futex = {:.2})",
+        event.as_secs_f64() / floor.as_secs_f64()
     );
 }
 

@@ -14,6 +14,7 @@
 
 pub(crate) mod arena;
 pub(crate) mod notify;
+pub(crate) mod spin;
 pub(crate) mod word_lock;
 
 use std::fmt;

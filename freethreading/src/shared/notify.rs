@@ -13,10 +13,8 @@
 use std::sync::atomic::{AtomicU32, Ordering, fence};
 use std::time::{Duration, Instant};
 
+use crate::shared::spin::Spin;
 use crate::sys::futex;
-
-/// Polls of the sequence before a sleeper goes to the kernel.
-const SPIN: u32 = 200;
 
 #[repr(C)]
 #[derive(Default)]
@@ -39,14 +37,14 @@ impl Notifier {
     /// Sleeps while the sequence is still `seen`, at most until `deadline`
     /// and at most `slice`; spurious returns are possible.
     pub(crate) fn sleep(&self, seen: u32, deadline: Option<Instant>, slice: Duration) {
-        // A short spin first: a partner process on another core often
-        // answers within a microsecond or two, sooner than a futex round
-        // trip (a barrier's round, a queue's ping-pong).
-        for _ in 0..SPIN {
+        // A short spin first (see `shared::spin`): a partner process on
+        // another core often answers within a microsecond or two, sooner
+        // than a futex round trip (a barrier's round, a queue's ping-pong).
+        let mut spin = Spin::new();
+        while spin.next() {
             if self.seq.load(Ordering::Acquire) != seen {
                 return;
             }
-            std::hint::spin_loop();
         }
         let wait = match deadline {
             Some(deadline) => deadline

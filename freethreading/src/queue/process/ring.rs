@@ -34,6 +34,7 @@ use std::time::Instant;
 use super::segment::Segment;
 use crate::shared::arena::kind;
 use crate::shared::notify::Notifier;
+use crate::shared::spin::Spin;
 use crate::shared::word_lock::{RECHECK, Taken, WordLock};
 use crate::shared::{Arena, Object, Shared};
 
@@ -48,18 +49,12 @@ const LINK_MARK: u64 = 2 << 32;
 const OP_NONE: u32 = 0;
 const OP_OPEN: u32 = 1;
 
-/// Polls of the other side's counter before a waiting call registers as a
-/// sleeper (some 4 to 30 µs in all): while the partner process is busy on
-/// another core the next item, or room, is usually much closer than a
-/// futex round trip, and registering makes the partner's every call pay
-/// for a notification.
-const PRE_SPIN: u32 = 100;
-
-/// Spin-loop hints between two polls (a hint costs 5 to 40 ns, by the
-/// processor). Polling a counter the other side is writing pulls its cache
-/// line away on every poll; polling less often lets a few items pile up,
-/// so a consumer that caught up takes them as a batch instead of falling
-/// into lockstep with the producer, one cache miss per item on each side.
+/// Spin-loop hints between two polls of the other side's counter, while
+/// the waiter spins. Polling a counter the other side is writing pulls its
+/// cache line away on every poll; polling less often lets a few items pile
+/// up, so a consumer that caught up takes them as a batch instead of
+/// falling into lockstep with the producer, one cache miss per item on
+/// each side.
 const POLL_EVERY: u32 = 8;
 
 /// The producers' own cache line, which no consumer reads.
@@ -189,14 +184,14 @@ fn crash_point(at: u32) {
     let _ = at;
 }
 
-/// Spins until `counter` moves off `seen`, then sleeps on `notifier` until
+/// Polls until `counter` moves off `seen`, then sleeps on `notifier` until
 /// it does, until `deadline` or for one [`RECHECK`] slice; spurious returns
-/// are possible. The caller re-checks under its lock.
+/// are possible. The caller re-checks under its lock. Registering as a
+/// sleeper makes the other side's every call pay for a notification, so
+/// the polls come first.
 fn wait_for_change(counter: &AtomicU64, seen: u64, notifier: &Notifier, deadline: Option<Instant>) {
-    for _ in 0..PRE_SPIN {
-        for _ in 0..POLL_EVERY {
-            std::hint::spin_loop();
-        }
+    let mut spin = Spin::spaced(POLL_EVERY);
+    while spin.next() {
         if counter.load(Ordering::Relaxed) != seen {
             return;
         }

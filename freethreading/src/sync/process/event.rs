@@ -11,11 +11,9 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::shared::arena::kind;
+use crate::shared::spin::Spin;
 use crate::shared::{Object, Shared};
 use crate::sys::futex;
-
-/// Polls of the word before a waiter sleeps in the kernel.
-const SPIN: u32 = 200;
 
 #[repr(C)]
 #[derive(Default)]
@@ -68,11 +66,11 @@ impl Event {
         if start & 1 != 0 {
             return true;
         }
-        // A short spin before going to the kernel: a setter in another
-        // process often comes within a few microseconds, and a spinning
-        // waiter costs the setter no wake-up call.
-        for _ in 0..SPIN {
-            std::hint::spin_loop();
+        // A short spin before going to the kernel (see `shared::spin`): a
+        // setter in another process often comes within a few microseconds,
+        // and a spinning waiter costs the setter no wake-up call.
+        let mut spin = Spin::new();
+        while spin.next() {
             let now = self.state.word.load(Ordering::Acquire);
             if now & 1 != 0 || now >> 1 != start >> 1 {
                 return true;
