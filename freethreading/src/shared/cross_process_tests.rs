@@ -217,6 +217,42 @@ fn a_process_dying_while_it_grows_a_queue_leaves_it_consistent() {
 }
 
 #[test]
+fn a_process_dying_as_it_leaves_a_segment_loses_no_item() {
+    const ITEMS: u64 = 10_000;
+    if let Some((_, payload)) = child_role() {
+        let queue: Queue<u64> = decode(&payload).unwrap();
+        crate::queue::process_crash_at(4);
+        // Gets until one crosses into the next segment: that `get` aborts
+        // after counting its item, before it closes its journal.
+        loop {
+            let _ = queue.get();
+        }
+    }
+    let queue = process(|| Queue::<u64>::bounded(20_000));
+    for i in 0..ITEMS {
+        queue.put(i).unwrap();
+    }
+    let test = format!("{HERE}a_process_dying_as_it_leaves_a_segment_loses_no_item");
+    let status = spawn_child(&test, "get", &encode(&queue).unwrap())
+        .wait()
+        .unwrap();
+    assert!(!status.success(), "the child aborted");
+    // Its last get counted, then undone by the next consumer: the item is
+    // still there, and the segment it was leaving was not freed under it.
+    let taken_by_child = ITEMS - queue.qsize() as u64 - 1;
+    assert!(taken_by_child > 1000, "it crossed a segment");
+    for i in taken_by_child..ITEMS {
+        assert_eq!(queue.get(), Ok(i));
+    }
+    assert!(queue.try_get().is_err());
+    for i in 0..3 * ITEMS {
+        queue.put(i).unwrap();
+        assert_eq!(queue.get(), Ok(i));
+    }
+    assert!(queue.empty());
+}
+
+#[test]
 fn a_barrier_breaks_when_a_waiting_party_dies() {
     if let Some((_, payload)) = child_role() {
         let barrier: Barrier = decode(&payload).unwrap();

@@ -7,8 +7,9 @@
 //! system call; `unlock` wakes a sleeper only when the flag says one sleeps.
 //! Because taking the lock writes the owner in the same atomic step, no
 //! window exists where the lock is held by nobody known. A waiter sleeps in
-//! slices of [`RECHECK`]; after each slice it checks that the owner still
-//! lives, and takes over the lock of a dead one, reporting it.
+//! slices of [`RECHECK`]; once one has passed since its last check, it
+//! checks that the owner still lives, and takes over the lock of a dead one,
+//! reporting it.
 //!
 //! The owner is a process, not a thread: a Python `Lock` has no owner, and an
 //! `RLock` keeps its owning worker next to this word.
@@ -68,6 +69,7 @@ impl WordLock {
                 return Some(Taken::Clean);
             }
         }
+        let mut checked = Instant::now();
         loop {
             let word = self.0.load(Ordering::Relaxed);
             if word == 0 {
@@ -99,9 +101,11 @@ impl WordLock {
                     left.min(RECHECK)
                 }
             };
-            let started = Instant::now();
             futex::wait(&self.0, word | WAITERS, Some(slice));
-            if started.elapsed() >= slice {
+            // Timed from the last check, not per sleep: wake-ups by signals
+            // or by other waiters' turns must not put the check off forever.
+            if checked.elapsed() >= RECHECK {
+                checked = Instant::now();
                 let owner = word & OWNER;
                 if owner != me
                     && !pid::is_alive(owner)

@@ -87,6 +87,9 @@ struct GetSide {
     saved_gets: AtomicU64,
     /// A copy of the bound, so a `get` need not read the producers' line.
     maxsize: AtomicU64,
+    /// The segment a finished `get` left behind and is freeing, 0 for
+    /// none: a repairer frees it if its owner died first.
+    leaving: AtomicU64,
 }
 
 /// What a waiting call, a `task_done` or a `join` writes: producers read
@@ -169,8 +172,9 @@ pub(crate) enum GetFailure {
 }
 
 /// A crash point for tests: the process aborts in the middle of the next
-/// `put` (1), `get` (2), or `put` that allocates a segment (3, once it has
-/// linked it), holding that side's lock with its journal open.
+/// `put` (1), `get` (2), `put` that allocates a segment (3, once it has
+/// linked it) or `get` that leaves one (4, once it has counted its item),
+/// holding that side's lock with its journal open.
 #[cfg(test)]
 pub(crate) static CRASH_AT: AtomicU32 = AtomicU32::new(0);
 
@@ -258,7 +262,9 @@ impl Ring {
             // Not counted, so no consumer saw it: as if it never happened.
             p.tail
                 .store(p.saved_tail.load(Ordering::Relaxed), Ordering::Relaxed);
-            let fresh = p.fresh.load(Ordering::Relaxed);
+            // Taken out first: a repairer that dies here must not make the
+            // next one free the block again, perhaps someone else's by then.
+            let fresh = p.fresh.swap(0, Ordering::Relaxed);
             if fresh != 0 {
                 self.arena().free(fresh);
             }
@@ -269,24 +275,48 @@ impl Ring {
     #[cold]
     fn repair_get(&self) {
         let g = &self.state.get;
-        if g.journal.load(Ordering::Relaxed) != OP_OPEN {
-            return;
+        if g.journal.load(Ordering::Relaxed) == OP_OPEN {
+            // Undone whole, so no item is lost with the dead process. If it
+            // died after counting its get, a producer may have used that
+            // room meanwhile: a bounded queue then holds one item over its
+            // bound until the next get.
+            g.head
+                .store(g.saved_head.load(Ordering::Relaxed), Ordering::Relaxed);
+            self.state
+                .gets
+                .store(g.saved_gets.load(Ordering::Relaxed), Ordering::SeqCst);
+            g.leaving.store(0, Ordering::Relaxed);
+            g.journal.store(OP_NONE, Ordering::Release);
         }
-        g.head
-            .store(g.saved_head.load(Ordering::Relaxed), Ordering::Relaxed);
-        self.state
-            .gets
-            .store(g.saved_gets.load(Ordering::Relaxed), Ordering::SeqCst);
-        g.journal.store(OP_NONE, Ordering::Release);
+        self.free_left_behind();
+        // The dead owner never released the lock, so nothing orders its
+        // `seen_puts` before this process's reads of the records it counts:
+        // read `puts` again, with acquire.
+        let puts = self.state.puts.load(Ordering::Acquire);
+        g.seen_puts.store(puts, Ordering::Relaxed);
     }
 
-    /// Whether a `put` may place an item now, with the producers' lock held.
-    fn has_room(&self) -> bool {
-        let p = &self.state.put;
-        let max = p.maxsize.load(Ordering::Relaxed);
-        max == 0
-            || self.state.puts.load(Ordering::Relaxed) - self.state.gets.load(Ordering::Acquire)
-                < max
+    /// Frees the segment a finished `get` left behind, if any.
+    fn free_left_behind(&self) {
+        let leaving = self.state.get.leaving.swap(0, Ordering::Relaxed);
+        if leaving != 0 {
+            self.arena().free(leaving);
+        }
+    }
+
+    /// `Ok` if a `put` may place an item now, with the producers' lock
+    /// held; else the count of gets the queue was full at, to wait on.
+    fn room(&self) -> Result<(), u64> {
+        let max = self.state.put.maxsize.load(Ordering::Relaxed);
+        if max == 0 {
+            return Ok(());
+        }
+        let gets = self.state.gets.load(Ordering::Acquire);
+        if self.state.puts.load(Ordering::Relaxed) - gets < max {
+            Ok(())
+        } else {
+            Err(gets)
+        }
     }
 
     /// Puts one record, waiting for room until `deadline` if `wait`.
@@ -297,8 +327,10 @@ impl Ring {
         deadline: Option<Instant>,
     ) -> Result<(), PutFailure> {
         self.lock_put();
-        while !self.has_room() {
-            let gets = self.state.gets.load(Ordering::Relaxed);
+        // The very count found full is the one to wait on: a get that came
+        // after it, before this producer registered as a sleeper, must end
+        // the wait at once.
+        while let Err(gets) = self.room() {
             self.state.put.lock.unlock();
             if !wait || passed(deadline) {
                 return Err(PutFailure::Full);
@@ -464,35 +496,50 @@ impl Ring {
             Ordering::SeqCst
         };
         self.state.gets.store(gets + 1, order);
-        g.journal.store(OP_NONE, Ordering::Release);
         if let Some(old) = left_behind {
-            arena.free(old);
+            g.leaving.store(old, Ordering::Relaxed);
+            crash_point(4);
+        }
+        g.journal.store(OP_NONE, Ordering::Release);
+        if left_behind.is_some() {
+            self.free_left_behind();
         }
         Ok(())
     }
 
     /// Forgets every item of a queue whose memory is not well-formed, with
-    /// the consumers' lock held: the head jumps to the tail.
+    /// the consumers' lock held: the head jumps to the tail. (The segments
+    /// in between are not walked, so not freed: their links are suspect.)
     #[cold]
     fn corrupt(&self) -> GetFailure {
         self.lock_put();
         let (p, g) = (&self.state.put, &self.state.get);
+        let tail = p.tail.load(Ordering::Relaxed);
         let puts = self.state.puts.load(Ordering::Relaxed);
-        g.head
-            .store(p.tail.load(Ordering::Relaxed), Ordering::Relaxed);
+        // Journaled with the new values as the ones to restore, so a repair
+        // after a death half-way finishes the jump.
+        g.saved_head.store(tail, Ordering::Relaxed);
+        g.saved_gets.store(puts, Ordering::Relaxed);
+        g.journal.store(OP_OPEN, Ordering::Release);
+        g.head.store(tail, Ordering::Relaxed);
         g.seen_puts.store(puts, Ordering::Relaxed);
         self.state.gets.store(puts, Ordering::SeqCst);
+        g.journal.store(OP_NONE, Ordering::Release);
         p.lock.unlock();
+        self.state.tasks.not_full.notify(u32::MAX);
         GetFailure::Corrupt
     }
 
     /// Marks one task done; `false` if none was unfinished.
     pub(crate) fn task_done(&self) -> bool {
         let tasks = &self.state.tasks;
-        let puts = self.state.puts.load(Ordering::SeqCst);
+        let mut puts = 0;
+        // `puts` read afresh on every try: items put and done while this
+        // call retried count too.
         let counted = tasks
             .done
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |done| {
+                puts = self.state.puts.load(Ordering::SeqCst);
                 (done < puts).then_some(done + 1)
             });
         match counted {
