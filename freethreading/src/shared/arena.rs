@@ -1,7 +1,8 @@
 //! The arena: one fixed-size memfd that every process of the tree maps, with
 //! a size-class allocator kept inside it.
 //!
-//! Layout: a [`Header`] in the first page, then blocks. A block is a 64-byte
+//! Layout: a [`Header`] in the first page, the table of the tree's
+//! processes ([`members`](super::members)), then blocks. A block is a 64-byte
 //! [`BlockHeader`] and its data, `128 << class` bytes in all, carved from a
 //! bump pointer and recycled through one free list per class. The lists and
 //! the bump pointer sit behind a [`WordLock`]; every allocator step writes
@@ -18,13 +19,16 @@ use std::io;
 use std::mem::{align_of, size_of};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+use super::members::{MEMBERS, Member};
 use super::word_lock::WordLock;
 use crate::sys::memfd::Mapping;
 
 #[cfg(target_os = "linux")]
 const MAGIC: u64 = 0x6672_6565_7468_7231; // "freethr1"
-/// Where blocks start; the header has the first page.
-const FIRST_BLOCK: u64 = 4096;
+/// Where the table of processes starts; the header has the first page.
+const MEMBERS_AT: usize = 4096;
+/// Where blocks start, after the table of processes.
+const FIRST_BLOCK: u64 = (MEMBERS_AT + MEMBERS * size_of::<Member>()) as u64;
 /// A block's header, and the alignment of every block.
 pub(crate) const BLOCK_HEADER: u64 = 64;
 const SMALLEST: u64 = 128;
@@ -70,11 +74,12 @@ struct Header {
     top: AtomicU64,
     nonce: AtomicU64,
     lock: WordLock,
-    _pad: AtomicU32,
+    /// The last process token handed out.
+    tokens: AtomicU32,
     free: [AtomicU64; CLASSES],
     /// How many deaths [`Arena::record_death`] was told of.
     deaths: AtomicU64,
-    /// The pids of the last [`DEATHS`] of them, by count modulo the length.
+    /// The tokens of the last [`DEATHS`] of them, by count modulo the length.
     dead: [AtomicU32; DEATHS],
 }
 
@@ -111,7 +116,8 @@ unsafe impl Object for BlockHeader {
 }
 
 const _: () = assert!(size_of::<BlockHeader>() as u64 == BLOCK_HEADER);
-const _: () = assert!(size_of::<Header>() as u64 <= FIRST_BLOCK);
+const _: () = assert!(size_of::<Header>() <= MEMBERS_AT);
+const _: () = assert!(FIRST_BLOCK % BLOCK_HEADER == 0);
 
 /// A block handed out by [`Arena::alloc`]: where its data starts, and its tag.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,6 +169,12 @@ impl Arena {
     /// A new arena of `len` bytes, all free.
     #[cfg(target_os = "linux")]
     pub(crate) fn create(len: u64) -> io::Result<Arena> {
+        if len < FIRST_BLOCK {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "an arena needs room for its header and table of processes",
+            ));
+        }
         let fd = crate::sys::memfd::create(len)?;
         let map = Mapping::new(std::os::fd::AsFd::as_fd(&fd), len)?;
         let arena = Arena {
@@ -223,6 +235,25 @@ impl Arena {
     /// The random id shared by every mapping of this arena.
     pub(crate) fn id(&self) -> u64 {
         self.id
+    }
+
+    /// The table of the tree's processes, and the counter of their tokens.
+    #[allow(clippy::cast_ptr_alignment, reason = "the mapping is page-aligned")]
+    pub(crate) fn members(&self) -> (&[Member; MEMBERS], &AtomicU32) {
+        // SAFETY: the table lies between MEMBERS_AT and FIRST_BLOCK, inside
+        // the mapping (at least FIRST_BLOCK long, checked at create and
+        // open) and aligned (MEMBERS_AT is a page boundary of a page-aligned
+        // mapping); `Member` is made of atomics valid when zero, and the
+        // mapping is never unmapped while `self` lives.
+        let table = unsafe {
+            &*self
+                .map
+                .base()
+                .as_ptr()
+                .add(MEMBERS_AT)
+                .cast::<[Member; MEMBERS]>()
+        };
+        (table, &self.header().tokens)
     }
 
     #[allow(clippy::cast_ptr_alignment, reason = "the mapping is page-aligned")]
@@ -359,13 +390,13 @@ impl Arena {
         self.at::<T>(data)
     }
 
-    /// Remembers that process `pid` died, for waiters that watch a set of
-    /// processes (a barrier's parties).
-    pub(crate) fn record_death(&self, pid: u32) {
+    /// Remembers that the process of `token` ([`members`](super::members))
+    /// died, for waiters that watch a set of processes (a barrier's parties).
+    pub(crate) fn record_death(&self, token: u32) {
         let header = self.header();
         header.lock.lock(None);
         let count = header.deaths.load(Ordering::Relaxed);
-        header.dead[death_slot(count)].store(pid, Ordering::Relaxed);
+        header.dead[death_slot(count)].store(token, Ordering::Relaxed);
         header.deaths.store(count + 1, Ordering::Release);
         header.lock.unlock();
     }
@@ -485,7 +516,7 @@ mod tests {
 
     #[test]
     fn a_full_arena_refuses_an_allocation() {
-        let arena = Arena::create(1 << 16).unwrap();
+        let arena = Arena::create(FIRST_BLOCK + (1 << 16)).unwrap();
         assert!(arena.alloc(kind::BYTES, 1 << 20).is_none());
         assert!(arena.alloc(kind::BYTES, 1 << 10).is_some());
     }

@@ -13,6 +13,7 @@
 //! else uses the crate), and [`process_died`].
 
 pub(crate) mod arena;
+pub(crate) mod members;
 pub(crate) mod notify;
 pub(crate) mod spin;
 pub(crate) mod word_lock;
@@ -105,7 +106,10 @@ pub(crate) fn adopt_arena(fd: std::os::fd::OwnedFd) -> io::Result<()> {
 /// normally, which may have simply finished its rounds.
 pub(crate) fn process_died(pid: u32) {
     if let Some(arena) = ARENA.get() {
-        arena.record_death(pid);
+        // A process that never took a token never took part in anything.
+        if let Some(token) = members::token_of(arena, pid) {
+            arena.record_death(token);
+        }
     }
 }
 

@@ -1,9 +1,11 @@
-//! A lock word that survives its owner's death: the owner's pid in the low
-//! bits of one `AtomicU32`, and a flag for sleepers in the top bit.
+//! A lock word that survives its owner's death: the owner's process token
+//! ([`members`]: like a pid, but never mistaken for a later process that
+//! got the same pid) in the low bits of one `AtomicU32`, and a flag for
+//! sleepers in the top bit.
 //!
 //! This is the layout of Linux robust futexes (`FUTEX_TID_MASK`,
 //! `FUTEX_WAITERS`), kept by hand: an uncontended `lock` is one
-//! compare-and-swap from 0 to this pid and `unlock` one swap back, with no
+//! compare-and-swap from 0 to this process's token and `unlock` one swap back, with no
 //! system call; `unlock` wakes a sleeper only when the flag says one sleeps.
 //! Because taking the lock writes the owner in the same atomic step, no
 //! window exists where the lock is held by nobody known. A waiter sleeps in
@@ -17,7 +19,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::sys::{futex, pid};
+use super::members;
+use crate::sys::futex;
 
 /// How long a waiter sleeps before it checks the owner is still alive.
 pub(crate) const RECHECK: Duration = Duration::from_millis(50);
@@ -44,7 +47,7 @@ impl WordLock {
     #[inline]
     pub(crate) fn try_lock(&self) -> bool {
         self.0
-            .compare_exchange(0, pid::current(), Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(0, members::me(), Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
     }
 
@@ -61,7 +64,7 @@ impl WordLock {
 
     #[cold]
     fn lock_slow(&self, deadline: Option<Instant>) -> Option<Taken> {
-        let me = pid::current();
+        let me = members::me();
         // A short spin first: most critical sections are a few stores long.
         for _ in 0..64 {
             std::hint::spin_loop();
@@ -108,7 +111,7 @@ impl WordLock {
                 checked = Instant::now();
                 let owner = word & OWNER;
                 if owner != me
-                    && !pid::is_alive(owner)
+                    && !members::is_alive(owner)
                     && self
                         .0
                         .compare_exchange(
@@ -140,8 +143,37 @@ impl WordLock {
         self.0.load(Ordering::Relaxed) != 0
     }
 
-    /// The pid of the process holding the lock, 0 if free.
+    /// The token of the process holding the lock, 0 if free.
     pub(crate) fn owner(&self) -> u32 {
         self.0.load(Ordering::Relaxed) & OWNER
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use crate::sys::pid;
+
+    #[test]
+    fn a_lock_whose_owner_pid_was_recycled_is_taken_over() {
+        // The owner died and a live process got its pid: it runs, but it
+        // started at another time than the owner did.
+        let start = pid::start_time(pid::current()).unwrap();
+        let dead_owner = members::register_for_test(pid::current(), start + 1);
+        let lock = WordLock(AtomicU32::new(dead_owner));
+        let started = Instant::now();
+        assert_eq!(lock.lock(None), Some(Taken::OwnerDied));
+        assert!(started.elapsed() < 10 * RECHECK, "{:?}", started.elapsed());
+        assert_eq!(lock.owner(), members::me());
+        assert!(lock.unlock());
+        assert_eq!(lock.lock(None), Some(Taken::Clean));
+    }
+
+    #[test]
+    fn a_lock_held_by_a_live_process_is_not_taken_over() {
+        let lock = WordLock::default();
+        assert!(lock.try_lock());
+        let deadline = Instant::now() + 2 * RECHECK;
+        assert_eq!(lock.lock(Some(deadline)), None, "waits out its deadline");
     }
 }

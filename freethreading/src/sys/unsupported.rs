@@ -53,6 +53,14 @@ pub(crate) mod pid {
     pub(crate) fn is_alive(_pid: u32) -> bool {
         true
     }
+
+    pub(crate) fn is_running(_pid: u32, _start: u64) -> bool {
+        true
+    }
+
+    pub(crate) fn start_time(_pid: u32) -> Option<u64> {
+        None
+    }
 }
 
 pub(crate) mod process {

@@ -18,11 +18,12 @@
 //! whichever process it is in, finds it in its own registry.
 //!
 //! A party that dies while waiting would leave the others waiting for ever:
-//! each waiting party records its pid in a small table, and a waiter that
+//! each waiting party records its process token ([`members`]) in a small
+//! table, and a waiter that
 //! has slept [`RECHECK`] without news checks that the others still live; a
 //! dead one breaks the barrier. A party that dies between rounds is not
 //! waiting, and a finished worker's exit must not break anything; but the
-//! barrier also remembers the pids that ever took part, and when the parent
+//! barrier also remembers the processes that ever took part, and when the parent
 //! reports one of them dead ([`crate::shared::process_died`]) the next
 //! check breaks the barrier.
 
@@ -34,13 +35,12 @@ use serde::{Deserialize, Serialize};
 use crate::shared::arena::kind;
 use crate::shared::notify::Notifier;
 use crate::shared::word_lock::{RECHECK, WordLock};
-use crate::shared::{Object, Shared};
+use crate::shared::{Object, Shared, members};
 use crate::sync::BrokenBarrier;
-use crate::sys::pid;
 
-/// Waiting parties whose pid is recorded.
+/// Waiting parties whose process token is recorded.
 const TRACKED: usize = 40;
-/// Pids that ever took part, watched for deaths told by `process_died`.
+/// Processes that ever took part, watched for deaths told by `process_died`.
 const KNOWN: usize = 24;
 
 #[repr(C)]
@@ -158,10 +158,10 @@ impl Barrier {
 
     /// Whether a waiting party other than this process died.
     fn a_party_died(&self) -> bool {
-        let me = pid::current();
+        let me = members::me();
         self.state.waiting.iter().any(|slot| {
             let party = slot.load(Ordering::Relaxed);
-            party != 0 && party != me && !pid::is_alive(party)
+            party != 0 && party != me && !members::is_alive(party)
         })
     }
 
@@ -175,7 +175,7 @@ impl Barrier {
             return false;
         }
         let now = arena.deaths();
-        let me = pid::current();
+        let me = members::me();
         let died = arena.died_since(seen, |dead| {
             dead != 0
                 && dead != me
@@ -203,7 +203,7 @@ impl Barrier {
 
     /// Adds this process to the parties that ever took part.
     fn make_known(&self) {
-        let me = pid::current();
+        let me = members::me();
         let known = &self.state.known;
         if known.iter().any(|slot| slot.load(Ordering::Relaxed) == me) {
             return;
@@ -219,7 +219,7 @@ impl Barrier {
     }
 
     fn enter(&self) -> Option<usize> {
-        let me = pid::current();
+        let me = members::me();
         self.state.waiting.iter().position(|slot| {
             slot.compare_exchange(0, me, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()

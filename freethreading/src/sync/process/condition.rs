@@ -22,9 +22,9 @@ use serde::{Deserialize, Serialize};
 use super::{Lock, RLock};
 use crate::shared::arena::kind;
 use crate::shared::word_lock::WordLock;
-use crate::shared::{Object, Shared};
+use crate::shared::{Object, Shared, members};
 use crate::sync::{ConditionError, ReleaseError};
-use crate::sys::{futex, pid};
+use crate::sys::futex;
 
 /// The lock a condition is built over, shared with the user's handle to it.
 #[derive(Serialize, Deserialize)]
@@ -56,7 +56,8 @@ unsafe impl Object for State {
 pub(crate) struct Waiter {
     /// 0 while waiting, 1 once notified.
     notified: AtomicU32,
-    pid: AtomicU32,
+    /// The waiting process's token ([`members`]).
+    process: AtomicU32,
     next: AtomicU64,
 }
 
@@ -128,7 +129,7 @@ impl Condition {
             Ok(slot) => slot,
             Err(error) => crate::shared::no_memory("Condition waiter", &error),
         };
-        slot.pid.store(pid::current(), Ordering::Relaxed);
+        slot.process.store(members::me(), Ordering::Relaxed);
         let offset = slot_offset(&slot);
         self.state.list.lock(None);
         match arena.follow::<Waiter>(self.state.tail.load(Ordering::Relaxed)) {
@@ -186,7 +187,7 @@ impl Condition {
             return;
         }
         let arena = self.state.arena();
-        let me = pid::current();
+        let me = members::me();
         self.state.list.lock(None);
         let mut woken = 0;
         while woken < n {
@@ -205,8 +206,8 @@ impl Condition {
                 self.state.tail.store(0, Ordering::Relaxed);
             }
             self.leave_count();
-            let owner = waiter.pid.load(Ordering::Relaxed);
-            if owner != me && !pid::is_alive(owner) {
+            let owner = waiter.process.load(Ordering::Relaxed);
+            if owner != me && !members::is_alive(owner) {
                 arena.free(offset);
                 continue;
             }

@@ -16,9 +16,8 @@ use serde::{Deserialize, Serialize};
 use super::Taken;
 use crate::shared::arena::kind;
 use crate::shared::word_lock::WordLock;
-use crate::shared::{Object, Shared};
+use crate::shared::{Object, Shared, members};
 use crate::sync::ReleaseError;
-use crate::sys::pid;
 
 #[repr(C)]
 #[derive(Default)]
@@ -48,7 +47,7 @@ impl RLock {
     }
 
     fn owned_by(&self, me: u64) -> bool {
-        self.state.word.owner() == pid::current() && self.state.worker.load(Ordering::Relaxed) == me
+        self.state.word.owner() == members::me() && self.state.worker.load(Ordering::Relaxed) == me
     }
 
     fn take(&self, me: u64, count: u64, deadline: Option<Instant>) -> Option<Taken> {

@@ -4,9 +4,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 static ME: AtomicU32 = AtomicU32::new(0);
 
-/// This process's id, cached: `getpid` is a system call, and the id goes into
-/// every uncontended lock word. Worker processes are started by exec, never
-/// by a bare fork, so the cache cannot outlive its process.
+/// This process's id, cached: `getpid` is a system call. Worker processes
+/// are started by exec, never by a bare fork, so the cache cannot outlive
+/// its process.
 pub(crate) fn current() -> u32 {
     match ME.load(Ordering::Relaxed) {
         0 => {
@@ -18,33 +18,100 @@ pub(crate) fn current() -> u32 {
     }
 }
 
-/// Whether process `pid` still runs: it exists and is not a zombie waiting to
-/// be reaped (a process killed by a signal keeps its pid until its parent
-/// waits for it, and it holds nothing by then).
+/// What `/proc/<pid>/stat` says of a process.
+enum Stat {
+    /// It runs (or sleeps), and started this many clock ticks after boot.
+    Running { start: u64 },
+    /// It is gone, or a zombie waiting to be reaped: it holds nothing.
+    Dead,
+    /// `/proc` could not say.
+    Unknown,
+}
+
+fn stat(pid: u32) -> Stat {
+    if pid == 0 || libc::pid_t::try_from(pid).is_err() {
+        return Stat::Dead;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // `pid (comm) state ppid ...`: comm may hold spaces and
+        // parentheses, so the fields are counted from the last `)`. The
+        // start time is field 22 of the whole line, the 20th after it.
+        Ok(line) => {
+            let mut fields = line
+                .rsplit_once(')')
+                .map_or("", |(_, rest)| rest)
+                .split_ascii_whitespace();
+            match fields.next() {
+                Some("Z" | "X") | None => Stat::Dead,
+                Some(_) => match fields.nth(18).and_then(|f| f.parse().ok()) {
+                    Some(start) => Stat::Running { start },
+                    None => Stat::Unknown,
+                },
+            }
+        }
+        // Gone, unless `/proc` is missing altogether: `kill` tells.
+        Err(_) if !exists(pid) => Stat::Dead,
+        Err(_) => Stat::Unknown,
+    }
+}
+
+/// When process `pid` started, in clock ticks after boot; `None` if it is
+/// dead or `/proc` cannot say.
+pub(crate) fn start_time(pid: u32) -> Option<u64> {
+    match stat(pid) {
+        Stat::Running { start } => Some(start),
+        Stat::Dead | Stat::Unknown => None,
+    }
+}
+
+/// Whether the process `pid` that started at `start` (0 if unknown) still
+/// runs: a process killed by a signal keeps its pid until its parent reaps
+/// it, but holds nothing by then, and a pid reused by a later process has
+/// another start time. When `/proc` cannot say, the answer is yes: taking
+/// a live owner's lock would be far worse than noticing a death later.
+pub(crate) fn is_running(pid: u32, start: u64) -> bool {
+    match stat(pid) {
+        Stat::Running { start: now } => start == 0 || now == start,
+        Stat::Dead => false,
+        Stat::Unknown => exists(pid),
+    }
+}
+
+/// Whether process `pid` still runs, whenever it started.
 pub(crate) fn is_alive(pid: u32) -> bool {
+    is_running(pid, 0)
+}
+
+fn exists(pid: u32) -> bool {
     let Ok(raw) = libc::pid_t::try_from(pid) else {
         return false;
     };
-    if raw <= 0 {
-        return false;
-    }
     // SAFETY: signal 0 sends nothing; `kill` only checks that the process
     // exists and may be signalled.
-    let exists = unsafe { libc::kill(raw, 0) } == 0
-        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-    if !exists {
-        return false;
+    let sent = unsafe { libc::kill(raw, 0) } == 0;
+    sent || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_runs_since_its_start_and_not_since_another() {
+        let me = current();
+        let start = start_time(me).expect("this process's start time");
+        assert!(is_running(me, start));
+        assert!(is_running(me, 0), "an unknown start matches any");
+        assert!(!is_running(me, start + 1), "a reused pid starts later");
+        assert!(is_alive(me));
     }
-    // `/proc/<pid>/stat` is `pid (comm) state ...`; comm may hold spaces and
-    // parentheses, so the state is the first field after the last `)`.
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !matches!(
-            stat.rsplit_once(')')
-                .and_then(|(_, rest)| rest.trim_start().chars().next()),
-            Some('Z' | 'X')
-        ),
-        // Without `/proc` (or if it just went away), trust `kill`: taking a
-        // live owner's lock would be far worse than noticing a death later.
-        Err(_) => true,
+
+    #[test]
+    fn a_reaped_child_is_dead() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(!is_alive(pid));
+        assert_eq!(start_time(pid), None);
     }
 }
