@@ -196,7 +196,7 @@ fn a_process_dying_while_it_grows_a_queue_leaves_it_consistent() {
         .unwrap();
     assert!(!status.success(), "the child aborted");
     let put_by_child = queue.qsize() - 1;
-    assert!(put_by_child > 1000, "it filled a segment first");
+    assert!(put_by_child > 10, "it filled a segment first");
     // The next producer undoes the dead `put`; a consumer never saw it.
     queue.put(7).unwrap();
     assert_eq!(queue.get(), Ok(u64::MAX));
@@ -240,7 +240,7 @@ fn a_process_dying_as_it_leaves_a_segment_loses_no_item() {
     // Its last get counted, then undone by the next consumer: the item is
     // still there, and the segment it was leaving was not freed under it.
     let taken_by_child = ITEMS - queue.qsize() as u64 - 1;
-    assert!(taken_by_child > 1000, "it crossed a segment");
+    assert!(taken_by_child > 10, "it crossed a segment");
     for i in taken_by_child..ITEMS {
         assert_eq!(queue.get(), Ok(i));
     }

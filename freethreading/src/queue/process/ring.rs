@@ -38,7 +38,13 @@ use crate::shared::spin::Spin;
 use crate::shared::word_lock::{RECHECK, Taken, WordLock};
 use crate::shared::{Arena, Object, Shared};
 
-/// The smallest segment: room for thousands of small items.
+/// A queue's first segment: room for some 60 small items. A queue whose
+/// handle went to another process is never freed (nobody can count the
+/// copies), so a small queue should leave little behind.
+const FIRST_SEGMENT: u64 = 1024 - 64;
+/// The largest segment a queue grows to (each is twice the last), unless
+/// an item needs more: room for thousands of small items, so a streaming
+/// queue allocates rarely. Sizes fill arena blocks, whose headers take 64.
 const SEGMENT: u64 = 64 * 1024 - 64;
 const HEADER: u64 = 8;
 /// A link record: header and next segment.
@@ -392,7 +398,10 @@ impl Ring {
     /// makes it the head of a queue that has no segment yet.
     fn grow(&self, current: Option<(Segment, u64)>, need: u64) -> Option<(Segment, u64, u64)> {
         let arena = self.arena();
-        let block = arena.alloc(kind::SEGMENT, SEGMENT.max(need + LINK))?;
+        let size = current.as_ref().map_or(FIRST_SEGMENT, |(old, _)| {
+            ((old.len() + 64) * 2 - 64).min(SEGMENT)
+        });
+        let block = arena.alloc(kind::SEGMENT, size.max(need + LINK))?;
         if block.offset >> 32 != 0 {
             arena.free(block.offset);
             return None;
