@@ -71,6 +71,9 @@ pub(crate) struct Identity<'a> {
 pub(crate) struct WorkerProcess {
     pub(crate) child: Child,
     pub(crate) channel: Channel,
+    /// When it started (clock ticks after boot, 0 if unknown), read while
+    /// its pid was surely its own: the pid alone is ambiguous once reaped.
+    start: u64,
 }
 
 /// Why a worker cannot serve: it never said hello, or said no.
@@ -112,7 +115,12 @@ impl WorkerProcess {
                 .map(|(name, args)| (name.to_owned(), args.to_vec())),
             one_shot: identity.one_shot,
         };
-        let mut worker = WorkerProcess { child, channel };
+        let start = crate::sys::pid::start_time(child.id()).unwrap_or(0);
+        let mut worker = WorkerProcess {
+            child,
+            channel,
+            start,
+        };
         // The shared-memory arena first, so that the worker maps it before
         // it meets any primitive. Where none can be made (no memfd), workers
         // still run tasks; only primitives shared between processes fail,
@@ -130,6 +138,12 @@ impl WorkerProcess {
     /// The worker's process id.
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Tells the shared primitives that this worker died (see
+    /// [`crate::shared::process_died`]).
+    pub(crate) fn report_death(&self) {
+        crate::shared::process_died(self.pid(), self.start);
     }
 
     /// Reads the worker's [`Hello`].

@@ -400,10 +400,11 @@ fn a_barrier_breaks_when_a_party_is_reported_dead_between_rounds() {
         &encode(&barrier).unwrap(),
     );
     let pid = child.id();
+    let start = crate::sys::pid::start_time(pid).unwrap();
     assert!(barrier.wait().is_ok(), "one round together");
     kill(child);
     // What the process backend does when it reaps a worker that crashed.
-    super::process_died(pid);
+    super::process_died(pid, start);
     let started = Instant::now();
     assert_eq!(barrier.wait(), Err(BrokenBarrier));
     assert!(started.elapsed() < Duration::from_secs(2));

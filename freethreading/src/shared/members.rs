@@ -60,7 +60,9 @@ static ME: AtomicU32 = AtomicU32::new(0);
 /// This process's token, registered in this process's arena on first use.
 #[inline]
 pub(crate) fn me() -> u32 {
-    match ME.load(Ordering::Relaxed) {
+    // Acquire, against the release below: another thread that names this
+    // process by the token has the entry written first.
+    match ME.load(Ordering::Acquire) {
         0 => register_me(),
         token => token,
     }
@@ -73,12 +75,13 @@ fn register_me() -> u32 {
     if let token @ 1.. = ME.load(Ordering::Relaxed) {
         return token;
     }
-    let token = match super::global() {
-        Ok(arena) => register(arena, pid::current(), pid::start_time(pid::current())),
-        // No arena, so no shared primitive to name this process in.
-        Err(_) => pid::current() & !TOKENS,
+    let Ok(arena) = super::global() else {
+        // No arena, so no shared primitive to name this process in; not
+        // kept, so that a token is taken once there is one.
+        return pid::current() & !TOKENS;
     };
-    ME.store(token, Ordering::Relaxed);
+    let token = register(arena, pid::current(), pid::own_start_time());
+    ME.store(token, Ordering::Release);
     token
 }
 
@@ -105,28 +108,21 @@ fn alive_in(arena: &Arena, token: u32) -> bool {
         .is_some_and(|(pid, start)| pid::is_running(pid, start))
 }
 
-/// The token of the process `pid` in this process's arena, if it took one:
-/// for a death the process backend reports by pid. Should a recycled pid
-/// be in the table twice, the entry whose process is gone is the one.
-pub(crate) fn token_of(arena: &Arena, pid: u32) -> Option<u32> {
+/// The token of the dead process `pid`, started at `start` (0 if
+/// unknown), if it took one: for a death the process backend reports. A
+/// recycled pid may be in the table more than once, so the start time must
+/// match too, and a process that runs is never the one.
+pub(crate) fn token_of(arena: &Arena, pid: u32, start: u64) -> Option<u32> {
     let (table, _) = arena.members();
-    let mut found = None;
-    for member in table {
+    table.iter().find_map(|member| {
         let token = member.token.load(Ordering::Acquire);
         if token == 0 || token == BUSY {
-            continue;
+            return None;
         }
-        match member.read(token) {
-            Some((p, start)) if p == pid => {
-                if !pid::is_running(p, start) {
-                    return Some(token);
-                }
-                found = Some(token);
-            }
-            _ => {}
-        }
-    }
-    found
+        let (p, s) = member.read(token)?;
+        let same = p == pid && (start == 0 || s == 0 || s == start);
+        (same && !pid::is_running(p, s)).then_some(token)
+    })
 }
 
 /// Hands `pid`, started at `start`, a token and an entry of its own.
@@ -183,9 +179,17 @@ mod tests {
         // pid runs, but started at another time.
         let recycled = register_for_test(pid::current(), start + 1);
         assert!(!is_alive(recycled));
-        // Of the entries with this pid (other tests add some), a dead one.
-        let found = token_of(super::super::global().unwrap(), pid::current());
-        assert!(found.is_some_and(|token| !is_alive(token)), "{found:?}");
+        let arena = super::super::global().unwrap();
+        assert_eq!(
+            token_of(arena, pid::current(), start + 1),
+            Some(recycled),
+            "the dead entry of a pid, by its start time"
+        );
+        assert_eq!(
+            token_of(arena, pid::current(), start),
+            None,
+            "a running process is never reported dead"
+        );
         assert!(!is_alive(0));
     }
 

@@ -95,7 +95,8 @@ pub(crate) fn adopt_arena(fd: std::os::fd::OwnedFd) -> io::Result<()> {
     Ok(())
 }
 
-/// Told by the parent when child `pid` died without finishing its work
+/// Told by the parent when child `pid`, which started at `start` (clock
+/// ticks after boot, 0 if unknown), died without finishing its work
 /// (killed, crashed, exited early), before or after reaping it.
 ///
 /// Locks need no telling: their waiters check the owner's liveness every
@@ -104,10 +105,10 @@ pub(crate) fn adopt_arena(fd: std::os::fd::OwnedFd) -> io::Result<()> {
 /// known only as a pid that took part before; told of it, the barrier breaks
 /// rather than wait for it. Do not call it for a worker that exited
 /// normally, which may have simply finished its rounds.
-pub(crate) fn process_died(pid: u32) {
+pub(crate) fn process_died(pid: u32, start: u64) {
     if let Some(arena) = ARENA.get() {
         // A process that never took a token never took part in anything.
-        if let Some(token) = members::token_of(arena, pid) {
+        if let Some(token) = members::token_of(arena, pid, start) {
             arena.record_death(token);
         }
     }

@@ -61,6 +61,10 @@ pub(crate) mod pid {
     pub(crate) fn start_time(_pid: u32) -> Option<u64> {
         None
     }
+
+    pub(crate) fn own_start_time() -> Option<u64> {
+        None
+    }
 }
 
 pub(crate) mod process {

@@ -198,7 +198,9 @@ fn monitor_worker<R: TaskValue>(
     // our end makes sure), so the worker has finished now, and `join`
     // returns without waiting for the kernel to tear the process down. The
     // monitor reaps it right after, before it takes another worker.
-    let WorkerProcess { mut child, channel } = process;
+    let WorkerProcess {
+        mut child, channel, ..
+    } = process;
     drop(channel);
     drop(live);
     *shared.outcome.lock() = Some(outcome);
@@ -214,7 +216,7 @@ fn read_reply<R: TaskValue>(
     let Ok(Some(frame)) = reader.read_frame(&process.channel) else {
         let status = process.reap();
         // Barriers it took part in must not wait for it any more.
-        crate::shared::process_died(process.pid());
+        process.report_death();
         return Err(WorkerError::Task(TaskError::worker_died(
             process.pid(),
             status.as_ref(),

@@ -254,7 +254,7 @@ impl Link {
         drop(live);
         let pid = process.pid();
         // Barriers it took part in must not wait for it any more.
-        crate::shared::process_died(pid);
+        process.report_death();
         self.writer = FrameWriter::default();
         let mut lost = self.in_flight.drain(..);
         let running = if let Went::Unread = went {

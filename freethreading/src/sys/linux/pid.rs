@@ -42,7 +42,8 @@ fn stat(pid: u32) -> Stat {
                 .map_or("", |(_, rest)| rest)
                 .split_ascii_whitespace();
             match fields.next() {
-                Some("Z" | "X") | None => Stat::Dead,
+                Some("Z" | "X") => Stat::Dead,
+                None => Stat::Unknown,
                 Some(_) => match fields.nth(18).and_then(|f| f.parse().ok()) {
                     Some(start) => Stat::Running { start },
                     None => Stat::Unknown,
@@ -62,6 +63,17 @@ pub(crate) fn start_time(pid: u32) -> Option<u64> {
         Stat::Running { start } => Some(start),
         Stat::Dead | Stat::Unknown => None,
     }
+}
+
+/// When this process started, in clock ticks after boot, if `/proc` is
+/// this process's own: one mounted for another pid namespace would name
+/// another process by this pid, so its first field, the pid, must match.
+pub(crate) fn own_start_time() -> Option<u64> {
+    let line = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let own = line
+        .split_once(' ')
+        .is_some_and(|(pid, _)| pid.parse() == Ok(current()));
+    if own { start_time(current()) } else { None }
 }
 
 /// Whether the process `pid` that started at `start` (0 if unknown) still
@@ -104,6 +116,7 @@ mod tests {
         assert!(is_running(me, 0), "an unknown start matches any");
         assert!(!is_running(me, start + 1), "a reused pid starts later");
         assert!(is_alive(me));
+        assert_eq!(own_start_time(), Some(start), "this /proc is our own");
     }
 
     #[test]
