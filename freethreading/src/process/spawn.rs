@@ -71,9 +71,11 @@ pub(crate) struct Identity<'a> {
 pub(crate) struct WorkerProcess {
     pub(crate) child: Child,
     pub(crate) channel: Channel,
-    /// When it started (clock ticks after boot, 0 if unknown), read while
-    /// its pid was surely its own: the pid alone is ambiguous once reaped.
+    /// When it started (clock ticks after boot, 0 if unknown), read as it
+    /// is reaped, while its pid is surely its own: the pid alone is
+    /// ambiguous once the pid is free.
     start: u64,
+    reaped: bool,
 }
 
 /// Why a worker cannot serve: it never said hello, or said no.
@@ -115,11 +117,11 @@ impl WorkerProcess {
                 .map(|(name, args)| (name.to_owned(), args.to_vec())),
             one_shot: identity.one_shot,
         };
-        let start = crate::sys::pid::start_time(child.id()).unwrap_or(0);
         let mut worker = WorkerProcess {
             child,
             channel,
-            start,
+            start: 0,
+            reaped: false,
         };
         // The shared-memory arena first, so that the worker maps it before
         // it meets any primitive. Where none can be made (no memfd), workers
@@ -138,6 +140,12 @@ impl WorkerProcess {
     /// The worker's process id.
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Whether the worker has exited, without reaping it (see
+    /// [`reap`](Self::reap)).
+    pub(crate) fn has_exited(&self) -> bool {
+        !self.reaped && sys::has_exited(self.pid())
     }
 
     /// Tells the shared primitives that this worker died (see
@@ -201,6 +209,11 @@ impl WorkerProcess {
 
     /// Waits for the worker to exit and returns its status.
     pub(crate) fn reap(&mut self) -> Option<ExitStatus> {
+        if !self.reaped {
+            // Dead or alive, an unreaped child still holds its pid.
+            self.start = crate::sys::pid::start_time_unreaped(self.pid()).unwrap_or(0);
+            self.reaped = true;
+        }
         self.child.wait().ok()
     }
 

@@ -65,6 +65,10 @@ pub(crate) mod pid {
     pub(crate) fn own_start_time() -> Option<u64> {
         None
     }
+
+    pub(crate) fn start_time_unreaped(_pid: u32) -> Option<u64> {
+        None
+    }
 }
 
 pub(crate) mod process {
@@ -115,6 +119,10 @@ pub(crate) mod process {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    pub(crate) fn has_exited(_pid: u32) -> bool {
+        false
     }
 
     pub(crate) fn build_id() -> u64 {

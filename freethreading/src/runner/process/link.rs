@@ -123,7 +123,7 @@ impl Link {
     pub(super) fn child_exited(&mut self) -> bool {
         self.child
             .as_mut()
-            .is_some_and(|(process, _)| matches!(process.child.try_wait(), Ok(Some(_))))
+            .is_some_and(|(process, _)| process.has_exited())
     }
 
     /// Adds a started job to what the next [`exchange`](Self::exchange) writes.

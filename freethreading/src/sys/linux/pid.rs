@@ -28,28 +28,26 @@ enum Stat {
     Unknown,
 }
 
+/// The state letter and start time in a `/proc/<pid>/stat` line.
+fn parse_stat(line: &str) -> Option<(&str, u64)> {
+    // `pid (comm) state ppid ...`: comm may hold spaces and parentheses,
+    // so the fields are counted from the last `)`. The start time is field
+    // 22 of the whole line, the 20th after it.
+    let mut fields = line.rsplit_once(')')?.1.split_ascii_whitespace();
+    let state = fields.next()?;
+    Some((state, fields.nth(18)?.parse().ok()?))
+}
+
 fn stat(pid: u32) -> Stat {
     if pid == 0 || libc::pid_t::try_from(pid).is_err() {
         return Stat::Dead;
     }
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // `pid (comm) state ppid ...`: comm may hold spaces and
-        // parentheses, so the fields are counted from the last `)`. The
-        // start time is field 22 of the whole line, the 20th after it.
-        Ok(line) => {
-            let mut fields = line
-                .rsplit_once(')')
-                .map_or("", |(_, rest)| rest)
-                .split_ascii_whitespace();
-            match fields.next() {
-                Some("Z" | "X") => Stat::Dead,
-                None => Stat::Unknown,
-                Some(_) => match fields.nth(18).and_then(|f| f.parse().ok()) {
-                    Some(start) => Stat::Running { start },
-                    None => Stat::Unknown,
-                },
-            }
-        }
+        Ok(line) => match parse_stat(&line) {
+            Some(("Z" | "X", _)) => Stat::Dead,
+            Some((_, start)) => Stat::Running { start },
+            None => Stat::Unknown,
+        },
         // Gone, unless `/proc` is missing altogether: `kill` tells.
         Err(_) if !exists(pid) => Stat::Dead,
         Err(_) => Stat::Unknown,
@@ -63,6 +61,13 @@ pub(crate) fn start_time(pid: u32) -> Option<u64> {
         Stat::Running { start } => Some(start),
         Stat::Dead | Stat::Unknown => None,
     }
+}
+
+/// When child `pid`, not yet reaped (so surely still the holder of its
+/// pid), started, zombie or not.
+pub(crate) fn start_time_unreaped(pid: u32) -> Option<u64> {
+    let line = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&line).map(|(_, start)| start)
 }
 
 /// When this process started, in clock ticks after boot, if `/proc` is
@@ -123,6 +128,9 @@ mod tests {
     fn a_reaped_child_is_dead() {
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let pid = child.id();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!is_alive(pid), "a zombie holds nothing");
+        assert!(start_time_unreaped(pid).is_some(), "but keeps its pid");
         child.wait().unwrap();
         assert!(!is_alive(pid));
         assert_eq!(start_time(pid), None);

@@ -23,6 +23,17 @@ use rustix::net::{
 /// Whether this platform can run process workers.
 pub(crate) const PROCESSES_SUPPORTED: bool = true;
 
+/// Whether child `pid` has exited, leaving it unreaped (`WNOWAIT`): until
+/// it is reaped its pid cannot go to another process.
+pub(crate) fn has_exited(pid: u32) -> bool {
+    use rustix::process::{Pid, WaitId, WaitIdOptions, waitid};
+    let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
+        return false;
+    };
+    let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
+    matches!(waitid(WaitId::Pid(pid), options), Ok(Some(_)))
+}
+
 /// The byte stream between a parent and one worker: a Unix socket pair.
 pub(crate) type Channel = UnixStream;
 
