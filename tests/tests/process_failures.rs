@@ -2,6 +2,9 @@
 //! killed or write garbage, results that cannot be read back, a parent that
 //! dies, and thousands of workers that come and go. Each failure must reach
 //! the caller as an error, the pool must go on, and nothing may hang or leak.
+//!
+//! Linux only: the process backend runs there alone for now.
+#![cfg(target_os = "linux")]
 
 // Worker processes of this test binary start here.
 freethreading::test_support!();

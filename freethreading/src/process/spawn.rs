@@ -11,7 +11,6 @@
 
 use std::ffi::OsString;
 use std::io;
-use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, ExitStatus};
 
 use super::wire::{FrameReader, Hello, PROTOCOL, WORKER_ENV_VAR, Welcome, split, write_message};
@@ -200,7 +199,7 @@ impl WorkerProcess {
 
     /// A worker gone before its hello: killed by a signal, or lost for good.
     fn not_ready(status: Option<&ExitStatus>, error: io::Error) -> NotReady {
-        if status.and_then(ExitStatusExt::signal).is_some() {
+        if status.copied().and_then(sys::exit_signal).is_some() {
             NotReady::Killed(error)
         } else {
             NotReady::Lost(error)
@@ -229,7 +228,7 @@ impl WorkerProcess {
 pub(crate) fn describe(status: Option<&ExitStatus>) -> String {
     match status {
         None => "ended (its status is unknown)".to_owned(),
-        Some(status) => match (status.code(), status.signal()) {
+        Some(status) => match (status.code(), sys::exit_signal(*status)) {
             (Some(code), _) => format!("exited with status {code}"),
             (None, Some(signal)) => {
                 format!("was killed by signal {signal}{}", signal_name(signal))

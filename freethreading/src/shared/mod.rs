@@ -95,6 +95,19 @@ pub(crate) fn adopt_arena(fd: std::os::fd::OwnedFd) -> io::Result<()> {
     Ok(())
 }
 
+/// Without the process backend no worker is started, so none is handed an
+/// arena: these keep its callers compiling.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn arena_fd_for_child() -> io::Result<()> {
+    crate::sys::memfd::unsupported()
+}
+
+/// See [`arena_fd_for_child`].
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn adopt_arena(_fd: ()) -> io::Result<()> {
+    crate::sys::memfd::unsupported()
+}
+
 /// Told by the parent when child `pid`, which started at `start` (clock
 /// ticks after boot, 0 if unknown), died without finishing its work
 /// (killed, crashed, exited early), before or after reaping it.

@@ -58,10 +58,6 @@ pub(crate) mod pid {
         true
     }
 
-    pub(crate) fn start_time(_pid: u32) -> Option<u64> {
-        None
-    }
-
     pub(crate) fn own_start_time() -> Option<u64> {
         None
     }
@@ -91,15 +87,22 @@ pub(crate) mod process {
     #[derive(Debug)]
     pub(crate) struct Channel;
 
+    /// Like a socket's: callers close a channel by dropping it.
+    impl Drop for Channel {
+        fn drop(&mut self) {}
+    }
+
     impl Channel {
         pub(crate) fn pair() -> io::Result<(Channel, Channel)> {
             Err(unsupported())
         }
 
+        #[allow(clippy::unused_self, reason = "the signature of UnixStream's")]
         pub(crate) fn try_clone(&self) -> io::Result<Channel> {
             Err(unsupported())
         }
 
+        #[allow(clippy::unused_self, reason = "the signature of UnixStream's")]
         pub(crate) fn shutdown(&self, _how: Shutdown) -> io::Result<()> {
             Err(unsupported())
         }
@@ -118,6 +121,16 @@ pub(crate) mod process {
 
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
+        }
+    }
+
+    pub(crate) fn exit_signal(status: std::process::ExitStatus) -> Option<i32> {
+        #[cfg(unix)]
+        return std::os::unix::process::ExitStatusExt::signal(&status);
+        #[cfg(not(unix))]
+        {
+            let _ = status;
+            None
         }
     }
 

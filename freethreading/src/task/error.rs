@@ -69,10 +69,7 @@ impl TaskError {
     }
 
     pub(crate) fn worker_died(pid: u32, status: Option<&std::process::ExitStatus>) -> Self {
-        #[cfg(unix)]
-        let signal = status.and_then(std::os::unix::process::ExitStatusExt::signal);
-        #[cfg(not(unix))]
-        let signal = None;
+        let signal = status.copied().and_then(crate::sys::process::exit_signal);
         TaskError {
             repr: Repr::WorkerDied {
                 pid,

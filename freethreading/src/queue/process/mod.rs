@@ -21,7 +21,7 @@ use crate::queue::wait::Wait;
 use crate::queue::{GetError, PutError, TaskDoneError};
 use crate::shared::Shared;
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 pub(crate) use ring::CRASH_AT;
 
 /// Items small enough to encode on the stack, with no allocation.

@@ -23,6 +23,11 @@ use rustix::net::{
 /// Whether this platform can run process workers.
 pub(crate) const PROCESSES_SUPPORTED: bool = true;
 
+/// The signal that ended a process, if one did.
+pub(crate) fn exit_signal(status: std::process::ExitStatus) -> Option<i32> {
+    std::os::unix::process::ExitStatusExt::signal(&status)
+}
+
 /// Whether child `pid` has exited, leaving it unreaped (`WNOWAIT`): until
 /// it is reaped its pid cannot go to another process.
 pub(crate) fn has_exited(pid: u32) -> bool {
