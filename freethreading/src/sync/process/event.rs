@@ -75,6 +75,9 @@ impl Event {
             if now & 1 != 0 || now >> 1 != start >> 1 {
                 return true;
             }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
         }
         self.state.sleepers.fetch_add(1, Ordering::SeqCst);
         let released = loop {
