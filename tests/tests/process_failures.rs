@@ -226,9 +226,34 @@ process_tests! {
         assert!(started.elapsed() < PATIENCE, "noticed at once");
         assert_eq!(death(&error).exit_signal(), Some(9));
         assert_pool_goes_on(&pool);
+        // The idle one is replaced too, by its driver's periodic check if
+        // no job came for it.
+        let deadline = Instant::now() + PATIENCE;
+        while pids_of_children().len() < 2 {
+            assert!(Instant::now() < deadline, "both replaced");
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let after = pids_of_children();
         assert_eq!(after.len(), 2);
         assert!(after.iter().all(|pid| !before.contains(pid)), "new workers");
+    }
+
+    fn idle_workers_killed_from_outside_are_replaced_without_a_job() {
+        let pool = WorkerPool::new(2).unwrap();
+        assert_eq!(pool.apply(square, (2,)).unwrap(), 4);
+        let before = pids_of_children();
+        assert_eq!(before.len(), 2);
+        kill_and_await(&before);
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let now = pids_of_children();
+            if now.len() == 2 && now.iter().all(|pid| !before.contains(pid)) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "replaced: {now:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_pool_goes_on(&pool);
     }
 
     fn apply_on_workers_killed_while_idle_runs_on_their_replacements() {

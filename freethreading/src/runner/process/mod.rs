@@ -27,7 +27,7 @@ use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use parking_lot::{Mutex, RwLock};
@@ -45,6 +45,10 @@ use job::Job;
 /// How many children in a row may be killed as they start before the crew
 /// gives up on starting more.
 const START_ATTEMPTS: usize = 3;
+
+/// How often an idle driver checks that its child still lives.
+const IDLE_CHECK: Duration = Duration::from_millis(100);
+
 use link::{Link, Went};
 
 pub(crate) struct Crew {
@@ -522,6 +526,10 @@ impl Driver {
         crossbeam_channel::select! {
             recv(self.receiver) -> job => job.map_or(Next::Closed, Next::Job),
             recv(self.slot.nudge.1) -> _ => Next::Replace,
+            // An idle child killed from outside is replaced within this,
+            // not only when a job comes for it (as Python's pool checks
+            // its workers every 0.1 s).
+            default(IDLE_CHECK) => Next::Replace,
         }
     }
 }
