@@ -62,6 +62,27 @@ freethreading_tests::backend_tests! {
         });
     }
 
+    fn a_set_cleared_at_once_still_releases_every_waiting_thread() {
+        let event = Event::new();
+        let (sender, receiver) = mpsc::channel();
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                let (sender, event) = (sender.clone(), &event);
+                s.spawn(move || {
+                    sender.send(event.wait_timeout(GENEROUS)).expect("main thread listening");
+                });
+            }
+            // Long enough for the waiters to stop polling and sleep.
+            assert!(receiver.recv_timeout(SHORT).is_err(), "nobody passes before set");
+            event.set();
+            event.clear();
+            for _ in 0..3 {
+                assert_eq!(receiver.recv_timeout(GENEROUS), Ok(true), "released, as in Python");
+            }
+        });
+        assert!(!event.is_set());
+    }
+
     fn a_timed_wait_returns_true_when_set_from_another_thread() {
         let event = Event::new();
         std::thread::scope(|s| {

@@ -484,8 +484,11 @@ impl Driver {
         }
         // Waits for a job without holding the slot, so that a direct caller
         // may use the idle worker meanwhile.
+        // No poll after an idle check: nothing came in the last 100 ms.
+        let mut poll = true;
         loop {
-            let next = self.next_job();
+            let next = self.next_job(poll);
+            poll = matches!(next, Next::Job(_));
             let mut link = self.slot.link.lock();
             match next {
                 Next::Job(job) => {
@@ -508,12 +511,12 @@ impl Driver {
         self.slot.link.lock().close();
     }
 
-    /// The next job, polling for [`SPIN`] before sleeping: back-to-back
+    /// The next job, polling for [`SPIN`] (if `poll`) before sleeping: back-to-back
     /// calls (the chunks of successive maps) then never wait for this thread
     /// to wake, which costs tens of microseconds on some virtual machines.
-    fn next_job(&self) -> Next {
+    fn next_job(&self, poll: bool) -> Next {
         let start = Instant::now();
-        while start.elapsed() < SPIN {
+        while poll && start.elapsed() < SPIN {
             if self.slot.nudge.1.try_recv().is_ok() {
                 return Next::Replace;
             }
@@ -546,7 +549,8 @@ enum Greeting {
 /// What wakes a driver.
 enum Next {
     Job(Job),
-    /// The slot's child died under a direct caller.
+    /// The slot's child died under a direct caller, or the idle check came
+    /// due: see whether the child needs replacing.
     Replace,
     /// The crew is closed and its queue drained.
     Closed,
