@@ -12,6 +12,30 @@ use freethreading::Event;
 const SHORT: Duration = Duration::from_millis(50);
 const GENEROUS: Duration = Duration::from_secs(30);
 
+/// Three threads wait on `event` with `wait`; once they have waited long
+/// enough to sleep, `release` runs, and every one must return `true`.
+fn three_waiters(
+    event: &Event,
+    wait: impl Fn(&Event) -> bool + Sync,
+    release: impl FnOnce(&Event),
+) {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            let (sender, wait) = (sender.clone(), &wait);
+            s.spawn(move || sender.send(wait(event)).expect("main thread listening"));
+        }
+        assert!(
+            receiver.recv_timeout(SHORT).is_err(),
+            "nobody passes before release"
+        );
+        release(event);
+        for _ in 0..3 {
+            assert_eq!(receiver.recv_timeout(GENEROUS), Ok(true));
+        }
+    });
+}
+
 freethreading_tests::backend_tests! {
     fn set_and_clear_toggle_the_flag() {
         let event = Event::new();
@@ -45,40 +69,21 @@ freethreading_tests::backend_tests! {
 
     fn setting_wakes_every_waiting_thread() {
         let event = Event::new();
-        let (sender, receiver) = mpsc::channel();
-        std::thread::scope(|s| {
-            for _ in 0..3 {
-                let (sender, event) = (sender.clone(), &event);
-                s.spawn(move || {
-                    event.wait();
-                    sender.send(event.wait_timeout(GENEROUS)).expect("main thread listening");
-                });
-            }
-            assert!(receiver.recv_timeout(SHORT).is_err(), "nobody passes before set");
-            event.set();
-            for _ in 0..3 {
-                assert_eq!(receiver.recv_timeout(GENEROUS), Ok(true));
-            }
-        });
+        three_waiters(
+            &event,
+            |event| {
+                event.wait();
+                event.wait_timeout(GENEROUS)
+            },
+            Event::set,
+        );
     }
 
     fn a_set_cleared_at_once_still_releases_every_waiting_thread() {
         let event = Event::new();
-        let (sender, receiver) = mpsc::channel();
-        std::thread::scope(|s| {
-            for _ in 0..3 {
-                let (sender, event) = (sender.clone(), &event);
-                s.spawn(move || {
-                    sender.send(event.wait_timeout(GENEROUS)).expect("main thread listening");
-                });
-            }
-            // Long enough for the waiters to stop polling and sleep.
-            assert!(receiver.recv_timeout(SHORT).is_err(), "nobody passes before set");
+        three_waiters(&event, |event| event.wait_timeout(GENEROUS), |event| {
             event.set();
             event.clear();
-            for _ in 0..3 {
-                assert_eq!(receiver.recv_timeout(GENEROUS), Ok(true), "released, as in Python");
-            }
         });
         assert!(!event.is_set());
     }
