@@ -79,10 +79,8 @@ pub(crate) struct WorkerProcess {
 
 /// Why a worker cannot serve: it never said hello, or said no.
 pub(crate) enum NotReady {
-    /// It exited or broke the protocol before its hello.
+    /// It exited, broke the protocol or is another build of the program.
     Lost(io::Error),
-    /// It is another build of the program.
-    WrongBuild(io::Error),
     /// Its initializer failed.
     Initializer(TaskError),
     /// It was killed by a signal while it started (by a user, the
@@ -179,7 +177,7 @@ impl WorkerProcess {
             Ok((Hello::Ready, _)) => Ok(()),
             Ok((Hello::WrongBuild(theirs), _)) => {
                 let _ = self.reap();
-                Err(NotReady::WrongBuild(io::Error::other(format!(
+                Err(NotReady::Lost(io::Error::other(format!(
                     "the worker process runs another build of the program \
                      (build id {theirs:#x}, ours {:#x}): the executable changed under \
                      the running program",

@@ -295,11 +295,9 @@ impl Arena {
         let header = self.header();
         header.lock.lock(None);
         let head = header.free[class].load(Ordering::Acquire);
-        let block = if head != 0 && self.block(head).is_some() {
-            let next = self
-                .block(head)
-                .map_or(0, |b| b.next_free.load(Ordering::Relaxed));
-            header.free[class].store(next, Ordering::Release);
+        let free = (head != 0).then(|| self.block(head)).flatten();
+        let block = if let Some(free) = free {
+            header.free[class].store(free.next_free.load(Ordering::Relaxed), Ordering::Release);
             Some((head, true))
         } else {
             let top = header.top.load(Ordering::Relaxed);

@@ -8,7 +8,7 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::test_support::{child_role, expect_success, kill, process, spawn_child};
+use super::test_support::{child_role, expect_success, kill, process, spawn_child, waiting_in};
 use crate::codec::{decode, encode};
 use crate::{Barrier, BrokenBarrier, Condition, Event, Lock, Queue, RLock, Semaphore, SimpleQueue};
 
@@ -294,25 +294,16 @@ fn a_condition_notify_skips_a_waiter_that_died() {
         "waiter",
         &encode(&condition).unwrap(),
     );
-    let waiting = |c: &Condition| format!("{c:?}").contains("waiting: ");
-    let count = |c: &Condition| {
-        let text = format!("{c:?}");
-        text.rsplit("waiting: ")
-            .next()
-            .and_then(|rest| rest.trim_end_matches([' ', '}']).parse::<usize>().ok())
-            .unwrap_or(0)
-    };
-    assert!(waiting(&condition));
-    wait_for("the child to wait", || count(&condition) == 1);
+    wait_for("the child to wait", || waiting_in(&condition) == 1);
     kill(child);
     let local = {
         let condition = condition.clone();
         thread::spawn(move || condition.lock().wait_timeout(Duration::from_secs(20)))
     };
-    wait_for("the local waiter", || count(&condition) == 2);
+    wait_for("the local waiter", || waiting_in(&condition) == 2);
     condition.lock().notify(1);
     assert!(local.join().unwrap(), "notify(1) reached the living waiter");
-    assert_eq!(count(&condition), 0);
+    assert_eq!(waiting_in(&condition), 0);
 }
 
 #[test]

@@ -11,9 +11,10 @@
 //! system call only for sleepers that parked.
 
 use std::sync::atomic::{AtomicU32, Ordering, fence};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::shared::spin::Spin;
+use crate::shared::word_lock::RECHECK;
 use crate::sys::futex;
 
 #[repr(C)]
@@ -35,8 +36,9 @@ impl Notifier {
     }
 
     /// Sleeps while the sequence is still `seen`, at most until `deadline`
-    /// and at most `slice`; spurious returns are possible.
-    pub(crate) fn sleep(&self, seen: u32, deadline: Option<Instant>, slice: Duration) {
+    /// and at most one [`RECHECK`] slice, after which a caller checks that
+    /// its partners live; spurious returns are possible.
+    pub(crate) fn sleep(&self, seen: u32, deadline: Option<Instant>) {
         // A short spin first (see `shared::spin`): a partner process on
         // another core often answers within a microsecond or two, sooner
         // than a futex round trip (a barrier's round, a queue's ping-pong).
@@ -46,11 +48,17 @@ impl Notifier {
                 return;
             }
         }
+        self.park(seen, deadline);
+    }
+
+    /// As [`sleep`](Self::sleep), without the spin: for a caller that has
+    /// just polled its condition itself, before registering.
+    pub(crate) fn park(&self, seen: u32, deadline: Option<Instant>) {
         let wait = match deadline {
             Some(deadline) => deadline
                 .saturating_duration_since(Instant::now())
-                .min(slice),
-            None => slice,
+                .min(RECHECK),
+            None => RECHECK,
         };
         if !wait.is_zero() {
             // Counted before the futex call re-reads the sequence: a
@@ -59,6 +67,33 @@ impl Notifier {
             self.parked.fetch_add(1, Ordering::SeqCst);
             futex::wait(&self.seq, seen, Some(wait));
             self.parked.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Waits until `ready` holds or `deadline` passes; whether it held. The
+    /// whole protocol: check, register, check again, sleep, repeat.
+    pub(crate) fn wait_until(
+        &self,
+        deadline: Option<Instant>,
+        mut ready: impl FnMut() -> bool,
+    ) -> bool {
+        if ready() {
+            return true;
+        }
+        loop {
+            let seen = self.prepare();
+            let outcome = if ready() {
+                Some(true)
+            } else if deadline.is_some_and(|d| Instant::now() >= d) {
+                Some(false)
+            } else {
+                self.sleep(seen, deadline);
+                None
+            };
+            self.done();
+            if let Some(outcome) = outcome {
+                return outcome;
+            }
         }
     }
 

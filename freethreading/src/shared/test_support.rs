@@ -128,3 +128,12 @@ pub(crate) fn kill(mut child: Child) {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// How many wait on a condition, as its `Debug` (or its guard's) shows.
+pub(crate) fn waiting_in(debug: &impl std::fmt::Debug) -> usize {
+    format!("{debug:?}")
+        .rsplit("waiting: ")
+        .next()
+        .and_then(|rest| rest.trim_end_matches([' ', '}']).parse().ok())
+        .expect("Debug shows the waiters")
+}

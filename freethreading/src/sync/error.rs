@@ -171,8 +171,12 @@ pub struct OwnerDied<G> {
 }
 
 impl<G> OwnerDied<G> {
-    pub(crate) fn new(inner: G) -> Self {
-        OwnerDied { inner }
+    /// `inner`, held, as an error if it was taken from a dead owner.
+    pub(crate) fn check(taken: Option<super::process::Taken>, inner: G) -> Result<G, Self> {
+        match taken {
+            Some(super::process::Taken::OwnerDied) => Err(OwnerDied { inner }),
+            _ => Ok(inner),
+        }
     }
 
     /// The guard (or `()`), since the lock is held anyway.

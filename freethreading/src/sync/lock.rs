@@ -132,11 +132,7 @@ impl Lock {
     /// ```
     pub fn lock_checked(&self) -> Result<LockGuard<'_>, OwnerDied<LockGuard<'_>>> {
         let taken = self.acquire_until(None);
-        let guard = LockGuard { lock: self };
-        match taken {
-            Some(Taken::OwnerDied) => Err(OwnerDied::new(guard)),
-            _ => Ok(guard),
-        }
+        OwnerDied::check(taken, LockGuard { lock: self })
     }
 
     /// Takes the lock, waiting as long as it takes; release it with
@@ -152,10 +148,7 @@ impl Lock {
     ///
     /// [`OwnerDied`] if the previous holder died; the lock is held anyway.
     pub fn acquire_checked(&self) -> Result<(), OwnerDied<()>> {
-        match self.acquire_until(None) {
-            Some(Taken::OwnerDied) => Err(OwnerDied::new(())),
-            _ => Ok(()),
-        }
+        OwnerDied::check(self.acquire_until(None), ())
     }
 
     /// Takes the lock if it is free now; `true` if taken.

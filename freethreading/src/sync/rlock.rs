@@ -102,11 +102,7 @@ impl RLock {
     /// [`OwnerDied`], holding the guard, if the previous owner died.
     pub fn lock_checked(&self) -> Result<RLockGuard<'_>, OwnerDied<RLockGuard<'_>>> {
         let taken = self.acquire_until(None);
-        let guard = RLockGuard::new(self);
-        match taken {
-            Some(Taken::OwnerDied) => Err(OwnerDied::new(guard)),
-            _ => Ok(guard),
-        }
+        OwnerDied::check(taken, RLockGuard::new(self))
     }
 
     /// As [`acquire`](RLock::acquire), telling whether the previous owner
@@ -116,10 +112,7 @@ impl RLock {
     ///
     /// [`OwnerDied`] if the previous owner died; the lock is held anyway.
     pub fn acquire_checked(&self) -> Result<(), OwnerDied<()>> {
-        match self.acquire_until(None) {
-            Some(Taken::OwnerDied) => Err(OwnerDied::new(())),
-            _ => Ok(()),
-        }
+        OwnerDied::check(self.acquire_until(None), ())
     }
 
     /// Takes the lock if this worker holds it or nobody does; `true` if taken.

@@ -189,9 +189,7 @@ fn monitor_worker<R: TaskValue>(
     let mut reader = FrameReader::new();
     let outcome = match process.await_hello(&mut reader) {
         Ok(()) => read_reply(&mut process, &mut reader, task),
-        Err(NotReady::Lost(error) | NotReady::WrongBuild(error) | NotReady::Killed(error)) => {
-            Err(WorkerError::Spawn(error))
-        }
+        Err(NotReady::Lost(error) | NotReady::Killed(error)) => Err(WorkerError::Spawn(error)),
         Err(NotReady::Initializer(error)) => Err(WorkerError::Task(error)),
     };
     // The task is done: the one-shot child exits after its reply (closing

@@ -66,7 +66,7 @@ impl<T: TaskValue> Queue<T> {
     }
 
     fn place(&self, bytes: &[u8], wait: Wait) -> Result<(), PutFailure> {
-        self.ring.put(bytes, wait != Wait::Never, wait.deadline())
+        self.ring.put(bytes, wait.deadline())
     }
 
     /// Takes the item at the front, waiting for one as `wait` allows.
@@ -77,9 +77,7 @@ impl<T: TaskValue> Queue<T> {
         // Taken out of the cell, so a nested `get` (from a `Deserialize`)
         // gets a buffer of its own.
         let mut buffer = BUFFER.with(std::cell::Cell::take);
-        let taken = self
-            .ring
-            .get(&mut buffer, wait != Wait::Never, wait.deadline());
+        let taken = self.ring.get(&mut buffer, wait.deadline());
         let item = match taken {
             Ok(()) => postcard::from_bytes(&buffer).map_err(|e| GetError::Decode(e.to_string())),
             Err(GetFailure::Empty) => Err(GetError::Empty),

@@ -39,7 +39,6 @@ use super::segment::Segment;
 use crate::shared::arena::kind;
 use crate::shared::notify::Notifier;
 use crate::shared::spin::Spin;
-use crate::shared::word_lock::RECHECK;
 use crate::shared::{Arena, Shared};
 #[cfg(all(test, target_os = "linux"))]
 pub(crate) use repair::CRASH_AT;
@@ -79,7 +78,7 @@ pub(crate) enum GetFailure {
 const POLL_EVERY: u32 = 8;
 
 /// Polls until `counter` moves off `seen`, then sleeps on `notifier` until
-/// it does, until `deadline` or for one [`RECHECK`] slice; spurious returns
+/// it does, until `deadline` or for one [`RECHECK`](crate::shared::word_lock::RECHECK) slice; spurious returns
 /// are possible. The caller re-checks under its lock. Registering as a
 /// sleeper makes the other side's every call pay for a notification, so
 /// the polls come first.
@@ -95,7 +94,9 @@ fn wait_for_change(counter: &AtomicU64, seen: u64, notifier: &Notifier, deadline
     // counter and its `has_sleepers`, are sequentially consistent: either
     // this sees the change or the other side sees the sleeper.
     if counter.load(Ordering::SeqCst) == seen {
-        notifier.sleep(sequence, deadline, RECHECK);
+        // Polled enough above: a second spin, registered, would make every
+        // call of the other side pay for a notification meanwhile.
+        notifier.park(sequence, deadline);
     }
     notifier.done();
 }
@@ -141,20 +142,16 @@ impl Ring {
         }
     }
 
-    /// Puts one record, waiting for room until `deadline` if `wait`.
-    pub(crate) fn put(
-        &self,
-        bytes: &[u8],
-        wait: bool,
-        deadline: Option<Instant>,
-    ) -> Result<(), PutFailure> {
+    /// Puts one record, waiting for room until `deadline` (forever for
+    /// `None`; a deadline already passed does not wait).
+    pub(crate) fn put(&self, bytes: &[u8], deadline: Option<Instant>) -> Result<(), PutFailure> {
         self.lock_put();
         // The very count found full is the one to wait on: a get that came
         // after it, before this producer registered as a sleeper, must end
         // the wait at once.
         while let Err(gets) = self.room() {
             self.state.put.lock.unlock();
-            if !wait || passed(deadline) {
+            if passed(deadline) {
                 return Err(PutFailure::Full);
             }
             let gets_counter = &self.state.gets;
@@ -242,11 +239,11 @@ impl Ring {
     }
 
     /// Takes the record at the head into `out`, waiting for one until
-    /// `deadline` if `wait`.
+    /// `deadline` (forever for `None`; a deadline already passed does not
+    /// wait).
     pub(crate) fn get(
         &self,
         out: &mut Vec<u8>,
-        wait: bool,
         deadline: Option<Instant>,
     ) -> Result<(), GetFailure> {
         let g = &self.state.get;
@@ -267,7 +264,7 @@ impl Ring {
                 return taken;
             }
             g.lock.unlock();
-            if !wait || passed(deadline) {
+            if passed(deadline) {
                 return Err(GetFailure::Empty);
             }
             let puts = &self.state.puts;

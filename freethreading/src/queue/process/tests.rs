@@ -41,7 +41,7 @@ fn items_arrive_in_order_with_exact_sizes() {
 }
 
 #[test]
-fn an_unbounded_queue_grows_across_segments_and_shrinks_back() {
+fn an_unbounded_queue_grows_across_segments_and_drains_in_order() {
     let queue = process(Queue::<Vec<u8>>::new);
     let other = via_second_mapping(&queue);
     // Several 64 KiB segments' worth, and items larger than a segment.

@@ -59,7 +59,6 @@ pub(crate) struct Crew {
     shared: Arc<Shared>,
     slots: Vec<Arc<Slot>>,
     drivers: Mutex<Vec<JoinHandle<()>>>,
-    size: usize,
 }
 
 /// What the drivers, the direct callers and the crew share.
@@ -162,9 +161,7 @@ impl Shared {
             }
             Err(NotReady::Killed(error)) => Err(Greeting::Killed(error)),
             Err(NotReady::Initializer(error)) => Err(Greeting::Failed(Failure::Initializer(error))),
-            Err(NotReady::Lost(error) | NotReady::WrongBuild(error)) => {
-                Err(Greeting::Failed(Failure::Spawn(Arc::new(error))))
-            }
+            Err(NotReady::Lost(error)) => Err(Greeting::Failed(Failure::Spawn(Arc::new(error)))),
         }
     }
 
@@ -269,7 +266,6 @@ impl Crew {
             }),
             slots: Vec::new(),
             drivers: Mutex::new(Vec::new()),
-            size,
         };
         for i in 0..size {
             if let Err(error) = crew.add_worker(format!("{prefix}_{i}")) {
@@ -313,8 +309,9 @@ impl Crew {
         }
     }
 
+    /// Every slot was started, or the crew was not made.
     pub(crate) fn size(&self) -> usize {
-        self.size
+        self.slots.len()
     }
 
     pub(crate) fn broken(&self) -> Option<Failure> {
@@ -366,11 +363,12 @@ impl Crew {
             let Some(mut link) = slot.link.try_lock() else {
                 continue;
             };
-            if !link.is_idle() || link.child_exited() {
+            if !link.is_idle() {
+                continue;
+            }
+            if link.child_exited() {
                 // A child that died idle is for its driver to replace.
-                if !link.is_busy() && link.child_exited() {
-                    let _ = slot.nudge.0.send(());
-                }
+                let _ = slot.nudge.0.send(());
                 continue;
             }
             if !job.start() {

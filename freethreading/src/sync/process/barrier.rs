@@ -142,7 +142,7 @@ impl Barrier {
         self.broadcast();
     }
 
-    fn is_broken(&self) -> bool {
+    pub(crate) fn broken(&self) -> bool {
         self.state.broken.load(Ordering::Relaxed) != 0
     }
 
@@ -151,7 +151,7 @@ impl Barrier {
     fn wait_changed(&self, deadline: Option<Instant>) {
         let seen = self.state.changed.prepare();
         self.state.lock.unlock();
-        self.state.changed.sleep(seen, deadline, RECHECK);
+        self.state.changed.sleep(seen, deadline);
         self.state.changed.done();
         self.state.lock.lock(None);
     }
@@ -171,10 +171,10 @@ impl Barrier {
         let s = &*self.state;
         let arena = self.state.arena();
         let seen = s.deaths_seen.load(Ordering::Relaxed);
-        if arena.deaths() == seen {
+        let now = arena.deaths();
+        if now == seen {
             return false;
         }
-        let now = arena.deaths();
         let me = members::me();
         let died = arena.died_since(seen, |dead| {
             dead != 0
@@ -233,13 +233,13 @@ impl Barrier {
         let s = &*self.state;
         s.lock.lock(None);
         let mut since = Instant::now();
-        while s.acting.load(Ordering::Relaxed) != 0 && !self.is_broken() {
+        while s.acting.load(Ordering::Relaxed) != 0 && !self.broken() {
             self.wait_or_break(None, &mut since);
         }
-        if !self.is_broken() && self.a_known_party_was_reported_dead() {
+        if !self.broken() && self.a_known_party_was_reported_dead() {
             self.break_now();
         }
-        if self.is_broken() {
+        if self.broken() {
             s.lock.unlock();
             return Err(BrokenBarrier);
         }
@@ -274,7 +274,7 @@ impl Barrier {
                 return Err(BrokenBarrier);
             }
             // `abort` or `reset` may have come while the action ran.
-            if self.is_broken() || s.generation.load(Ordering::Relaxed) != generation {
+            if self.broken() || s.generation.load(Ordering::Relaxed) != generation {
                 self.broadcast();
                 return Err(BrokenBarrier);
             }
@@ -300,7 +300,7 @@ impl Barrier {
                 let reset = s.failed.load(Ordering::Relaxed) & (1 << (generation % 64)) != 0;
                 return if reset { Err(BrokenBarrier) } else { Ok(()) };
             }
-            if self.is_broken() {
+            if self.broken() {
                 return Err(BrokenBarrier);
             }
             // Once everyone has arrived the round completes whatever the
@@ -341,14 +341,10 @@ impl Barrier {
     }
 
     pub(crate) fn n_waiting(&self) -> usize {
-        if self.is_broken() || self.state.acting.load(Ordering::Relaxed) != 0 {
+        if self.broken() || self.state.acting.load(Ordering::Relaxed) != 0 {
             0
         } else {
             usize::try_from(self.state.count.load(Ordering::Relaxed)).unwrap_or(usize::MAX)
         }
-    }
-
-    pub(crate) fn broken(&self) -> bool {
-        self.is_broken()
     }
 }

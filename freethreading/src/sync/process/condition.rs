@@ -130,7 +130,7 @@ impl Condition {
             Err(error) => crate::shared::no_memory("Condition waiter", &error),
         };
         slot.process.store(members::me(), Ordering::Relaxed);
-        let offset = slot_offset(&slot);
+        let offset = slot.offset();
         self.state.list.lock(None);
         match arena.follow::<Waiter>(self.state.tail.load(Ordering::Relaxed)) {
             Some(last) => last.next.store(offset, Ordering::Relaxed),
@@ -295,8 +295,4 @@ impl Condition {
             ConditionLock::RLock(lock) => lock.acquire_restore(levels),
         }
     }
-}
-
-fn slot_offset(slot: &Shared<Waiter>) -> u64 {
-    slot.offset()
 }

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::shared::arena::kind;
 use crate::shared::notify::Notifier;
-use crate::shared::word_lock::RECHECK;
 use crate::shared::{Object, Shared};
 use crate::sync::ReleaseError;
 
@@ -58,22 +57,9 @@ impl Semaphore {
     }
 
     pub(crate) fn acquire_until(&self, deadline: Option<Instant>) -> bool {
-        if self.try_acquire() {
-            return true;
-        }
-        loop {
-            let seen = self.state.available.prepare();
-            if self.try_acquire() {
-                self.state.available.done();
-                return true;
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                self.state.available.done();
-                return false;
-            }
-            self.state.available.sleep(seen, deadline, RECHECK);
-            self.state.available.done();
-        }
+        self.state
+            .available
+            .wait_until(deadline, || self.try_acquire())
     }
 
     pub(crate) fn release_n(&self, n: usize) -> Result<(), ReleaseError> {

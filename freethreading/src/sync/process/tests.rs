@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::shared::test_support::{process, via_second_mapping};
+use crate::shared::test_support::{process, via_second_mapping, waiting_in};
 use crate::sync::*;
 
 #[test]
@@ -147,7 +147,7 @@ fn a_condition_notifies_the_oldest_waiters_first() {
                 notified
             });
             // Waiting before the next one starts, so the order is known.
-            while condition.lock().condition_waiting() < i + 1 {
+            while waiting_in(&condition.lock()) < i + 1 {
                 thread::yield_now();
             }
             waiter
@@ -168,35 +168,9 @@ fn a_condition_notifies_the_oldest_waiters_first() {
     }
     let mut guard = condition.lock();
     assert!(!guard.wait_timeout(Duration::from_millis(10)));
-    assert_eq!(
-        condition_waiting(&condition),
-        0,
-        "a timed-out waiter leaves"
-    );
+    assert_eq!(waiting_in(&condition), 0, "a timed-out waiter leaves");
     drop(guard);
     assert_eq!(condition.notify(1), Err(ConditionError::NotifyUnacquired));
-}
-
-fn condition_waiting(condition: &Condition) -> usize {
-    let text = format!("{condition:?}");
-    text.rsplit("waiting: ")
-        .next()
-        .and_then(|rest| rest.trim_end_matches([' ', '}']).parse().ok())
-        .expect("Debug shows the waiters")
-}
-
-trait Waiting {
-    fn condition_waiting(&self) -> usize;
-}
-
-impl Waiting for ConditionGuard<'_> {
-    fn condition_waiting(&self) -> usize {
-        let text = format!("{self:?}");
-        text.rsplit("waiting: ")
-            .next()
-            .and_then(|rest| rest.trim_end_matches([' ', '}']).parse().ok())
-            .expect("Debug shows the waiters")
-    }
 }
 
 #[test]

@@ -56,6 +56,7 @@ fn stat(pid: u32) -> Stat {
 
 /// When process `pid` started, in clock ticks after boot; `None` if it is
 /// dead or `/proc` cannot say.
+#[cfg(test)]
 pub(crate) fn start_time(pid: u32) -> Option<u64> {
     match stat(pid) {
         Stat::Running { start } => Some(start),
@@ -78,7 +79,8 @@ pub(crate) fn own_start_time() -> Option<u64> {
     let own = line
         .split_once(' ')
         .is_some_and(|(pid, _)| pid.parse() == Ok(current()));
-    if own { start_time(current()) } else { None }
+    own.then(|| parse_stat(&line).map(|(_, start)| start))
+        .flatten()
 }
 
 /// Whether the process `pid` that started at `start` (0 if unknown) still

@@ -5,8 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::state::{HEADER, LINK_MARK, RECORD, padded, unpack};
-use super::{Ring, Segment, passed};
-use crate::shared::word_lock::RECHECK;
+use super::{Ring, Segment};
 
 impl Ring {
     /// Marks one task done; `false` if none was unfinished.
@@ -34,23 +33,10 @@ impl Ring {
 
     /// Waits until every task is done, until `deadline`; whether they are.
     pub(crate) fn join(&self, deadline: Option<Instant>) -> bool {
-        let all_done = &self.state.tasks.all_done;
-        loop {
-            if self.unfinished() == 0 {
-                return true;
-            }
-            let seen = all_done.prepare();
-            if self.unfinished() == 0 {
-                all_done.done();
-                return true;
-            }
-            if passed(deadline) {
-                all_done.done();
-                return false;
-            }
-            all_done.sleep(seen, deadline, RECHECK);
-            all_done.done();
-        }
+        self.state
+            .tasks
+            .all_done
+            .wait_until(deadline, || self.unfinished() == 0)
     }
 
     pub(crate) fn unfinished(&self) -> usize {
