@@ -189,14 +189,15 @@ pub(crate) struct LiveWorker {
 
 /// Registers a worker that is about to start.
 pub(crate) fn register_worker(name: String, daemon: bool) -> LiveWorker {
-    let info = WorkerInfo::new(name, next_ident(), daemon);
-    live().push(info.clone());
-    LiveWorker { info }
+    register(WorkerInfo::new(name, next_ident(), daemon))
 }
 
 /// Registers a worker process that was just started, identified by its pid.
 pub(crate) fn register_process(name: String, pid: u32, daemon: bool) -> LiveWorker {
-    let info = WorkerInfo::new(name, u64::from(pid), daemon);
+    register(WorkerInfo::new(name, u64::from(pid), daemon))
+}
+
+fn register(info: WorkerInfo) -> LiveWorker {
     live().push(info.clone());
     LiveWorker { info }
 }

@@ -7,6 +7,7 @@
 
 mod error;
 mod monitors;
+mod outcome;
 mod process;
 mod thread;
 

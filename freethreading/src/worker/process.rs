@@ -12,10 +12,11 @@
 //! channel, reported with the exit status or signal the monitor reaped.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
+use super::outcome::Outcome;
 use super::{WorkerError, monitors};
 use crate::codec;
 use crate::current::{LiveWorker, register_process};
@@ -34,8 +35,7 @@ pub(super) struct Worker<R> {
 }
 
 struct Shared<R> {
-    outcome: Mutex<Option<Result<R, WorkerError>>>,
-    finished: Condvar,
+    outcome: Outcome<Result<R, WorkerError>>,
 }
 
 impl<R: TaskValue> Worker<R> {
@@ -45,8 +45,7 @@ impl<R: TaskValue> Worker<R> {
             task,
             args,
             shared: Arc::new(Shared {
-                outcome: Mutex::new(None),
-                finished: Condvar::new(),
+                outcome: Outcome::new(),
             }),
             started: Mutex::new(false),
         }
@@ -109,37 +108,14 @@ impl<R: TaskValue> Worker<R> {
         if !self.is_started() {
             return Err(WorkerError::NotStarted);
         }
-        let mut outcome = self.shared.outcome.lock();
-        loop {
-            if let Some(outcome) = outcome.take() {
-                return outcome;
-            }
-            self.shared.finished.wait(&mut outcome);
-        }
+        self.shared.outcome.wait_take()
     }
 
     pub(super) fn join_timeout(&self, timeout: Duration) -> Result<bool, WorkerError> {
         if !self.is_started() {
             return Err(WorkerError::NotStarted);
         }
-        let mut outcome = self.shared.outcome.lock();
-        let deadline = Instant::now().checked_add(timeout);
-        while outcome.is_none() {
-            match deadline {
-                Some(deadline) => {
-                    if self
-                        .shared
-                        .finished
-                        .wait_until(&mut outcome, deadline)
-                        .timed_out()
-                    {
-                        break;
-                    }
-                }
-                None => self.shared.finished.wait(&mut outcome),
-            }
-        }
-        Ok(outcome.is_some())
+        Ok(self.shared.outcome.wait_for(timeout))
     }
 }
 
@@ -149,7 +125,7 @@ impl<R> Worker<R> {
     }
 
     pub(super) fn is_alive(&self) -> bool {
-        self.is_started() && self.shared.outcome.lock().is_none()
+        self.is_started() && !self.shared.outcome.is_published()
     }
 }
 
@@ -201,8 +177,7 @@ fn monitor_worker<R: TaskValue>(
     } = process;
     drop(channel);
     drop(live);
-    *shared.outcome.lock() = Some(outcome);
-    shared.finished.notify_all();
+    shared.outcome.publish(outcome);
     let _ = child.wait();
 }
 

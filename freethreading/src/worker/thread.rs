@@ -12,15 +12,16 @@
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
 use crate::current::register_worker;
 use crate::task::TaskError;
 use crate::task::unwind::{catch, payload_message};
 
 use super::WorkerError;
+use super::outcome::Outcome;
 
 /// The task with its arguments, ready to run on whatever thread takes it.
 pub(super) type Job<R> = Box<dyn FnOnce() -> R + Send>;
@@ -37,9 +38,7 @@ struct Shared<R> {
     /// The task, until the thread takes it.
     job: Mutex<Option<Job<R>>>,
     /// The task's outcome, once it has finished.
-    outcome: Mutex<Option<Result<R, TaskError>>>,
-    /// Signalled when `outcome` is set.
-    finished: Condvar,
+    outcome: Outcome<Result<R, TaskError>>,
 }
 
 impl<R: Send + 'static> Worker<R> {
@@ -47,8 +46,7 @@ impl<R: Send + 'static> Worker<R> {
         Worker {
             shared: Arc::new(Shared {
                 job: Mutex::new(Some(job)),
-                outcome: Mutex::new(None),
-                finished: Condvar::new(),
+                outcome: Outcome::new(),
             }),
             thread: Mutex::new(None),
         }
@@ -83,8 +81,7 @@ impl<R: Send + 'static> Worker<R> {
                     )),
                 };
                 drop(live);
-                *shared.outcome.lock() = Some(outcome);
-                shared.finished.notify_all();
+                shared.outcome.publish(outcome);
             })
             .map_err(WorkerError::Spawn)?;
         *thread = Some(handle);
@@ -99,7 +96,7 @@ impl<R: Send + 'static> Worker<R> {
             let message = payload_message(payload.as_ref());
             return Err(WorkerError::Task(TaskError::panicked(message, None)));
         }
-        match self.shared.outcome.lock().take() {
+        match self.shared.outcome.take() {
             Some(outcome) => outcome.map_err(WorkerError::Task),
             None => Err(WorkerError::Task(TaskError::panicked(
                 "the worker thread ended without a result".to_owned(),
@@ -112,28 +109,7 @@ impl<R: Send + 'static> Worker<R> {
         if self.thread.lock().is_none() {
             return Err(WorkerError::NotStarted);
         }
-        let mut outcome = self.shared.outcome.lock();
-        match Instant::now().checked_add(timeout) {
-            Some(deadline) => {
-                while outcome.is_none() {
-                    if self
-                        .shared
-                        .finished
-                        .wait_until(&mut outcome, deadline)
-                        .timed_out()
-                    {
-                        break;
-                    }
-                }
-            }
-            // A deadline past what `Instant` can hold is no deadline.
-            None => {
-                while outcome.is_none() {
-                    self.shared.finished.wait(&mut outcome);
-                }
-            }
-        }
-        Ok(outcome.is_some())
+        Ok(self.shared.outcome.wait_for(timeout))
     }
 }
 
@@ -143,6 +119,6 @@ impl<R> Worker<R> {
     }
 
     pub(super) fn is_alive(&self) -> bool {
-        self.is_started() && self.shared.outcome.lock().is_none()
+        self.is_started() && !self.shared.outcome.is_published()
     }
 }
