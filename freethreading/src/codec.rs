@@ -27,5 +27,5 @@ pub(crate) fn encode_arguments<T: Serialize + ?Sized>(
     task: &str,
     args: &T,
 ) -> Result<Vec<u8>, TaskError> {
-    encode(args).map_err(|e| TaskError::serialization(format!("arguments of `{task}`: {e}")))
+    encode(args).map_err(|e| TaskError::arguments(task, e))
 }

@@ -150,8 +150,7 @@ fn serve_jobs(
                 Err(error) => encode_error(&mut writer, header.id, error),
             };
             if let Err(too_big) = pushed {
-                let error =
-                    TaskError::serialization(format!("result of `{}`: {}", header.task, too_big.0));
+                let error = TaskError::result(header.task, too_big.0);
                 encode_error(&mut writer, header.id, &error)
                     .unwrap_or_else(|garbled| fail(&garbled.0));
             }

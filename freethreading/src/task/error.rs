@@ -68,6 +68,16 @@ impl TaskError {
         }
     }
 
+    /// The arguments of `task` could not be written or read.
+    pub(crate) fn arguments(task: &str, why: impl fmt::Display) -> Self {
+        TaskError::serialization(format!("arguments of `{task}`: {why}"))
+    }
+
+    /// The result of `task` could not be written or read.
+    pub(crate) fn result(task: &str, why: impl fmt::Display) -> Self {
+        TaskError::serialization(format!("result of `{task}`: {why}"))
+    }
+
     pub(crate) fn worker_died(pid: u32, status: Option<&std::process::ExitStatus>) -> Self {
         let signal = status.copied().and_then(crate::sys::process::exit_signal);
         TaskError {

@@ -106,21 +106,31 @@ pub trait ErasedTask: Sync {
 
 impl<T: Task> ErasedTask for T {
     fn call_serialized(&self, args: &[u8]) -> Result<Vec<u8>, TaskError> {
-        let args: T::Args = crate::codec::decode(args).map_err(|e| {
-            TaskError::serialization(format!("arguments of `{}`: {e}", self.name()))
-        })?;
-        let output = unwind::catch(|| self.call(args))?;
-        crate::codec::encode(&output)
-            .map_err(|e| TaskError::serialization(format!("result of `{}`: {e}", self.name())))
+        serialized_call(self.name(), args, |args| self.call(args))
     }
 
     fn call_chunk_serialized(&self, chunk: &[u8]) -> Result<Vec<u8>, TaskError> {
-        let chunk: Vec<T::Args> = crate::codec::decode(chunk).map_err(|e| {
-            TaskError::serialization(format!("arguments of `{}`: {e}", self.name()))
-        })?;
-        let outputs: Vec<T::Output> =
-            unwind::catch(|| chunk.into_iter().map(|args| self.call(args)).collect())?;
-        crate::codec::encode(&outputs)
-            .map_err(|e| TaskError::serialization(format!("result of `{}`: {e}", self.name())))
+        serialized_call(self.name(), chunk, |chunk: Vec<T::Args>| {
+            chunk
+                .into_iter()
+                .map(|args| self.call(args))
+                .collect::<Vec<_>>()
+        })
     }
+}
+
+/// Decodes `bytes` as `run`'s input, runs it catching a panic, encodes its
+/// output; errors name `task`.
+fn serialized_call<A, O>(
+    task: &str,
+    bytes: &[u8],
+    run: impl FnOnce(A) -> O,
+) -> Result<Vec<u8>, TaskError>
+where
+    A: DeserializeOwned,
+    O: Serialize,
+{
+    let input: A = crate::codec::decode(bytes).map_err(|e| TaskError::arguments(task, e))?;
+    let output = unwind::catch(|| run(input))?;
+    crate::codec::encode(&output).map_err(|e| TaskError::result(task, e))
 }

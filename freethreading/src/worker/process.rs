@@ -66,12 +66,8 @@ impl<R: TaskValue> Worker<R> {
             task: self.task,
             chunk: false,
         };
-        job.push(&header, args).map_err(|too_big| {
-            WorkerError::Task(TaskError::serialization(format!(
-                "arguments of `{}`: {}",
-                self.task, too_big.0
-            )))
-        })?;
+        job.push(&header, args)
+            .map_err(|too_big| WorkerError::Task(TaskError::arguments(self.task, too_big.0)))?;
         let identity = Identity {
             name: name.to_owned(),
             daemon,
@@ -204,8 +200,7 @@ pub(crate) fn decode_reply<R: TaskValue>(frame: &[u8], task: &str) -> Result<R, 
         TaskError::serialization(format!("reply for `{task}`: {}", garbled.0))
     })?;
     if header.ok {
-        codec::decode(payload)
-            .map_err(|e| TaskError::serialization(format!("result of `{task}`: {e}")))
+        codec::decode(payload).map_err(|e| TaskError::result(task, e))
     } else {
         let error = codec::decode::<TaskError>(payload)
             .map_err(|e| TaskError::serialization(format!("error of `{task}`: {e}")))?;

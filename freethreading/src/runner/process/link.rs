@@ -135,8 +135,7 @@ impl Link {
         };
         let start = self.writer.len();
         if let Err(too_big) = self.writer.push(&header, &job.args) {
-            let error =
-                TaskError::serialization(format!("arguments of `{}`: {}", job.task, too_big.0));
+            let error = TaskError::arguments(job.task, too_big.0);
             job.fail(Failure::Task(error));
             return;
         }
