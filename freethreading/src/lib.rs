@@ -24,7 +24,7 @@
 //! assert_eq!(squares, [0, 1, 4, 9, 16]);
 //! # Ok(()) }
 //! ```
-#![doc = include_str!("../../docs/python-to-rust.md")]
+#![doc = include_str!("../docs/python-to-rust.md")]
 
 mod backend;
 mod codec;
@@ -186,7 +186,8 @@ macro_rules! test_support {
 #[cfg(test)]
 test_support!();
 
-// The README's quick start runs as a doctest, so it stays true.
+// The crate's README (its page on the registry) runs as a doctest, so it
+// stays true; the repository's README is tested by `freethreading-tests`.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -7,9 +7,9 @@ freethreading::test_support!();
 #[test]
 fn the_readme_holds_the_python_to_rust_table_of_the_docs() {
     let readme = include_str!("../../README.md");
-    let table = include_str!("../../docs/python-to-rust.md");
+    let table = include_str!("../../freethreading/docs/python-to-rust.md");
     assert!(
         readme.contains(table),
-        "README.md must end with docs/python-to-rust.md; copy it again"
+        "README.md must end with freethreading/docs/python-to-rust.md; copy it again"
     );
 }
