@@ -66,6 +66,8 @@ impl Workers {
         size: usize,
         initializer: Option<&Initializer>,
     ) -> Result<Workers, Failure> {
+        // A worker whose `main` forgot `init()` takes over here.
+        crate::entry::take_over_if_worker();
         match try_get_backend().map_err(Failure::Backend)? {
             Backend::Threading => thread::Crew::start(prefix, size, initializer)
                 .map(Workers::Thread)

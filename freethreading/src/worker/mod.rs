@@ -103,6 +103,8 @@ impl<R: TaskValue> Worker<R> {
     /// # Ok::<(), freethreading::WorkerError>(())
     /// ```
     pub fn new<T: Task<Output = R>>(task: T, args: T::Args) -> Self {
+        // A worker whose `main` forgot `init()` takes over here.
+        crate::entry::take_over_if_worker();
         let flavor = match get_backend() {
             Backend::Threading => {
                 Flavor::Thread(thread::Worker::new(Box::new(move || task.call(args))))
