@@ -17,6 +17,7 @@
 
 pub(crate) mod completion;
 mod initializer;
+pub(crate) mod placement;
 mod process;
 pub(crate) mod reply;
 mod thread;

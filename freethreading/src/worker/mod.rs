@@ -12,7 +12,6 @@ mod process;
 mod thread;
 
 pub use error::WorkerError;
-pub(crate) use process::decode_reply;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
