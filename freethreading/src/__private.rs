@@ -11,7 +11,7 @@ pub use crate::process::TestEntry;
 
 /// In a worker process, serves its parent and exits; elsewhere returns.
 pub fn serve_if_worker() {
-    crate::process::child::take_over_if_worker();
+    crate::entry::take_over_if_worker();
 }
 pub use crate::pool::default_pool;
 pub use crate::task::{ClosureTask, ErasedTask, TaskEntry};

@@ -153,10 +153,9 @@ fn choose(requested: Option<Backend>) -> &'static Result<Backend, BackendError> 
 
 /// Resolves the backend, reporting a bad `FREETHREADING_BACKEND` as an error.
 ///
-/// Every use of the crate passes here first, which makes this the take-over
-/// point of a worker process whose `main` forgot [`init`](crate::init).
+/// A getter: it fixes the choice, and does nothing else (a worker process
+/// takes over only in [`take_over_if_worker`](crate::entry::take_over_if_worker)).
 pub(crate) fn try_get_backend() -> Result<Backend, BackendError> {
-    crate::process::child::take_over_if_worker();
     choose(None).clone()
 }
 

@@ -36,7 +36,23 @@ use crate::backend::{BackendError, try_get_backend};
 pub fn init() -> Result<(), BackendError> {
     crate::current::claim_main_thread();
     // A worker process takes over in here, and does not return.
+    take_over_if_worker();
     try_get_backend().map(drop)
+}
+
+/// Where a worker process takes over: in a process that its parent started
+/// as a worker, serves the parent's jobs and exits; elsewhere returns at once
+/// (after the first call, a plain load).
+///
+/// This is the one place it happens. It is called by [`init`] (and so by
+/// `#[freethreading::main]`), by the entry test of
+/// [`test_support!`](crate::test_support), and, for a `main` that forgot
+/// `init()`, by what makes a worker or a primitive: `Workers::start` (every
+/// pool and executor), `Worker::new`, and `shared::process_flavor` (every
+/// primitive's constructor), so that a worker never makes a pool or an arena
+/// of its own. Getters (`get_backend`, `current_worker`) never call it.
+pub(crate) fn take_over_if_worker() {
+    crate::process::child::take_over_if_worker();
 }
 
 /// What `#[freethreading::main]` runs before the body of `main`.

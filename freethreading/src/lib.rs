@@ -138,9 +138,9 @@ pub use worker::{Worker, WorkerError};
 /// rather than serve jobs, so this macro defines the test a worker process
 /// runs instead: an `#[ignore]`d test, `freethreading_worker_entry`, which
 /// serves its parent's jobs when it runs in a worker process and does nothing
-/// elsewhere. Without it, a worker of a test binary takes over at its first
-/// call into the crate, after running the start of the test it was started
-/// from.
+/// elsewhere. Without it, a worker of a test binary takes over when it first
+/// makes a worker, a pool or a primitive, after running the start of the
+/// test it was started from.
 ///
 /// # Examples
 ///

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use freethreading::{PoolError, Worker, WorkerError, WorkerPool, active_children, worker_fn};
 use freethreading_tests::process_tests;
+use rustix::process::Signal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -151,7 +152,7 @@ fn process_state(pid: u32) -> Option<char> {
 fn kill_and_await(pids: &[u32]) {
     for pid in pids {
         let raw = rustix::process::Pid::from_raw(i32::try_from(*pid).unwrap()).unwrap();
-        rustix::process::kill_process(raw, rustix::process::Signal::KILL).unwrap();
+        rustix::process::kill_process(raw, Signal::KILL).unwrap();
     }
     // Dead means a zombie whose every thread is gone: only then can its
     // parent reap it (the leader of a thread group turns zombie first).
@@ -192,7 +193,7 @@ process_tests! {
         let pool = WorkerPool::new(2).unwrap();
         let error = pool.apply(abort_now, ()).unwrap_err();
         let task = death(&error);
-        assert_eq!(task.exit_signal(), Some(6), "{task}");
+        assert_eq!(task.exit_signal(), Some(Signal::ABORT.as_raw()), "{task}");
         assert!(task.to_string().contains("SIGABRT"), "{task}");
         assert_pool_goes_on(&pool);
         // The replacement starts as soon as the death is known, in the background.
@@ -234,7 +235,7 @@ process_tests! {
             "noticed at once, not after {:?}",
             started.elapsed()
         );
-        assert_eq!(death(&error).exit_signal(), Some(9));
+        assert_eq!(death(&error).exit_signal(), Some(Signal::KILL.as_raw()));
         assert_pool_goes_on(&pool);
         // The idle one is replaced too, by its driver's periodic check if
         // no job came for it.
@@ -280,7 +281,7 @@ process_tests! {
                 Ok(value) => assert_eq!(value, i),
                 Err(error) => {
                     assert_eq!(i % 4, 0, "task {i} failed: {error}");
-                    assert_eq!(death(&error).exit_signal(), Some(6));
+                    assert_eq!(death(&error).exit_signal(), Some(Signal::ABORT.as_raw()));
                 }
             }
         }

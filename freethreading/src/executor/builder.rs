@@ -4,9 +4,8 @@ use std::fmt;
 use std::sync::atomic::AtomicUsize;
 
 use super::{ExecutorError, WorkerPoolExecutor};
-use crate::runner::{Initializer, Workers, default_size, next_serial};
+use crate::runner::CrewOptions;
 use crate::task::Task;
-use crate::task::registry;
 
 /// Builds a [`WorkerPoolExecutor`] with a chosen size or an initializer.
 ///
@@ -32,22 +31,20 @@ use crate::task::registry;
 /// ```
 #[must_use = "a builder does nothing until `build()` is called"]
 pub struct WorkerPoolExecutorBuilder {
-    max_workers: Option<usize>,
-    initializer: Option<Initializer>,
+    options: CrewOptions,
 }
 
 impl WorkerPoolExecutorBuilder {
     pub(crate) fn new() -> Self {
         WorkerPoolExecutorBuilder {
-            max_workers: None,
-            initializer: None,
+            options: CrewOptions::default(),
         }
     }
 
     /// The number of worker threads (or processes); by default the number of
     /// cores this program may use, [`std::thread::available_parallelism`].
     pub fn max_workers(mut self, max_workers: usize) -> Self {
-        self.max_workers = Some(max_workers);
+        self.options.set_workers(max_workers);
         self
     }
 
@@ -62,7 +59,7 @@ impl WorkerPoolExecutorBuilder {
         I: Task<Output = ()>,
         I::Args: Clone,
     {
-        self.initializer = Some(Initializer::new(task, args));
+        self.options.set_initializer(task, args);
         self
     }
 
@@ -76,27 +73,14 @@ impl WorkerPoolExecutorBuilder {
     /// be started, and [`ExecutorError::Backend`] when the backend cannot run.
     pub fn build(self) -> Result<WorkerPoolExecutor, ExecutorError> {
         static EXECUTORS: AtomicUsize = AtomicUsize::new(0);
-        let size = self.max_workers.unwrap_or_else(default_size);
-        if size == 0 {
-            return Err(ExecutorError::ZeroWorkers);
-        }
-        if let Some(initializer) = &self.initializer {
-            registry::check(initializer.name())?;
-        }
-        let prefix = format!("WorkerPoolExecutor-{}", next_serial(&EXECUTORS));
-        let workers = Workers::start(&prefix, size, self.initializer.as_ref())?;
+        let workers = self.options.start("WorkerPoolExecutor", &EXECUTORS)?;
         Ok(WorkerPoolExecutor::from_workers(workers))
     }
 }
 
 impl fmt::Debug for WorkerPoolExecutorBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WorkerPoolExecutorBuilder")
-            .field("max_workers", &self.max_workers)
-            .field(
-                "initializer",
-                &self.initializer.as_ref().map(Initializer::name),
-            )
-            .finish()
+        self.options
+            .debug(f, "WorkerPoolExecutorBuilder", "max_workers")
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::backend::BackendError;
 use crate::error::Timeout;
-use crate::runner::Failure;
+use crate::runner::{Failure, task_error_accessors};
 use crate::task::{RegistryError, TaskError};
 
 /// Why a [`WorkerPoolExecutor`](crate::WorkerPoolExecutor) call, or one of its
@@ -53,25 +53,7 @@ pub enum ExecutorError {
     Backend(BackendError),
 }
 
-impl ExecutorError {
-    /// The task's error, when the task itself failed.
-    pub fn task_error(&self) -> Option<&TaskError> {
-        match self {
-            ExecutorError::Task(error) => Some(error),
-            _ => None,
-        }
-    }
-
-    /// Whether the task panicked.
-    pub fn is_panic(&self) -> bool {
-        self.task_error().is_some_and(TaskError::is_panic)
-    }
-
-    /// The task's panic message, when it panicked with a string.
-    pub fn panic_message(&self) -> Option<&str> {
-        self.task_error().and_then(TaskError::panic_message)
-    }
-}
+task_error_accessors!(ExecutorError);
 
 impl fmt::Display for ExecutorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -103,18 +85,6 @@ impl std::error::Error for ExecutorError {
     }
 }
 
-impl From<TaskError> for ExecutorError {
-    fn from(error: TaskError) -> Self {
-        ExecutorError::Task(error)
-    }
-}
-
-impl From<RegistryError> for ExecutorError {
-    fn from(error: RegistryError) -> Self {
-        ExecutorError::Registry(error)
-    }
-}
-
 impl From<Timeout> for ExecutorError {
     fn from(Timeout: Timeout) -> Self {
         ExecutorError::Timeout
@@ -132,6 +102,8 @@ impl From<Failure> for ExecutorError {
             Failure::Terminated => ExecutorError::Shutdown,
             Failure::Spawn(error) => ExecutorError::Spawn(error),
             Failure::Backend(error) => ExecutorError::Backend(error),
+            Failure::ZeroWorkers => ExecutorError::ZeroWorkers,
+            Failure::Registry(error) => ExecutorError::Registry(error),
         }
     }
 }

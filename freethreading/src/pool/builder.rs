@@ -4,9 +4,8 @@ use std::fmt;
 use std::sync::atomic::AtomicUsize;
 
 use super::{PoolError, WorkerPool};
-use crate::runner::{Initializer, Workers, default_size, next_serial};
+use crate::runner::CrewOptions;
 use crate::task::Task;
-use crate::task::registry;
 
 /// Builds a [`WorkerPool`] with a chosen size or an initializer.
 ///
@@ -34,22 +33,20 @@ use crate::task::registry;
 /// ```
 #[must_use = "a builder does nothing until `build()` is called"]
 pub struct WorkerPoolBuilder {
-    workers: Option<usize>,
-    initializer: Option<Initializer>,
+    options: CrewOptions,
 }
 
 impl WorkerPoolBuilder {
     pub(crate) fn new() -> Self {
         WorkerPoolBuilder {
-            workers: None,
-            initializer: None,
+            options: CrewOptions::default(),
         }
     }
 
     /// The number of worker threads (or processes); by default the number of
     /// cores this program may use, [`std::thread::available_parallelism`].
     pub fn workers(mut self, workers: usize) -> Self {
-        self.workers = Some(workers);
+        self.options.set_workers(workers);
         self
     }
 
@@ -65,7 +62,7 @@ impl WorkerPoolBuilder {
         I: Task<Output = ()>,
         I::Args: Clone,
     {
-        self.initializer = Some(Initializer::new(task, args));
+        self.options.set_initializer(task, args);
         self
     }
 
@@ -79,27 +76,13 @@ impl WorkerPoolBuilder {
     /// [`PoolError::Backend`] when the backend cannot run.
     pub fn build(self) -> Result<WorkerPool, PoolError> {
         static POOLS: AtomicUsize = AtomicUsize::new(0);
-        let size = self.workers.unwrap_or_else(default_size);
-        if size == 0 {
-            return Err(PoolError::ZeroWorkers);
-        }
-        if let Some(initializer) = &self.initializer {
-            registry::check(initializer.name())?;
-        }
-        let prefix = format!("WorkerPool-{}", next_serial(&POOLS));
-        let workers = Workers::start(&prefix, size, self.initializer.as_ref())?;
+        let workers = self.options.start("WorkerPool", &POOLS)?;
         Ok(WorkerPool::from_workers(workers))
     }
 }
 
 impl fmt::Debug for WorkerPoolBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WorkerPoolBuilder")
-            .field("workers", &self.workers)
-            .field(
-                "initializer",
-                &self.initializer.as_ref().map(Initializer::name),
-            )
-            .finish()
+        self.options.debug(f, "WorkerPoolBuilder", "workers")
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::backend::BackendError;
 use crate::error::Timeout;
-use crate::runner::Failure;
+use crate::runner::{Failure, task_error_accessors};
 use crate::task::{RegistryError, TaskError};
 
 /// Why a [`WorkerPool`](crate::WorkerPool) call, or one of its results, failed.
@@ -59,25 +59,7 @@ pub enum PoolError {
     Backend(BackendError),
 }
 
-impl PoolError {
-    /// The task's error, when the task itself failed.
-    pub fn task_error(&self) -> Option<&TaskError> {
-        match self {
-            PoolError::Task(error) => Some(error),
-            _ => None,
-        }
-    }
-
-    /// Whether the task panicked.
-    pub fn is_panic(&self) -> bool {
-        self.task_error().is_some_and(TaskError::is_panic)
-    }
-
-    /// The task's panic message, when it panicked with a string.
-    pub fn panic_message(&self) -> Option<&str> {
-        self.task_error().and_then(TaskError::panic_message)
-    }
-}
+task_error_accessors!(PoolError);
 
 impl fmt::Display for PoolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -112,18 +94,6 @@ impl std::error::Error for PoolError {
     }
 }
 
-impl From<TaskError> for PoolError {
-    fn from(error: TaskError) -> Self {
-        PoolError::Task(error)
-    }
-}
-
-impl From<RegistryError> for PoolError {
-    fn from(error: RegistryError) -> Self {
-        PoolError::Registry(error)
-    }
-}
-
 impl From<Timeout> for PoolError {
     fn from(Timeout: Timeout) -> Self {
         PoolError::Timeout
@@ -139,6 +109,8 @@ impl From<Failure> for PoolError {
             Failure::Terminated | Failure::Cancelled => PoolError::Terminated,
             Failure::Spawn(error) => PoolError::Spawn(error),
             Failure::Backend(error) => PoolError::Backend(error),
+            Failure::ZeroWorkers => PoolError::ZeroWorkers,
+            Failure::Registry(error) => PoolError::Registry(error),
         }
     }
 }

@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 
-use super::placement::{Placement, Slot};
 use crate::runner::Failure;
 use crate::runner::completion::Completion;
+use crate::runner::placement::{Placement, Slot};
 use crate::runner::reply::ChunkSink;
 
 pub(crate) struct MapSink<R: Send> {

@@ -10,7 +10,6 @@ mod error;
 mod imap;
 mod map;
 mod map_sink;
-mod placement;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -26,7 +25,6 @@ use crate::runner::completion::Completion;
 use crate::runner::reply::OneReply;
 use crate::runner::{Failure, Workers};
 use crate::task::{Task, registry};
-pub(crate) use placement::Slot;
 
 const RUNNING: u8 = 0;
 const CLOSED: u8 = 1;

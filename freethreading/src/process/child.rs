@@ -2,10 +2,11 @@
 //! itself, takes over from `main`, and serves its parent's jobs until the
 //! parent closes the channel or dies.
 //!
-//! The take-over point is the first use of the crate: [`init`](crate::init)
-//! (which `#[freethreading::main]` puts first in `main`), else whatever call
-//! first asks for the backend, so a worker never runs much of `main` even when
-//! `init` is forgotten; a test binary's entry point is the test that
+//! The take-over point is [`init`](crate::init) (which
+//! `#[freethreading::main]` puts first in `main`), else the first worker,
+//! pool, executor or primitive made (all through
+//! [`entry::take_over_if_worker`](crate::entry::take_over_if_worker)), so a
+//! worker never runs much of `main` even when `init` is forgotten; a test binary's entry point is the test that
 //! [`test_support!`](crate::test_support) defines. The worker is told apart
 //! from a program that merely inherited the environment variable by its
 //! standard input, which must be a socket its parent made. A worker whose

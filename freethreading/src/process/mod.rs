@@ -5,11 +5,13 @@
 //! - [`wire`]: the frames on the channel, the handshake, job and reply headers.
 //! - [`spawn`]: the parent's side, starting a worker and reading its hello.
 //! - [`child`]: the worker's side, taking over from `main` and serving.
+//! - [`reply`]: a worker's answer decoded in the parent.
 //!
 //! The runners build on these: `worker/process.rs` (one task, one process)
 //! and `runner/process.rs` (the long-lived workers of a pool or executor).
 
 pub(crate) mod child;
+pub(crate) mod reply;
 pub(crate) mod spawn;
 pub(crate) mod wire;
 

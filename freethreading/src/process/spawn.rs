@@ -16,7 +16,7 @@ use std::process::{Child, ExitStatus};
 use super::wire::{FrameReader, Hello, PROTOCOL, WORKER_ENV_VAR, Welcome, split, write_message};
 use crate::backend::{BACKEND_ENV_VAR, Backend};
 use crate::sys::process::{self as sys, Channel};
-use crate::task::TaskError;
+use crate::task::{TaskError, describe_exit};
 
 /// A test binary's entry point for worker processes, registered by
 /// [`test_support!`](crate::test_support).
@@ -164,7 +164,7 @@ impl WorkerProcess {
                      takes over at `freethreading::init()` (or `#[freethreading::main]`), \
                      and a test binary needs `freethreading::test_support!();`",
                     self.pid(),
-                    describe(status.as_ref())
+                    describe_exit(status.as_ref())
                 ));
                 return Err(Self::not_ready(status.as_ref(), error));
             }
@@ -218,33 +218,5 @@ impl WorkerProcess {
     pub(crate) fn kill_and_reap(&mut self) -> Option<ExitStatus> {
         let _ = self.child.kill();
         self.reap()
-    }
-}
-
-/// How a worker process ended, in words: "exited with status 3", "was
-/// killed by signal 9 (SIGKILL)".
-pub(crate) fn describe(status: Option<&ExitStatus>) -> String {
-    match status {
-        None => "ended (its status is unknown)".to_owned(),
-        Some(status) => match (status.code(), sys::exit_signal(*status)) {
-            (Some(code), _) => format!("exited with status {code}"),
-            (None, Some(signal)) => {
-                format!("was killed by signal {signal}{}", signal_name(signal))
-            }
-            (None, None) => format!("ended ({status})"),
-        },
-    }
-}
-
-fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        6 => " (SIGABRT)",
-        9 => " (SIGKILL)",
-        11 => " (SIGSEGV)",
-        15 => " (SIGTERM)",
-        7 => " (SIGBUS)",
-        4 => " (SIGILL)",
-        8 => " (SIGFPE)",
-        _ => "",
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::receive::Receive;
 use super::wait::Wait;
 use super::{GetError, PutError, TaskDoneError};
 use super::{process, thread};
@@ -220,10 +221,7 @@ impl<T: TaskValue> Queue<T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn get(&self) -> Result<T, GetError> {
-        match &self.flavor {
-            Flavor::Thread(queue) => Ok(queue.get(Wait::Forever)?),
-            Flavor::Process(queue) => queue.get(Wait::Forever),
-        }
+        self.receive(Wait::Forever)
     }
 
     /// Takes the item at the front of the queue if there is one now:
@@ -245,10 +243,7 @@ impl<T: TaskValue> Queue<T> {
     /// # Ok::<(), freethreading::PutError<i32>>(())
     /// ```
     pub fn try_get(&self) -> Result<T, GetError> {
-        match &self.flavor {
-            Flavor::Thread(queue) => Ok(queue.get(Wait::Never)?),
-            Flavor::Process(queue) => queue.get(Wait::Never),
-        }
+        self.receive(Wait::Never)
     }
 
     /// Takes the item at the front of the queue, waiting at most `timeout`
@@ -268,9 +263,15 @@ impl<T: TaskValue> Queue<T> {
     /// assert_eq!(queue.get_timeout(Duration::from_millis(10)), Err(GetError::Empty));
     /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
+        self.receive(Wait::timeout(timeout))
+    }
+
+    /// The flavor's `get`: the one dispatch of the `get` family.
+    #[inline]
+    fn receive(&self, wait: Wait) -> Result<T, GetError> {
         match &self.flavor {
-            Flavor::Thread(queue) => Ok(queue.get(Wait::timeout(timeout))?),
-            Flavor::Process(queue) => queue.get(Wait::timeout(timeout)),
+            Flavor::Thread(queue) => queue.receive(wait),
+            Flavor::Process(queue) => queue.receive(wait),
         }
     }
 

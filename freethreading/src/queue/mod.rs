@@ -16,6 +16,7 @@
 mod error;
 mod joinable;
 mod process;
+mod receive;
 mod simple;
 mod thread;
 mod wait;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::receive::Receive;
 use super::wait::Wait;
 use super::{GetError, PutError};
 use super::{process, thread};
@@ -97,10 +98,7 @@ impl<T: TaskValue> SimpleQueue<T> {
     /// None on the thread backend. On the process backend, an item that
     /// cannot be deserialized is [`GetError::Decode`].
     pub fn get(&self) -> Result<T, GetError> {
-        match &self.flavor {
-            Flavor::Thread(queue) => Ok(queue.get(Wait::Forever)?),
-            Flavor::Process(queue) => queue.get(Wait::Forever),
-        }
+        self.receive(Wait::Forever)
     }
 
     /// Takes the item at the front of the queue if there is one now. Not in
@@ -122,10 +120,7 @@ impl<T: TaskValue> SimpleQueue<T> {
     /// # Ok::<(), freethreading::PutError<i32>>(())
     /// ```
     pub fn try_get(&self) -> Result<T, GetError> {
-        match &self.flavor {
-            Flavor::Thread(queue) => Ok(queue.get(Wait::Never)?),
-            Flavor::Process(queue) => queue.get(Wait::Never),
-        }
+        self.receive(Wait::Never)
     }
 
     /// Takes the item at the front of the queue, waiting at most `timeout`
@@ -145,9 +140,15 @@ impl<T: TaskValue> SimpleQueue<T> {
     /// assert_eq!(queue.get_timeout(Duration::from_millis(10)), Err(GetError::Empty));
     /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
+        self.receive(Wait::timeout(timeout))
+    }
+
+    /// The flavor's `get`: the one dispatch of the `get` family.
+    #[inline]
+    fn receive(&self, wait: Wait) -> Result<T, GetError> {
         match &self.flavor {
-            Flavor::Thread(queue) => Ok(queue.get(Wait::timeout(timeout))?),
-            Flavor::Process(queue) => queue.get(Wait::timeout(timeout)),
+            Flavor::Thread(queue) => queue.receive(wait),
+            Flavor::Process(queue) => queue.receive(wait),
         }
     }
 

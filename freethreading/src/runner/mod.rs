@@ -16,7 +16,10 @@
 //! come.
 
 pub(crate) mod completion;
+mod error;
 mod initializer;
+mod options;
+pub(crate) mod placement;
 mod process;
 pub(crate) mod reply;
 mod thread;
@@ -26,10 +29,12 @@ use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub(crate) use error::task_error_accessors;
 pub(crate) use initializer::Initializer;
+pub(crate) use options::CrewOptions;
 
 use crate::backend::{Backend, BackendError, try_get_backend};
-use crate::task::{Task, TaskError};
+use crate::task::{RegistryError, Task, TaskError};
 use reply::{ChunkReply, OneReply};
 
 /// Why a job produced no value. Each public error type maps it to its own variants.
@@ -47,6 +52,10 @@ pub(crate) enum Failure {
     Spawn(Arc<io::Error>),
     /// The backend could not be chosen or is not available.
     Backend(BackendError),
+    /// A crew of no workers was asked for.
+    ZeroWorkers,
+    /// The initializer is not registered under a unique name.
+    Registry(RegistryError),
 }
 
 /// A job that was not accepted because the crew no longer takes any.
@@ -66,6 +75,8 @@ impl Workers {
         size: usize,
         initializer: Option<&Initializer>,
     ) -> Result<Workers, Failure> {
+        // A worker whose `main` forgot `init()` takes over here.
+        crate::entry::take_over_if_worker();
         match try_get_backend().map_err(Failure::Backend)? {
             Backend::Threading => thread::Crew::start(prefix, size, initializer)
                 .map(Workers::Thread)

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::Failure;
 use super::completion::Completion;
-pub(crate) use crate::pool::Slot;
+use super::placement::Slot;
 
 /// The reply of a job that runs a task once, to a [`Completion`].
 pub(crate) struct OneReply<R: Send> {

@@ -282,6 +282,9 @@ pub(crate) fn process_flavor() -> bool {
     if test_support::FORCE.with(std::cell::Cell::get) {
         return true;
     }
+    // A worker whose `main` forgot `init()` takes over here, before it
+    // makes an arena of its own.
+    crate::entry::take_over_if_worker();
     // A bad `FREETHREADING_BACKEND` is `init`'s to report; a primitive made
     // anyway gets the thread flavor rather than a panic.
     matches!(

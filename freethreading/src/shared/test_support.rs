@@ -7,7 +7,8 @@
 //! [`child_role`] says which part to play.
 
 use std::cell::Cell;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::mem::ManuallyDrop;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 
@@ -106,11 +107,14 @@ pub(crate) fn spawn_child(test: &str, role: &str, payload: &[u8]) -> Child {
         .stdout(Stdio::null());
     // SAFETY: `dup2` is async-signal-safe and touches only descriptors; the
     // closure allocates nothing, as a hook between fork and exec must not.
+    // The arena's descriptor stays open in the parent until `spawn` returns,
+    // so `fd` names it in the forked child too; `CHILD_FD` is wrapped only
+    // to name `dup2`'s target, and never dropped (closed) or read.
     unsafe {
         command.pre_exec(move || {
-            if libc::dup2(fd, CHILD_FD) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
+            let arena = BorrowedFd::borrow_raw(fd);
+            let mut target = ManuallyDrop::new(OwnedFd::from_raw_fd(CHILD_FD));
+            rustix::io::dup2(arena, &mut target)?;
             Ok(())
         });
     }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use super::condition_lock::ConditionLockOps;
 use super::process;
 use super::thread::{self, ConditionLock};
 use super::{ConditionError, Lock, RLock, ReleaseError, lock, rlock};
@@ -125,26 +126,17 @@ impl Condition {
 
     /// Takes the lock, waiting as long as it takes.
     pub fn acquire(&self) {
-        match &self.flavor {
-            Flavor::Thread(condition) => condition.acquire_until(None),
-            Flavor::Process(condition) => condition.acquire_until(None),
-        };
+        self.held().acquire_until(None);
     }
 
     /// Takes the lock if it is free now; `true` if taken.
     pub fn try_acquire(&self) -> bool {
-        match &self.flavor {
-            Flavor::Thread(condition) => condition.try_acquire(),
-            Flavor::Process(condition) => condition.try_acquire(),
-        }
+        self.held().try_acquire()
     }
 
     /// Takes the lock, waiting at most `timeout`; `true` if taken.
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
-        match &self.flavor {
-            Flavor::Thread(condition) => condition.acquire_until(thread::deadline(timeout)),
-            Flavor::Process(condition) => condition.acquire_until(thread::deadline(timeout)),
-        }
+        self.held().acquire_until(thread::deadline(timeout))
     }
 
     /// Releases the lock (one level of an `RLock`).
@@ -155,10 +147,7 @@ impl Condition {
     /// that is not locked, [`ReleaseError::NotOwner`] for an `RLock` this
     /// worker does not hold.
     pub fn release(&self) -> Result<(), ReleaseError> {
-        match &self.flavor {
-            Flavor::Thread(condition) => condition.release(),
-            Flavor::Process(condition) => condition.release(),
-        }
+        self.held().release()
     }
 
     /// Waits for a notification; see [`ConditionGuard::wait`].
@@ -238,6 +227,15 @@ impl Condition {
         }
     }
 
+    /// The condition's lock, whichever flavor: the one dispatch of the lock
+    /// methods.
+    fn held(&self) -> &dyn ConditionLockOps {
+        match &self.flavor {
+            Flavor::Thread(condition) => condition.lock().held(),
+            Flavor::Process(condition) => condition.lock().held(),
+        }
+    }
+
     fn wait_until(&self, deadline: Option<Instant>) -> Result<bool, ConditionError> {
         match &self.flavor {
             Flavor::Thread(condition) => condition.wait_until(deadline),
@@ -246,11 +244,11 @@ impl Condition {
     }
 
     fn check_held(&self, error: ConditionError) -> Result<(), ConditionError> {
-        let held = match &self.flavor {
-            Flavor::Thread(condition) => condition.is_held(),
-            Flavor::Process(condition) => condition.is_held(),
-        };
-        if held { Ok(()) } else { Err(error) }
+        if self.held().is_held() {
+            Ok(())
+        } else {
+            Err(error)
+        }
     }
 
     /// Waits for a notification, for a caller that holds the lock.

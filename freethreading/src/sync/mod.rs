@@ -16,6 +16,7 @@
 
 mod barrier;
 mod condition;
+mod condition_lock;
 mod error;
 mod event;
 mod lock;

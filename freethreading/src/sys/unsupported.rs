@@ -134,6 +134,10 @@ pub(crate) mod process {
         }
     }
 
+    pub(crate) fn signal_name(_signal: i32) -> Option<&'static str> {
+        None
+    }
+
     pub(crate) fn has_exited(_pid: u32) -> bool {
         false
     }

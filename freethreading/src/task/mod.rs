@@ -14,6 +14,7 @@ pub(crate) mod unwind;
 
 pub use closure::ClosureTask;
 pub use error::TaskError;
+pub(crate) use error::describe_exit;
 pub use registry::{RegistryError, TaskEntry};
 
 use serde::Serialize;

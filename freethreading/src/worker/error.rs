@@ -4,6 +4,7 @@
 use std::fmt;
 use std::io;
 
+use crate::runner::task_error_accessors;
 use crate::task::{RegistryError, TaskError};
 
 /// Why a [`Worker`](crate::Worker) operation failed.
@@ -55,9 +56,7 @@ pub enum WorkerError {
     Task(TaskError),
 }
 
-impl WorkerError {
-    /// The task's error, when the task itself failed.
-    ///
+task_error_accessors! {
     /// # Examples
     ///
     /// ```
@@ -74,12 +73,7 @@ impl WorkerError {
     /// assert_eq!(error.task_error().and_then(|e| e.panic_message()), Some("out of cheese"));
     /// # Ok::<(), freethreading::WorkerError>(())
     /// ```
-    pub fn task_error(&self) -> Option<&TaskError> {
-        match self {
-            WorkerError::Task(error) => Some(error),
-            _ => None,
-        }
-    }
+    WorkerError
 }
 
 impl fmt::Display for WorkerError {
@@ -105,18 +99,6 @@ impl std::error::Error for WorkerError {
             WorkerError::Spawn(error) => Some(error),
             WorkerError::Task(error) => Some(error),
         }
-    }
-}
-
-impl From<TaskError> for WorkerError {
-    fn from(error: TaskError) -> Self {
-        WorkerError::Task(error)
-    }
-}
-
-impl From<RegistryError> for WorkerError {
-    fn from(error: RegistryError) -> Self {
-        WorkerError::Registry(error)
     }
 }
 

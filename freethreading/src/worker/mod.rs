@@ -12,7 +12,6 @@ mod process;
 mod thread;
 
 pub use error::WorkerError;
-pub(crate) use process::decode_reply;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -103,6 +102,8 @@ impl<R: TaskValue> Worker<R> {
     /// # Ok::<(), freethreading::WorkerError>(())
     /// ```
     pub fn new<T: Task<Output = R>>(task: T, args: T::Args) -> Self {
+        // A worker whose `main` forgot `init()` takes over here.
+        crate::entry::take_over_if_worker();
         let flavor = match get_backend() {
             Backend::Threading => {
                 Flavor::Thread(thread::Worker::new(Box::new(move || task.call(args))))

@@ -20,8 +20,9 @@ use super::outcome::Outcome;
 use super::{WorkerError, monitors};
 use crate::codec;
 use crate::current::{LiveWorker, register_process};
+use crate::process::reply::decode_reply;
 use crate::process::spawn::{self, NotReady, WorkerProcess};
-use crate::process::wire::{FrameReader, FrameWriter, JobHeader, ReplyHeader, split};
+use crate::process::wire::{FrameReader, FrameWriter, JobHeader};
 use crate::task::{TaskError, TaskValue};
 
 /// A worker run by a child process.
@@ -192,18 +193,4 @@ fn read_reply<R: TaskValue>(
         )));
     };
     decode_reply(frame, task).map_err(WorkerError::Task)
-}
-
-/// A reply frame's outcome: the decoded result, or the task's error.
-pub(crate) fn decode_reply<R: TaskValue>(frame: &[u8], task: &str) -> Result<R, TaskError> {
-    let (header, payload) = split::<ReplyHeader>(frame).map_err(|garbled| {
-        TaskError::serialization(format!("reply for `{task}`: {}", garbled.0))
-    })?;
-    if header.ok {
-        codec::decode(payload).map_err(|e| TaskError::result(task, e))
-    } else {
-        let error = codec::decode::<TaskError>(payload)
-            .map_err(|e| TaskError::serialization(format!("error of `{task}`: {e}")))?;
-        Err(error)
-    }
 }

@@ -3,8 +3,8 @@
 
 use super::super::Failure;
 use super::super::reply::{ChunkReply, OneReply};
+use crate::process::reply::decode_reply;
 use crate::task::{TaskError, TaskValue};
-use crate::worker::decode_reply;
 
 /// A job with its arguments serialized, and where its answer goes.
 pub(super) struct Job {

@@ -23,7 +23,8 @@ use super::{Lock, RLock};
 use crate::shared::arena::kind;
 use crate::shared::word_lock::WordLock;
 use crate::shared::{Object, Shared, members};
-use crate::sync::{ConditionError, ReleaseError};
+use crate::sync::ConditionError;
+use crate::sync::condition_lock::ConditionLockOps;
 use crate::sys::futex;
 
 /// The lock a condition is built over, shared with the user's handle to it.
@@ -31,6 +32,16 @@ use crate::sys::futex;
 pub(crate) enum ConditionLock {
     Lock(#[serde(with = "crate::shared::arc")] Arc<Lock>),
     RLock(#[serde(with = "crate::shared::arc")] Arc<RLock>),
+}
+
+impl ConditionLock {
+    /// The lock, as a condition uses it: the one dispatch on its kind.
+    pub(crate) fn held(&self) -> &dyn ConditionLockOps {
+        match self {
+            ConditionLock::Lock(lock) => &**lock,
+            ConditionLock::RLock(lock) => &**lock,
+        }
+    }
 }
 
 /// A bound on any walk of the list, so a corrupted cycle cannot hang it.
@@ -84,38 +95,8 @@ impl Condition {
         &self.lock
     }
 
-    pub(crate) fn acquire_until(&self, deadline: Option<Instant>) -> bool {
-        match &self.lock {
-            ConditionLock::Lock(lock) => lock.acquire_until(deadline).is_some(),
-            ConditionLock::RLock(lock) => lock.acquire_until(deadline).is_some(),
-        }
-    }
-
-    pub(crate) fn try_acquire(&self) -> bool {
-        match &self.lock {
-            ConditionLock::Lock(lock) => lock.try_acquire(),
-            ConditionLock::RLock(lock) => lock.try_acquire(),
-        }
-    }
-
-    pub(crate) fn release(&self) -> Result<(), ReleaseError> {
-        match &self.lock {
-            ConditionLock::Lock(lock) => lock.release(),
-            ConditionLock::RLock(lock) => lock.release(),
-        }
-    }
-
-    /// Whether the caller may wait or notify: as in Python, a `Lock` that is
-    /// locked at all, an `RLock` held by this worker.
-    pub(crate) fn is_held(&self) -> bool {
-        match &self.lock {
-            ConditionLock::Lock(lock) => lock.locked(),
-            ConditionLock::RLock(lock) => lock.is_owned(),
-        }
-    }
-
     pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> Result<bool, ConditionError> {
-        if !self.is_held() {
+        if !self.lock.held().is_held() {
             return Err(ConditionError::WaitUnacquired);
         }
         Ok(self.wait_held_until(deadline))
@@ -140,7 +121,7 @@ impl Condition {
         self.state.len.fetch_add(1, Ordering::Relaxed);
         self.state.list.unlock();
 
-        let saved = self.release_save();
+        let saved = self.lock.held().release_save();
         let mut notified = false;
         loop {
             if slot.notified.load(Ordering::Acquire) != 0 {
@@ -165,12 +146,12 @@ impl Condition {
             self.state.list.unlock();
         }
         drop(slot);
-        self.acquire_restore(saved);
+        self.lock.held().acquire_restore(saved);
         notified
     }
 
     pub(crate) fn notify(&self, n: usize) -> Result<(), ConditionError> {
-        if !self.is_held() {
+        if !self.lock.held().is_held() {
             return Err(ConditionError::NotifyUnacquired);
         }
         self.notify_held(n);
@@ -272,27 +253,5 @@ impl Condition {
         self.state.head.store(0, Ordering::Relaxed);
         self.state.tail.store(0, Ordering::Relaxed);
         self.state.len.store(0, Ordering::Relaxed);
-    }
-
-    /// Gives up the lock entirely; returns the `RLock` levels to restore.
-    fn release_save(&self) -> u64 {
-        match &self.lock {
-            ConditionLock::Lock(lock) => {
-                // Only fails if another worker released the lock under a
-                // guard: there is then nothing to give up.
-                let _ = lock.release();
-                1
-            }
-            ConditionLock::RLock(lock) => lock.release_all().unwrap_or(1),
-        }
-    }
-
-    fn acquire_restore(&self, levels: u64) {
-        match &self.lock {
-            ConditionLock::Lock(lock) => {
-                lock.acquire_until(None);
-            }
-            ConditionLock::RLock(lock) => lock.acquire_restore(levels),
-        }
     }
 }

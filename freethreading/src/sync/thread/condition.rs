@@ -14,12 +14,23 @@ use std::time::Instant;
 use parking_lot::{Condvar, Mutex};
 
 use super::{Lock, RLock};
-use crate::sync::{ConditionError, ReleaseError};
+use crate::sync::ConditionError;
+use crate::sync::condition_lock::ConditionLockOps;
 
 /// The lock a condition is built over, shared with the user's handle to it.
 pub(crate) enum ConditionLock {
     Lock(Arc<Lock>),
     RLock(Arc<RLock>),
+}
+
+impl ConditionLock {
+    /// The lock, as a condition uses it: the one dispatch on its kind.
+    pub(crate) fn held(&self) -> &dyn ConditionLockOps {
+        match self {
+            ConditionLock::Lock(lock) => &**lock,
+            ConditionLock::RLock(lock) => &**lock,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -68,38 +79,8 @@ impl Condition {
         &self.lock
     }
 
-    pub(crate) fn acquire_until(&self, deadline: Option<Instant>) -> bool {
-        match &self.lock {
-            ConditionLock::Lock(lock) => lock.acquire_until(deadline),
-            ConditionLock::RLock(lock) => lock.acquire_until(deadline),
-        }
-    }
-
-    pub(crate) fn try_acquire(&self) -> bool {
-        match &self.lock {
-            ConditionLock::Lock(lock) => lock.try_acquire(),
-            ConditionLock::RLock(lock) => lock.try_acquire(),
-        }
-    }
-
-    pub(crate) fn release(&self) -> Result<(), ReleaseError> {
-        match &self.lock {
-            ConditionLock::Lock(lock) => lock.release(),
-            ConditionLock::RLock(lock) => lock.release(),
-        }
-    }
-
-    /// Whether the caller may wait or notify. A `Lock` has no owner, so, as
-    /// in Python, holding it means it is locked at all.
-    pub(crate) fn is_held(&self) -> bool {
-        match &self.lock {
-            ConditionLock::Lock(lock) => lock.locked(),
-            ConditionLock::RLock(lock) => lock.is_owned(),
-        }
-    }
-
     pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> Result<bool, ConditionError> {
-        if !self.is_held() {
+        if !self.lock.held().is_held() {
             return Err(ConditionError::WaitUnacquired);
         }
         Ok(self.wait_held_until(deadline))
@@ -112,14 +93,14 @@ impl Condition {
         // Enqueued before the lock is released, so a notifier who takes the
         // lock next is sure to see this waiter.
         self.waiters.lock().push_back(Arc::clone(&waiter));
-        let saved = self.release_save();
+        let saved = self.lock.held().release_save();
         let notified = waiter.park_until(deadline) || !self.withdraw(&waiter);
-        self.acquire_restore(saved);
+        self.lock.held().acquire_restore(saved);
         notified
     }
 
     pub(crate) fn notify(&self, n: usize) -> Result<(), ConditionError> {
-        if !self.is_held() {
+        if !self.lock.held().is_held() {
             return Err(ConditionError::NotifyUnacquired);
         }
         self.notify_held(n);
@@ -156,28 +137,6 @@ impl Condition {
                 true
             }
             None => false,
-        }
-    }
-
-    /// Gives up the lock entirely; returns the `RLock` levels to restore.
-    fn release_save(&self) -> usize {
-        match &self.lock {
-            ConditionLock::Lock(lock) => {
-                // Only fails if another worker released the lock under a
-                // guard: there is then nothing to give up.
-                let _ = lock.release();
-                1
-            }
-            ConditionLock::RLock(lock) => lock.release_all().unwrap_or(1),
-        }
-    }
-
-    fn acquire_restore(&self, levels: usize) {
-        match &self.lock {
-            ConditionLock::Lock(lock) => {
-                lock.acquire_until(None);
-            }
-            ConditionLock::RLock(lock) => lock.acquire_restore(levels),
         }
     }
 }

@@ -2,6 +2,9 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use rustix::io::Errno;
+use rustix::process::{Pid, test_kill_process};
+
 static ME: AtomicU32 = AtomicU32::new(0);
 
 /// This process's id, cached: `getpid` is a system call. Worker processes
@@ -39,7 +42,7 @@ fn parse_stat(line: &str) -> Option<(&str, u64)> {
 }
 
 fn stat(pid: u32) -> Stat {
-    if pid == 0 || libc::pid_t::try_from(pid).is_err() {
+    if pid == 0 || i32::try_from(pid).is_err() {
         return Stat::Dead;
     }
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -102,13 +105,15 @@ pub(crate) fn is_alive(pid: u32) -> bool {
 }
 
 fn exists(pid: u32) -> bool {
-    let Ok(raw) = libc::pid_t::try_from(pid) else {
+    let Some(raw) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
         return false;
     };
-    // SAFETY: signal 0 sends nothing; `kill` only checks that the process
-    // exists and may be signalled.
-    let sent = unsafe { libc::kill(raw, 0) } == 0;
-    sent || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    // Signal 0 sends nothing: `kill` only checks that the process exists
+    // and may be signalled; one we may not signal exists all the same.
+    match test_kill_process(raw) {
+        Ok(()) => true,
+        Err(error) => error == Errno::PERM,
+    }
 }
 
 #[cfg(test)]

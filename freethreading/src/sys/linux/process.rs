@@ -28,6 +28,24 @@ pub(crate) fn exit_signal(status: std::process::ExitStatus) -> Option<i32> {
     std::os::unix::process::ExitStatusExt::signal(&status)
 }
 
+/// The name of `signal` ("SIGKILL"), for the signals that end processes.
+pub(crate) fn signal_name(signal: i32) -> Option<&'static str> {
+    use rustix::process::Signal;
+    let names = [
+        (Signal::ABORT, "SIGABRT"),
+        (Signal::KILL, "SIGKILL"),
+        (Signal::SEGV, "SIGSEGV"),
+        (Signal::TERM, "SIGTERM"),
+        (Signal::BUS, "SIGBUS"),
+        (Signal::ILL, "SIGILL"),
+        (Signal::FPE, "SIGFPE"),
+    ];
+    names
+        .into_iter()
+        .find(|(known, _)| known.as_raw() == signal)
+        .map(|(_, name)| name)
+}
+
 /// Whether child `pid` has exited, leaving it unreaped (`WNOWAIT`): until
 /// it is reaped its pid cannot go to another process.
 pub(crate) fn has_exited(pid: u32) -> bool {

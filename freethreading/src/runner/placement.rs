@@ -8,10 +8,12 @@
 //! a large `map` of cheap tasks. A chunk that does not fit (the input was
 //! longer than its size hint said) is handed back to be appended afterwards.
 //!
-//! This is the crate's one use of `unsafe` in the pool: raw writes into the
-//! spare capacity of a vector. The bookkeeping under the mutex makes every
-//! write go to a range no other write touches, and keeps the allocation alive
-//! and unread until every write that started has been recorded.
+//! It lives with the runners, below the pool that makes it, because a job's
+//! reply writes through its [`Slot`]. This is the runners' one use of
+//! `unsafe`: raw writes into the spare capacity of a vector. The bookkeeping
+//! under the mutex makes every write go to a range no other write touches,
+//! and keeps the allocation alive and unread until every write that started
+//! has been recorded.
 
 use std::mem::ManuallyDrop;
 use std::ops::Range;

@@ -1,0 +1,20 @@
+//! A reply frame read back in the parent: what both process runners (one
+//! worker's monitor, a crew's driver) make of a worker's answer.
+
+use super::wire::{ReplyHeader, split};
+use crate::codec;
+use crate::task::{TaskError, TaskValue};
+
+/// A reply frame's outcome: the decoded result, or the task's error.
+pub(crate) fn decode_reply<R: TaskValue>(frame: &[u8], task: &str) -> Result<R, TaskError> {
+    let (header, payload) = split::<ReplyHeader>(frame).map_err(|garbled| {
+        TaskError::serialization(format!("reply for `{task}`: {}", garbled.0))
+    })?;
+    if header.ok {
+        codec::decode(payload).map_err(|e| TaskError::result(task, e))
+    } else {
+        let error = codec::decode::<TaskError>(payload)
+            .map_err(|e| TaskError::serialization(format!("error of `{task}`: {e}")))?;
+        Err(error)
+    }
+}
