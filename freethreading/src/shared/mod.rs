@@ -248,9 +248,12 @@ impl<'de, T: Object> Deserialize<'de> for Shared<T> {
                 "a handle to shared memory of another process tree",
             ));
         }
+        // Validated first: a garbage handle must leave no mark on whatever
+        // block its offset happens to name.
+        let shared = Shared::open(arena, raw.offset, raw.tag).map_err(D::Error::custom)?;
         // Reached from a deserialized handle: copies may exist anywhere.
-        arena.export(raw.offset);
-        Shared::open(arena, raw.offset, raw.tag).map_err(D::Error::custom)
+        arena.export(shared.offset);
+        Ok(shared)
     }
 }
 
@@ -295,6 +298,9 @@ pub(crate) mod test_support;
 
 #[cfg(all(test, target_os = "linux"))]
 mod cross_process_tests;
+
+#[cfg(all(test, target_os = "linux"))]
+mod handle_tests;
 
 #[cfg(all(test, target_os = "linux"))]
 mod bench_tests;
