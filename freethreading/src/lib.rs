@@ -55,7 +55,7 @@ pub use current::{
 };
 pub use dsl::{parallel_map, spawn, submit};
 pub use entry::init;
-pub use error::Timeout;
+pub use error::{SharedMemoryError, Timeout};
 pub use executor::{
     ExecutorError, ExecutorMap, TaskFuture, WorkerPoolExecutor, WorkerPoolExecutorBuilder,
 };

@@ -9,7 +9,8 @@ use std::fmt::Debug;
 
 use freethreading::{
     Barrier, BarrierError, BoundedSemaphore, BrokenBarrier, Condition, ConditionError, Event, Lock,
-    LockGuard, OwnerDied, RLock, ReleaseError, Semaphore, SemaphoreGuard, TaskValue,
+    LockGuard, OwnerDied, RLock, ReleaseError, Semaphore, SemaphoreGuard, SharedMemoryError,
+    TaskValue,
 };
 
 fn assert_handle<T: Clone + Send + Sync + Debug + TaskValue>() {}
@@ -33,6 +34,7 @@ freethreading_tests::backend_tests! {
         assert_error::<ConditionError>();
         assert_error::<BarrierError>();
         assert_error::<BrokenBarrier>();
+        assert_error::<SharedMemoryError>();
         assert_error::<OwnerDied<()>>();
         assert_send::<OwnerDied<LockGuard<'static>>>();
     }

@@ -10,7 +10,7 @@ use super::receive::Receive;
 use super::wait::Wait;
 use super::{GetError, PutError, TaskDoneError};
 use super::{process, thread};
-use crate::TaskValue;
+use crate::{SharedMemoryError, TaskValue};
 
 /// A FIFO queue between workers, optionally bounded, that counts finished
 /// tasks: Python's `freethreading.Queue`.
@@ -84,8 +84,34 @@ impl<T: TaskValue> Queue<T> {
     /// assert_eq!(queue.maxsize(), 0);
     /// assert!(!queue.full());
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// On the process backend, if the shared memory that every process maps
+    /// cannot be created or is full; [`try_new`](Self::try_new) returns that
+    /// error instead.
+    #[track_caller]
     pub fn new() -> Self {
         Self::bounded(0)
+    }
+
+    /// An unbounded queue, or the error [`new`](Self::new) panics with.
+    ///
+    /// # Errors
+    ///
+    /// [`SharedMemoryError`](crate::SharedMemoryError) on the process
+    /// backend, if the shared memory that every process maps cannot be
+    /// created or is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = freethreading::Queue::<u32>::try_new()?;
+    /// assert_eq!(queue.maxsize(), 0);
+    /// # Ok::<(), freethreading::SharedMemoryError>(())
+    /// ```
+    pub fn try_new() -> Result<Self, SharedMemoryError> {
+        Self::try_bounded(0)
     }
 
     /// A queue that holds at most `maxsize` items: Python's `Queue(maxsize)`.
@@ -97,7 +123,7 @@ impl<T: TaskValue> Queue<T> {
     /// # Panics
     ///
     /// On the process backend, if that shared memory cannot be created or is
-    /// full.
+    /// full; [`try_bounded`](Self::try_bounded) returns that error instead.
     ///
     /// A small bound preallocates its places; a large one (a million items,
     /// `usize::MAX`) costs memory only for the items held.
@@ -112,13 +138,34 @@ impl<T: TaskValue> Queue<T> {
     /// assert_eq!(queue.maxsize(), 2);
     /// # Ok::<(), freethreading::PutError<i32>>(())
     /// ```
+    #[track_caller]
     pub fn bounded(maxsize: usize) -> Self {
+        crate::error::or_panic(Self::try_bounded(maxsize))
+    }
+
+    /// A queue of at most `maxsize` items (0 for no bound), or the error
+    /// [`bounded`](Self::bounded) panics with.
+    ///
+    /// # Errors
+    ///
+    /// [`SharedMemoryError`](crate::SharedMemoryError) on the process
+    /// backend, if the shared memory that every process maps cannot be
+    /// created or is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = freethreading::Queue::<u32>::try_bounded(2)?;
+    /// assert_eq!(queue.maxsize(), 2);
+    /// # Ok::<(), freethreading::SharedMemoryError>(())
+    /// ```
+    pub fn try_bounded(maxsize: usize) -> Result<Self, SharedMemoryError> {
         let flavor = if crate::shared::process_flavor() {
-            Flavor::Process(Arc::new(process::Queue::new(maxsize)))
+            Flavor::Process(Arc::new(process::Queue::new(maxsize)?))
         } else {
             Flavor::Thread(Arc::new(thread::Queue::new(maxsize)))
         };
-        Queue { flavor }
+        Ok(Queue { flavor })
     }
 
     /// The bound given to [`bounded`](Self::bounded), 0 when unbounded.

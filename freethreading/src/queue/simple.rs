@@ -11,7 +11,7 @@ use super::receive::Receive;
 use super::wait::Wait;
 use super::{GetError, PutError};
 use super::{process, thread};
-use crate::TaskValue;
+use crate::{SharedMemoryError, TaskValue};
 
 /// An unbounded FIFO queue between workers, without task counting: Python's
 /// `freethreading.SimpleQueue`.
@@ -62,14 +62,35 @@ impl<T: TaskValue> SimpleQueue<T> {
     /// # Panics
     ///
     /// On the process backend, if the shared memory that every process maps
-    /// cannot be created or is full.
+    /// cannot be created or is full; [`try_new`](Self::try_new) returns that
+    /// error instead.
+    #[track_caller]
     pub fn new() -> Self {
+        crate::error::or_panic(Self::try_new())
+    }
+
+    /// An empty queue, or the error [`new`](Self::new) panics with.
+    ///
+    /// # Errors
+    ///
+    /// [`SharedMemoryError`](crate::SharedMemoryError) on the process
+    /// backend, if the shared memory that every process maps cannot be
+    /// created or is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = freethreading::SimpleQueue::<u32>::try_new()?;
+    /// assert!(queue.empty());
+    /// # Ok::<(), freethreading::SharedMemoryError>(())
+    /// ```
+    pub fn try_new() -> Result<Self, SharedMemoryError> {
         let flavor = if crate::shared::process_flavor() {
-            Flavor::Process(Arc::new(process::Queue::new(0)))
+            Flavor::Process(Arc::new(process::Queue::new(0)?))
         } else {
             Flavor::Thread(Arc::new(thread::SimpleQueue::new()))
         };
-        SimpleQueue { flavor }
+        Ok(SimpleQueue { flavor })
     }
 
     /// Puts `item` at the back of the queue; never waits. Python's

@@ -297,7 +297,7 @@ fn bench_event_wake_latency_parked() {
         (
             Event::new(),
             Event::new(),
-            super::Shared::new("a futex word"),
+            super::Shared::try_new("a futex word").unwrap(),
             SimpleQueue::new(),
             SimpleQueue::new(),
         )

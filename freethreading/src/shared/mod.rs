@@ -18,7 +18,6 @@ pub(crate) mod notify;
 pub(crate) mod spin;
 pub(crate) mod word_lock;
 
-use std::fmt;
 use std::io;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
@@ -26,6 +25,8 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub(crate) use arena::{Arena, Object};
+
+use crate::SharedMemoryError;
 
 static ARENA: OnceLock<&'static Arena> = OnceLock::new();
 static CREATING: Mutex<()> = Mutex::new(());
@@ -40,17 +41,20 @@ pub(crate) fn global() -> io::Result<&'static Arena> {
         return Ok(arena);
     }
     #[cfg(target_os = "linux")]
-    let inherited = INHERITED
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .take();
+    let mut inherited = INHERITED.lock().unwrap_or_else(PoisonError::into_inner);
     #[cfg(not(target_os = "linux"))]
     let inherited: Option<std::convert::Infallible> = None;
-    let arena = match inherited {
+    let arena = match inherited.as_ref() {
+        // Kept until it is mapped: a worker that failed to map it (no
+        // address space) must not make an arena of its own on a later try.
         #[cfg(target_os = "linux")]
-        Some(fd) => Arena::open(fd)?,
+        Some(fd) => {
+            let arena = Arena::open(fd.try_clone()?)?;
+            *inherited = None;
+            arena
+        }
         #[cfg(not(target_os = "linux"))]
-        Some(never) => match never {},
+        Some(never) => match *never {},
         None => Arena::create(arena::DEFAULT_LEN)?,
     };
     let arena: &'static Arena = Box::leak(Box::new(arena));
@@ -127,10 +131,12 @@ pub(crate) fn process_died(pid: u32, start: u64) {
     }
 }
 
-/// The panic message of a primitive that cannot get shared memory.
+/// The panic of a primitive that cannot get shared memory where it has no
+/// way to return the error.
 #[cold]
-pub(crate) fn no_memory(what: &str, error: &dyn fmt::Display) -> ! {
-    panic!("freethreading: cannot place a {what} in shared memory: {error}")
+#[track_caller]
+pub(crate) fn no_memory(what: &'static str, error: io::Error) -> ! {
+    SharedMemoryError::new(what, error).panic()
 }
 
 /// A reference to an object in this process's mapping of an arena.
@@ -155,12 +161,12 @@ impl<T: Object> Shared<T> {
         Self::open(arena, block.offset, block.tag)
     }
 
-    /// A new `T` in this process's arena; panics, naming `what`, without one.
-    pub(crate) fn new(what: &str) -> Self {
-        match global().and_then(Self::new_in) {
-            Ok(shared) => shared,
-            Err(error) => no_memory(what, &error),
-        }
+    /// A new `T` in this process's arena, or an error naming the
+    /// primitive `what` when there is none or it is full.
+    pub(crate) fn try_new(what: &'static str) -> Result<Self, SharedMemoryError> {
+        global()
+            .and_then(Self::new_in)
+            .map_err(|error| SharedMemoryError::new(what, error))
     }
 
     /// The object at `offset` with `tag` in `arena`, validated.
@@ -248,9 +254,12 @@ impl<'de, T: Object> Deserialize<'de> for Shared<T> {
                 "a handle to shared memory of another process tree",
             ));
         }
+        // Validated first: a garbage handle must leave no mark on whatever
+        // block its offset happens to name.
+        let shared = Shared::open(arena, raw.offset, raw.tag).map_err(D::Error::custom)?;
         // Reached from a deserialized handle: copies may exist anywhere.
-        arena.export(raw.offset);
-        Shared::open(arena, raw.offset, raw.tag).map_err(D::Error::custom)
+        arena.export(shared.offset);
+        Ok(shared)
     }
 }
 
@@ -298,6 +307,9 @@ pub(crate) mod test_support;
 
 #[cfg(all(test, target_os = "linux"))]
 mod cross_process_tests;
+
+#[cfg(all(test, target_os = "linux"))]
+mod handle_tests;
 
 #[cfg(all(test, target_os = "linux"))]
 mod bench_tests;

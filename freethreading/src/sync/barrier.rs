@@ -60,18 +60,16 @@ impl Barrier {
     ///
     /// # Errors
     ///
-    /// [`BarrierError::NoParties`] if `parties` is 0.
-    ///
-    /// # Panics
-    ///
-    /// On the process backend, if the shared memory that every process maps
-    /// cannot be created or is full.
+    /// [`BarrierError::NoParties`] if `parties` is 0;
+    /// [`BarrierError::SharedMemory`] on the process backend, if the shared
+    /// memory that every process maps cannot be created or is full.
     pub fn new(parties: usize) -> Result<Self, BarrierError> {
         if parties == 0 {
             return Err(BarrierError::NoParties);
         }
         let flavor = if crate::shared::process_flavor() {
-            Flavor::Process(Arc::new(process::Barrier::new(parties)))
+            let barrier = process::Barrier::new(parties).map_err(BarrierError::SharedMemory)?;
+            Flavor::Process(Arc::new(barrier))
         } else {
             Flavor::Thread(Arc::new(thread::Barrier::new(parties)))
         };

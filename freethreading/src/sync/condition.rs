@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::SharedMemoryError;
+
 use super::condition_lock::ConditionLockOps;
 use super::process;
 use super::thread::{self, ConditionLock};
@@ -63,9 +65,31 @@ impl Condition {
     /// # Panics
     ///
     /// On the process backend, if the shared memory that every process maps
-    /// cannot be created or is full.
+    /// cannot be created or is full; [`try_new`](Self::try_new) returns that
+    /// error instead.
+    #[track_caller]
     pub fn new() -> Self {
-        Condition::with_rlock(RLock::new())
+        crate::error::or_panic(Condition::try_new())
+    }
+
+    /// A condition over a new [`RLock`] of its own, or the error
+    /// [`new`](Self::new) panics with.
+    ///
+    /// # Errors
+    ///
+    /// [`SharedMemoryError`](crate::SharedMemoryError) on the process
+    /// backend, if the shared memory that every process maps cannot be
+    /// created or is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let condition = freethreading::Condition::try_new()?;
+    /// assert!(condition.try_acquire());
+    /// # Ok::<(), freethreading::SharedMemoryError>(())
+    /// ```
+    pub fn try_new() -> Result<Self, SharedMemoryError> {
+        Condition::try_with_rlock(RLock::try_new()?)
     }
 
     /// A condition over `lock`, shared with every other handle to it: taking
@@ -82,29 +106,83 @@ impl Condition {
     /// assert!(lock.locked());
     /// # drop(guard);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// On the process backend, if the shared memory that every process maps
+    /// cannot be created or is full; [`try_with_lock`](Self::try_with_lock) returns that
+    /// error instead.
+    #[track_caller]
     pub fn with_lock(lock: Lock) -> Self {
+        crate::error::or_panic(Condition::try_with_lock(lock))
+    }
+
+    /// A condition over `lock`, or the error
+    /// [`with_lock`](Self::with_lock) panics with.
+    ///
+    /// # Errors
+    ///
+    /// [`SharedMemoryError`](crate::SharedMemoryError) on the process
+    /// backend, if the shared memory that every process maps cannot be
+    /// created or is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let condition = freethreading::Condition::try_with_lock(freethreading::Lock::try_new()?)?;
+    /// assert!(condition.try_acquire());
+    /// # Ok::<(), freethreading::SharedMemoryError>(())
+    /// ```
+    pub fn try_with_lock(lock: Lock) -> Result<Self, SharedMemoryError> {
         let flavor = match lock.flavor {
             lock::Flavor::Thread(lock) => {
                 Flavor::Thread(Arc::new(thread::Condition::new(ConditionLock::Lock(lock))))
             }
             lock::Flavor::Process(lock) => Flavor::Process(Arc::new(process::Condition::new(
                 process::ConditionLock::Lock(lock),
-            ))),
+            )?)),
         };
-        Condition { flavor }
+        Ok(Condition { flavor })
     }
 
     /// A condition over `rlock`, shared with every other handle to it.
+    ///
+    /// # Panics
+    ///
+    /// On the process backend, if the shared memory that every process maps
+    /// cannot be created or is full; [`try_with_rlock`](Self::try_with_rlock) returns that
+    /// error instead.
+    #[track_caller]
     pub fn with_rlock(rlock: RLock) -> Self {
+        crate::error::or_panic(Condition::try_with_rlock(rlock))
+    }
+
+    /// A condition over `rlock`, or the error
+    /// [`with_rlock`](Self::with_rlock) panics with.
+    ///
+    /// # Errors
+    ///
+    /// [`SharedMemoryError`](crate::SharedMemoryError) on the process
+    /// backend, if the shared memory that every process maps cannot be
+    /// created or is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let condition = freethreading::Condition::try_with_rlock(freethreading::RLock::try_new()?)?;
+    /// assert!(condition.try_acquire());
+    /// # Ok::<(), freethreading::SharedMemoryError>(())
+    /// ```
+    pub fn try_with_rlock(rlock: RLock) -> Result<Self, SharedMemoryError> {
         let flavor = match rlock.flavor {
             rlock::Flavor::Thread(lock) => {
                 Flavor::Thread(Arc::new(thread::Condition::new(ConditionLock::RLock(lock))))
             }
             rlock::Flavor::Process(lock) => Flavor::Process(Arc::new(process::Condition::new(
                 process::ConditionLock::RLock(lock),
-            ))),
+            )?)),
         };
-        Condition { flavor }
+        Ok(Condition { flavor })
     }
 
     /// Takes the lock, waiting as long as it takes, until the guard is dropped.

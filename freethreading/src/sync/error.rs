@@ -97,6 +97,8 @@ pub enum BarrierError {
     NoParties,
     /// An action task that a worker process could not find by its name.
     Action(crate::RegistryError),
+    /// On the process backend, no shared memory for the barrier.
+    SharedMemory(crate::SharedMemoryError),
 }
 
 impl fmt::Display for BarrierError {
@@ -104,6 +106,7 @@ impl fmt::Display for BarrierError {
         match self {
             BarrierError::NoParties => f.write_str("a barrier needs at least one party"),
             BarrierError::Action(error) => write!(f, "barrier action: {error}"),
+            BarrierError::SharedMemory(error) => error.fmt(f),
         }
     }
 }
@@ -113,6 +116,7 @@ impl std::error::Error for BarrierError {
         match self {
             BarrierError::NoParties => None,
             BarrierError::Action(error) => Some(error),
+            BarrierError::SharedMemory(error) => Some(error),
         }
     }
 }

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::SharedMemoryError;
+
 use super::{process, thread};
 
 /// A flag that some workers set and others wait for: Python's `Event`.
@@ -31,7 +33,7 @@ use super::{process, thread};
 /// ready.clear();
 /// assert!(!ready.wait_timeout(Duration::from_millis(10)));
 /// ```
-#[derive(Clone, Default, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Event {
     flavor: Flavor,
@@ -43,13 +45,13 @@ enum Flavor {
     Process(#[serde(with = "crate::shared::arc")] Arc<process::Event>),
 }
 
-impl Default for Flavor {
-    fn default() -> Self {
-        if crate::shared::process_flavor() {
-            Flavor::Process(Arc::new(process::Event::new()))
+impl Flavor {
+    fn try_new() -> Result<Self, SharedMemoryError> {
+        Ok(if crate::shared::process_flavor() {
+            Flavor::Process(Arc::new(process::Event::new()?))
         } else {
             Flavor::Thread(Arc::new(thread::Event::new()))
-        }
+        })
     }
 }
 
@@ -59,9 +61,33 @@ impl Event {
     /// # Panics
     ///
     /// On the process backend, if the shared memory that every process maps
-    /// cannot be created or is full.
+    /// cannot be created or is full; [`try_new`](Self::try_new) returns that
+    /// error instead.
+    #[track_caller]
     pub fn new() -> Self {
-        Event::default()
+        crate::error::or_panic(Event::try_new())
+    }
+
+    /// A new event whose flag is not set, or the error [`new`](Self::new)
+    /// panics with.
+    ///
+    /// # Errors
+    ///
+    /// [`SharedMemoryError`](crate::SharedMemoryError) on the process
+    /// backend, if the shared memory that every process maps cannot be
+    /// created or is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event = freethreading::Event::try_new()?;
+    /// assert!(!event.is_set());
+    /// # Ok::<(), freethreading::SharedMemoryError>(())
+    /// ```
+    pub fn try_new() -> Result<Self, SharedMemoryError> {
+        Ok(Event {
+            flavor: Flavor::try_new()?,
+        })
     }
 
     /// Sets the flag and wakes every waiter.
@@ -103,6 +129,13 @@ impl Event {
             Flavor::Thread(event) => event.wait_until(thread::deadline(timeout)),
             Flavor::Process(event) => event.wait_until(thread::deadline(timeout)),
         }
+    }
+}
+
+impl Default for Event {
+    /// As [`Event::new`].
+    fn default() -> Self {
+        Event::new()
     }
 }
 

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::SharedMemoryError;
+
 use super::process::{self, Taken};
 use super::thread;
 use super::{OwnerDied, ReleaseError};
@@ -44,7 +46,7 @@ use super::{OwnerDied, ReleaseError};
 /// }
 /// assert!(!lock.locked());
 /// ```
-#[derive(Clone, Default, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Lock {
     pub(super) flavor: Flavor,
@@ -56,13 +58,13 @@ pub(super) enum Flavor {
     Process(#[serde(with = "crate::shared::arc")] Arc<process::Lock>),
 }
 
-impl Default for Flavor {
-    fn default() -> Self {
-        if crate::shared::process_flavor() {
-            Flavor::Process(Arc::new(process::Lock::new()))
+impl Flavor {
+    fn try_new() -> Result<Self, SharedMemoryError> {
+        Ok(if crate::shared::process_flavor() {
+            Flavor::Process(Arc::new(process::Lock::new()?))
         } else {
             Flavor::Thread(Arc::new(thread::Lock::new()))
-        }
+        })
     }
 }
 
@@ -72,9 +74,32 @@ impl Lock {
     /// # Panics
     ///
     /// On the process backend, if the shared memory that every process maps
-    /// cannot be created or is full.
+    /// cannot be created or is full; [`try_new`](Self::try_new) returns that
+    /// error instead.
+    #[track_caller]
     pub fn new() -> Self {
-        Lock::default()
+        crate::error::or_panic(Lock::try_new())
+    }
+
+    /// A new, unlocked lock, or the error [`new`](Self::new) panics with.
+    ///
+    /// # Errors
+    ///
+    /// [`SharedMemoryError`](crate::SharedMemoryError) on the process
+    /// backend, if the shared memory that every process maps cannot be
+    /// created or is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = freethreading::Lock::try_new()?;
+    /// assert!(!lock.locked());
+    /// # Ok::<(), freethreading::SharedMemoryError>(())
+    /// ```
+    pub fn try_new() -> Result<Self, SharedMemoryError> {
+        Ok(Lock {
+            flavor: Flavor::try_new()?,
+        })
     }
 
     /// Takes the lock, waiting as long as it takes, until the guard is dropped.
@@ -199,6 +224,13 @@ impl Lock {
             Flavor::Thread(lock) => lock.locked(),
             Flavor::Process(lock) => lock.locked(),
         }
+    }
+}
+
+impl Default for Lock {
+    /// As [`Lock::new`].
+    fn default() -> Self {
+        Lock::new()
     }
 }
 

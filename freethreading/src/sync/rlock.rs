@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::SharedMemoryError;
+
 use super::process::{self, Taken};
 use super::thread;
 use super::{OwnerDied, ReleaseError};
@@ -37,7 +39,7 @@ use super::{OwnerDied, ReleaseError};
 /// assert_eq!(countdown(&rlock, 3), 3);
 /// assert!(!rlock.is_owned());
 /// ```
-#[derive(Clone, Default, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct RLock {
     pub(super) flavor: Flavor,
@@ -49,13 +51,13 @@ pub(super) enum Flavor {
     Process(#[serde(with = "crate::shared::arc")] Arc<process::RLock>),
 }
 
-impl Default for Flavor {
-    fn default() -> Self {
-        if crate::shared::process_flavor() {
-            Flavor::Process(Arc::new(process::RLock::new()))
+impl Flavor {
+    fn try_new() -> Result<Self, SharedMemoryError> {
+        Ok(if crate::shared::process_flavor() {
+            Flavor::Process(Arc::new(process::RLock::new()?))
         } else {
             Flavor::Thread(Arc::new(thread::RLock::new()))
-        }
+        })
     }
 }
 
@@ -65,9 +67,33 @@ impl RLock {
     /// # Panics
     ///
     /// On the process backend, if the shared memory that every process maps
-    /// cannot be created or is full.
+    /// cannot be created or is full; [`try_new`](Self::try_new) returns that
+    /// error instead.
+    #[track_caller]
     pub fn new() -> Self {
-        RLock::default()
+        crate::error::or_panic(RLock::try_new())
+    }
+
+    /// A new lock that nobody holds, or the error [`new`](Self::new) panics
+    /// with.
+    ///
+    /// # Errors
+    ///
+    /// [`SharedMemoryError`](crate::SharedMemoryError) on the process
+    /// backend, if the shared memory that every process maps cannot be
+    /// created or is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = freethreading::RLock::try_new()?;
+    /// assert!(lock.try_acquire());
+    /// # Ok::<(), freethreading::SharedMemoryError>(())
+    /// ```
+    pub fn try_new() -> Result<Self, SharedMemoryError> {
+        Ok(RLock {
+            flavor: Flavor::try_new()?,
+        })
     }
 
     /// Takes the lock (once more, if this worker holds it) until the guard is dropped.
@@ -166,6 +192,13 @@ impl RLock {
             Flavor::Thread(lock) => lock.is_owned(),
             Flavor::Process(lock) => lock.is_owned(),
         }
+    }
+}
+
+impl Default for RLock {
+    /// As [`RLock::new`].
+    fn default() -> Self {
+        RLock::new()
     }
 }
 

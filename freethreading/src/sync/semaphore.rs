@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::SharedMemoryError;
+
 use super::ReleaseError;
 use super::{process, thread};
 
@@ -70,12 +72,12 @@ enum Flavor {
 }
 
 impl Flavor {
-    fn new(value: usize, bounded: bool) -> Self {
-        if crate::shared::process_flavor() {
-            Flavor::Process(Arc::new(process::Semaphore::new(value, bounded)))
+    fn try_new(value: usize, bounded: bool) -> Result<Self, SharedMemoryError> {
+        Ok(if crate::shared::process_flavor() {
+            Flavor::Process(Arc::new(process::Semaphore::new(value, bounded)?))
         } else {
             Flavor::Thread(Arc::new(thread::Semaphore::new(value, bounded)))
-        }
+        })
     }
 
     fn acquire_until(&self, deadline: Option<std::time::Instant>) -> bool {
@@ -167,11 +169,33 @@ impl Semaphore {
     /// # Panics
     ///
     /// On the process backend, if the shared memory that every process maps
-    /// cannot be created or is full.
+    /// cannot be created or is full; [`try_new`](Self::try_new) returns that
+    /// error instead.
+    #[track_caller]
     pub fn new(value: usize) -> Self {
-        Semaphore {
-            flavor: Flavor::new(value, false),
-        }
+        crate::error::or_panic(Semaphore::try_new(value))
+    }
+
+    /// A semaphore with `value` permits, or the error [`new`](Self::new)
+    /// panics with.
+    ///
+    /// # Errors
+    ///
+    /// [`SharedMemoryError`](crate::SharedMemoryError) on the process
+    /// backend, if the shared memory that every process maps cannot be
+    /// created or is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = freethreading::Semaphore::try_new(2)?;
+    /// assert_eq!(semaphore.value(), 2);
+    /// # Ok::<(), freethreading::SharedMemoryError>(())
+    /// ```
+    pub fn try_new(value: usize) -> Result<Self, SharedMemoryError> {
+        Ok(Semaphore {
+            flavor: Flavor::try_new(value, false)?,
+        })
     }
 
     permit_methods!();
@@ -204,11 +228,33 @@ impl BoundedSemaphore {
     /// # Panics
     ///
     /// On the process backend, if the shared memory that every process maps
-    /// cannot be created or is full.
+    /// cannot be created or is full; [`try_new`](Self::try_new) returns that
+    /// error instead.
+    #[track_caller]
     pub fn new(value: usize) -> Self {
-        BoundedSemaphore {
-            flavor: Flavor::new(value, true),
-        }
+        crate::error::or_panic(BoundedSemaphore::try_new(value))
+    }
+
+    /// A bounded semaphore with `value` permits, or the error
+    /// [`new`](Self::new) panics with.
+    ///
+    /// # Errors
+    ///
+    /// [`SharedMemoryError`](crate::SharedMemoryError) on the process
+    /// backend, if the shared memory that every process maps cannot be
+    /// created or is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = freethreading::BoundedSemaphore::try_new(1)?;
+    /// assert_eq!(semaphore.bound(), 1);
+    /// # Ok::<(), freethreading::SharedMemoryError>(())
+    /// ```
+    pub fn try_new(value: usize) -> Result<Self, SharedMemoryError> {
+        Ok(BoundedSemaphore {
+            flavor: Flavor::try_new(value, true)?,
+        })
     }
 
     permit_methods!();

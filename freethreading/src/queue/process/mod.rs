@@ -34,11 +34,11 @@ pub(crate) struct Queue<T> {
 
 impl<T: TaskValue> Queue<T> {
     /// A queue of at most `maxsize` items; 0 means no bound.
-    pub(crate) fn new(maxsize: usize) -> Self {
-        Queue {
-            ring: Ring::new(maxsize),
+    pub(crate) fn new(maxsize: usize) -> Result<Self, crate::SharedMemoryError> {
+        Ok(Queue {
+            ring: Ring::new(maxsize)?,
             items: PhantomData,
-        }
+        })
     }
 
     pub(crate) fn maxsize(&self) -> usize {

@@ -107,12 +107,12 @@ pub(crate) struct Ring {
 }
 
 impl Ring {
-    pub(crate) fn new(maxsize: usize) -> Ring {
-        let state: Shared<State> = Shared::new("Queue");
+    pub(crate) fn new(maxsize: usize) -> Result<Ring, crate::SharedMemoryError> {
+        let state: Shared<State> = Shared::try_new("Queue")?;
         let maxsize = u64::try_from(maxsize).unwrap_or(u64::MAX);
         state.put.maxsize.store(maxsize, Ordering::Relaxed);
         state.get.maxsize.store(maxsize, Ordering::Relaxed);
-        Ring { state }
+        Ok(Ring { state })
     }
 
     pub(crate) fn from_shared(state: Shared<State>) -> Ring {

@@ -1,17 +1,29 @@
-//! Raw access to one segment of a queue: a block of the arena holding
-//! records, read and written as plain bytes.
+//! Access to one segment of a queue: a block of the arena holding records,
+//! read and written as whole 8-byte words, each a relaxed atomic access.
 //!
-//! Every access is bounds-checked against the block. Plain (non-atomic)
-//! accesses are race-free because of who may touch which bytes: a `put`
-//! writes only past the queue's tail, with the producers' lock held, and
-//! publishes them with a release store of the count of items; a `get`
-//! reads only records that count covers, with the consumers' lock held,
-//! after an acquire load of it. A garbage value read from a segment that
-//! another process overwrote is caught by the record checks of the ring,
-//! never trusted as a length or an offset unchecked.
+//! Another process may write a segment while this one reads it: a `get`
+//! through a stale handle reads a segment that was freed and reused, and a
+//! process may die half-way through a `put`. Plain reads and writes of such
+//! memory would be a data race, undefined behaviour whatever the values; a
+//! relaxed atomic access never is, and compiles to the same `mov` on x86-64
+//! and aarch64. The ordering comes from elsewhere: a `put` writes only past
+//! the queue's tail, with the producers' lock held, and publishes with a
+//! release store of the count of items; a `get` reads only records that
+//! count covers, after an acquire load of it. A garbage value read from a
+//! segment that another process overwrote is caught by the record checks of
+//! the ring, never trusted as a length or an offset unchecked.
+//!
+//! Every access is a whole word: records start on a word and fill theirs
+//! ([`padded`](super::ring) lengths), so a record's last, partial word is
+//! its own and is written whole, zero past the record. So no byte of a
+//! segment is ever reached by accesses of two sizes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::shared::Arena;
 use crate::shared::arena::kind;
+
+const WORD: u64 = 8;
 
 /// A segment's bytes in this process's mapping.
 pub(super) struct Segment {
@@ -24,6 +36,10 @@ impl Segment {
     /// there.
     pub(super) fn open(arena: &Arena, offset: u64) -> Option<Segment> {
         let (base, len) = arena.bytes(offset, kind::SEGMENT)?;
+        // Blocks start on 64 bytes of a page-aligned mapping.
+        if base.align_offset(align_of::<AtomicU64>()) != 0 {
+            return None;
+        }
         Some(Segment { base, len })
     }
 
@@ -32,61 +48,113 @@ impl Segment {
         self.len
     }
 
-    /// A pointer to `len` bytes at `at`, if they lie inside the segment.
-    fn at(&self, at: u64, len: u64) -> Option<*mut u8> {
-        if at.checked_add(len)? > self.len {
+    /// The words that hold `len` bytes from `at`, if `at` is on a word and
+    /// they lie inside the segment.
+    #[allow(clippy::cast_ptr_alignment, reason = "the alignment is checked")]
+    fn words(&self, at: u64, len: u64) -> Option<&[AtomicU64]> {
+        let count = len.div_ceil(WORD);
+        if at % WORD != 0 || at.checked_add(count.checked_mul(WORD)?)? > self.len {
             return None;
         }
-        // SAFETY: `at + len <= self.len`, so the pointer stays inside the
-        // block, which is mapped for the arena's lifetime.
-        Some(unsafe { self.base.add(usize::try_from(at).ok()?) })
+        let count = usize::try_from(count).ok()?;
+        // SAFETY: `at` is on a word of an 8-aligned segment (checked at
+        // `open`), and `at + 8 * count <= self.len`, so the words lie inside
+        // the block, which is mapped for the arena's lifetime (the arena
+        // outlives `self`, made from a `&Arena` that a `Shared` holds for
+        // good). `AtomicU64` is valid for any bits and shared access to it
+        // is through atomic operations only, whoever else maps the block.
+        Some(unsafe {
+            std::slice::from_raw_parts(
+                self.base.add(usize::try_from(at).ok()?).cast::<AtomicU64>(),
+                count,
+            )
+        })
     }
 
-    #[allow(clippy::cast_ptr_alignment, reason = "the alignment is checked first")]
     pub(super) fn read_u64(&self, at: u64) -> Option<u64> {
-        if at % 8 != 0 {
-            return None;
-        }
-        let word = self.at(at, 8)?.cast::<u64>();
-        // SAFETY: in bounds (checked by `at`) and 8-aligned, because the
-        // segment is; the word belongs to a published record or to the
-        // caller's own side of the queue (see the module comment).
-        Some(unsafe { word.read() })
+        Some(self.words(at, WORD)?[0].load(Ordering::Relaxed))
     }
 
-    #[allow(clippy::cast_ptr_alignment, reason = "the alignment is checked first")]
     pub(super) fn write_u64(&self, at: u64, value: u64) -> Option<()> {
-        if at % 8 != 0 {
-            return None;
-        }
-        let word = self.at(at, 8)?.cast::<u64>();
-        // SAFETY: as in `read_u64`; the word lies past the tail, where only
-        // the producers' lock holder touches it.
-        unsafe { word.write(value) };
+        self.words(at, WORD)?[0].store(value, Ordering::Relaxed);
         Some(())
     }
 
+    /// Writes `bytes` from the word at `at`, and zeros up to the next word.
     pub(super) fn write_bytes(&self, at: u64, bytes: &[u8]) -> Option<()> {
-        let to = self.at(at, bytes.len() as u64)?;
-        // SAFETY: the range is inside the segment (checked by `at`) and past
-        // the tail, where nobody reads; `bytes` is private memory, so the
-        // ranges do not overlap.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), to, bytes.len()) };
+        let words = self.words(at, bytes.len() as u64)?;
+        let chunks = bytes.chunks_exact(8);
+        let rest = chunks.remainder();
+        for (word, chunk) in words.iter().zip(chunks) {
+            word.store(
+                chunk.try_into().map_or(0, u64::from_ne_bytes),
+                Ordering::Relaxed,
+            );
+        }
+        if let Some(last) = words.get(bytes.len() / 8) {
+            let mut tail = [0; 8];
+            tail[..rest.len()].copy_from_slice(rest);
+            last.store(u64::from_ne_bytes(tail), Ordering::Relaxed);
+        }
         Some(())
     }
 
+    /// Reads `len` bytes from the word at `at` into `out`, replacing what
+    /// it held.
     pub(super) fn read_bytes(&self, at: u64, len: u64, out: &mut Vec<u8>) -> Option<()> {
-        let from = self.at(at, len)?;
+        let words = self.words(at, len)?;
         let len = usize::try_from(len).ok()?;
         out.clear();
-        out.reserve(len);
-        // SAFETY: the range is inside the segment (checked by `at`) and
-        // holds a published record, which nobody writes while the
-        // consumers' lock is held; `out` has room for `len` bytes.
-        unsafe {
-            std::ptr::copy_nonoverlapping(from, out.as_mut_ptr(), len);
-            out.set_len(len);
+        // Room for whole words, the last one's padding too: one store each.
+        out.reserve(words.len() * 8);
+        let room = out.spare_capacity_mut();
+        for (to, word) in room.chunks_exact_mut(8).zip(words) {
+            let bytes = word.load(Ordering::Relaxed).to_ne_bytes();
+            for (to, byte) in to.iter_mut().zip(bytes) {
+                to.write(byte);
+            }
         }
+        // SAFETY: the loop wrote `words.len() * 8 >= len` bytes from the
+        // start of the spare capacity, which `reserve` made that long.
+        unsafe { out.set_len(len) };
         Some(())
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_whole_words_and_round_trip() {
+        let arena = Arena::create(1 << 20).unwrap();
+        let block = arena.alloc(kind::SEGMENT, 256).unwrap();
+        let segment = Segment::open(&arena, block.offset).unwrap();
+        let mut out = Vec::new();
+        for len in 0..=40u8 {
+            let bytes: Vec<u8> = (1..=len).collect();
+            // A longer record there first: the new one's last word is whole.
+            segment.write_bytes(64, &[0xFF; 48]).unwrap();
+            segment.write_bytes(64, &bytes).unwrap();
+            segment.read_bytes(64, u64::from(len), &mut out).unwrap();
+            assert_eq!(out, bytes);
+            let padded = u64::from(len).div_ceil(8) * 8;
+            segment.read_bytes(64, padded, &mut out).unwrap();
+            assert!(
+                out[bytes.len()..].iter().all(|&b| b == 0),
+                "padding of {len}"
+            );
+        }
+        assert_eq!(
+            segment.read_u64(64 + 40),
+            Some(u64::MAX),
+            "nothing past the words"
+        );
+        // Off a word, or past the end, is refused.
+        assert!(segment.write_bytes(3, b"x").is_none());
+        assert!(segment.read_bytes(4, 1, &mut out).is_none());
+        assert!(segment.read_u64(segment.len()).is_none());
+        assert!(segment.write_bytes(segment.len() - 8, &[1; 9]).is_none());
+        assert!(segment.write_bytes(segment.len() - 8, &[1; 8]).is_some());
     }
 }

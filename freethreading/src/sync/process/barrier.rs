@@ -101,8 +101,8 @@ fn run_action(hash: u64) -> bool {
 
 impl Barrier {
     /// A barrier for `parties`, which the caller checked is at least one.
-    pub(crate) fn new(parties: usize) -> Self {
-        let state: Shared<State> = Shared::new("Barrier");
+    pub(crate) fn new(parties: usize) -> Result<Self, crate::SharedMemoryError> {
+        let state: Shared<State> = Shared::try_new("Barrier")?;
         state
             .deaths_seen
             .store(state.arena().deaths(), Ordering::Relaxed);
@@ -110,7 +110,7 @@ impl Barrier {
             u64::try_from(parties).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
-        Barrier { state }
+        Ok(Barrier { state })
     }
 
     pub(crate) fn set_action(&self, name: &str) {

@@ -84,11 +84,11 @@ pub(crate) struct Condition {
 }
 
 impl Condition {
-    pub(crate) fn new(lock: ConditionLock) -> Self {
-        Condition {
+    pub(crate) fn new(lock: ConditionLock) -> Result<Self, crate::SharedMemoryError> {
+        Ok(Condition {
             lock,
-            state: Shared::new("Condition"),
-        }
+            state: Shared::try_new("Condition")?,
+        })
     }
 
     pub(crate) fn lock(&self) -> &ConditionLock {
@@ -108,7 +108,7 @@ impl Condition {
         let arena = self.state.arena();
         let slot = match Shared::<Waiter>::new_in(arena) {
             Ok(slot) => slot,
-            Err(error) => crate::shared::no_memory("Condition waiter", &error),
+            Err(error) => crate::shared::no_memory("Condition waiter", error),
         };
         slot.process.store(members::me(), Ordering::Relaxed);
         let offset = slot.offset();

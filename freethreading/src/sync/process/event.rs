@@ -34,10 +34,10 @@ pub(crate) struct Event {
 }
 
 impl Event {
-    pub(crate) fn new() -> Self {
-        Event {
-            state: Shared::new("Event"),
-        }
+    pub(crate) fn new() -> Result<Self, crate::SharedMemoryError> {
+        Ok(Event {
+            state: Shared::try_new("Event")?,
+        })
     }
 
     pub(crate) fn set(&self) {

@@ -31,10 +31,10 @@ pub(crate) struct Lock {
 }
 
 impl Lock {
-    pub(crate) fn new() -> Self {
-        Lock {
-            state: Shared::new("Lock"),
-        }
+    pub(crate) fn new() -> Result<Self, crate::SharedMemoryError> {
+        Ok(Lock {
+            state: Shared::try_new("Lock")?,
+        })
     }
 
     #[cfg(all(test, target_os = "linux"))]

@@ -40,10 +40,10 @@ pub(crate) struct RLock {
 }
 
 impl RLock {
-    pub(crate) fn new() -> Self {
-        RLock {
-            state: Shared::new("RLock"),
-        }
+    pub(crate) fn new() -> Result<Self, crate::SharedMemoryError> {
+        Ok(RLock {
+            state: Shared::try_new("RLock")?,
+        })
     }
 
     fn owned_by(&self, me: u64) -> bool {

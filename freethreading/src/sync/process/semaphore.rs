@@ -37,15 +37,20 @@ fn to_u64(n: usize) -> u64 {
 }
 
 impl Semaphore {
-    pub(crate) fn new(value: usize, bounded: bool) -> Self {
-        let state: Shared<State> = Shared::new("Semaphore");
+    pub(crate) fn new(value: usize, bounded: bool) -> Result<Self, crate::SharedMemoryError> {
+        let what = if bounded {
+            "BoundedSemaphore"
+        } else {
+            "Semaphore"
+        };
+        let state: Shared<State> = Shared::try_new(what)?;
         state.value.store(to_u64(value), Ordering::Relaxed);
         if bounded {
             state
                 .bound
                 .store(to_u64(value).saturating_add(1), Ordering::Relaxed);
         }
-        Semaphore { state }
+        Ok(Semaphore { state })
     }
 
     #[inline]
