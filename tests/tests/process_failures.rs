@@ -377,6 +377,19 @@ process_tests! {
         );
         assert!(active_children().is_empty());
     }
+
+    fn pools_dropped_as_they_start_leave_no_zombies() {
+        // Dropped at once, a pool terminates while its drivers still start
+        // their children: each child must be killed and reaped all the same.
+        for _ in 0..50 {
+            drop(WorkerPool::new(2).unwrap());
+        }
+        eventually(
+            Duration::from_secs(5),
+            || format!("zombies left: {:?}", zombie_children()),
+            || zombie_children().is_empty(),
+        );
+    }
 }
 
 /// Not a test: the parent that `a_killed_parent_leaves_no_orphans` kills.

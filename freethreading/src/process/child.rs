@@ -1,6 +1,6 @@
 //! The worker side: a process started from this same binary recognises
 //! itself, takes over from `main`, and serves its parent's jobs until the
-//! parent closes the channel or dies.
+//! parent closes the channel (or resets it) or dies; it then exits quietly.
 //!
 //! The take-over point is the first use of the crate: [`init`](crate::init)
 //! (which `#[freethreading::main]` puts first in `main`), else whatever call
@@ -17,7 +17,7 @@
 //! in practice when the parent process dies). A parent that terminates a
 //! pool kills its workers itself.
 
-use std::io::Write;
+use std::io::{self, Write};
 use std::process;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -58,6 +58,15 @@ fn parent_if_worker() -> Option<u32> {
     (protocol == PROTOCOL && sys::stdin_is_channel_from(parent)).then_some(parent)
 }
 
+/// Whether a failed read means the parent hung up: a parent that closes the
+/// channel with a reply still unread resets it, rather than ending it.
+fn hung_up(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe | io::ErrorKind::UnexpectedEof
+    )
+}
+
 fn fail(why: &str) -> ! {
     eprintln!("freethreading worker process {}: {why}", process::id());
     process::exit(EXIT_PROTOCOL);
@@ -83,6 +92,8 @@ fn serve(parent: u32) -> ! {
             }
         }
         Ok(None) => {}
+        // The parent is gone: nobody is waiting for this worker.
+        Err(e) if hung_up(&e) => exit(0),
         Err(e) => fail(&format!("reading the parent's shared memory: {e}")),
     }
 
@@ -93,6 +104,7 @@ fn serve(parent: u32) -> ! {
             Err(garbled) => fail(&garbled.0),
         },
         Ok(None) => exit(0),
+        Err(e) if hung_up(&e) => exit(0),
         Err(e) => fail(&format!("reading the handshake: {e}")),
     };
     if welcome.build != sys::build_id() {
@@ -166,6 +178,7 @@ fn serve_jobs(
         match reader.fill_soon(channel, SPIN) {
             Ok(true) => {}
             Ok(false) => exit(0),
+            Err(e) if hung_up(&e) => exit(0),
             Err(e) => fail(&format!("reading a job: {e}")),
         }
     }

@@ -1,0 +1,67 @@
+//! What worker processes print, read raw: a worker whose parent hangs up
+//! exits without a word. Each test runs [`output_helper`] of this binary as a
+//! plain command and reads all it printed, harness lines included (the
+//! suite's harness leaves those out of what it relays, so it cannot see them).
+//!
+//! Linux only: the process backend runs there alone for now.
+#![cfg(target_os = "linux")]
+
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
+use std::process::Command;
+
+use freethreading::{BACKEND_ENV_VAR, WorkerPool};
+use freethreading_tests::process_tests;
+
+/// Names what [`output_helper`] does; unset, it does nothing.
+const HELPER_VAR: &str = "FREETHREADING_TEST_OUTPUT_HELPER";
+
+/// Runs [`output_helper`] doing `what` on processes, and returns what it
+/// wrote on its standard output and error.
+fn run_helper(what: &str) -> (String, String) {
+    let output = Command::new(std::env::current_exe().expect("the test binary's path"))
+        .args([
+            "output_helper",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(HELPER_VAR, what)
+        .env(BACKEND_ENV_VAR, "multiprocessing")
+        .output()
+        .expect("running the helper");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success(),
+        "the helper failed: {}\n{stdout}\n{stderr}",
+        output.status
+    );
+    (stdout, stderr)
+}
+
+process_tests! {
+    fn workers_whose_parent_hangs_up_exit_without_a_word() {
+        let (stdout, stderr) = run_helper("drop pools");
+        assert!(
+            !stderr.contains("freethreading worker process"),
+            "a worker complained:\n{stderr}\n{stdout}"
+        );
+    }
+}
+
+/// Not a test: what the tests above run as a command, named by [`HELPER_VAR`].
+#[test]
+#[ignore = "run by the tests of this file, as a command whose output they read"]
+fn output_helper() {
+    match std::env::var(HELPER_VAR).as_deref() {
+        Ok("drop pools") => {
+            for _ in 0..50 {
+                drop(WorkerPool::new(2).unwrap());
+            }
+        }
+        _ => {}
+    }
+}
