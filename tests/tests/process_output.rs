@@ -1,5 +1,6 @@
-//! What worker processes print, read raw: a worker whose parent hangs up
-//! exits without a word. Each test runs [`output_helper`] of this binary as a
+//! What worker processes print, read raw: a test binary's workers print
+//! nothing of the test harness, and a worker whose parent hangs up exits
+//! without a word. Each test runs [`output_helper`] of this binary as a
 //! plain command and reads all it printed, harness lines included (the
 //! suite's harness leaves those out of what it relays, so it cannot see them).
 //!
@@ -11,11 +12,17 @@ freethreading::test_support!();
 
 use std::process::Command;
 
-use freethreading::{BACKEND_ENV_VAR, WorkerPool};
+use freethreading::{BACKEND_ENV_VAR, Worker, WorkerPool, worker_fn};
 use freethreading_tests::process_tests;
 
 /// Names what [`output_helper`] does; unset, it does nothing.
 const HELPER_VAR: &str = "FREETHREADING_TEST_OUTPUT_HELPER";
+
+#[worker_fn]
+fn shout(x: u64) -> u64 {
+    println!("task says {x}");
+    x
+}
 
 /// Runs [`output_helper`] doing `what` on processes, and returns what it
 /// wrote on its standard output and error.
@@ -27,6 +34,8 @@ fn run_helper(what: &str) -> (String, String) {
             "--ignored",
             "--nocapture",
             "--test-threads=1",
+            // No `test output_helper ... ` for the first line to join.
+            "-q",
         ])
         .env(HELPER_VAR, what)
         .env(BACKEND_ENV_VAR, "multiprocessing")
@@ -43,6 +52,19 @@ fn run_helper(what: &str) -> (String, String) {
 }
 
 process_tests! {
+    fn workers_of_a_test_binary_print_their_tasks_lines_and_nothing_of_the_harness() {
+        let (stdout, stderr) = run_helper("print");
+        for x in [0, 1, 2, 3, 4, 5, 100] {
+            assert!(
+                stdout.lines().any(|line| line == format!("task says {x}")),
+                "no line of task {x} in:\n{stdout}"
+            );
+        }
+        // The helper's own harness says it once; its four workers, never.
+        let running = stdout.lines().filter(|line| line.starts_with("running ")).count();
+        assert_eq!(running, 1, "harness lines from workers in:\n{stdout}\n{stderr}");
+    }
+
     fn workers_whose_parent_hangs_up_exit_without_a_word() {
         let (stdout, stderr) = run_helper("drop pools");
         assert!(
@@ -57,6 +79,13 @@ process_tests! {
 #[ignore = "run by the tests of this file, as a command whose output they read"]
 fn output_helper() {
     match std::env::var(HELPER_VAR).as_deref() {
+        Ok("print") => {
+            let pool = WorkerPool::new(3).unwrap();
+            assert_eq!(pool.map(shout, 0..6).unwrap(), [0, 1, 2, 3, 4, 5]);
+            let worker = Worker::new(shout, (100,));
+            worker.start().unwrap();
+            assert_eq!(worker.join().unwrap(), 100);
+        }
         Ok("drop pools") => {
             for _ in 0..50 {
                 drop(WorkerPool::new(2).unwrap());

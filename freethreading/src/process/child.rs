@@ -85,16 +85,27 @@ fn serve(parent: u32) -> ! {
     }
     let channel = sys::take_inherited_channel()
         .unwrap_or_else(|e| fail(&format!("no channel to the parent on standard input: {e}")));
-    match sys::receive_descriptor(&channel) {
-        Ok(Some(arena)) => {
-            if let Err(e) = crate::shared::adopt_arena(arena) {
-                fail(&format!("cannot map the parent's shared memory: {e}"));
-            }
-        }
-        Ok(None) => {}
+    let (arena, stdout) = match sys::receive_descriptors(&channel) {
+        Ok(received) => received,
         // The parent is gone: nobody is waiting for this worker.
         Err(e) if hung_up(&e) => exit(0),
         Err(e) => fail(&format!("reading the parent's shared memory: {e}")),
+    };
+    if let Some(stdout) = stdout {
+        // A test binary's worker starts with its output going nowhere, so
+        // that the harness's lines before the take-over stay unseen; the
+        // parent's output is its own from here, before any task runs.
+        let _ = io::stdout().flush();
+        if let Err(e) = sys::adopt_stdout(&stdout) {
+            fail(&format!(
+                "cannot write to the parent's standard output: {e}"
+            ));
+        }
+    }
+    if let Some(arena) = arena {
+        if let Err(e) = crate::shared::adopt_arena(arena) {
+            fail(&format!("cannot map the parent's shared memory: {e}"));
+        }
     }
 
     let mut reader = FrameReader::new();

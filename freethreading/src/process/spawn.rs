@@ -4,14 +4,16 @@
 //! A worker is started from `/proc/self/exe` (so it is this very build even if
 //! the file was replaced), with the parent's arguments, or in a test binary
 //! with the arguments that run only [`test_support!`](crate::test_support)'s
-//! entry point. Its standard output and error are the parent's. The parent
+//! entry point. Its standard output and error are the parent's (in a test
+//! binary, its output is handed over with the arena, so that the harness
+//! prints nothing through it before the take-over). The parent
 //! writes the [`Welcome`] at once, without waiting: it fits in the channel's
 //! buffer, so starting many workers costs one spawn each, and each worker's
 //! [`Hello`] is read by whoever serves it next.
 
 use std::ffi::OsString;
 use std::io;
-use std::process::{Child, ExitStatus};
+use std::process::{Child, ExitStatus, Stdio};
 
 use super::wire::{FrameReader, Hello, PROTOCOL, WORKER_ENV_VAR, Welcome, split, write_message};
 use crate::backend::{BACKEND_ENV_VAR, Backend};
@@ -33,6 +35,11 @@ impl TestEntry {
 }
 
 inventory::collect!(TestEntry);
+
+/// Whether this is a test binary: one with a [`TestEntry`].
+fn is_test_binary() -> bool {
+    inventory::iter::<TestEntry>.into_iter().next().is_some()
+}
 
 /// The arguments a worker starts with: those that run only the entry test in
 /// a test binary, else the parent's own.
@@ -101,6 +108,14 @@ impl WorkerProcess {
             .args(worker_args())
             .env(WORKER_ENV_VAR, format!("{PROTOCOL}:{}", std::process::id()))
             .env(BACKEND_ENV_VAR, Backend::Multiprocessing.as_str());
+        // The test harness prints `running 1 test` before the entry test
+        // takes over, into the middle of the parent's lines: a test binary's
+        // worker starts with its output going nowhere, and is handed ours
+        // with the arena, as it takes over.
+        let test_binary = is_test_binary();
+        if test_binary {
+            command.stdout(Stdio::null());
+        }
         let child = command.spawn()?;
         // The command holds the worker's end of the channel: closing it here
         // leaves the worker the only holder, so its death is our end of file.
@@ -125,7 +140,7 @@ impl WorkerProcess {
         // still run tasks; only primitives shared between processes fail,
         // with their own error.
         let arena = crate::shared::arena_fd_for_child().ok();
-        let sent = sys::send_descriptor(&worker.channel, arena)
+        let sent = sys::send_descriptors(&worker.channel, arena, test_binary)
             .and_then(|()| write_message(&worker.channel, &welcome));
         if let Err(error) = sent {
             worker.kill_and_reap();

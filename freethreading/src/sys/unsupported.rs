@@ -158,11 +158,19 @@ pub(crate) mod process {
         Err(unsupported())
     }
 
-    pub(crate) fn send_descriptor(_channel: &Channel, _fd: Option<()>) -> io::Result<()> {
+    pub(crate) fn send_descriptors(
+        _channel: &Channel,
+        _arena: Option<()>,
+        _stdout: bool,
+    ) -> io::Result<()> {
         Err(unsupported())
     }
 
-    pub(crate) fn receive_descriptor(_channel: &Channel) -> io::Result<Option<()>> {
+    pub(crate) fn receive_descriptors(_channel: &Channel) -> io::Result<(Option<()>, Option<()>)> {
+        Err(unsupported())
+    }
+
+    pub(crate) fn adopt_stdout(_fd: &()) -> io::Result<()> {
         Err(unsupported())
     }
 
