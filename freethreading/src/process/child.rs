@@ -186,7 +186,7 @@ fn serve_jobs(
                 exit(0);
             }
         }
-        match reader.fill_soon(channel, SPIN) {
+        match reader.fill_soon(channel, SPIN, None) {
             Ok(true) => {}
             Ok(false) => exit(0),
             Err(e) if hung_up(&e) => exit(0),

@@ -15,7 +15,10 @@ use std::ffi::OsString;
 use std::io;
 use std::process::{Child, ExitStatus, Stdio};
 
-use super::wire::{FrameReader, Hello, PROTOCOL, WORKER_ENV_VAR, Welcome, split, write_message};
+use super::wire::{
+    FrameReader, Hello, MAX_MESSAGE_ENV_VAR, PROTOCOL, WORKER_ENV_VAR, Welcome, max_frame, split,
+    write_message,
+};
 use crate::backend::{BACKEND_ENV_VAR, Backend};
 use crate::sys::process::{self as sys, Channel};
 use crate::task::TaskError;
@@ -107,7 +110,9 @@ impl WorkerProcess {
         command
             .args(worker_args())
             .env(WORKER_ENV_VAR, format!("{PROTOCOL}:{}", std::process::id()))
-            .env(BACKEND_ENV_VAR, Backend::Multiprocessing.as_str());
+            .env(BACKEND_ENV_VAR, Backend::Multiprocessing.as_str())
+            // Both sides of the channel hold frames to the same limit.
+            .env(MAX_MESSAGE_ENV_VAR, max_frame().to_string());
         // The test harness prints `running 1 test` before the entry test
         // takes over, into the middle of the parent's lines: a test binary's
         // worker starts with its output going nowhere, and is handed ours
@@ -158,6 +163,12 @@ impl WorkerProcess {
     /// [`reap`](Self::reap)).
     pub(crate) fn has_exited(&self) -> bool {
         !self.reaped && sys::has_exited(self.pid())
+    }
+
+    /// Whether the worker sits waiting, every thread of it asleep (as one
+    /// blocked reading its next job is): not running, stopped or paging.
+    pub(crate) fn is_asleep(&self) -> bool {
+        !self.reaped && crate::sys::pid::is_asleep(self.pid())
     }
 
     /// Tells the shared primitives that this worker died (see

@@ -62,6 +62,10 @@ pub(crate) mod pid {
         None
     }
 
+    pub(crate) fn is_asleep(_pid: u32) -> bool {
+        false
+    }
+
     pub(crate) fn start_time_unreaped(_pid: u32) -> Option<u64> {
         None
     }
@@ -179,6 +183,13 @@ pub(crate) mod process {
     }
 
     pub(crate) fn send(_channel: &Channel, _buf: &[u8]) -> io::Result<usize> {
+        Err(unsupported())
+    }
+
+    pub(crate) fn wait_readable(
+        _channel: &Channel,
+        _timeout: std::time::Duration,
+    ) -> io::Result<bool> {
         Err(unsupported())
     }
 }

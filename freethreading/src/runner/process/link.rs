@@ -12,6 +12,7 @@
 //! neither side can block the other's writes for good.
 
 use std::collections::VecDeque;
+use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,11 @@ use crate::process::wire::{FrameReader, FrameWriter, JobHeader, ReplyHeader, SPI
 use crate::runner::Failure;
 use crate::task::TaskError;
 
+/// How long a reply begun but not whole may wait for its next bytes before
+/// the child is looked at: a reply is written in one go, so only a child
+/// that is stopped, starved or paging, or one that sent garbage, pauses in
+/// the middle of one.
+const STALL: Duration = Duration::from_secs(1);
 /// The most jobs in flight to a child whose jobs are quick.
 const PIPELINE: usize = 64;
 /// A job that took less than this in its child counts as quick.
@@ -230,8 +236,21 @@ impl Link {
             if to_the_end && self.in_flight.is_empty() {
                 return Went::Lost;
             }
-            match self.reader.fill_soon(&process.channel, SPIN) {
+            match self.reader.fill_soon(&process.channel, SPIN, Some(STALL)) {
                 Ok(true) => {}
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    // A reply is written in one go, from bytes ready before
+                    // the first is sent: a child asleep in the middle of one
+                    // is waiting for its next job, and what it sent was no
+                    // reply. One stopped, running or paging is waited for.
+                    if process.is_asleep() {
+                        if let Some((arrived, len)) = self.reader.partial_frame() {
+                            return Went::Garbled(format!(
+                                "{arrived} bytes of a frame of {len}, then nothing"
+                            ));
+                        }
+                    }
+                }
                 Ok(false) | Err(_) => return Went::Lost,
             }
         }

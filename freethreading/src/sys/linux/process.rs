@@ -15,6 +15,7 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use rustix::net::{
     RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
@@ -188,6 +189,21 @@ pub(crate) fn adopt_stdout(fd: &OwnedFd) -> io::Result<()> {
 pub(crate) fn read_now(channel: &Channel, buf: &mut [u8]) -> io::Result<usize> {
     let (read, _) = rustix::net::recv(channel, buf, RecvFlags::DONTWAIT)?;
     Ok(read)
+}
+
+/// Waits until `channel` has something to read (or has ended), for
+/// `timeout` at most: `false` if it has not.
+pub(crate) fn wait_readable(channel: &Channel, timeout: Duration) -> io::Result<bool> {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let timeout = Timespec::try_from(timeout).map_err(|_| io::ErrorKind::InvalidInput)?;
+    let mut fds = [PollFd::new(channel, PollFlags::IN)];
+    loop {
+        match poll(&mut fds, Some(&timeout)) {
+            Ok(ready) => return Ok(ready > 0),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Writes what it can of `buf` to `channel`, blocking until some is written;
