@@ -12,7 +12,7 @@ freethreading::test_support!();
 
 use std::process::Command;
 
-use freethreading::{BACKEND_ENV_VAR, Worker, WorkerPool, worker_fn};
+use freethreading::{BACKEND_ENV_VAR, MAX_MESSAGE_ENV_VAR, Worker, WorkerPool, worker_fn};
 use freethreading_tests::process_tests;
 
 /// Names what [`output_helper`] does; unset, it does nothing.
@@ -24,10 +24,44 @@ fn shout(x: u64) -> u64 {
     x
 }
 
+/// Takes `bytes`, and says how many.
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn bytes_of_arguments(bytes: Vec<u8>) -> usize {
+    bytes.len()
+}
+
+/// Returns `len` bytes that no encoding packs into fewer.
+#[worker_fn]
+fn bytes_of(len: usize) -> Vec<u8> {
+    noise(len)
+}
+
+fn noise(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_u32;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state.to_le_bytes()[0]
+        })
+        .collect()
+}
+
 /// Runs [`output_helper`] doing `what` on processes, and returns what it
 /// wrote on its standard output and error.
 fn run_helper(what: &str) -> (String, String) {
-    let output = Command::new(std::env::current_exe().expect("the test binary's path"))
+    run_helper_with(what, None)
+}
+
+/// As [`run_helper`], with [`MAX_MESSAGE_ENV_VAR`] set to `limit`, if any.
+fn run_helper_with(what: &str, limit: Option<&str>) -> (String, String) {
+    let mut command = Command::new(std::env::current_exe().expect("the test binary's path"));
+    if let Some(limit) = limit {
+        command.env(MAX_MESSAGE_ENV_VAR, limit);
+    }
+    let output = command
         .args([
             "output_helper",
             "--exact",
@@ -74,6 +108,20 @@ process_tests! {
     }
 }
 
+process_tests! {
+    fn a_message_over_the_limit_fails_its_call_and_the_pool_goes_on() {
+        run_helper_with("limit", Some("100000"));
+    }
+
+    fn a_limit_that_is_no_number_is_said_and_left_alone() {
+        let (_, stderr) = run_helper_with("default limit", Some("lots"));
+        assert!(
+            stderr.contains("FREETHREADING_MAX_MESSAGE=lots is not a number of bytes"),
+            "no word of the bad limit in:\n{stderr}"
+        );
+    }
+}
+
 /// Not a test: what the tests above run as a command, named by [`HELPER_VAR`].
 #[test]
 #[ignore = "run by the tests of this file, as a command whose output they read"]
@@ -90,6 +138,25 @@ fn output_helper() {
             for _ in 0..50 {
                 drop(WorkerPool::new(2).unwrap());
             }
+        }
+        Ok("limit") => {
+            // Run with a limit of 100 000 bytes.
+            let pool = WorkerPool::new(1).unwrap();
+            assert_eq!(pool.apply(bytes_of, (90_000,)).unwrap().len(), 90_000);
+            let error = pool.apply(bytes_of, (200_000,)).unwrap_err();
+            let task = error.task_error().expect("a task error");
+            assert!(task.is_serialization(), "{task}");
+            assert!(task.to_string().contains(MAX_MESSAGE_ENV_VAR), "{task}");
+            let error = pool
+                .apply(bytes_of_arguments, (noise(200_000),))
+                .unwrap_err();
+            let task = error.task_error().expect("a task error");
+            assert!(task.to_string().contains(MAX_MESSAGE_ENV_VAR), "{task}");
+            assert_eq!(pool.apply(bytes_of, (10,)).unwrap(), noise(10));
+        }
+        Ok("default limit") => {
+            let pool = WorkerPool::new(1).unwrap();
+            assert_eq!(pool.apply(bytes_of, (200_000,)).unwrap().len(), 200_000);
         }
         _ => {}
     }
