@@ -345,6 +345,28 @@ process_tests! {
         }
     }
 
+    fn an_initializer_claiming_a_huge_frame_breaks_the_pool_without_a_hang() {
+        // Its claim comes before the worker's hello, which it swallows.
+        let pool = WorkerPool::builder()
+            .workers(1)
+            .initializer(claim_a_frame_of, ((1 << 30) - 64,))
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let error = pool
+            .apply_async(square, (2,))
+            .unwrap()
+            .get_timeout(PATIENCE)
+            .expect_err("a pool whose worker never said hello");
+        assert!(!matches!(error, PoolError::Timeout), "{error}");
+        assert!(error.to_string().contains("frame"), "{error}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "failed after {:?}",
+            started.elapsed()
+        );
+    }
+
     fn a_result_that_cannot_be_read_back_is_an_error_naming_the_task() {
         let pool = WorkerPool::new(1).unwrap();
         let error = pool.apply(make_unreadable, ()).unwrap_err();

@@ -14,14 +14,19 @@
 use std::ffi::OsString;
 use std::io;
 use std::process::{Child, ExitStatus, Stdio};
+use std::time::Duration;
 
 use super::wire::{
-    FrameReader, Hello, MAX_MESSAGE_ENV_VAR, PROTOCOL, WORKER_ENV_VAR, Welcome, max_frame, split,
-    write_message,
+    FrameReader, Garbled, Hello, MAX_MESSAGE_ENV_VAR, PROTOCOL, WORKER_ENV_VAR, Welcome, max_frame,
+    split, write_message,
 };
 use crate::backend::{BACKEND_ENV_VAR, Backend};
 use crate::sys::process::{self as sys, Channel};
 use crate::task::TaskError;
+
+/// How long a frame begun but not whole may wait for its next bytes before
+/// the worker is looked at (see [`WorkerProcess::fill`]).
+const STALL: Duration = Duration::from_secs(1);
 
 /// A test binary's entry point for worker processes, registered by
 /// [`test_support!`](crate::test_support).
@@ -165,10 +170,42 @@ impl WorkerProcess {
         !self.reaped && sys::has_exited(self.pid())
     }
 
-    /// Whether the worker sits waiting, every thread of it asleep (as one
-    /// blocked reading its next job is): not running, stopped or paging.
-    pub(crate) fn is_asleep(&self) -> bool {
-        !self.reaped && crate::sys::pid::is_asleep(self.pid())
+    /// Reads what the worker has sent into `reader`, polling for `spin`
+    /// before sleeping (see [`FrameReader::fill_soon`]); `Ok(false)` at the
+    /// end of the channel.
+    ///
+    /// A frame the worker began and left unfinished is garbage (an
+    /// `InvalidData` error) once nothing more came for [`STALL`] while every
+    /// thread of the worker sleeps, as one waiting for its next job does: a
+    /// frame is written in one go, from bytes ready before the first is
+    /// sent, so a worker that is running, stopped or paging is waited for.
+    pub(crate) fn fill(&self, reader: &mut FrameReader, spin: Duration) -> io::Result<bool> {
+        loop {
+            match reader.fill_soon(&self.channel, spin, Some(STALL)) {
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    let asleep = !self.reaped && crate::sys::pid::is_asleep(self.pid());
+                    if let Some((arrived, len)) = reader.partial_frame().filter(|_| asleep) {
+                        return Err(Garbled(format!(
+                            "{arrived} bytes of a frame of {len}, then nothing"
+                        ))
+                        .into());
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Reads until a whole frame is buffered, and returns it; `None` at the
+    /// end of the channel. A frame left unfinished is an error, as in
+    /// [`fill`](Self::fill).
+    fn read_frame<'r>(&self, reader: &'r mut FrameReader) -> io::Result<Option<&'r [u8]>> {
+        while !reader.has_frame()? {
+            if !self.fill(reader, Duration::ZERO)? {
+                return Ok(None);
+            }
+        }
+        Ok(reader.next_frame()?)
     }
 
     /// Tells the shared primitives that this worker died (see
@@ -179,7 +216,7 @@ impl WorkerProcess {
 
     /// Reads the worker's [`Hello`].
     pub(crate) fn await_hello(&mut self, reader: &mut FrameReader) -> Result<(), NotReady> {
-        let frame = match reader.read_frame(&self.channel) {
+        let frame = match self.read_frame(reader) {
             Ok(Some(frame)) => frame,
             Ok(None) => {
                 // Also the case of a parent that hung up on a worker still

@@ -195,6 +195,13 @@ impl FrameReader {
         }
     }
 
+    /// Whether a complete frame is buffered.
+    pub(crate) fn has_frame(&self) -> Result<bool, Garbled> {
+        Ok(self
+            .pending_len()?
+            .is_some_and(|len| self.end - self.start >= 4 + len))
+    }
+
     /// The next complete frame in the buffer, if there is one.
     pub(crate) fn next_frame(&mut self) -> Result<Option<&[u8]>, Garbled> {
         match self.pending_len()? {
@@ -294,10 +301,7 @@ impl FrameReader {
     /// Reads until a whole frame is buffered, and returns it; `None` at the
     /// end of the stream.
     pub(crate) fn read_frame(&mut self, mut source: impl Read) -> io::Result<Option<&[u8]>> {
-        while self
-            .pending_len()?
-            .is_none_or(|len| self.end - self.start < 4 + len)
-        {
+        while !self.has_frame()? {
             if !self.fill(&mut source)? {
                 return Ok(None);
             }

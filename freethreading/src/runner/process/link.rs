@@ -23,11 +23,6 @@ use crate::process::wire::{FrameReader, FrameWriter, JobHeader, ReplyHeader, SPI
 use crate::runner::Failure;
 use crate::task::TaskError;
 
-/// How long a reply begun but not whole may wait for its next bytes before
-/// the child is looked at: a reply is written in one go, so only a child
-/// that is stopped, starved or paging, or one that sent garbage, pauses in
-/// the middle of one.
-const STALL: Duration = Duration::from_secs(1);
 /// The most jobs in flight to a child whose jobs are quick.
 const PIPELINE: usize = 64;
 /// A job that took less than this in its child counts as quick.
@@ -236,20 +231,10 @@ impl Link {
             if to_the_end && self.in_flight.is_empty() {
                 return Went::Lost;
             }
-            match self.reader.fill_soon(&process.channel, SPIN, Some(STALL)) {
+            match process.fill(&mut self.reader, SPIN) {
                 Ok(true) => {}
-                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                    // A reply is written in one go, from bytes ready before
-                    // the first is sent: a child asleep in the middle of one
-                    // is waiting for its next job, and what it sent was no
-                    // reply. One stopped, running or paging is waited for.
-                    if process.is_asleep() {
-                        if let Some((arrived, len)) = self.reader.partial_frame() {
-                            return Went::Garbled(format!(
-                                "{arrived} bytes of a frame of {len}, then nothing"
-                            ));
-                        }
-                    }
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    return Went::Garbled(e.to_string());
                 }
                 Ok(false) | Err(_) => return Went::Lost,
             }
