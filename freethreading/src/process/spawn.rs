@@ -199,7 +199,10 @@ impl WorkerProcess {
     /// Reads until a whole frame is buffered, and returns it; `None` at the
     /// end of the channel. A frame left unfinished is an error, as in
     /// [`fill`](Self::fill).
-    fn read_frame<'r>(&self, reader: &'r mut FrameReader) -> io::Result<Option<&'r [u8]>> {
+    pub(crate) fn read_frame<'r>(
+        &self,
+        reader: &'r mut FrameReader,
+    ) -> io::Result<Option<&'r [u8]>> {
         while !reader.has_frame()? {
             if !self.fill(reader, Duration::ZERO)? {
                 return Ok(None);
