@@ -96,7 +96,7 @@ fn serve(parent: u32) -> ! {
         // that the harness's lines before the take-over stay unseen; the
         // parent's output is its own from here, before any task runs.
         let _ = io::stdout().flush();
-        if let Err(e) = sys::adopt_stdout(&stdout) {
+        if let Err(e) = sys::adopt_stdout(stdout) {
             fail(&format!(
                 "cannot write to the parent's standard output: {e}"
             ));

@@ -174,7 +174,7 @@ pub(crate) mod process {
         Err(unsupported())
     }
 
-    pub(crate) fn adopt_stdout(_fd: &()) -> io::Result<()> {
+    pub(crate) fn adopt_stdout(_fd: ()) -> io::Result<()> {
         Err(unsupported())
     }
 

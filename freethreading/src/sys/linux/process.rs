@@ -179,8 +179,8 @@ pub(crate) fn receive_descriptors(
 }
 
 /// In a worker: makes `fd` (the parent's standard output, received with
-/// [`receive_descriptors`]) this process's standard output.
-pub(crate) fn adopt_stdout(fd: &OwnedFd) -> io::Result<()> {
+/// [`receive_descriptors`]) this process's standard output, and closes it.
+pub(crate) fn adopt_stdout(fd: OwnedFd) -> io::Result<()> {
     rustix::stdio::dup2_stdout(fd)?;
     Ok(())
 }
