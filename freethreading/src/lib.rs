@@ -104,6 +104,7 @@ pub use freethreading_macros::worker_fn;
 pub use pool::{
     AsyncResult, IMap, IMapUnordered, PoolError, RangeItem, WorkerPool, WorkerPoolBuilder,
 };
+pub use process::wire::MAX_MESSAGE_ENV_VAR;
 pub use queue::{Empty, Full, GetError, PutError, Queue, SimpleQueue, TaskDoneError};
 pub use sync::{
     Barrier, BarrierError, BoundedSemaphore, BrokenBarrier, Condition, ConditionError,

@@ -49,7 +49,8 @@ macro_rules! backend_tests {
 
 /// Declares test bodies that only the process backend can run: a worker
 /// that crashes, exits or is killed takes the whole program with it on
-/// threads. Each becomes one test, `<body>::multiprocessing`.
+/// threads. Each becomes one test, `<body>::multiprocessing`, run alone in
+/// a fresh copy of the test binary (see [`run_alone`]).
 #[macro_export]
 macro_rules! process_tests {
     ($( $(#[$meta:meta])* fn $name:ident() $body:block )*) => {$(
@@ -62,10 +63,30 @@ macro_rules! process_tests {
             $(#[$meta])*
             #[test]
             fn multiprocessing() {
-                $crate::run_on($crate::Backend::Multiprocessing, module_path!(), body);
+                $crate::run_alone($crate::Backend::Multiprocessing, module_path!(), body);
             }
         }
     )*};
+}
+
+/// Set in a copy of the test binary that [`run_alone`] started.
+const ALONE_VAR: &str = "FREETHREADING_TESTS_ALONE";
+
+/// Runs `body` on `backend` in a fresh copy of the test binary, where no
+/// other test runs beside it, whatever backend this process runs: the
+/// failure tests count the workers, zombies and descriptors of their
+/// process and kill its workers, which tests running beside them would
+/// disturb (and be disturbed by).
+///
+/// # Panics
+///
+/// When the body panics, or the child running it fails.
+pub fn run_alone(backend: Backend, module: &str, body: fn()) {
+    if std::env::var_os(ALONE_VAR).is_some() && freethreading::get_backend() == backend {
+        body();
+        return;
+    }
+    run_in_child(backend, module);
 }
 
 /// Runs `body` on `backend`: here if this process runs it, else in a child.
@@ -80,12 +101,18 @@ pub fn run_on(backend: Backend, module: &str, body: fn()) {
         body();
         return;
     }
+    run_in_child(backend, module);
+}
+
+/// Runs the test of `module` on `backend` in a fresh copy of the test binary.
+fn run_in_child(backend: Backend, module: &str) {
     // `module_path!()` starts with the crate's name, which test names leave out.
     let test = module.split_once("::").map_or(module, |(_, rest)| rest);
     let test = format!("{test}::{backend}");
     let mut child = Command::new(std::env::current_exe().expect("the test binary's path"))
         .args([test.as_str(), "--exact", "--nocapture", "--test-threads=1"])
         .env(freethreading::BACKEND_ENV_VAR, backend.as_str())
+        .env(ALONE_VAR, "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -45,6 +45,14 @@ fn sleepy(millis: u64) -> u64 {
     millis
 }
 
+/// Sums `bytes` and returns as many bytes again: megabytes each way.
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn echo_reversed(bytes: Vec<u8>) -> (u64, Vec<u8>) {
+    let sum = bytes.iter().map(|&b| u64::from(b)).sum();
+    (sum, bytes.into_iter().rev().collect())
+}
+
 #[worker_fn]
 fn my_name() -> String {
     current_worker().name().to_owned()
@@ -63,6 +71,18 @@ fn second_twice() -> u8 {
 const LONG: Duration = Duration::from_secs(60);
 
 freethreading_tests::backend_tests! {
+    fn megabytes_of_arguments_and_results_come_back_whole() {
+        let pool = WorkerPool::new(2).unwrap();
+        for megabytes in [1, 12] {
+            let bytes: Vec<u8> = (0..megabytes << 20).map(|i: usize| i.to_le_bytes()[0] ^ i.to_le_bytes()[1]).collect();
+            let sum = bytes.iter().map(|&b| u64::from(b)).sum::<u64>();
+            let (got_sum, reversed) = pool.apply(echo_reversed, (bytes.clone(),)).unwrap();
+            assert_eq!(got_sum, sum);
+            assert!(reversed.iter().rev().eq(bytes.iter()), "{megabytes} MiB came back whole");
+        }
+        assert_eq!(pool.apply(square, (7,)).unwrap(), 49);
+    }
+
     fn apply_returns_the_result() {
         let pool = WorkerPool::new(2).unwrap();
         assert_eq!(pool.apply(square, (7,)).unwrap(), 49);

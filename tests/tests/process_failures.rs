@@ -52,6 +52,19 @@ fn abort_every_fourth(i: u64) -> u64 {
 /// Writes bytes that are no frame to every socket of the worker: its channel.
 #[worker_fn]
 fn scribble() {
+    write_to_channel(&[0xff; 16]);
+    std::thread::sleep(Duration::from_secs(5));
+}
+
+/// Writes the length of a frame of `claim` bytes to the worker's channel,
+/// and none of those bytes: its reply, then nothing, follows.
+#[worker_fn]
+fn claim_a_frame_of(claim: u32) {
+    write_to_channel(&claim.to_le_bytes());
+}
+
+/// Writes `bytes` to every socket of this worker process: its channel.
+fn write_to_channel(bytes: &[u8]) {
     for entry in std::fs::read_dir("/proc/self/fd").expect("the fd table") {
         let path = entry.expect("an fd entry").path();
         let is_socket = std::fs::read_link(&path)
@@ -60,10 +73,9 @@ fn scribble() {
         if let (true, Some(fd)) = (is_socket, fd) {
             // SAFETY: the descriptor is open (just listed) and only written to here.
             let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-            let _ = rustix::io::write(fd, &[0xff; 16]);
+            let _ = rustix::io::write(fd, bytes);
         }
     }
-    std::thread::sleep(Duration::from_secs(5));
 }
 
 /// Serializes like a `u32`, but never deserializes.
@@ -182,6 +194,16 @@ fn zombie_children() -> Vec<u32> {
         .collect()
 }
 
+/// The most memory this process has held, in KiB (`VmHWM`).
+fn peak_memory_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("a VmHWM line")
+}
+
 fn open_descriptors() -> usize {
     std::fs::read_dir("/proc/self/fd")
         .expect("the fd table")
@@ -297,6 +319,55 @@ process_tests! {
         assert_pool_goes_on(&pool);
     }
 
+    fn a_reply_claiming_a_huge_length_fails_at_once_without_the_memory() {
+        let pool = WorkerPool::new(1).unwrap();
+        // Under the limit of 1 GiB, then over it.
+        for claim in [(1 << 30) - 64, u32::MAX - 8] {
+            let peak = peak_memory_kib();
+            let started = Instant::now();
+            let outcome = pool
+                .apply_async(claim_a_frame_of, (claim,))
+                .unwrap()
+                .get_timeout(PATIENCE);
+            let grown = peak_memory_kib().saturating_sub(peak);
+            assert!(grown < 128 * 1024, "{claim} bytes claimed: {grown} KiB taken");
+            let error = outcome.expect_err("a reply of a frame cut short");
+            let task = error
+                .task_error()
+                .unwrap_or_else(|| panic!("not a task error: {error}"));
+            assert!(task.is_serialization(), "{task}");
+            assert!(task.to_string().contains("worker process"), "{task}");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{claim} bytes claimed: failed after {:?}",
+                started.elapsed()
+            );
+            assert_pool_goes_on(&pool);
+        }
+    }
+
+    fn an_initializer_claiming_a_huge_frame_breaks_the_pool_without_a_hang() {
+        // Its claim comes before the worker's hello, which it swallows.
+        let pool = WorkerPool::builder()
+            .workers(1)
+            .initializer(claim_a_frame_of, ((1 << 30) - 64,))
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let error = pool
+            .apply_async(square, (2,))
+            .unwrap()
+            .get_timeout(PATIENCE)
+            .expect_err("a pool whose worker never said hello");
+        assert!(!matches!(error, PoolError::Timeout), "{error}");
+        assert!(error.to_string().contains("frame"), "{error}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "failed after {:?}",
+            started.elapsed()
+        );
+    }
+
     fn a_result_that_cannot_be_read_back_is_an_error_naming_the_task() {
         let pool = WorkerPool::new(1).unwrap();
         let error = pool.apply(make_unreadable, ()).unwrap_err();
@@ -377,6 +448,19 @@ process_tests! {
             || zombie_children().is_empty(),
         );
         assert!(active_children().is_empty());
+    }
+
+    fn pools_dropped_as_they_start_leave_no_zombies() {
+        // Dropped at once, a pool terminates while its drivers still start
+        // their children: each child must be killed and reaped all the same.
+        for _ in 0..50 {
+            drop(WorkerPool::new(2).unwrap());
+        }
+        eventually(
+            Duration::from_secs(5),
+            || format!("zombies left: {:?}", zombie_children()),
+            || zombie_children().is_empty(),
+        );
     }
 }
 

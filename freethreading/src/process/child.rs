@@ -1,6 +1,6 @@
 //! The worker side: a process started from this same binary recognises
 //! itself, takes over from `main`, and serves its parent's jobs until the
-//! parent closes the channel or dies.
+//! parent closes the channel (or resets it) or dies; it then exits quietly.
 //!
 //! The take-over point is [`init`](crate::init) (which
 //! `#[freethreading::main]` puts first in `main`), else the first worker,
@@ -18,7 +18,7 @@
 //! in practice when the parent process dies). A parent that terminates a
 //! pool kills its workers itself.
 
-use std::io::Write;
+use std::io::{self, Write};
 use std::process;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -59,6 +59,15 @@ fn parent_if_worker() -> Option<u32> {
     (protocol == PROTOCOL && sys::stdin_is_channel_from(parent)).then_some(parent)
 }
 
+/// Whether a failed read means the parent hung up: a parent that closes the
+/// channel with a reply still unread resets it, rather than ending it.
+fn hung_up(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe | io::ErrorKind::UnexpectedEof
+    )
+}
+
 fn fail(why: &str) -> ! {
     eprintln!("freethreading worker process {}: {why}", process::id());
     process::exit(EXIT_PROTOCOL);
@@ -77,14 +86,27 @@ fn serve(parent: u32) -> ! {
     }
     let channel = sys::take_inherited_channel()
         .unwrap_or_else(|e| fail(&format!("no channel to the parent on standard input: {e}")));
-    match sys::receive_descriptor(&channel) {
-        Ok(Some(arena)) => {
-            if let Err(e) = crate::shared::adopt_arena(arena) {
-                fail(&format!("cannot map the parent's shared memory: {e}"));
-            }
-        }
-        Ok(None) => {}
+    let (arena, stdout) = match sys::receive_descriptors(&channel) {
+        Ok(received) => received,
+        // The parent is gone: nobody is waiting for this worker.
+        Err(e) if hung_up(&e) => exit(0),
         Err(e) => fail(&format!("reading the parent's shared memory: {e}")),
+    };
+    if let Some(stdout) = stdout {
+        // A test binary's worker starts with its output going nowhere, so
+        // that the harness's lines before the take-over stay unseen; the
+        // parent's output is its own from here, before any task runs.
+        let _ = io::stdout().flush();
+        if let Err(e) = sys::adopt_stdout(stdout) {
+            fail(&format!(
+                "cannot write to the parent's standard output: {e}"
+            ));
+        }
+    }
+    if let Some(arena) = arena {
+        if let Err(e) = crate::shared::adopt_arena(arena) {
+            fail(&format!("cannot map the parent's shared memory: {e}"));
+        }
     }
 
     let mut reader = FrameReader::new();
@@ -94,6 +116,7 @@ fn serve(parent: u32) -> ! {
             Err(garbled) => fail(&garbled.0),
         },
         Ok(None) => exit(0),
+        Err(e) if hung_up(&e) => exit(0),
         Err(e) => fail(&format!("reading the handshake: {e}")),
     };
     if welcome.build != sys::build_id() {
@@ -164,9 +187,10 @@ fn serve_jobs(
                 exit(0);
             }
         }
-        match reader.fill_soon(channel, SPIN) {
+        match reader.fill_soon(channel, SPIN, None) {
             Ok(true) => {}
             Ok(false) => exit(0),
+            Err(e) if hung_up(&e) => exit(0),
             Err(e) => fail(&format!("reading a job: {e}")),
         }
     }

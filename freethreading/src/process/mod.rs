@@ -16,3 +16,6 @@ pub(crate) mod spawn;
 pub(crate) mod wire;
 
 pub use spawn::TestEntry;
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests;

@@ -4,19 +4,29 @@
 //! A worker is started from `/proc/self/exe` (so it is this very build even if
 //! the file was replaced), with the parent's arguments, or in a test binary
 //! with the arguments that run only [`test_support!`](crate::test_support)'s
-//! entry point. Its standard output and error are the parent's. The parent
+//! entry point. Its standard output and error are the parent's (in a test
+//! binary, its output is handed over with the arena, so that the harness
+//! prints nothing through it before the take-over). The parent
 //! writes the [`Welcome`] at once, without waiting: it fits in the channel's
 //! buffer, so starting many workers costs one spawn each, and each worker's
 //! [`Hello`] is read by whoever serves it next.
 
 use std::ffi::OsString;
 use std::io;
-use std::process::{Child, ExitStatus};
+use std::process::{Child, ExitStatus, Stdio};
+use std::time::Duration;
 
-use super::wire::{FrameReader, Hello, PROTOCOL, WORKER_ENV_VAR, Welcome, split, write_message};
+use super::wire::{
+    FrameReader, Garbled, Hello, MAX_MESSAGE_ENV_VAR, PROTOCOL, WORKER_ENV_VAR, Welcome, max_frame,
+    split, write_message,
+};
 use crate::backend::{BACKEND_ENV_VAR, Backend};
 use crate::sys::process::{self as sys, Channel};
 use crate::task::{TaskError, describe_exit};
+
+/// How long a frame begun but not whole may wait for its next bytes before
+/// the worker is looked at (see [`WorkerProcess::fill`]).
+const STALL: Duration = Duration::from_secs(1);
 
 /// A test binary's entry point for worker processes, registered by
 /// [`test_support!`](crate::test_support).
@@ -33,6 +43,11 @@ impl TestEntry {
 }
 
 inventory::collect!(TestEntry);
+
+/// Whether this is a test binary: one with a [`TestEntry`].
+fn is_test_binary() -> bool {
+    inventory::iter::<TestEntry>.into_iter().next().is_some()
+}
 
 /// The arguments a worker starts with: those that run only the entry test in
 /// a test binary, else the parent's own.
@@ -100,7 +115,17 @@ impl WorkerProcess {
         command
             .args(worker_args())
             .env(WORKER_ENV_VAR, format!("{PROTOCOL}:{}", std::process::id()))
-            .env(BACKEND_ENV_VAR, Backend::Multiprocessing.as_str());
+            .env(BACKEND_ENV_VAR, Backend::Multiprocessing.as_str())
+            // Both sides of the channel hold frames to the same limit.
+            .env(MAX_MESSAGE_ENV_VAR, max_frame().to_string());
+        // The test harness prints `running 1 test` before the entry test
+        // takes over, into the middle of the parent's lines: a test binary's
+        // worker starts with its output going nowhere, and is handed ours
+        // with the arena, as it takes over.
+        let test_binary = is_test_binary();
+        if test_binary {
+            command.stdout(Stdio::null());
+        }
         let child = command.spawn()?;
         // The command holds the worker's end of the channel: closing it here
         // leaves the worker the only holder, so its death is our end of file.
@@ -125,7 +150,7 @@ impl WorkerProcess {
         // still run tasks; only primitives shared between processes fail,
         // with their own error.
         let arena = crate::shared::arena_fd_for_child().ok();
-        let sent = sys::send_descriptor(&worker.channel, arena)
+        let sent = sys::send_descriptors(&worker.channel, arena, test_binary)
             .and_then(|()| write_message(&worker.channel, &welcome));
         if let Err(error) = sent {
             worker.kill_and_reap();
@@ -145,6 +170,47 @@ impl WorkerProcess {
         !self.reaped && sys::has_exited(self.pid())
     }
 
+    /// Reads what the worker has sent into `reader`, polling for `spin`
+    /// before sleeping (see [`FrameReader::fill_soon`]); `Ok(false)` at the
+    /// end of the channel.
+    ///
+    /// A frame the worker began and left unfinished is garbage (an
+    /// `InvalidData` error) once nothing more came for [`STALL`] while every
+    /// thread of the worker sleeps, as one waiting for its next job does: a
+    /// frame is written in one go, from bytes ready before the first is
+    /// sent, so a worker that is running, stopped or paging is waited for.
+    pub(crate) fn fill(&self, reader: &mut FrameReader, spin: Duration) -> io::Result<bool> {
+        loop {
+            match reader.fill_soon(&self.channel, spin, Some(STALL)) {
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    let asleep = !self.reaped && crate::sys::pid::is_asleep(self.pid());
+                    if let Some((arrived, len)) = reader.partial_frame().filter(|_| asleep) {
+                        return Err(Garbled(format!(
+                            "{arrived} bytes of a frame of {len}, then nothing"
+                        ))
+                        .into());
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Reads until a whole frame is buffered, and returns it; `None` at the
+    /// end of the channel. A frame left unfinished is an error, as in
+    /// [`fill`](Self::fill).
+    pub(crate) fn read_frame<'r>(
+        &self,
+        reader: &'r mut FrameReader,
+    ) -> io::Result<Option<&'r [u8]>> {
+        while !reader.has_frame()? {
+            if !self.fill(reader, Duration::ZERO)? {
+                return Ok(None);
+            }
+        }
+        Ok(reader.next_frame()?)
+    }
+
     /// Tells the shared primitives that this worker died (see
     /// [`crate::shared::process_died`]).
     pub(crate) fn report_death(&self) {
@@ -153,7 +219,7 @@ impl WorkerProcess {
 
     /// Reads the worker's [`Hello`].
     pub(crate) fn await_hello(&mut self, reader: &mut FrameReader) -> Result<(), NotReady> {
-        let frame = match reader.read_frame(&self.channel) {
+        let frame = match self.read_frame(reader) {
             Ok(Some(frame)) => frame,
             Ok(None) => {
                 // Also the case of a parent that hung up on a worker still

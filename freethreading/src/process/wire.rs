@@ -14,6 +14,7 @@
 //! before it starts the next job (see `child.rs`).
 
 use std::io::{self, Read};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -32,8 +33,49 @@ pub(crate) const PROTOCOL: &str = "1";
 /// of a task's round trip, so that back-to-back calls never sleep.
 pub(crate) const SPIN: Duration = Duration::from_micros(50);
 
-/// The largest frame either side accepts: anything longer is garbage.
-const MAX_FRAME: usize = u32::MAX as usize;
+/// The environment variable that sets the largest message, in bytes, that
+/// crosses to or from a worker process: a job's arguments, or a task's result
+/// or error, with a few bytes of header. 1 GiB when unset; at most 4 GiB − 1
+/// (a frame's length is 32 bits), at least 64 KiB. A result over the limit
+/// fails its call with a [`TaskError`]; a worker whose reply claims more is
+/// garbled, and replaced. Read once, by the program's first process; its
+/// workers are told the same.
+pub const MAX_MESSAGE_ENV_VAR: &str = "FREETHREADING_MAX_MESSAGE";
+
+/// The largest message when [`MAX_MESSAGE_ENV_VAR`] is unset.
+const DEFAULT_MAX_FRAME: usize = 1 << 30;
+/// The least [`MAX_MESSAGE_ENV_VAR`] may set: the handshake must fit.
+const LEAST_MAX_FRAME: usize = 64 * 1024;
+
+/// How much a reader reads ahead of a frame's bytes: it never makes room for
+/// more than twice what has arrived and this, whatever a length prefix
+/// claims, so that a lying prefix costs no memory.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// The largest frame either side sends or accepts (see [`MAX_MESSAGE_ENV_VAR`]):
+/// anything longer is garbage.
+pub(crate) fn max_frame() -> usize {
+    static MAX: OnceLock<usize> = OnceLock::new();
+    *MAX.get_or_init(|| {
+        let Some(value) = std::env::var_os(MAX_MESSAGE_ENV_VAR) else {
+            return DEFAULT_MAX_FRAME;
+        };
+        let bytes = value
+            .to_str()
+            .and_then(|text| text.trim().parse::<u64>().ok());
+        let Some(bytes) = bytes else {
+            eprintln!(
+                "freethreading: {MAX_MESSAGE_ENV_VAR}={} is not a number of bytes; \
+                 the limit stays {DEFAULT_MAX_FRAME}",
+                value.to_string_lossy()
+            );
+            return DEFAULT_MAX_FRAME;
+        };
+        usize::try_from(bytes)
+            .unwrap_or(usize::MAX)
+            .clamp(LEAST_MAX_FRAME, u32::MAX as usize)
+    })
+}
 
 /// What a parent tells a new worker, before anything else.
 #[derive(Serialize, Deserialize)]
@@ -98,18 +140,29 @@ pub(crate) fn split<'a, H: Deserialize<'a>>(frame: &'a [u8]) -> Result<(H, &'a [
 }
 
 /// Frames read from a stream, buffered.
+///
+/// The buffer grows with the bytes that arrive, never ahead of them by more
+/// than their own size or [`READ_CHUNK`], so a length prefix that lies
+/// costs nothing; a frame longer than the limit is garbage at once.
 pub(crate) struct FrameReader {
     buffer: Vec<u8>,
     start: usize,
     end: usize,
+    /// The longest frame body accepted.
+    limit: usize,
 }
 
 impl FrameReader {
     pub(crate) fn new() -> Self {
+        Self::with_limit(max_frame())
+    }
+
+    fn with_limit(limit: usize) -> Self {
         FrameReader {
-            buffer: vec![0; 64 * 1024],
+            buffer: vec![0; READ_CHUNK],
             start: 0,
             end: 0,
+            limit,
         }
     }
 
@@ -122,10 +175,31 @@ impl FrameReader {
             return Ok(None);
         }
         let len = u32::from_le_bytes(prefix.try_into().expect("four bytes")) as usize;
-        if len > MAX_FRAME - 4 {
-            return Err(Garbled(format!("a frame of {len} bytes")));
+        if len > self.limit {
+            return Err(Garbled(format!(
+                "a frame of {len} bytes, over the limit of {} ({MAX_MESSAGE_ENV_VAR})",
+                self.limit
+            )));
         }
         Ok(Some(len))
+    }
+
+    /// The frame at the front, begun but not whole: how many of its bytes
+    /// (with its length) have arrived, and how many it has.
+    pub(crate) fn partial_frame(&self) -> Option<(usize, usize)> {
+        let arrived = self.end - self.start;
+        match self.pending_len() {
+            Ok(Some(len)) if arrived < 4 + len => Some((arrived, 4 + len)),
+            Ok(None) if arrived > 0 => Some((arrived, 4)),
+            _ => None,
+        }
+    }
+
+    /// Whether a complete frame is buffered.
+    pub(crate) fn has_frame(&self) -> Result<bool, Garbled> {
+        Ok(self
+            .pending_len()?
+            .is_some_and(|len| self.end - self.start >= 4 + len))
     }
 
     /// The next complete frame in the buffer, if there is one.
@@ -151,12 +225,27 @@ impl FrameReader {
     /// which costs tens of microseconds on a virtual machine whose other
     /// core is idle; a message that is microseconds away arrives sooner than
     /// that.
-    pub(crate) fn fill_soon(&mut self, channel: &Channel, spin: Duration) -> io::Result<bool> {
+    ///
+    /// With a `stall`, a frame begun but not whole waits that long at most
+    /// for its next bytes: then the error is `TimedOut`, for the caller to
+    /// judge (a frame is written in one go, so a pause inside one is rare).
+    pub(crate) fn fill_soon(
+        &mut self,
+        channel: &Channel,
+        spin: Duration,
+        stall: Option<Duration>,
+    ) -> io::Result<bool> {
         let start = Instant::now();
         loop {
             match self.fill_with(|buf| process::read_now(channel, buf)) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if start.elapsed() >= spin {
+                        if let Some(stall) = stall.filter(|_| self.partial_frame().is_some()) {
+                            if !process::wait_readable(channel, stall)? {
+                                return Err(io::ErrorKind::TimedOut.into());
+                            }
+                            return self.fill_soon(channel, Duration::ZERO, None);
+                        }
                         return self.fill(channel);
                     }
                     // Lets a runnable thread have the core, if one wants it.
@@ -174,6 +263,11 @@ impl FrameReader {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
+            // A huge frame should not pin its memory for the channel's life.
+            if self.buffer.len() > 1 << 20 {
+                self.buffer.truncate(READ_CHUNK);
+                self.buffer.shrink_to_fit();
+            }
         }
         let needed = 4 + self.pending_len()?.unwrap_or(0);
         if self.start > 0 && self.buffer.len() - self.start < needed.max(4096) {
@@ -181,10 +275,15 @@ impl FrameReader {
             self.end -= self.start;
             self.start = 0;
         }
-        if self.buffer.len() < needed {
-            self.buffer.resize(needed, 0);
-        } else if self.buffer.len() - self.end < 1024 {
-            self.buffer.resize(self.buffer.len() * 2, 0);
+        if self.buffer.len() - self.end < 1024 {
+            // Room for the rest of the frame, but never more than has
+            // arrived (or a read chunk): the length is a claim, the bytes
+            // are facts. Doubling keeps the copies of a big frame linear.
+            let arrived = self.end - self.start;
+            let room = needed.saturating_sub(arrived).min(arrived.max(READ_CHUNK));
+            let len = self.end + room.max(1024);
+            self.buffer.reserve_exact(len - self.buffer.len());
+            self.buffer.resize(len, 0);
         }
         loop {
             match read(&mut self.buffer[self.end..]) {
@@ -202,10 +301,7 @@ impl FrameReader {
     /// Reads until a whole frame is buffered, and returns it; `None` at the
     /// end of the stream.
     pub(crate) fn read_frame(&mut self, mut source: impl Read) -> io::Result<Option<&[u8]>> {
-        while self
-            .pending_len()?
-            .is_none_or(|len| self.end - self.start < 4 + len)
-        {
+        while !self.has_frame()? {
             if !self.fill(&mut source)? {
                 return Ok(None);
             }
@@ -230,13 +326,15 @@ impl FrameWriter {
             .map_err(|e| Garbled(format!("header could not be written: {e}")))?;
         self.buffer.extend_from_slice(payload);
         let len = self.buffer.len() - start - 4;
-        if len > MAX_FRAME - 4 {
+        if len > max_frame() {
             self.buffer.truncate(start);
             return Err(Garbled(format!(
-                "a message of {len} bytes is more than a frame can carry (4 GiB)"
+                "a message of {len} bytes is over the limit of {} bytes; \
+                 {MAX_MESSAGE_ENV_VAR} sets it, up to 4 GiB",
+                max_frame()
             )));
         }
-        let len = u32::try_from(len).expect("checked against MAX_FRAME");
+        let len = u32::try_from(len).expect("the limit is under 4 GiB");
         self.buffer[start..start + 4].copy_from_slice(&len.to_le_bytes());
         Ok(())
     }
@@ -343,5 +441,50 @@ mod tests {
         let mut reader = FrameReader::new();
         let bytes = [0xff, 0xff, 0xff, 0xff, 1, 2, 3];
         assert!(reader.read_frame(&bytes[..]).is_err());
+        let mut reader = FrameReader::with_limit(1000);
+        let bytes = [0xe9, 0x03, 0, 0, 1, 2, 3];
+        assert!(
+            reader.read_frame(&bytes[..]).is_err(),
+            "1001 bytes is over 1000"
+        );
+    }
+
+    #[test]
+    fn a_length_prefix_reserves_nothing_ahead_of_its_bytes() {
+        // A frame that claims 1 GiB, of which 1 MiB arrives.
+        let mut bytes = ((1_u32 << 30) - 4).to_le_bytes().to_vec();
+        bytes.resize(4 + (1 << 20), 7);
+        let mut reader = FrameReader::with_limit(1 << 30);
+        let mut source = &bytes[..];
+        while reader.fill(&mut source).unwrap() {
+            let arrived = reader.end - reader.start;
+            assert!(
+                reader.buffer.len() <= 2 * arrived + READ_CHUNK,
+                "{} bytes of buffer for {arrived} arrived",
+                reader.buffer.len()
+            );
+        }
+        assert_eq!(reader.partial_frame(), Some((bytes.len(), 1 << 30)));
+    }
+
+    #[test]
+    fn a_big_frame_grows_the_buffer_and_gives_it_back() {
+        let mut writer = FrameWriter::default();
+        let payload: Vec<u8> = (0..5_000_000_u32).map(|i| i.to_le_bytes()[0]).collect();
+        writer
+            .push(&ReplyHeader { id: 1, ok: true }, &payload)
+            .unwrap();
+        writer.push(&ReplyHeader { id: 2, ok: true }, &[]).unwrap();
+        let mut bytes = Vec::new();
+        writer.flush_to(&mut bytes).unwrap();
+        let mut reader = FrameReader::new();
+        let mut source = &bytes[..];
+        let frame = reader.read_frame(&mut source).unwrap().unwrap();
+        let (header, body): (ReplyHeader, &[u8]) = split(frame).unwrap();
+        assert_eq!((header.id, body), (1, &payload[..]));
+        let frame = reader.read_frame(&mut source).unwrap().unwrap();
+        assert_eq!(split::<ReplyHeader>(frame).unwrap().0.id, 2);
+        assert!(reader.read_frame(&mut source).unwrap().is_none());
+        assert!(reader.buffer.len() <= READ_CHUNK, "the buffer shrinks back");
     }
 }

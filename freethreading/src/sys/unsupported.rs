@@ -62,6 +62,10 @@ pub(crate) mod pid {
         None
     }
 
+    pub(crate) fn is_asleep(_pid: u32) -> bool {
+        false
+    }
+
     pub(crate) fn start_time_unreaped(_pid: u32) -> Option<u64> {
         None
     }
@@ -162,11 +166,19 @@ pub(crate) mod process {
         Err(unsupported())
     }
 
-    pub(crate) fn send_descriptor(_channel: &Channel, _fd: Option<()>) -> io::Result<()> {
+    pub(crate) fn send_descriptors(
+        _channel: &Channel,
+        _arena: Option<()>,
+        _stdout: bool,
+    ) -> io::Result<()> {
         Err(unsupported())
     }
 
-    pub(crate) fn receive_descriptor(_channel: &Channel) -> io::Result<Option<()>> {
+    pub(crate) fn receive_descriptors(_channel: &Channel) -> io::Result<(Option<()>, Option<()>)> {
+        Err(unsupported())
+    }
+
+    pub(crate) fn adopt_stdout(_fd: ()) -> io::Result<()> {
         Err(unsupported())
     }
 
@@ -175,6 +187,13 @@ pub(crate) mod process {
     }
 
     pub(crate) fn send(_channel: &Channel, _buf: &[u8]) -> io::Result<usize> {
+        Err(unsupported())
+    }
+
+    pub(crate) fn wait_readable(
+        _channel: &Channel,
+        _timeout: std::time::Duration,
+    ) -> io::Result<bool> {
         Err(unsupported())
     }
 }

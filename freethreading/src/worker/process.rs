@@ -183,7 +183,7 @@ fn read_reply<R: TaskValue>(
     reader: &mut FrameReader,
     task: &str,
 ) -> Result<R, WorkerError> {
-    let Ok(Some(frame)) = reader.read_frame(&process.channel) else {
+    let Ok(Some(frame)) = process.read_frame(reader) else {
         let status = process.reap();
         // Barriers it took part in must not wait for it any more.
         process.report_death();

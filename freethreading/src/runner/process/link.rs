@@ -12,6 +12,7 @@
 //! neither side can block the other's writes for good.
 
 use std::collections::VecDeque;
+use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
@@ -230,8 +231,11 @@ impl Link {
             if to_the_end && self.in_flight.is_empty() {
                 return Went::Lost;
             }
-            match self.reader.fill_soon(&process.channel, SPIN) {
+            match process.fill(&mut self.reader, SPIN) {
                 Ok(true) => {}
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    return Went::Garbled(e.to_string());
+                }
                 Ok(false) | Err(_) => return Went::Lost,
             }
         }

@@ -120,6 +120,12 @@ impl Shared {
         let mut last_killed = None;
         for _ in 0..START_ATTEMPTS {
             if self.refusal().is_some() {
+                // A child started before the crew was terminated (a pool
+                // dropped at once) is ended here, or it would stay a zombie.
+                if let Some((mut process, live)) = spawned.take() {
+                    process.kill_and_reap();
+                    drop(live);
+                }
                 return;
             }
             match spawned.take().map_or_else(|| self.spawn_child(slot), Ok) {

@@ -74,6 +74,27 @@ pub(crate) fn start_time_unreaped(pid: u32) -> Option<u64> {
     parse_stat(&line).map(|(_, start)| start)
 }
 
+/// Whether every thread of process `pid` sleeps (state `S`, as one blocked
+/// reading a socket does): not running, not stopped, not waiting for the
+/// disk. `false` when `/proc` cannot say.
+pub(crate) fn is_asleep(pid: u32) -> bool {
+    let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    let mut any = false;
+    for thread in threads {
+        let Ok(thread) = thread else { return false };
+        let Ok(line) = std::fs::read_to_string(thread.path().join("stat")) else {
+            return false;
+        };
+        if !matches!(parse_stat(&line), Some(("S", _))) {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
 /// When this process started, in clock ticks after boot, if `/proc` is
 /// this process's own: one mounted for another pid namespace would name
 /// another process by this pid, so its first field, the pid, must match.

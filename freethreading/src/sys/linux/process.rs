@@ -1,6 +1,7 @@
 //! Linux: re-executing this binary, the channel a worker inherits as its
-//! standard input (and the descriptors sent over it), and a worker that dies
-//! with its parent.
+//! standard input (and the descriptors sent over it: the arena, and in a
+//! test binary the parent's standard output), and a worker that dies with
+//! its parent.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -14,6 +15,7 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use rustix::net::{
     RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
@@ -128,17 +130,24 @@ pub(crate) fn die_with_parent(parent: u32) -> io::Result<()> {
     }
 }
 
-/// Sends one byte on `channel` with `fd` attached, if there is one (an
-/// `SCM_RIGHTS` message): how a worker receives the shared-memory arena
-/// while `std` still starts it with `posix_spawn`.
-pub(crate) fn send_descriptor(channel: &Channel, fd: Option<BorrowedFd<'_>>) -> io::Result<()> {
-    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+/// Sends one byte on `channel` with descriptors attached (an `SCM_RIGHTS`
+/// message): how a worker receives the shared-memory arena, if there is one,
+/// and, if `stdout`, this process's standard output, while `std` still starts
+/// it with `posix_spawn`. The byte says which came: bit 0 the arena, bit 1
+/// standard output, in that order.
+pub(crate) fn send_descriptors(
+    channel: &Channel,
+    arena: Option<BorrowedFd<'_>>,
+    stdout: bool,
+) -> io::Result<()> {
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(2))];
     let mut ancillary = SendAncillaryBuffer::new(&mut space);
-    let fds: Vec<BorrowedFd<'_>> = fd.into_iter().collect();
+    let stdout = stdout.then(rustix::stdio::stdout);
+    let fds: Vec<BorrowedFd<'_>> = arena.into_iter().chain(stdout).collect();
     if !fds.is_empty() && !ancillary.push(SendAncillaryMessage::ScmRights(&fds)) {
-        return Err(io::Error::other("no room for a descriptor in the message"));
+        return Err(io::Error::other("no room for descriptors in the message"));
     }
-    let marker = [u8::from(!fds.is_empty())];
+    let marker = [u8::from(arena.is_some()) | (u8::from(stdout.is_some()) << 1)];
     sendmsg(
         channel,
         &[IoSlice::new(&marker)],
@@ -148,9 +157,12 @@ pub(crate) fn send_descriptor(channel: &Channel, fd: Option<BorrowedFd<'_>>) -> 
     Ok(())
 }
 
-/// Receives what [`send_descriptor`] sent: the descriptor, if one came.
-pub(crate) fn receive_descriptor(channel: &Channel) -> io::Result<Option<OwnedFd>> {
-    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+/// Receives what [`send_descriptors`] sent: the arena and the parent's
+/// standard output, each if it came.
+pub(crate) fn receive_descriptors(
+    channel: &Channel,
+) -> io::Result<(Option<OwnedFd>, Option<OwnedFd>)> {
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(2))];
     let mut ancillary = RecvAncillaryBuffer::new(&mut space);
     let mut marker = [0_u8; 1];
     let received = recvmsg(
@@ -162,28 +174,54 @@ pub(crate) fn receive_descriptor(channel: &Channel) -> io::Result<Option<OwnedFd
     if received.bytes != 1 {
         return Err(io::ErrorKind::UnexpectedEof.into());
     }
-    let mut received_fd = None;
+    let mut fds = Vec::new();
     for message in ancillary.drain() {
-        if let RecvAncillaryMessage::ScmRights(fds) = message {
-            for fd in fds {
-                received_fd.get_or_insert(fd);
-            }
+        if let RecvAncillaryMessage::ScmRights(received) = message {
+            fds.extend(received);
         }
     }
-    match (marker[0], received_fd) {
-        (0, None) => Ok(None),
-        (1, Some(fd)) => Ok(Some(fd)),
-        _ => Err(io::Error::new(
+    let garbled = || {
+        io::Error::new(
             io::ErrorKind::InvalidData,
             "the parent's descriptor message is garbled",
-        )),
+        )
+    };
+    let expected = (marker[0] & 1) + (marker[0] >> 1 & 1);
+    if marker[0] > 3 || fds.len() != usize::from(expected) {
+        return Err(garbled());
     }
+    let mut fds = fds.into_iter();
+    let arena = if marker[0] & 1 == 1 { fds.next() } else { None };
+    let stdout = if marker[0] & 2 == 2 { fds.next() } else { None };
+    Ok((arena, stdout))
+}
+
+/// In a worker: makes `fd` (the parent's standard output, received with
+/// [`receive_descriptors`]) this process's standard output, and closes it.
+pub(crate) fn adopt_stdout(fd: OwnedFd) -> io::Result<()> {
+    rustix::stdio::dup2_stdout(fd)?;
+    Ok(())
 }
 
 /// Reads what `channel` holds now, without waiting: `WouldBlock` if nothing.
 pub(crate) fn read_now(channel: &Channel, buf: &mut [u8]) -> io::Result<usize> {
     let (read, _) = rustix::net::recv(channel, buf, RecvFlags::DONTWAIT)?;
     Ok(read)
+}
+
+/// Waits until `channel` has something to read (or has ended), for
+/// `timeout` at most: `false` if it has not.
+pub(crate) fn wait_readable(channel: &Channel, timeout: Duration) -> io::Result<bool> {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let timeout = Timespec::try_from(timeout).map_err(|_| io::ErrorKind::InvalidInput)?;
+    let mut fds = [PollFd::new(channel, PollFlags::IN)];
+    loop {
+        match poll(&mut fds, Some(&timeout)) {
+            Ok(ready) => return Ok(ready > 0),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Writes what it can of `buf` to `channel`, blocking until some is written;
