@@ -39,18 +39,25 @@ for backend in threading multiprocessing; do
     fi
 done
 
-# Python: the library itself (import name `freethreading`), installed if missing.
+# Python: the library itself (pip package `free-threading`, import name
+# `freethreading`), at a pinned version, installed into a private directory
+# rather than the machine's interpreter. Imported from there alone: run from
+# the repository's root, a bare `import freethreading` would find this crate's
+# folder as a namespace package.
+python_library=free-threading==1.2.0
+python_dir="$dir/python-site"
 python_ok=true
 if ! command -v python3 >/dev/null; then
     echo "Python side skipped: no python3 on PATH"
     python_ok=false
-elif ! python3 -c 'import freethreading' 2>/dev/null; then
+elif ! PYTHONPATH="$python_dir" python3 -c 'import freethreading; freethreading.WorkerPool' 2>/dev/null; then
     if ! python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-        free-threading; then
-        echo "Python side skipped: pip install free-threading failed"
+        --target "$python_dir" "$python_library"; then
+        echo "Python side skipped: pip install $python_library failed"
         python_ok=false
     fi
 fi
+export PYTHONPATH="$PWD/$python_dir"
 if $python_ok; then
     python3 benches/python/bench.py "${smoke[@]}"
 fi
