@@ -57,3 +57,9 @@ fn dsl_type_errors() {
     }
     cases.pass("tests/pass_runtime/*.rs");
 }
+
+/// The runtime's handles to running work are `#[must_use]`.
+#[test]
+fn unused_results() {
+    trybuild::TestCases::new().compile_fail("tests/ui/runtime/*.rs");
+}

@@ -35,6 +35,7 @@ use crate::runner::deadline;
 /// assert_eq!(future.result()?, 5);
 /// # Ok::<(), freethreading::ExecutorError>(())
 /// ```
+#[must_use = "the task runs on, but its result and any error are lost unless `result()` is called or it is awaited"]
 pub struct TaskFuture<R: Send> {
     completion: Arc<Completion<R>>,
 }

@@ -13,6 +13,7 @@ use super::{ExecutorError, TaskFuture};
 /// [`map_timeout`](crate::WorkerPoolExecutor::map_timeout) passing) is the
 /// last item: the tasks not yet started are cancelled and the iteration ends.
 /// Dropping the iterator early cancels them too.
+#[must_use = "dropping the iterator cancels the tasks not yet started"]
 pub struct ExecutorMap<R: Send + 'static> {
     futures: VecDeque<TaskFuture<R>>,
     deadline: Option<Instant>,

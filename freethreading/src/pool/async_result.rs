@@ -40,6 +40,7 @@ use crate::runner::deadline;
 /// assert_eq!(result.get()?, 49);
 /// # Ok::<(), freethreading::PoolError>(())
 /// ```
+#[must_use = "the task runs on, but its result and any error are lost unless `get()` is called"]
 pub struct AsyncResult<R: Send> {
     completion: Arc<Completion<R>>,
 }

@@ -139,6 +139,7 @@ impl<R> Stream<R> {
 /// that chunk's items (one error per failed item with the default chunk size
 /// of 1); the iteration goes on after an error. Dropping it early is fine:
 /// the queued chunks still run and their results are discarded.
+#[must_use = "the results, and any errors, are lost unless the iterator is used"]
 pub struct IMap<R> {
     stream: Stream<R>,
 }
@@ -174,6 +175,7 @@ impl<R: Send> Iterator for IMap<R> {
 ///
 /// Within a chunk the order is kept; chunks come in the order they finish.
 /// Errors are as for [`IMap`].
+#[must_use = "the results, and any errors, are lost unless the iterator is used"]
 pub struct IMapUnordered<R> {
     stream: Stream<R>,
 }

@@ -53,6 +53,7 @@ use crate::task::{Task, TaskValue, registry};
 /// ```compile_fail,E0277
 /// let worker = freethreading::Worker::new(|x: u64| x + 1, (1,));
 /// ```
+#[must_use = "a worker does nothing until `start()` is called, and its result is had with `join()`"]
 pub struct Worker<R> {
     name: String,
     daemon: bool,
@@ -121,7 +122,6 @@ impl<R: TaskValue> Worker<R> {
     /// Names the worker, as `Worker(name=...)` does; see [`set_name`](Worker::set_name).
     ///
     /// A started worker keeps its name: use `set_name` to get that as an error.
-    #[must_use]
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         let _ = self.set_name(name);
         self
@@ -131,7 +131,6 @@ impl<R: TaskValue> Worker<R> {
     /// [`set_daemon`](Worker::set_daemon).
     ///
     /// A started worker keeps its flag: use `set_daemon` to get that as an error.
-    #[must_use]
     pub fn with_daemon(mut self, daemon: bool) -> Self {
         let _ = self.set_daemon(daemon);
         self
