@@ -86,7 +86,7 @@ fn run(mode: Mode) -> Result<(), String> {
     let backend = freethreading::get_backend();
     let sizes = pool_sizes();
     let max = *sizes.last().unwrap_or(&1);
-    // Enough CPU-bound tasks of about 1 ms that the biggest pool gets 16 each.
+    // Enough CPU-bound tasks (1-2 ms each) that the biggest pool gets 16 each.
     let cpu_tasks = vec![mode.pick(1_000_000, 10_000); max * 16];
     let tiny_items: Vec<u64> = (0..mode.pick(1_000_000, 1_000)).collect();
     let rounds = mode.pick(9, 1);
@@ -95,8 +95,9 @@ fn run(mode: Mode) -> Result<(), String> {
         black_box(cpu_tasks.iter().map(|&t| spin(t)).collect::<Vec<_>>());
     });
     println!(
-        "\n## {backend:?}: {} CPU-bound tasks of ~1 ms (serial {serial:.2?}); map of {} tiny items",
+        "\n## {backend:?}: {} CPU-bound tasks of {:.2?} each (serial {serial:.2?}); map of {} tiny items",
         cpu_tasks.len(),
+        serial / u32::try_from(cpu_tasks.len()).unwrap_or(u32::MAX),
         tiny_items.len()
     );
     println!(
