@@ -94,6 +94,23 @@ pub use executor::{
 /// square = 5;` in the same module does not shadow it but fails to match (the
 /// compiler says so), so pick another local name.
 ///
+/// Where a function value is expected (an iterator adapter, a `fn` pointer),
+/// write `*square`: the constant dereferences to the function as a `fn`
+/// pointer of the same signature. The constant's own rustdoc names that
+/// signature too.
+///
+/// ```
+/// #[freethreading::worker_fn]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// let squares: Vec<u64> = (0..4).map(*square).collect();
+/// assert_eq!(squares, [0, 1, 4, 9]);
+/// let f: fn(u64) -> u64 = *square;
+/// assert_eq!(f(5), 25);
+/// ```
+///
 /// ```compile_fail
 /// #[freethreading::worker_fn]
 /// fn first(items: &[u64]) -> u64 { // a reference cannot reach another process
