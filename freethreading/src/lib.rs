@@ -39,6 +39,7 @@ mod process;
 mod queue;
 mod runner;
 mod shared;
+mod strict;
 mod sync;
 mod sys;
 mod task;
@@ -123,6 +124,7 @@ pub use pool::{
 };
 pub use process::wire::MAX_MESSAGE_ENV_VAR;
 pub use queue::{Empty, Full, GetError, PutError, Queue, SimpleQueue, TaskDoneError};
+pub use strict::STRICT_ENV_VAR;
 pub use sync::{
     Barrier, BarrierError, BoundedSemaphore, BrokenBarrier, Condition, ConditionError,
     ConditionGuard, Event, Lock, LockGuard, OwnerDied, RLock, RLockGuard, ReleaseError, Semaphore,
