@@ -145,6 +145,34 @@ pub use sync::{
 /// }
 /// # main();
 /// ```
+///
+/// # Under an async runtime
+///
+/// `main` itself stays synchronous: under tokio, write `#[tokio::main]` first
+/// and `#[freethreading::main]` below it, so that tokio's expansion (a plain
+/// `main` that starts the runtime) is what this attribute wraps, and a worker
+/// process takes over before any runtime starts. The other order is a compile
+/// error. Results are awaited: [`AsyncResult`] and [`TaskFuture`] are
+/// futures, and with the `futures-core` feature [`IMap`], [`IMapUnordered`]
+/// and the executor's [`map`](WorkerPoolExecutor::map) are `Stream`s. Pool
+/// calls that block (`apply`, `map`) belong in `spawn_blocking`.
+///
+/// ```
+/// use freethreading::{WorkerPool, worker_fn};
+///
+/// #[worker_fn]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// #[freethreading::main]
+/// async fn main() -> Result<(), freethreading::PoolError> {
+///     let pool = WorkerPool::new(2)?;
+///     assert_eq!(pool.apply_async(square, (7,))?.await?, 49);
+///     Ok(())
+/// }
+/// ```
 pub use freethreading_macros::main;
 pub use task::registry::{lookup as lookup_task, registered_tasks};
 pub use task::{ClosureTask, RegistryError, Task, TaskEntry, TaskError, TaskValue};
