@@ -170,15 +170,14 @@ impl<R> Stream<R> {
             if self.consumed == self.chunks {
                 return Poll::Ready(None);
             }
-            let outcome = match self.try_chunk(ordered) {
-                Some(outcome) => outcome,
-                None => {
-                    // Left before looking again, so a delivery in between wakes us.
-                    *self.waker.lock() = Some(cx.waker().clone());
-                    match self.try_chunk(ordered) {
-                        Some(outcome) => outcome,
-                        None => return Poll::Pending,
-                    }
+            let outcome = if let Some(outcome) = self.try_chunk(ordered) {
+                outcome
+            } else {
+                // Left before looking again, so a delivery in between wakes us.
+                *self.waker.lock() = Some(cx.waker().clone());
+                match self.try_chunk(ordered) {
+                    Some(outcome) => outcome,
+                    None => return Poll::Pending,
                 }
             };
             self.consumed += 1;
