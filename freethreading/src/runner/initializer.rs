@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::codec::message::Route;
 use crate::task::{Task, TaskError};
 
 /// An initializer with its arguments, copied for each worker.
@@ -25,7 +26,10 @@ impl Initializer {
         I::Args: Clone,
     {
         let name = task.name();
-        let serialized = crate::codec::encode_arguments(name, &args);
+        // Inline: every worker reads the same bytes, and the first reader
+        // of a shared block frees it.
+        let serialized = crate::codec::encode_arguments(name, &args, Route::InlineOnly)
+            .map(|encoded| encoded.wire);
         Initializer {
             name,
             serialized,

@@ -15,6 +15,7 @@
 pub(crate) mod arena;
 pub(crate) mod members;
 pub(crate) mod notify;
+pub(crate) mod payload;
 pub(crate) mod spin;
 pub(crate) mod word_lock;
 
@@ -127,6 +128,7 @@ pub(crate) fn process_died(pid: u32, start: u64) {
         // A process that never took a token never took part in anything.
         if let Some(token) = members::token_of(arena, pid, start) {
             arena.record_death(token);
+            payload::reclaim(arena, token);
         }
     }
 }

@@ -20,6 +20,8 @@ pub use registry::{RegistryError, TaskEntry};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::codec::message::{self, Route};
+
 /// A value that can be an argument or a result of a task.
 ///
 /// It must cross a process boundary on the process backend (serde
@@ -131,10 +133,15 @@ fn serialized_call<A, O>(
     run: impl FnOnce(A) -> O,
 ) -> Result<Vec<u8>, TaskError>
 where
-    A: DeserializeOwned,
-    O: Serialize,
+    A: DeserializeOwned + 'static,
+    O: Serialize + 'static,
 {
-    let input: A = crate::codec::decode(bytes).map_err(|e| TaskError::arguments(task, e))?;
+    let input: A = message::decode(bytes).map_err(|e| TaskError::arguments(task, e))?;
     let output = unwind::catch(|| run(input))?;
-    crate::codec::encode(&output).map_err(|e| TaskError::result(task, e))
+    let encoded =
+        message::encode(&output, Route::MayShare).map_err(|e| TaskError::result(task, e))?;
+    // The parent frees the block once it has read the reply; if this
+    // process dies first, the parent reclaims it with the death.
+    encoded.lent.hand_over();
+    Ok(encoded.wire)
 }

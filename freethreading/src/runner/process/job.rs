@@ -3,6 +3,7 @@
 
 use super::super::Failure;
 use super::super::reply::{ChunkReply, OneReply};
+use crate::codec::message::{Lent, Message};
 use crate::process::reply::decode_reply;
 use crate::task::{TaskError, TaskValue};
 
@@ -11,6 +12,11 @@ pub(super) struct Job {
     pub(super) task: &'static str,
     pub(super) chunk: bool,
     pub(super) args: Vec<u8>,
+    /// The shared-memory block the arguments lend, if they went that way:
+    /// freed with the job (its reply in, its worker dead, or never sent)
+    /// unless the worker freed it as it read it.
+    #[expect(dead_code, reason = "a guard, whose drop frees the block")]
+    pub(super) lent: Lent,
     pub(super) reply: Box<dyn Reply>,
     /// Whether it was started once already: sent to a child that died
     /// before it could begin it, and now waiting for the replacement.
@@ -18,11 +24,12 @@ pub(super) struct Job {
 }
 
 impl Job {
-    pub(super) fn one<R: TaskValue>(task: &'static str, args: Vec<u8>, reply: OneReply<R>) -> Self {
+    pub(super) fn one<R: TaskValue>(task: &'static str, args: Message, reply: OneReply<R>) -> Self {
         Job {
             task,
             chunk: false,
-            args,
+            args: args.wire,
+            lent: args.lent,
             reply: Box::new(One(reply)),
             started: false,
         }
@@ -30,14 +37,15 @@ impl Job {
 
     pub(super) fn chunk<R: TaskValue>(
         task: &'static str,
-        args: Vec<u8>,
+        args: Message,
         reply: ChunkReply<R>,
         len: usize,
     ) -> Self {
         Job {
             task,
             chunk: true,
-            args,
+            args: args.wire,
+            lent: args.lent,
             reply: Box::new(Chunk { reply, len }),
             started: false,
         }

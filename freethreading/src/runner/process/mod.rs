@@ -35,6 +35,7 @@ use parking_lot::{Mutex, RwLock};
 use super::reply::{ChunkReply, OneReply};
 use super::{Failure, Initializer, Refused};
 use crate::codec;
+use crate::codec::message::Route;
 use crate::current::{LiveWorker, register_process};
 use crate::process::spawn::{Identity, NotReady, WorkerProcess};
 use crate::process::wire::{FrameReader, SPIN};
@@ -408,7 +409,7 @@ impl Crew {
     {
         let name = task.name();
         let items: Vec<T::Args> = chunk.into_iter().collect();
-        match codec::encode_arguments(name, &items) {
+        match codec::encode_arguments(name, &items, Route::MayShare) {
             Ok(args) => self.submit(Job::chunk(name, args, reply, len)),
             Err(error) => {
                 reply.deliver(Err(Failure::Task(error)));
@@ -455,7 +456,7 @@ impl Crew {
 /// which has failed the call already.
 fn job_of<T: Task>(task: T, args: &T::Args, reply: OneReply<T::Output>) -> Option<Job> {
     let name = task.name();
-    match codec::encode_arguments(name, args) {
+    match codec::encode_arguments(name, args, Route::MayShare) {
         Ok(args) => Some(Job::one(name, args, reply)),
         Err(error) => {
             reply.deliver(Err(Failure::Task(error)));

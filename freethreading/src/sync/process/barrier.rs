@@ -94,9 +94,9 @@ fn run_action(hash: u64) -> bool {
     else {
         return false;
     };
-    crate::codec::encode(&())
+    crate::codec::message::encode(&(), crate::codec::message::Route::InlineOnly)
         .ok()
-        .is_some_and(|args| entry.task().call_serialized(&args).is_ok())
+        .is_some_and(|args| entry.task().call_serialized(&args.wire).is_ok())
 }
 
 impl Barrier {

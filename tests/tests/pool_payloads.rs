@@ -1,0 +1,185 @@
+//! Big payloads: byte buffers of 1, 16 and 64 MiB as arguments and results
+//! of `apply`, a `Worker` and a `map`, a 16 MiB `Queue` item between two
+//! workers, and workers that die while a big payload is on its way. On
+//! processes these travel through shared memory from 256 KiB up, so each
+//! test also checks that nothing is lost or mixed up when many are in
+//! flight, and that the memory is given back (the arena is 1 GiB: a leak of
+//! a few 64 MiB payloads per round would exhaust it and fall back to the
+//! socket, never fail, so leaks are checked from the peak resident size).
+
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
+use freethreading::{Queue, Worker, WorkerPool, worker_fn};
+use freethreading_tests::{backend_tests, process_tests};
+
+const MIB: usize = 1 << 20;
+
+/// A payload whose pages each start with their number and `seed`, so that
+/// a block of another payload, or a stale one, never passes for it (cheap
+/// to make and compare even in a debug build: a fill and a few stores).
+fn payload(len: usize, seed: u8) -> Vec<u8> {
+    let mut bytes = vec![seed; len];
+    for (page, chunk) in bytes.chunks_mut(4096).enumerate() {
+        let mark = (page as u64) << 8 | u64::from(seed);
+        let n = chunk.len().min(8);
+        chunk[..n].copy_from_slice(&mark.to_le_bytes()[..n]);
+    }
+    bytes
+}
+
+/// A checksum of a sample of `bytes`: one in every 509, and the last.
+fn fingerprint(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .step_by(509)
+        .chain(bytes.last())
+        .fold(bytes.len() as u64, |sum, &b| {
+            sum.wrapping_mul(31).wrapping_add(u64::from(b))
+        })
+}
+
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn length(bytes: Vec<u8>) -> usize {
+    bytes.len()
+}
+
+/// The same bytes back, with a fingerprint of what came.
+#[worker_fn]
+fn echo(bytes: Vec<u8>) -> (u64, Vec<u8>) {
+    (fingerprint(&bytes), bytes)
+}
+
+/// A boxed slice of `len` bytes made in the worker.
+#[worker_fn]
+fn make(len: usize, seed: u8) -> Box<[u8]> {
+    payload(len, seed).into_boxed_slice()
+}
+
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn put_big(queue: Queue<Vec<u8>>, len: usize, seed: u8) {
+    queue.put(payload(len, seed)).unwrap();
+}
+
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn get_big(queue: Queue<Vec<u8>>) -> (usize, u64) {
+    let item = queue.get().unwrap();
+    (item.len(), fingerprint(&item))
+}
+
+/// Takes a big payload, then dies.
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn die_holding(bytes: Vec<u8>) -> Vec<u8> {
+    if bytes.len() > 1 {
+        std::process::abort();
+    }
+    bytes
+}
+
+backend_tests! {
+    fn apply_carries_1_16_and_64_mib_each_way() {
+        let pool = WorkerPool::new(2).unwrap();
+        for (megabytes, seed) in [(1, 1), (16, 2), (64, 3)] {
+            let bytes = payload(megabytes * MIB, seed);
+            assert_eq!(pool.apply(length, (bytes.clone(),)).unwrap(), bytes.len());
+            let (got, back) = pool.apply(echo, (bytes.clone(),)).unwrap();
+            assert_eq!(got, fingerprint(&bytes), "{megabytes} MiB arrived whole");
+            assert!(back == bytes, "{megabytes} MiB came back whole");
+        }
+    }
+
+    fn many_big_payloads_in_flight_stay_apart() {
+        let pool = WorkerPool::new(2).unwrap();
+        let sent: Vec<Vec<u8>> = (0..12).map(|seed| payload(MIB + 4096 * usize::from(seed), seed)).collect();
+        let pending: Vec<_> = sent.iter().map(|bytes| pool.apply_async(echo, (bytes.clone(),)).unwrap()).collect();
+        for (bytes, result) in sent.iter().zip(pending) {
+            let (got, back) = result.get().unwrap();
+            assert_eq!(got, fingerprint(bytes));
+            assert!(&back == bytes);
+        }
+        // A map whose items are big: each chunk is one payload.
+        let lengths = pool.map(length, sent.clone()).unwrap();
+        assert_eq!(lengths, sent.iter().map(Vec::len).collect::<Vec<_>>());
+    }
+
+    fn a_worker_takes_and_returns_big_buffers() {
+        let worker = Worker::new(make, (16 * MIB, 9));
+        worker.start().unwrap();
+        let made = worker.join().unwrap();
+        assert_eq!(&made[..], &payload(16 * MIB, 9)[..]);
+        let worker = Worker::new(length, (payload(64 * MIB, 4),));
+        worker.start().unwrap();
+        assert_eq!(worker.join().unwrap(), 64 * MIB);
+        // Never started: its arguments' memory goes with it.
+        drop(Worker::new(length, (payload(16 * MIB, 5),)));
+    }
+
+    fn a_16_mib_queue_item_goes_from_one_worker_to_another() {
+        let pool = WorkerPool::new(2).unwrap();
+        let queue = Queue::new();
+        let getter = pool.apply_async(get_big, (queue.clone(),)).unwrap();
+        pool.apply(put_big, (queue.clone(), 16 * MIB, 7)).unwrap();
+        assert_eq!(getter.get().unwrap(), (16 * MIB, fingerprint(&payload(16 * MIB, 7))));
+        // And through this process, both ways, several at once.
+        for seed in 0..3 {
+            queue.put(payload(16 * MIB, seed)).unwrap();
+        }
+        for seed in 0..3 {
+            assert_eq!(queue.get().unwrap(), payload(16 * MIB, seed));
+        }
+    }
+}
+
+process_tests! {
+    fn repeated_big_transfers_reuse_their_memory() {
+        let pool = WorkerPool::new(1).unwrap();
+        let bytes = payload(64 * MIB, 11);
+        for _ in 0..12 {
+            assert_eq!(pool.apply(length, (bytes.clone(),)).unwrap(), bytes.len());
+        }
+        // 12 x 64 MiB (in blocks of 128 MiB) would not fit the 1 GiB arena
+        // had any block been kept; the memory this process holds stays a few
+        // payloads (the caller's buffer, its clone, the arena's block).
+        let peak = peak_resident_bytes();
+        assert!(peak < 6 * 64 * MIB as u64, "peak resident {} MiB", peak >> 20);
+    }
+
+    fn a_worker_dying_with_a_big_payload_fails_its_task_and_frees_it() {
+        let pool = WorkerPool::new(1).unwrap();
+        for seed in 0..10 {
+            let error = pool.apply(die_holding, (payload(64 * MIB, seed),)).unwrap_err();
+            let task = error.task_error().unwrap_or_else(|| panic!("not a task error: {error}"));
+            assert!(task.is_worker_death(), "not a worker death: {task}");
+        }
+        // The blocks of the dead went back: big payloads still fit.
+        let bytes = payload(64 * MIB, 99);
+        let (got, back) = pool.apply(echo, (bytes.clone(),)).unwrap();
+        assert_eq!(got, fingerprint(&bytes));
+        assert!(back == bytes);
+        let peak = peak_resident_bytes();
+        assert!(peak < 6 * 64 * MIB as u64, "peak resident {} MiB", peak >> 20);
+    }
+
+    fn a_queue_item_outlives_the_worker_that_put_it() {
+        let pool = WorkerPool::new(1).unwrap();
+        let queue = Queue::new();
+        pool.apply(put_big, (queue.clone(), 16 * MIB, 3)).unwrap();
+        let _ = pool.apply(die_holding, (vec![0_u8; 2],));
+        assert_eq!(queue.get().unwrap(), payload(16 * MIB, 3));
+    }
+}
+
+/// This process's peak resident set, from `/proc` (0 where there is none).
+fn peak_resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kib| kib * 1024)
+}
