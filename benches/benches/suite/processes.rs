@@ -88,6 +88,9 @@ pub(crate) fn run(mode: Mode, ours_ok: Result<(), String>) -> Result<(), String>
     calls(&g, n, pool, &peer_pool, &exe);
     cpu_and_executor(&g, mode, n, pool, ex, &peer_pool);
     primitives(&g, n);
+    if let Some(pool) = pool {
+        crate::payloads::run(g.suite, pool)?;
+    }
 
     let times = n.process_pools;
     g.time(
