@@ -70,6 +70,13 @@ fn get_big(queue: Queue<Vec<u8>>) -> (usize, u64) {
     (item.len(), fingerprint(&item))
 }
 
+/// The worker's peak resident size once it holds `bytes`, and their length.
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn peak_holding(bytes: Vec<u8>) -> (u64, usize) {
+    (peak_resident_bytes(), bytes.len())
+}
+
 /// Takes a big payload, then dies.
 #[worker_fn]
 #[allow(clippy::needless_pass_by_value)] // a task owns its arguments
@@ -135,6 +142,22 @@ backend_tests! {
 }
 
 process_tests! {
+    fn passing_64_mib_costs_at_most_three_times_it_on_each_side() {
+        let pool = WorkerPool::new(1).unwrap();
+        // The worker's own memory before any payload, and this process's.
+        let (worker_base, _) = pool.apply(peak_holding, (Vec::new(),)).unwrap();
+        let base = peak_resident_bytes();
+        let bytes = payload(64 * MIB, 1);
+        // Moved in, as a caller who is done with its buffer does.
+        let (worker_peak, len) = pool.apply(peak_holding, (bytes,)).unwrap();
+        assert_eq!(len, 64 * MIB);
+        let limit = 3 * 64 * MIB as u64;
+        let (ours, theirs) = (peak_resident_bytes() - base, worker_peak - worker_base);
+        eprintln!("peak resident over the base: here {} MiB, in the worker {} MiB", ours >> 20, theirs >> 20);
+        assert!(ours <= limit, "here {} MiB", ours >> 20);
+        assert!(theirs <= limit, "in the worker {} MiB", theirs >> 20);
+    }
+
     fn repeated_big_transfers_reuse_their_memory() {
         let pool = WorkerPool::new(1).unwrap();
         let bytes = payload(64 * MIB, 11);
