@@ -18,7 +18,7 @@ ORDER = [
     "lock_uncontended", "lock_contended", "event_ping_pong", "barrier", "pool_create",
     "apply_bytes_1m", "echo_bytes_1m", "apply_bytes_16m", "echo_bytes_16m", "apply_bytes_64m",
     "echo_bytes_64m", "queue_bytes_16m",
-    "memory_rss_2", "memory_rss_extra", "memory_pss_2", "memory_pss_extra",
+    "pool_create_8", "memory_rss_2", "memory_rss_extra", "memory_pss_2", "memory_pss_extra",
 ]
 GROUPS = ["rust-threads", "rust-processes", "python"]
 OURS = {"rust-threads": "freethreading (threads)", "rust-processes": "freethreading (processes)"}
