@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::atomic::AtomicUsize;
 
 use super::{ExecutorError, WorkerPoolExecutor};
+use crate::Backend;
 use crate::runner::CrewOptions;
 use crate::task::Task;
 
@@ -45,6 +46,20 @@ impl WorkerPoolExecutorBuilder {
     /// cores this program may use, [`std::thread::available_parallelism`].
     pub fn max_workers(mut self, max_workers: usize) -> Self {
         self.options.set_workers(max_workers);
+        self
+    }
+
+    /// Runs this executor's workers on `backend` rather than the program's,
+    /// as [`WorkerPoolBuilder::backend`](crate::WorkerPoolBuilder::backend) does for a pool.
+    ///
+    /// ```
+    /// use freethreading::{Backend, WorkerPoolExecutor};
+    ///
+    /// let executor = WorkerPoolExecutor::builder().backend(Backend::Threading).build()?;
+    /// # Ok::<(), freethreading::ExecutorError>(())
+    /// ```
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.options.set_backend(backend);
         self
     }
 

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::atomic::AtomicUsize;
 
 use super::{PoolError, WorkerPool};
+use crate::Backend;
 use crate::runner::CrewOptions;
 use crate::task::Task;
 
@@ -47,6 +48,37 @@ impl WorkerPoolBuilder {
     /// cores this program may use, [`std::thread::available_parallelism`].
     pub fn workers(mut self, workers: usize) -> Self {
         self.options.set_workers(workers);
+        self
+    }
+
+    /// Runs this pool's workers on `backend` rather than the program's (the
+    /// one [`get_backend`](crate::get_backend) names), so that one program can
+    /// keep a thread pool and a process pool side by side: threads for quick
+    /// work, processes for code that may crash or is not thread-safe. Without
+    /// it, the pool follows `FREETHREADING_BACKEND` as before.
+    ///
+    /// Primitives and queues handed to a process pool's tasks must be of the
+    /// process flavor: make them on the process backend, or with their
+    /// `with_backend` constructors.
+    ///
+    /// ```
+    /// use freethreading::{Backend, WorkerPool, worker_fn};
+    ///
+    /// #[worker_fn]
+    /// fn process_id() -> u32 {
+    ///     std::process::id()
+    /// }
+    ///
+    /// let threads = WorkerPool::builder().workers(1).backend(Backend::Threading).build()?;
+    /// assert_eq!(threads.apply(process_id, ())?, std::process::id());
+    /// # if Backend::Multiprocessing.is_available() {
+    /// let processes = WorkerPool::builder().workers(1).backend(Backend::Multiprocessing).build()?;
+    /// assert_ne!(processes.apply(process_id, ())?, std::process::id());
+    /// # }
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.options.set_backend(backend);
         self
     }
 

@@ -18,6 +18,7 @@ pub(crate) mod spawn;
 pub(crate) mod wire;
 
 pub use spawn::TestEntry;
+pub(crate) use spawn::is_test_binary;
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests;

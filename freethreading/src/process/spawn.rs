@@ -45,7 +45,7 @@ impl TestEntry {
 inventory::collect!(TestEntry);
 
 /// Whether this is a test binary: one with a [`TestEntry`].
-fn is_test_binary() -> bool {
+pub(crate) fn is_test_binary() -> bool {
     inventory::iter::<TestEntry>.into_iter().next().is_some()
 }
 

@@ -10,9 +10,12 @@ use crate::task::{Task, TaskError};
 /// On threads each worker gets a clone of the arguments and calls the task;
 /// on processes every child gets the task's name and the arguments
 /// serialized once, here.
+/// One worker's call of the initializer; a panic comes back as the error.
+pub(crate) type InitCall = Box<dyn FnOnce() -> Result<(), TaskError> + Send>;
+
 pub(crate) struct Initializer {
     name: &'static str,
-    per_worker: Box<dyn Fn() -> Box<dyn FnOnce() + Send> + Send>,
+    per_worker: Box<dyn Fn() -> InitCall + Send>,
     serialized: Result<Vec<u8>, TaskError>,
 }
 
@@ -32,7 +35,7 @@ impl Initializer {
             serialized,
             per_worker: Box::new(move || {
                 let args = args.clone();
-                Box::new(move || task.call(args))
+                Box::new(move || crate::strict::call(task, args))
             }),
         }
     }
@@ -48,7 +51,7 @@ impl Initializer {
     }
 
     /// The call one worker makes, with its own copy of the arguments.
-    pub(crate) fn for_worker(&self) -> Box<dyn FnOnce() + Send> {
+    pub(crate) fn for_worker(&self) -> InitCall {
         (self.per_worker)()
     }
 }

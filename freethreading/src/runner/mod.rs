@@ -69,15 +69,24 @@ pub(crate) enum Workers {
 }
 
 impl Workers {
-    /// Starts `size` workers named `<prefix>_<i>`, each running `initializer` first.
+    /// Starts `size` workers named `<prefix>_<i>`, each running `initializer`
+    /// first, on `backend`, or on the program's backend when it is `None`.
     pub(crate) fn start(
         prefix: &str,
         size: usize,
         initializer: Option<&Initializer>,
+        backend: Option<Backend>,
     ) -> Result<Workers, Failure> {
         // A worker whose `main` forgot `init()` takes over here.
         crate::entry::take_over_if_worker();
-        match try_get_backend().map_err(Failure::Backend)? {
+        let backend = match backend {
+            Some(backend) if !backend.is_available() => {
+                return Err(Failure::Backend(BackendError::Unavailable(backend)));
+            }
+            Some(backend) => backend,
+            None => try_get_backend().map_err(Failure::Backend)?,
+        };
+        match backend {
             Backend::Threading => thread::Crew::start(prefix, size, initializer)
                 .map(Workers::Thread)
                 .map_err(|e| Failure::Spawn(Arc::new(e))),

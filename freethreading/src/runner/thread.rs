@@ -16,6 +16,7 @@ use std::thread::{self, JoinHandle};
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::{Mutex, RwLock};
 
+use super::initializer::InitCall;
 use super::reply::{ChunkReply, OneReply};
 use super::{Failure, Initializer, Refused};
 use crate::current::{LiveWorker, register_worker};
@@ -134,8 +135,7 @@ impl Crew {
             Run::Now => {
                 // A cancelled job's outcome is already published.
                 if reply.start() {
-                    let outcome = unwind::catch(|| task.call(args));
-                    reply.deliver(outcome.map_err(Failure::Task));
+                    reply.deliver(crate::strict::call(task, args).map_err(Failure::Task));
                 }
             }
             Run::Abandon(why) => reply.deliver(Err(why)),
@@ -196,6 +196,15 @@ where
     T: Task,
     C: IntoIterator<Item = T::Args>,
 {
+    if crate::strict::enabled() {
+        // Item by item, as a worker process would decode and encode them.
+        let outcome: Result<Vec<_>, _> = chunk
+            .into_iter()
+            .map(|args| crate::strict::call(task, args))
+            .collect();
+        reply.deliver(outcome.map_err(Failure::Task));
+        return;
+    }
     let placed = match reply.slot(len) {
         Some(mut slot) => Ok(unwind::catch(move || {
             slot.fill(chunk.into_iter().map(|args| task.call(args)));
@@ -218,15 +227,10 @@ where
 }
 
 /// A worker's life: initializer, then jobs until the channel disconnects.
-fn work(
-    live: &LiveWorker,
-    receiver: &Receiver<Job>,
-    shared: &Shared,
-    init: Option<Box<dyn FnOnce() + Send>>,
-) {
+fn work(live: &LiveWorker, receiver: &Receiver<Job>, shared: &Shared, init: Option<InitCall>) {
     live.enter();
     if let Some(init) = init {
-        if let Err(error) = unwind::catch(init) {
+        if let Err(error) = init() {
             // Like Python's `BrokenThreadPool`: the crew fails every job from now on.
             let _ = shared.broken.set(Failure::Initializer(error));
         }

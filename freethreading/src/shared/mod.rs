@@ -286,8 +286,9 @@ pub(crate) mod arc {
     }
 }
 
-/// Whether new primitives take the process flavor: on the process backend,
-/// or in a test that asks for it on this thread.
+/// Whether new primitives take the process flavor: on the process backend
+/// (or inside `Backend::Multiprocessing.install`), or in a test that asks for
+/// it on this thread.
 pub(crate) fn process_flavor() -> bool {
     #[cfg(all(test, target_os = "linux"))]
     if test_support::FORCE.with(std::cell::Cell::get) {
@@ -299,7 +300,7 @@ pub(crate) fn process_flavor() -> bool {
     // A bad `FREETHREADING_BACKEND` is `init`'s to report; a primitive made
     // anyway gets the thread flavor rather than a panic.
     matches!(
-        crate::backend::try_get_backend(),
+        crate::backend::primitives_backend(),
         Ok(crate::Backend::Multiprocessing)
     )
 }

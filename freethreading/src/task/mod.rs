@@ -80,7 +80,10 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> TaskValue for T {}
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a `#[worker_fn]` task",
     label = "not a task: a worker process could not find it by name",
-    note = "add `#[freethreading::worker_fn]` to the function's definition"
+    note = "add `#[freethreading::worker_fn]` to the function's definition",
+    note = "a closure cannot be a task, since a worker process finds tasks by name: move its body \
+            into a `#[worker_fn]` function, or map a non-capturing closure with `parallel_map!`, \
+            which names and registers it"
 )]
 pub trait Task: Copy + Send + Sync + 'static {
     /// The function's parameters, as a tuple.
