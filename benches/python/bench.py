@@ -54,6 +54,14 @@ def produce(q, items):
     q.put(None)
 
 
+def length(b):
+    return len(b)
+
+
+def echo(b):
+    return b
+
+
 def consume(q):
     while q.get() is not None:
         pass
@@ -188,7 +196,15 @@ def sample(sides, heavy, per_op):
     return [(name, None if name in failed else figure(samples[name]), failed.get(name)) for name, _ in sides]
 
 
+def wanted(key):
+    """Whether FT_BENCH_ONLY (when set, a comma-separated list of keys) keeps `key`."""
+    only = os.environ.get("FT_BENCH_ONLY")
+    return only is None or key in [k.strip() for k in only.split(",")]
+
+
 def timed(key, label, ops, sides, heavy=False):
+    if not wanted(key):
+        return
     for name, fig, na in sample(sides, heavy, lambda t: t / ops):
         emit(key, label, "s", name, fig, na)
 
@@ -311,8 +327,8 @@ def main():
     label = f"map of {len(tasks)} CPU-bound tasks: speedup over serial"
     sides = [("serial loop", lambda: [spin(t) for t in tasks])]
     sides += [(k.name, lambda p=pools[k.name]: p.map(spin, tasks, 1)) for k in ks]
-    results = sample(sides, True, lambda t: t)
-    serial = results[0][1]
+    results = sample(sides, True, lambda t: t) if wanted("cpu_speedup") else []
+    serial = results[0][1] if results else None
     for name, fig, na in results[1:]:
         if fig is None or serial is None:
             emit("cpu_speedup", label, "x", name, None, na or "the serial loop failed")
@@ -327,6 +343,16 @@ def main():
           [(k.name, lambda e=exes[k.name]: [e.submit(ident, i).result() for i in range(n)]) for k in ks])
     timed("executor_map", f"executor map of {small} tiny tasks", 1,
           [(k.name, lambda e=exes[k.name]: list(e.map(square, range(small)))) for k in ks], True)
+    # Big payloads, on the process pools only: a thread pool copies nothing.
+    for mib, calls in ((1, 32), (16, 4), (64, 1)):
+        payload = bytes(mib << 20)
+        calls = pick(calls, 1)
+        timed(f"apply_bytes_{mib}m", f"apply of a {mib} MiB Vec<u8> returning its length", calls,
+              [(k.name, lambda p=pools[k.name]: [p.apply(length, (payload,)) for _ in range(calls)])
+               for k in ks[:2]])
+        timed(f"echo_bytes_{mib}m", f"apply of a {mib} MiB Vec<u8> echoed back", calls,
+              [(k.name, lambda p=pools[k.name]: [p.apply(echo, (payload,)) for _ in range(calls)])
+               for k in ks[:2]])
     for p in pools.values():
         p.close()
         p.join()
@@ -375,7 +401,7 @@ def main():
         ("memory_pss_2", "idle pool of 2 processes: Pss of the workers"),
         ("memory_pss_extra", "Pss per extra worker ((pool of 4 − pool of 2) / 2)"),
     ]
-    for k in ks[:2]:  # the process pools; a thread pool has no worker processes
+    for k in ks[:2] if wanted("memory_rss_2") else []:  # a thread pool has no worker processes
         try:
             figs = memory(k)
         except Exception as e:

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::codec::{self, CodecError};
+use crate::codec::message::{self, Route};
 use crate::queue::PutError;
 use crate::task::{Task, TaskError, unwind};
 
@@ -48,9 +48,11 @@ pub(crate) fn enabled() -> bool {
     })
 }
 
-/// `value` after the trip a worker process would give it.
-fn round_trip<T: Serialize + DeserializeOwned>(value: &T) -> Result<T, CodecError> {
-    codec::decode(&codec::encode(value)?)
+/// `value` after the trip a worker process would give it, in the same
+/// format (a byte buffer copied as it is), but never through shared memory.
+fn round_trip<T: Serialize + DeserializeOwned + 'static>(value: &T) -> Result<T, String> {
+    let encoded = message::encode(value, Route::InlineOnly).map_err(|e| e.to_string())?;
+    message::decode(&encoded.wire).map_err(|e| e.to_string())
 }
 
 /// Runs `task` on `args` on this thread, a panic caught as a [`TaskError`];
@@ -80,9 +82,11 @@ pub(crate) fn run<T: Task>(task: T, args: T::Args) -> Result<T::Output, TaskErro
 
 /// A thread queue's item, in strict mode after its round trip; an item that
 /// cannot make it is refused as a process queue refuses it.
-pub(crate) fn queue_item<T: Serialize + DeserializeOwned>(item: T) -> Result<T, PutError<T>> {
+pub(crate) fn queue_item<T: Serialize + DeserializeOwned + 'static>(
+    item: T,
+) -> Result<T, PutError<T>> {
     if !enabled() {
         return Ok(item);
     }
-    round_trip(&item).map_err(|e| PutError::Encode(item, e.to_string()))
+    round_trip(&item).map_err(|e| PutError::Encode(item, e))
 }

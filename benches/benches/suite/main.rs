@@ -12,6 +12,7 @@
 
 mod memory;
 mod ours;
+mod payloads;
 mod processes;
 mod thread_peers;
 mod threads;
@@ -38,6 +39,10 @@ fn main() {
     // environment variable, which ours never sets.
     procspawn::init();
     if std::env::var_os(FLOOR_ENV_VAR).is_some() {
+        return;
+    }
+    if std::env::var_os(payloads::SOCKET_FLOOR_ENV_VAR).is_some() {
+        payloads::socket_floor_child();
         return;
     }
     let mode = Mode::from_args();

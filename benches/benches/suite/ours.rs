@@ -320,11 +320,11 @@ pub(crate) fn barrier(name: &str, times: u32) -> Side<'static> {
     })
 }
 
-/// Workload 9: `times` pools of 2 built, closed and joined.
-pub(crate) fn pool_create(name: &str, times: u32) -> Side<'static> {
+/// Workload 9: `times` pools of `size` built, closed and joined.
+pub(crate) fn pool_create(name: &str, size: usize, times: u32) -> Side<'static> {
     Side::new(name, move || {
         for _ in 0..times {
-            let pool = WorkerPool::new(2).map_err(why)?;
+            let pool = WorkerPool::new(size).map_err(why)?;
             pool.close();
             pool.join().map_err(why)?;
         }

@@ -88,6 +88,9 @@ pub(crate) fn run(mode: Mode, ours_ok: Result<(), String>) -> Result<(), String>
     calls(&g, n, pool, &peer_pool, &exe);
     cpu_and_executor(&g, mode, n, pool, ex, &peer_pool);
     primitives(&g, n);
+    if let Some(pool) = pool {
+        crate::payloads::run(g.suite, pool)?;
+    }
 
     let times = n.process_pools;
     g.time(
@@ -95,13 +98,39 @@ pub(crate) fn run(mode: Mode, ours_ok: Result<(), String>) -> Result<(), String>
         "pool of 2: create + shut down",
         Weight::Light,
         times,
-        g.ours(|| ours::pool_create(OURS, times)),
+        g.ours(|| ours::pool_create(OURS, 2, times)),
         vec![Side::new("procspawn Pool::new + shutdown", move || {
             for _ in 0..times {
                 procspawn::Pool::new(2).map_err(why)?.shutdown();
             }
             Ok(())
         })],
+    );
+
+    g.time(
+        "pool_create_8",
+        "pool of 8: create + shut down",
+        Weight::Light,
+        times,
+        g.ours(|| ours::pool_create(OURS, 8, times)),
+        vec![Side::new(
+            "8 children of this binary started, then reaped (floor)",
+            || {
+                for _ in 0..times {
+                    let children = (0..8)
+                        .map(|_| Command::new(&exe).env(FLOOR_ENV_VAR, "1").spawn())
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(why)?;
+                    for mut child in children {
+                        let status = child.wait().map_err(why)?;
+                        if !status.success() {
+                            return Err(format!("a floor child exited with {status}"));
+                        }
+                    }
+                }
+                Ok(())
+            },
+        )],
     );
 
     peer_pool.shutdown();

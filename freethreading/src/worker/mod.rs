@@ -6,7 +6,6 @@
 //! (`thread.rs`) or a child process (`process.rs`).
 
 mod error;
-mod monitors;
 mod outcome;
 mod process;
 mod thread;

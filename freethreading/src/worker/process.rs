@@ -1,7 +1,7 @@
 //! The process flavor of a worker: one child process per worker, and a
 //! monitor thread in the parent that waits for its answer.
 //!
-//! `start` hands the worker to a monitor thread (`monitors.rs`), which spawns
+//! `start` hands the worker to a monitor thread (`process/monitors.rs`), which spawns
 //! the child (a worker dies with the thread that started it) and writes the
 //! handshake and the one job at once, so they wait in the channel while the
 //! child starts. The monitor reads the child's hello and its reply, after
@@ -16,11 +16,12 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use super::WorkerError;
 use super::outcome::Outcome;
-use super::{WorkerError, monitors};
 use crate::codec;
 use crate::codec::message::{Lent, Route};
 use crate::current::{LiveWorker, register_process};
+use crate::process::monitors;
 use crate::process::reply::decode_reply;
 use crate::process::spawn::{self, NotReady, WorkerProcess};
 use crate::process::wire::{FrameReader, FrameWriter, JobHeader};

@@ -1,6 +1,6 @@
 //! Process workers for a pool or executor: one long-lived child process per
 //! worker, reached through a [`Link`] in a slot of its own, each slot served
-//! by a driver thread of the parent, all fed from one multi-consumer channel
+//! by a driver of the parent (on a pooled thread, `process/monitors.rs`), all fed from one multi-consumer channel
 //! of jobs (crossbeam's unbounded list channel).
 //!
 //! A job is a task's name with its arguments already serialized (by the
@@ -25,8 +25,9 @@ use std::collections::VecDeque;
 use std::io;
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
-use std::thread::{self, JoinHandle};
+use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
@@ -38,6 +39,7 @@ use super::{Failure, Initializer, Refused};
 use crate::codec;
 use crate::codec::message::Route;
 use crate::current::{LiveWorker, register_process};
+use crate::process::monitors;
 use crate::process::spawn::{Identity, NotReady, WorkerProcess};
 use crate::process::wire::{FrameReader, SPIN};
 use crate::sys::process::Channel;
@@ -60,7 +62,14 @@ pub(crate) struct Crew {
     receiver: Receiver<Job>,
     shared: Arc<Shared>,
     slots: Vec<Arc<Slot>>,
-    drivers: Mutex<Vec<JoinHandle<()>>>,
+    drivers: Mutex<Vec<DriverRun>>,
+}
+
+/// A driver running on a pooled monitor thread (`process/monitors.rs`):
+/// the thread it runs on, and a channel that hangs up when it ends.
+struct DriverRun {
+    thread: Arc<OnceLock<ThreadId>>,
+    done: mpsc::Receiver<()>,
 }
 
 /// What the drivers, the direct callers and the crew share.
@@ -319,11 +328,19 @@ impl Crew {
             receiver: self.receiver.clone(),
             shared: Arc::clone(&self.shared),
         };
-        let (started_tx, started) = std::sync::mpsc::sync_channel(1);
-        let handle = thread::Builder::new()
-            .name(format!("{} (driver)", slot.name))
-            .spawn(move || driver.run(&started_tx))?;
-        self.drivers.lock().push(handle);
+        let (started_tx, started) = mpsc::sync_channel(1);
+        let (done_tx, done) = mpsc::channel::<()>();
+        let thread = Arc::new(OnceLock::new());
+        let on = Arc::clone(&thread);
+        // On a pooled thread, like a `Worker`'s monitor: a thread's first
+        // `posix_spawn` costs several times the next ones on some virtual
+        // machines, which a pool of 8 paid 8 times over.
+        monitors::run(Box::new(move || {
+            let _ = on.set(thread::current().id());
+            driver.run(&started_tx);
+            drop(done_tx);
+        }))?;
+        self.drivers.lock().push(DriverRun { thread, done });
         match started.recv() {
             Ok(Ok(())) => {
                 self.slots.push(slot);
@@ -469,8 +486,9 @@ impl Crew {
         for driver in drivers {
             // A pool dropped by a callback running on one of its own drivers
             // cannot wait for that driver; it exits on its own once closed.
-            if driver.thread().id() != me {
-                let _ = driver.join();
+            if driver.thread.get() != Some(&me) {
+                // Hangs up when the driver is done, or if it panicked.
+                let _ = driver.done.recv();
             }
         }
     }
