@@ -260,10 +260,13 @@ impl Shared {
             }
             let went = link.exchange();
             if !matches!(went, Went::Fine) {
-                let unstarted = link.bury(&went, self.refusal());
-                if self.refusal().is_none() {
-                    self.counters.died();
+                // Counted first, so that whoever has the job's outcome sees it.
+                match went {
+                    Went::Overdue | Went::Cancelled => self.counters.killed(),
+                    _ if self.refusal().is_none() => self.counters.died(),
+                    _ => {}
                 }
+                let unstarted = link.bury(&went, self.refusal());
                 waiting.extend(unstarted);
                 if driver {
                     self.start_child(slot, link, None);
@@ -382,9 +385,13 @@ impl Crew {
         task: T,
         args: T::Args,
         reply: OneReply<T::Output>,
+        deadline: Option<Instant>,
     ) -> Result<(), Refused> {
         match job_of(task, &args, reply) {
-            Some(job) => self.submit(job),
+            Some(mut job) => {
+                job.deadline = deadline;
+                self.submit(job)
+            }
             None => Ok(()),
         }
     }
