@@ -1,10 +1,10 @@
 //! What the pool options beyond Python cost (issue 14), each against its
 //! floor in alternating rounds of one process (`freethreading_benches::compare`):
 //!
-//! - a per-task deadline that fires (`apply_timeout` on a task that would
-//!   run for seconds: its worker process is killed and replaced) against a
-//!   worker replacement (a task that aborts its worker), each followed by a
-//!   call that needs the replacement;
+//! - a per-task deadline that fires (`apply_timeout` of 1 ms on a task that
+//!   would run for seconds: its worker process is killed and replaced)
+//!   against a worker replacement (a task that runs 1 ms, then aborts its
+//!   worker), each followed by a call that needs the replacement;
 //! - `max_tasks_per_worker(1000)` on a map of 1e5 tiny tasks against the
 //!   same map with no limit, one task per job (`chunksize = 1`, so the
 //!   quota replaces workers 100 times) and with the default chunking.
@@ -25,8 +25,11 @@ fn nap(millis: u64) -> u64 {
     millis
 }
 
+/// Runs `millis`, then kills its worker: a replacement after a task of the
+/// same length as the deadline's.
 #[worker_fn]
-fn abort_worker() {
+fn nap_then_abort(millis: u64) {
+    std::thread::sleep(Duration::from_millis(millis));
     std::process::abort();
 }
 
@@ -60,7 +63,7 @@ fn main() {
     compare(
         mode,
         "deadline fires: apply_timeout(1 ms) on a long task, then apply",
-        "worker dies: apply(abort), then apply",
+        "worker dies: apply(1 ms, then abort), then apply",
         1,
         || {
             let late = deadline_pool.apply_timeout(nap, (10_000,), Duration::from_millis(1));
@@ -72,7 +75,7 @@ fn main() {
             );
         },
         || {
-            assert!(dying_pool.apply(abort_worker, ()).is_err());
+            assert!(dying_pool.apply(nap_then_abort, (1,)).is_err());
             black_box(
                 dying_pool
                     .apply(square, (3,))

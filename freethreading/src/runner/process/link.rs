@@ -318,6 +318,31 @@ impl Link {
         lost.map(|waiting| waiting.job).collect()
     }
 
+    /// Ends the child gracefully, as [`close`](Self::close) does, without
+    /// waiting for it to exit: a monitor thread reaps it, while the driver
+    /// starts its successor (a worker retired after its quota of jobs).
+    pub(super) fn retire(&mut self) {
+        let Some((process, live)) = self.child.take() else {
+            return;
+        };
+        let _ = process.channel.shutdown(std::net::Shutdown::Write);
+        let leaving = std::sync::Arc::new(parking_lot::Mutex::new(Some((process, live))));
+        let reaper = std::sync::Arc::clone(&leaving);
+        let reap = move || {
+            if let Some((mut process, live)) = reaper.lock().take() {
+                process.reap();
+                drop(live);
+            }
+        };
+        // No monitor to be had: it is reaped here after all.
+        if crate::process::monitors::run(Box::new(reap)).is_err() {
+            if let Some((mut process, live)) = leaving.lock().take() {
+                process.reap();
+                drop(live);
+            }
+        }
+    }
+
     /// Ends the child gracefully: the end of its stream is its cue to exit.
     pub(super) fn close(&mut self) {
         if let Some((mut process, live)) = self.child.take() {

@@ -226,13 +226,13 @@ impl Shared {
                     waiting.extend(link.bury(&Went::Unread, None));
                     self.counters.died();
                 }
-                if self.max_jobs.is_some_and(|max| link.jobs_started() >= max) {
+                if link.has_child() && self.max_jobs.is_some_and(|max| link.jobs_started() >= max) {
                     // Its quota is written: it ends once it has answered.
                     if link.is_busy() {
                         waiting.push_front(job);
                         break;
                     }
-                    link.close();
+                    link.retire();
                     self.counters.retired();
                 }
                 if !link.has_child() && driver {
