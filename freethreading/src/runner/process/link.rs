@@ -61,6 +61,20 @@ pub(super) enum Went {
     Unread,
 }
 
+impl Went {
+    /// What happened, in words, for a log record.
+    pub(super) fn describe(&self) -> String {
+        match self {
+            Went::Fine => "nothing".to_owned(),
+            Went::Lost => "its process ended".to_owned(),
+            Went::Garbled(what) => format!("it sent {what}"),
+            Went::Unread => "its process ended before reading its jobs".to_owned(),
+            Went::Overdue => "its task passed its deadline".to_owned(),
+            Went::Cancelled => "its task was cancelled".to_owned(),
+        }
+    }
+}
+
 pub(super) struct Link {
     child: Option<(WorkerProcess, LiveWorker)>,
     reader: FrameReader,
