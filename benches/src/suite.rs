@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::{Mode, show};
 
@@ -63,16 +63,30 @@ pub enum Weight {
 /// panic) drops the side from the workload, and its reason is printed instead.
 pub struct Side<'a> {
     name: String,
-    run: Box<dyn FnMut() -> Result<(), String> + 'a>,
+    run: Box<dyn FnMut() -> Result<Option<Duration>, String> + 'a>,
     context: Option<String>,
 }
 
 impl<'a> Side<'a> {
     /// A side named `name` whose every call performs the workload's operations.
-    pub fn new(name: impl Into<String>, run: impl FnMut() -> Result<(), String> + 'a) -> Self {
+    pub fn new(name: impl Into<String>, mut run: impl FnMut() -> Result<(), String> + 'a) -> Self {
         Side {
             name: name.into(),
-            run: Box::new(run),
+            run: Box::new(move || run().map(|()| None)),
+            context: None,
+        }
+    }
+
+    /// A side whose every call times its own measured part and returns it:
+    /// for a workload with a set-up (starting workers and meeting them) or a
+    /// tear-down that must stay out of the figure, as it does on every side.
+    pub fn measured(
+        name: impl Into<String>,
+        mut run: impl FnMut() -> Result<Duration, String> + 'a,
+    ) -> Self {
+        Side {
+            name: name.into(),
+            run: Box::new(move || run().map(Some)),
             context: None,
         }
     }
@@ -87,7 +101,9 @@ impl<'a> Side<'a> {
     fn call(&mut self) -> Result<f64, String> {
         let start = Instant::now();
         let reason = match catch_unwind(AssertUnwindSafe(&mut self.run)) {
-            Ok(Ok(())) => return Ok(start.elapsed().as_secs_f64()),
+            Ok(Ok(measured)) => {
+                return Ok(measured.unwrap_or_else(|| start.elapsed()).as_secs_f64());
+            }
             Ok(Err(reason)) => reason,
             Err(panic) => panic
                 .downcast_ref::<&str>()
