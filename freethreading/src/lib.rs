@@ -124,6 +124,7 @@ pub use pool::{
 };
 pub use process::wire::MAX_MESSAGE_ENV_VAR;
 pub use queue::{Empty, Full, GetError, PutError, Queue, SimpleQueue, TaskDoneError};
+pub use runner::PoolStats;
 pub use strict::STRICT_ENV_VAR;
 pub use sync::{
     Barrier, BarrierError, BoundedSemaphore, BrokenBarrier, Condition, ConditionError,

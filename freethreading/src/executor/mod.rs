@@ -84,6 +84,19 @@ impl WorkerPoolExecutor {
         self.workers.size()
     }
 
+    /// The executor's counters now, as [`WorkerPool::stats`](crate::WorkerPool::stats).
+    ///
+    /// ```
+    /// use freethreading::WorkerPoolExecutor;
+    ///
+    /// let executor = WorkerPoolExecutor::new(1)?;
+    /// assert_eq!(executor.stats().jobs_submitted, 0);
+    /// # Ok::<(), freethreading::ExecutorError>(())
+    /// ```
+    pub fn stats(&self) -> crate::PoolStats {
+        self.workers.stats()
+    }
+
     /// What every call checks first.
     fn check<T: Task>(&self, task: T) -> Result<(), ExecutorError> {
         if self.shut_down.load(Ordering::Acquire) {

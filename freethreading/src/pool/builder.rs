@@ -51,6 +51,39 @@ impl WorkerPoolBuilder {
         self
     }
 
+    /// Replaces each worker after it has run `max_tasks` jobs (a job is one
+    /// call, or one chunk of a map): Python's `maxtasksperchild`. On
+    /// processes the child is ended once it has answered and a fresh one
+    /// takes its place, which bounds what a leaking native library can hold;
+    /// on threads a fresh thread takes over (with fresh thread-locals). The
+    /// initializer runs again in each new worker. [`WorkerPool::stats`] counts
+    /// the replacements.
+    ///
+    /// ```
+    /// use freethreading::{WorkerPool, worker_fn};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let pool = WorkerPool::builder().workers(1).max_tasks_per_worker(2).build()?;
+    /// for x in 0..5 {
+    ///     assert_eq!(pool.apply(square, (x,))?, x * x);
+    /// }
+    /// assert_eq!(pool.stats().workers_retired, 2);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`build`](Self::build) fails with [`PoolError::ZeroMaxTasks`] for 0.
+    #[doc(alias = "maxtasksperchild")]
+    pub fn max_tasks_per_worker(mut self, max_tasks: usize) -> Self {
+        self.options.set_max_jobs(max_tasks);
+        self
+    }
+
     /// Runs this pool's workers on `backend` rather than the program's (the
     /// one [`get_backend`](crate::get_backend) names), so that one program can
     /// keep a thread pool and a process pool side by side: threads for quick

@@ -23,7 +23,7 @@ pub use imap::{IMap, IMapUnordered};
 
 use crate::runner::completion::Completion;
 use crate::runner::reply::OneReply;
-use crate::runner::{Failure, Workers};
+use crate::runner::{Failure, PoolStats, Workers};
 use crate::task::{Task, registry};
 
 const RUNNING: u8 = 0;
@@ -87,6 +87,12 @@ impl WorkerPool {
     /// How many workers the pool has.
     pub fn workers(&self) -> usize {
         self.workers.size()
+    }
+
+    /// The pool's counters now: jobs submitted, finished and pending, and
+    /// workers that died or were retired and were replaced. See [`PoolStats`].
+    pub fn stats(&self) -> PoolStats {
+        self.workers.stats()
     }
 
     /// What every call checks first.

@@ -22,6 +22,7 @@ mod options;
 pub(crate) mod placement;
 mod process;
 pub(crate) mod reply;
+mod stats;
 mod thread;
 
 use std::fmt;
@@ -32,6 +33,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub(crate) use error::task_error_accessors;
 pub(crate) use initializer::Initializer;
 pub(crate) use options::CrewOptions;
+pub use stats::PoolStats;
 
 use crate::backend::{Backend, BackendError, try_get_backend};
 use crate::task::{RegistryError, Task, TaskError};
@@ -54,6 +56,8 @@ pub(crate) enum Failure {
     Backend(BackendError),
     /// A crew of no workers was asked for.
     ZeroWorkers,
+    /// Workers replaced after zero tasks were asked for.
+    ZeroMaxTasks,
     /// The initializer is not registered under a unique name.
     Registry(RegistryError),
 }
@@ -76,6 +80,7 @@ impl Workers {
         size: usize,
         initializer: Option<&Initializer>,
         backend: Option<Backend>,
+        max_jobs: Option<usize>,
     ) -> Result<Workers, Failure> {
         // A worker whose `main` forgot `init()` takes over here.
         crate::entry::take_over_if_worker();
@@ -87,11 +92,11 @@ impl Workers {
             None => try_get_backend().map_err(Failure::Backend)?,
         };
         match backend {
-            Backend::Threading => thread::Crew::start(prefix, size, initializer)
+            Backend::Threading => thread::Crew::start(prefix, size, initializer, max_jobs)
                 .map(Workers::Thread)
                 .map_err(|e| Failure::Spawn(Arc::new(e))),
             Backend::Multiprocessing => {
-                process::Crew::start(prefix, size, initializer).map(Workers::Process)
+                process::Crew::start(prefix, size, initializer, max_jobs).map(Workers::Process)
             }
         }
     }
@@ -124,6 +129,7 @@ impl Workers {
         args: T::Args,
         reply: OneReply<T::Output>,
     ) -> Result<(), Refused> {
+        let reply = reply.counted(self.counters());
         match self {
             Workers::Thread(crew) => crew.run_one(task, args, reply),
             Workers::Process(crew) => crew.run_one(task, args, reply),
@@ -139,6 +145,7 @@ impl Workers {
         args: T::Args,
         reply: OneReply<T::Output>,
     ) -> Result<(), Refused> {
+        let reply = reply.counted(self.counters());
         match self {
             Workers::Thread(crew) => crew.run_one(task, args, reply),
             Workers::Process(crew) => crew.run_one_now(task, args, reply),
@@ -159,10 +166,24 @@ impl Workers {
         T: Task,
         C: IntoIterator<Item = T::Args> + Send + 'static,
     {
+        let reply = reply.counted(self.counters());
         match self {
             Workers::Thread(crew) => crew.run_chunk(task, chunk, len, reply),
             Workers::Process(crew) => crew.run_chunk(task, chunk, len, reply),
         }
+    }
+
+    /// The crew's counters, which the replies of its jobs count in.
+    fn counters(&self) -> &Arc<stats::Counters> {
+        match self {
+            Workers::Thread(crew) => crew.counters(),
+            Workers::Process(crew) => crew.counters(),
+        }
+    }
+
+    /// The crew's counters now.
+    pub(crate) fn stats(&self) -> PoolStats {
+        self.counters().snapshot(self.size())
     }
 
     /// Takes no more jobs; the workers finish the queued ones, then exit.

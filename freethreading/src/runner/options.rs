@@ -18,11 +18,17 @@ pub(crate) struct CrewOptions {
     initializer: Option<Initializer>,
     /// The crew's own backend; `None` for the program's.
     backend: Option<Backend>,
+    /// Jobs after which a worker is replaced; `None` for never.
+    max_jobs: Option<usize>,
 }
 
 impl CrewOptions {
     pub(crate) fn set_workers(&mut self, workers: usize) {
         self.workers = Some(workers);
+    }
+
+    pub(crate) fn set_max_jobs(&mut self, max_jobs: usize) {
+        self.max_jobs = Some(max_jobs);
     }
 
     pub(crate) fn set_backend(&mut self, backend: Backend) {
@@ -44,11 +50,20 @@ impl CrewOptions {
         if size == 0 {
             return Err(Failure::ZeroWorkers);
         }
+        if self.max_jobs == Some(0) {
+            return Err(Failure::ZeroMaxTasks);
+        }
         if let Some(initializer) = &self.initializer {
             registry::check(initializer.name()).map_err(Failure::Registry)?;
         }
         let prefix = format!("{kind}-{}", next_serial(serials));
-        Workers::start(&prefix, size, self.initializer.as_ref(), self.backend)
+        Workers::start(
+            &prefix,
+            size,
+            self.initializer.as_ref(),
+            self.backend,
+            self.max_jobs,
+        )
     }
 
     /// The builder's `Debug`, its size field named `size_field`.
@@ -61,6 +76,7 @@ impl CrewOptions {
         f.debug_struct(builder)
             .field(size_field, &self.workers)
             .field("backend", &self.backend)
+            .field("max_tasks_per_worker", &self.max_jobs)
             .field(
                 "initializer",
                 &self.initializer.as_ref().map(Initializer::name),

@@ -65,6 +65,8 @@ pub(super) struct Link {
     depth: usize,
     next_id: u64,
     last_reply: Instant,
+    /// Jobs written to the present child.
+    jobs_started: usize,
 }
 
 impl Link {
@@ -78,6 +80,7 @@ impl Link {
             depth: 1,
             next_id: 0,
             last_reply: Instant::now(),
+            jobs_started: 0,
         }
     }
 
@@ -87,6 +90,12 @@ impl Link {
         self.reader = reader;
         self.writer = FrameWriter::default();
         self.depth = 1;
+        self.jobs_started = 0;
+    }
+
+    /// How many jobs were written to the present child.
+    pub(super) fn jobs_started(&self) -> usize {
+        self.jobs_started
     }
 
     pub(super) fn has_child(&self) -> bool {
@@ -150,6 +159,7 @@ impl Link {
             batch_end: Some(end),
         });
         self.next_id += 1;
+        self.jobs_started += 1;
     }
 
     /// Writes the pushed jobs, then reads until at least one job in flight

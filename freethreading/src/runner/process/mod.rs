@@ -34,6 +34,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use parking_lot::{Mutex, RwLock};
 
 use super::reply::{ChunkReply, OneReply};
+use super::stats::Counters;
 use super::{Failure, Initializer, Refused};
 use crate::codec;
 use crate::codec::message::Route;
@@ -76,6 +77,9 @@ struct Shared {
     terminated: AtomicBool,
     broken: OnceLock<Failure>,
     initializer: Option<(&'static str, Vec<u8>)>,
+    counters: Arc<Counters>,
+    /// Jobs after which a child is ended and replaced.
+    max_jobs: Option<usize>,
 }
 
 /// One worker: its link, and a second handle on its channel to hang up.
@@ -220,6 +224,16 @@ impl Shared {
                 }
                 if !link.is_busy() && link.child_exited() {
                     waiting.extend(link.bury(&Went::Unread, None));
+                    self.counters.died();
+                }
+                if self.max_jobs.is_some_and(|max| link.jobs_started() >= max) {
+                    // Its quota is written: it ends once it has answered.
+                    if link.is_busy() {
+                        waiting.push_front(job);
+                        break;
+                    }
+                    link.close();
+                    self.counters.retired();
                 }
                 if !link.has_child() && driver {
                     self.start_child(slot, link, None);
@@ -247,6 +261,9 @@ impl Shared {
             let went = link.exchange();
             if !matches!(went, Went::Fine) {
                 let unstarted = link.bury(&went, self.refusal());
+                if self.refusal().is_none() {
+                    self.counters.died();
+                }
                 waiting.extend(unstarted);
                 if driver {
                     self.start_child(slot, link, None);
@@ -261,6 +278,7 @@ impl Crew {
         prefix: &str,
         size: usize,
         initializer: Option<&Initializer>,
+        max_jobs: Option<usize>,
     ) -> Result<Crew, Failure> {
         let initializer = match initializer {
             Some(init) => Some((
@@ -279,6 +297,8 @@ impl Crew {
                 terminated: AtomicBool::new(false),
                 broken: OnceLock::new(),
                 initializer,
+                counters: Arc::default(),
+                max_jobs,
             }),
             slots: Vec::new(),
             drivers: Mutex::new(Vec::new()),
@@ -340,6 +360,10 @@ impl Crew {
 
     pub(crate) fn broken(&self) -> Option<Failure> {
         self.shared.broken.get().cloned()
+    }
+
+    pub(crate) fn counters(&self) -> &Arc<Counters> {
+        &self.shared.counters
     }
 
     fn submit(&self, job: Job) -> Result<(), Refused> {
@@ -522,6 +546,7 @@ impl Driver {
                 Next::Replace => {
                     if !link.is_busy() && link.child_exited() {
                         link.bury(&Went::Unread, None);
+                        self.shared.counters.died();
                     }
                     if !link.has_child() {
                         self.shared.start_child(&self.slot, &mut link, None);
