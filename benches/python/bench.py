@@ -167,6 +167,8 @@ def show(unit, value):
 
 def emit(key, label, unit, side, fig=None, na=None):
     rec = {"group": GROUP, "key": key, "label": label, "side": side, "unit": unit}
+    if os.environ.get("FT_BENCH_PASS", "").isdigit():  # which pass of `run.sh --passes N`
+        rec["pass"] = int(os.environ["FT_BENCH_PASS"])
     if fig is None:
         rec["na"] = na
         shown = f"n/a ({na})"

@@ -17,6 +17,10 @@ use crate::{Mode, show};
 /// The environment variable naming the JSON-lines file the figures go to.
 pub const OUT_ENV_VAR: &str = "FT_BENCH_OUT";
 
+/// The environment variable numbering the pass of `benches/run.sh --passes`,
+/// recorded with each figure so that the report shows the spread across them.
+pub const PASS_ENV_VAR: &str = "FT_BENCH_PASS";
+
 /// The environment variable that, when set, keeps only the workloads whose
 /// keys it lists, separated by commas (`FT_BENCH_ONLY=apply,cpu_speedup`).
 pub const ONLY_ENV_VAR: &str = "FT_BENCH_ONLY";
@@ -301,6 +305,13 @@ impl Suite {
             json(side),
             json(unit.as_str())
         );
+        // Which pass of `benches/run.sh --passes N` this is, for the spread.
+        if let Some(pass) = std::env::var(PASS_ENV_VAR)
+            .ok()
+            .and_then(|p| p.parse::<u32>().ok())
+        {
+            let _ = write!(line, ", \"pass\": {pass}");
+        }
         match figure {
             Ok(f) => {
                 let _ = write!(
