@@ -341,6 +341,11 @@ fn peer_trips(peer_pool: &procspawn::Pool, times: u64) -> Side<'_> {
 /// joined, so at most this many are outstanding: 10,000 at once run out of them.
 const IN_FLIGHT: usize = 64;
 
+/// The largest chunk sent to procspawn's pool: chunks of 125,000 `u64`s
+/// (1 MB, a `map` of 1,000,000 items in 8) left it blocked for good in
+/// ipc-channel's send, both its workers waiting to receive.
+const PROCSPAWN_CHUNK_ITEMS: u64 = 10_000;
+
 /// procspawn has no `map`: its pool gets one spawn per chunk, chunked as
 /// Python's `map` does by default (`len / (4 × workers)`, rounded up), or `chunksize`.
 fn procspawn_map(pool: &procspawn::Pool, items: u64, chunksize: Option<usize>) -> Side<'_> {
@@ -351,6 +356,12 @@ fn procspawn_map(pool: &procspawn::Pool, items: u64, chunksize: Option<usize>) -
     };
     Side::new(name, move || {
         let chunk = chunksize.map_or(items.div_ceil(8).max(1), |c| c as u64);
+        if chunk > PROCSPAWN_CHUNK_ITEMS {
+            return Err(format!(
+                "not measured: procspawn's Pool hung sending chunks of {chunk} items \
+                 (over {PROCSPAWN_CHUNK_ITEMS}) through ipc-channel"
+            ));
+        }
         let mut handles = VecDeque::with_capacity(IN_FLIGHT);
         for start in (0..items).step_by(usize::try_from(chunk).unwrap_or(usize::MAX)) {
             if handles.len() == IN_FLIGHT {
