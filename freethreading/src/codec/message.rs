@@ -168,6 +168,16 @@ pub(crate) fn decode<T: DeserializeOwned + 'static>(wire: &[u8]) -> Result<T, Me
     }
 }
 
+/// Frees the block a message names, if any, without reading it: for a
+/// receiver that drops a message unread (a queue dropped with items in it).
+pub(crate) fn discard(wire: &[u8]) {
+    if let Some((&(SHARED | SHARED_BYTES), rest)) = wire.split_last() {
+        if let Some(lent) = PayloadRef::from_bytes(rest) {
+            lent.release();
+        }
+    }
+}
+
 /// The bytes of `value` if it is a byte buffer of the fast path.
 fn as_bytes<T: 'static>(value: &T) -> Option<&[u8]> {
     let value: &dyn Any = value;
@@ -248,6 +258,13 @@ mod tests {
         assert!(decode::<Vec<u8>>(&[1, 2, SHARED]).is_err());
         assert!(decode::<Vec<u8>>(&[77]).is_err());
         assert!(decode::<u32>(&[1, 2, 3, 4, INLINE_BYTES]).is_err());
+        let discarded = encode(&vec![1_u8; SHARED_FROM], Route::MayShare).unwrap();
+        discarded.lent.hand_over();
+        discard(&discarded.wire);
+        assert!(
+            decode::<Vec<u8>>(&discarded.wire).is_err(),
+            "discarded unread"
+        );
         let dropped = encode(&vec![1_u8; SHARED_FROM], Route::MayShare).unwrap();
         drop(dropped.lent);
         assert!(

@@ -148,6 +148,26 @@ impl<T: TaskValue> Queue<T> {
     }
 }
 
+impl<T> Drop for Queue<T> {
+    /// A queue that never left this process (no handle to it was ever
+    /// serialized) dies with its last handle here: the big items it still
+    /// holds give their shared-memory blocks back. One that was shared lives
+    /// as long as the arena, like every shared primitive.
+    fn drop(&mut self) {
+        let state = self.ring.shared();
+        if state.arena().is_exported(state.offset()) {
+            return;
+        }
+        let mut record = Vec::new();
+        let now = Some(std::time::Instant::now());
+        while self.ring.get(&mut record, now).is_ok() {
+            if record.last() != Some(&POSTCARD) {
+                message::discard(&record);
+            }
+        }
+    }
+}
+
 impl<T> Serialize for Queue<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.ring.shared().serialize(serializer)
