@@ -1,15 +1,15 @@
 //! A message: what crosses a process boundary as one value (a task's
 //! arguments, a chunk, a result, an error), in one of four forms named by
-//! its first byte:
+//! its last byte (last, so that marking a message appends a byte to the
+//! encoder's output rather than copying the whole of it behind a first one):
 //!
-//! - `INLINE`: the value's bitcode follows;
+//! - `INLINE`: the value's bitcode;
 //! - `INLINE_BYTES`: the value is a byte buffer (`Vec<u8>`, `Box<[u8]>`, or
 //!   a one-element tuple of either, as a task of one such argument takes),
-//!   whose bytes follow as they are: one copy, where serde would visit every
-//!   byte;
+//!   its bytes as they are: one copy, where serde would visit every byte;
 //! - `SHARED`, `SHARED_BYTES`: the same, from [`SHARED_FROM`] bytes up, in a
 //!   block of the shared-memory arena ([`crate::shared::payload`]), whose
-//!   reference follows. The receiver reads the value from its own mapping
+//!   reference is the message. The receiver reads the value from its own mapping
 //!   and frees the block, so big payloads are copied once per side, never
 //!   through the socket. Without an arena, or with it full, a big message
 //!   goes inline.
@@ -112,23 +112,21 @@ pub(crate) fn encode<T: Serialize + 'static>(
                 return Ok(shared(SHARED_BYTES, lent));
             }
         }
-        let mut wire = Vec::with_capacity(1 + bytes.len());
-        wire.push(INLINE_BYTES);
+        let mut wire = Vec::with_capacity(bytes.len() + 1);
         wire.extend_from_slice(bytes);
+        wire.push(INLINE_BYTES);
         return Ok(Message {
             wire,
             lent: Lent::default(),
         });
     }
-    let encoded = super::encode(value)?;
-    if share && encoded.len() >= SHARED_FROM {
-        if let Some(lent) = payload::store(&[&encoded]) {
+    let mut wire = super::encode(value)?;
+    if share && wire.len() >= SHARED_FROM {
+        if let Some(lent) = payload::store(&[&wire]) {
             return Ok(shared(SHARED, lent));
         }
     }
-    let mut wire = Vec::with_capacity(1 + encoded.len());
     wire.push(INLINE);
-    wire.extend_from_slice(&encoded);
     Ok(Message {
         wire,
         lent: Lent::default(),
@@ -136,9 +134,9 @@ pub(crate) fn encode<T: Serialize + 'static>(
 }
 
 fn shared(form: u8, lent: PayloadRef) -> Message {
-    let mut wire = Vec::with_capacity(1 + payload::REF_LEN);
-    wire.push(form);
+    let mut wire = Vec::with_capacity(payload::REF_LEN + 1);
     wire.extend_from_slice(&lent.to_bytes());
+    wire.push(form);
     Message {
         wire,
         lent: Lent(Some(lent)),
@@ -149,7 +147,7 @@ fn shared(form: u8, lent: PayloadRef) -> Message {
 /// decode as a `T`.
 pub(crate) fn decode<T: DeserializeOwned + 'static>(wire: &[u8]) -> Result<T, MessageError> {
     let (&form, rest) = wire
-        .split_first()
+        .split_last()
         .ok_or_else(|| MessageError("an empty message".to_owned()))?;
     match form {
         INLINE => super::decode(rest).map_err(|e| MessageError(e.to_string())),
@@ -167,6 +165,16 @@ pub(crate) fn decode<T: DeserializeOwned + 'static>(wire: &[u8]) -> Result<T, Me
             .map_err(|e| MessageError(e.to_string()))?
         }
         other => Err(MessageError(format!("a message of unknown form {other}"))),
+    }
+}
+
+/// Frees the block a message names, if any, without reading it: for a
+/// receiver that drops a message unread (a queue dropped with items in it).
+pub(crate) fn discard(wire: &[u8]) {
+    if let Some((&(SHARED | SHARED_BYTES), rest)) = wire.split_last() {
+        if let Some(lent) = PayloadRef::from_bytes(rest) {
+            lent.release();
+        }
     }
 }
 
@@ -247,9 +255,16 @@ mod tests {
         assert_eq!(decode::<Vec<u8>>(&message.wire).unwrap().len(), SHARED_FROM);
         assert!(decode::<Vec<u8>>(&message.wire).is_err());
         assert!(decode::<Vec<u8>>(&[]).is_err());
-        assert!(decode::<Vec<u8>>(&[SHARED, 1, 2]).is_err());
+        assert!(decode::<Vec<u8>>(&[1, 2, SHARED]).is_err());
         assert!(decode::<Vec<u8>>(&[77]).is_err());
-        assert!(decode::<u32>(&[INLINE_BYTES, 1, 2, 3, 4]).is_err());
+        assert!(decode::<u32>(&[1, 2, 3, 4, INLINE_BYTES]).is_err());
+        let discarded = encode(&vec![1_u8; SHARED_FROM], Route::MayShare).unwrap();
+        discarded.lent.hand_over();
+        discard(&discarded.wire);
+        assert!(
+            decode::<Vec<u8>>(&discarded.wire).is_err(),
+            "discarded unread"
+        );
         let dropped = encode(&vec![1_u8; SHARED_FROM], Route::MayShare).unwrap();
         drop(dropped.lent);
         assert!(

@@ -126,6 +126,13 @@ impl PayloadRef {
         }
     }
 
+    /// Where the payload starts in the arena, for a test that checks which
+    /// block a payload took.
+    #[cfg(test)]
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
     /// The fixed-size form sent in a message.
     pub(crate) fn to_bytes(self) -> [u8; REF_LEN] {
         let mut bytes = [0; REF_LEN];

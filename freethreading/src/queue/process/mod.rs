@@ -32,9 +32,9 @@ pub(crate) use ring::CRASH_AT;
 /// Items small enough to encode on the stack, with no allocation.
 const INLINE: usize = 256;
 
-/// The first byte of a record of a small item, whose postcard follows; a
-/// bigger item's record is a [`message`] (bitcode, raw bytes, or a
-/// reference to its bytes in shared memory), whose forms never start so.
+/// The last byte of a record of a small item, after its postcard; a bigger
+/// item's record is a [`message`] (bitcode, raw bytes, or a reference to its
+/// bytes in shared memory), whose forms never end so.
 const POSTCARD: u8 = 0x80;
 
 pub(crate) struct Queue<T> {
@@ -59,12 +59,12 @@ impl<T: TaskValue> Queue<T> {
     /// item counts as a task; a [`SimpleQueue`](crate::SimpleQueue) just
     /// never asks.
     pub(crate) fn put(&self, item: T, wait: Wait) -> Result<(), PutError<T>> {
-        let mut inline = [0_u8; 1 + INLINE];
-        inline[0] = POSTCARD;
-        let placed = match postcard::to_slice(&item, &mut inline[1..]) {
+        let mut inline = [0_u8; INLINE + 1];
+        let placed = match postcard::to_slice(&item, &mut inline[..INLINE]) {
             Ok(bytes) => {
-                let len = 1 + bytes.len();
-                self.place(&inline[..len], wait)
+                let len = bytes.len();
+                inline[len] = POSTCARD;
+                self.place(&inline[..=len], wait)
             }
             Err(postcard::Error::SerializeBufferFull) => {
                 match message::encode(&item, Route::MayShare) {
@@ -103,7 +103,7 @@ impl<T: TaskValue> Queue<T> {
         let mut buffer = BUFFER.with(std::cell::Cell::take);
         let taken = self.ring.get(&mut buffer, wait.deadline());
         let item = match taken {
-            Ok(()) => match buffer.split_first() {
+            Ok(()) => match buffer.split_last() {
                 Some((&POSTCARD, rest)) => {
                     postcard::from_bytes(rest).map_err(|e| GetError::Decode(e.to_string()))
                 }
@@ -145,6 +145,26 @@ impl<T: TaskValue> Queue<T> {
     pub(crate) fn full(&self) -> bool {
         let maxsize = self.maxsize();
         maxsize > 0 && self.qsize() >= maxsize
+    }
+}
+
+impl<T> Drop for Queue<T> {
+    /// A queue that never left this process (no handle to it was ever
+    /// serialized) dies with its last handle here: the big items it still
+    /// holds give their shared-memory blocks back. One that was shared lives
+    /// as long as the arena, like every shared primitive.
+    fn drop(&mut self) {
+        let state = self.ring.shared();
+        if state.arena().is_exported(state.offset()) {
+            return;
+        }
+        let mut record = Vec::new();
+        let now = Some(std::time::Instant::now());
+        while self.ring.get(&mut record, now).is_ok() {
+            if record.last() != Some(&POSTCARD) {
+                message::discard(&record);
+            }
+        }
     }
 }
 
