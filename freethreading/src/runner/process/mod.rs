@@ -213,6 +213,7 @@ impl Shared {
         let driver = more.is_some();
         let mut waiting: VecDeque<Job> = VecDeque::from([job]);
         let mut homeless = Vec::new();
+        let mut successor = Successor(None);
         loop {
             while link.has_room() {
                 let next = waiting
@@ -234,7 +235,12 @@ impl Shared {
                 }
                 if link.has_child() && self.max_jobs.is_some_and(|max| link.jobs_started() >= max) {
                     // Its quota is written: it ends once it has answered.
+                    // Meanwhile a driver starts its successor, whose start-up
+                    // then overlaps those last jobs.
                     if link.is_busy() {
+                        if driver && successor.0.is_none() && self.refusal().is_none() {
+                            successor.0 = self.spawn_child(slot).ok();
+                        }
                         waiting.push_front(job);
                         break;
                     }
@@ -248,7 +254,7 @@ impl Shared {
                     self.counters.retired();
                 }
                 if !link.has_child() && driver {
-                    self.start_child(slot, link, None);
+                    self.start_child(slot, link, successor.0.take());
                 }
                 if !link.has_child() {
                     if driver {
@@ -292,7 +298,7 @@ impl Shared {
                 let unstarted = link.bury(&went, self.refusal());
                 waiting.extend(unstarted);
                 if driver {
-                    self.start_child(slot, link, None);
+                    self.start_child(slot, link, successor.0.take());
                 }
             }
         }
@@ -612,6 +618,19 @@ impl Driver {
             // not only when a job comes for it (as Python's pool checks
             // its workers every 0.1 s).
             default(IDLE_CHECK) => Next::Replace,
+        }
+    }
+}
+
+/// A child started ahead of need, while the one it replaces answers its last
+/// jobs; ended and reaped if it is never used.
+struct Successor(Option<(WorkerProcess, LiveWorker)>);
+
+impl Drop for Successor {
+    fn drop(&mut self) {
+        if let Some((mut process, live)) = self.0.take() {
+            process.kill_and_reap();
+            drop(live);
         }
     }
 }
