@@ -205,7 +205,8 @@ impl WorkerProcess {
         spin: Duration,
         wake: Option<Instant>,
     ) -> io::Result<bool> {
-        let Some(wake) = wake else {
+        // A frame begun is waited for whole: `fill` tells a stalled one.
+        let Some(wake) = wake.filter(|_| reader.partial_frame().is_none()) else {
             return self.fill(reader, spin);
         };
         // Polled for `spin` first, as `fill` does, then slept on until `wake`.
