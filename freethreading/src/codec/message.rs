@@ -67,7 +67,7 @@ impl Lent {
     }
 
     /// Whether the message went through shared memory.
-    #[cfg(test)]
+    #[cfg(all(test, target_os = "linux"))]
     pub(crate) fn is_shared(&self) -> bool {
         self.0.is_some()
     }

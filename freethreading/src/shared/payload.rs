@@ -128,7 +128,7 @@ impl PayloadRef {
 
     /// Where the payload starts in the arena, for a test that checks which
     /// block a payload took.
-    #[cfg(test)]
+    #[cfg(all(test, target_os = "linux"))]
     pub(crate) fn offset(&self) -> u64 {
         self.offset
     }
