@@ -168,6 +168,20 @@ pub(crate) fn decode<T: DeserializeOwned + 'static>(wire: &[u8]) -> Result<T, Me
     }
 }
 
+/// How many bytes a message carries: its own length, or for one in shared
+/// memory the length of the payload it names (what a limit on messages
+/// must count).
+pub(crate) fn carried_len(wire: &[u8]) -> usize {
+    match wire.split_last() {
+        Some((&(SHARED | SHARED_BYTES), rest)) if rest.len() == payload::REF_LEN => {
+            PayloadRef::from_bytes(rest)
+                .and_then(|lent| usize::try_from(lent.len()).ok())
+                .map_or(wire.len(), |len| len.saturating_add(1))
+        }
+        _ => wire.len(),
+    }
+}
+
 /// Frees the block a message names, if any, without reading it: for a
 /// receiver that drops a message unread (a queue dropped with items in it).
 pub(crate) fn discard(wire: &[u8]) {

@@ -115,6 +115,11 @@ impl PayloadRef {
         }
     }
 
+    /// How many bytes the payload holds.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
     /// Makes the block nobody's, so that the death of the process that
     /// allocated it no longer frees it: for a payload that outlives its
     /// sender (a queue item).
