@@ -16,14 +16,6 @@ pub fn serve_if_worker() {
 pub use crate::pool::default_pool;
 pub use crate::task::{ClosureTask, ErasedTask, TaskEntry};
 
-/// `task`, asserted to be a [`Task`](crate::Task) at the user's task
-/// expression: the macros pass the task through it, so that a function
-/// without `#[worker_fn]` gets the trait's message pointing at the user's
-/// tokens.
-pub fn assert_task<T: crate::Task>(task: T) -> T {
-    task
-}
-
 /// `T`, once checked to be a [`TaskValue`](crate::TaskValue); generated code
 /// writes each argument and result type `T` as
 /// `Value<T, { is_task_value::<T>() }>`, spanned at the user's type.

@@ -105,3 +105,98 @@ freethreading_tests::process_tests! {
         assert_eq!((stats.workers_died, stats.jobs_finished), (1, 2));
     }
 }
+
+#[worker_fn]
+fn nap(millis: u64) -> u64 {
+    std::thread::sleep(std::time::Duration::from_millis(millis));
+    millis
+}
+
+mod deadlines {
+    use std::time::{Duration, Instant};
+
+    use freethreading::{
+        Backend, ExecutorError, PoolError, WorkerPool, WorkerPoolExecutor, get_backend,
+    };
+
+    use super::{nap, whoami};
+
+    /// A task long enough to pass any deadline here: on threads, which wait
+    /// for it at the end of the test, not much longer.
+    fn long() -> u64 {
+        match get_backend() {
+            Backend::Multiprocessing => 5_000,
+            Backend::Threading => 400,
+        }
+    }
+
+    freethreading_tests::backend_tests! {
+        fn apply_timeout_gives_up_at_the_deadline_and_the_pool_goes_on() {
+            let pool = WorkerPool::new(2).unwrap();
+            let start = Instant::now();
+            let late = pool.apply_timeout(nap, (long(),), Duration::from_millis(100));
+            assert!(matches!(late, Err(PoolError::Timeout)), "{late:?}");
+            assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+            assert_eq!(pool.apply_timeout(nap, (1,), Duration::from_secs(30)).unwrap(), 1);
+            if get_backend() == Backend::Multiprocessing {
+                // The worker was killed for it (by its driver, at the same
+                // deadline) and replaced: the pool is whole.
+                let deadline = Instant::now() + Duration::from_secs(5);
+                while pool.stats().workers_killed == 0 {
+                    assert!(Instant::now() < deadline, "{:?}", pool.stats());
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                let stats = pool.stats();
+                assert_eq!((stats.workers_killed, stats.workers_died), (1, 0), "{stats:?}");
+                assert_eq!(pool.map_chunked(whoami, 0..4, 1).unwrap().len(), 4);
+            }
+        }
+
+        fn a_task_queued_past_its_deadline_never_starts() {
+            let pool = WorkerPool::new(1).unwrap();
+            let busy = pool.apply_async(nap, (300,)).unwrap();
+            let queued = pool.apply_timeout(nap, (1,), Duration::from_millis(50));
+            assert!(matches!(queued, Err(PoolError::Timeout)), "{queued:?}");
+            assert_eq!(busy.get().unwrap(), 300);
+            let stats = pool.stats();
+            assert_eq!(stats.workers_killed, 0, "{stats:?}");
+        }
+
+        fn submit_timeout_stops_a_process_task_and_leaves_a_thread_task() {
+            let executor = WorkerPoolExecutor::new(1).unwrap();
+            let future = executor.submit_timeout(nap, (400,), Duration::from_millis(50)).unwrap();
+            match get_backend() {
+                Backend::Multiprocessing => {
+                    assert!(matches!(future.result(), Err(ExecutorError::Timeout)));
+                    assert_eq!(executor.stats().workers_killed, 1);
+                }
+                Backend::Threading => assert_eq!(future.result().unwrap(), 400),
+            }
+            assert_eq!(executor.submit(nap, (1,)).unwrap().result().unwrap(), 1);
+        }
+
+        fn cancel_stops_a_running_task_only_on_processes() {
+            let executor = WorkerPoolExecutor::new(1).unwrap();
+            let future = executor.submit(nap, (long(),)).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !future.running() {
+                assert!(Instant::now() < deadline, "the task never started");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            match get_backend() {
+                Backend::Multiprocessing => {
+                    let start = Instant::now();
+                    assert!(future.cancel());
+                    assert!(matches!(future.result(), Err(ExecutorError::Cancelled)));
+                    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+                    assert_eq!(executor.stats().workers_killed, 1);
+                    assert_eq!(executor.submit(nap, (1,)).unwrap().result().unwrap(), 1);
+                }
+                Backend::Threading => {
+                    assert!(!future.cancel());
+                    assert!(future.running());
+                }
+            }
+        }
+    }
+}

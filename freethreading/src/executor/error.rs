@@ -105,6 +105,7 @@ impl From<Failure> for ExecutorError {
             Failure::Terminated => ExecutorError::Shutdown,
             Failure::Spawn(error) => ExecutorError::Spawn(error),
             Failure::Backend(error) => ExecutorError::Backend(error),
+            Failure::DeadlineExceeded => ExecutorError::Timeout,
             Failure::ZeroWorkers => ExecutorError::ZeroWorkers,
             Failure::ZeroMaxTasks => ExecutorError::ZeroMaxTasks,
             Failure::Registry(error) => ExecutorError::Registry(error),

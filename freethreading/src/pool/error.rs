@@ -112,6 +112,7 @@ impl From<Failure> for PoolError {
             Failure::Terminated | Failure::Cancelled => PoolError::Terminated,
             Failure::Spawn(error) => PoolError::Spawn(error),
             Failure::Backend(error) => PoolError::Backend(error),
+            Failure::DeadlineExceeded => PoolError::Timeout,
             Failure::ZeroWorkers => PoolError::ZeroWorkers,
             Failure::ZeroMaxTasks => PoolError::ZeroMaxTasks,
             Failure::Registry(error) => PoolError::Registry(error),

@@ -48,8 +48,11 @@ pub(crate) enum Failure {
     Initializer(TaskError),
     /// The crew was terminated before the job ran.
     Terminated,
-    /// The job was cancelled before it started.
+    /// The job was cancelled: before it started, or on processes while it
+    /// ran, by killing its worker.
     Cancelled,
+    /// The job passed its deadline and its worker process was killed for it.
+    DeadlineExceeded,
     /// The crew's workers could not be started.
     Spawn(Arc<io::Error>),
     /// The backend could not be chosen or is not available.
@@ -129,10 +132,23 @@ impl Workers {
         args: T::Args,
         reply: OneReply<T::Output>,
     ) -> Result<(), Refused> {
+        self.run_one_by(task, args, reply, None)
+    }
+
+    /// As [`run_one`](Self::run_one), for a job whose worker process is
+    /// killed if it has not answered by `deadline`. Threads cannot be
+    /// stopped: there the caller stops waiting, and the task runs on.
+    pub(crate) fn run_one_by<T: Task>(
+        &self,
+        task: T,
+        args: T::Args,
+        reply: OneReply<T::Output>,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<(), Refused> {
         let reply = reply.counted(self.counters());
         match self {
             Workers::Thread(crew) => crew.run_one(task, args, reply),
-            Workers::Process(crew) => crew.run_one(task, args, reply),
+            Workers::Process(crew) => crew.run_one(task, args, reply, deadline),
         }
     }
 

@@ -56,6 +56,18 @@ impl<R: Send> OneReply<R> {
         self.completion.as_ref().is_some_and(|c| c.start())
     }
 
+    /// Lets a cancel stop the running job by killing its worker process.
+    pub(crate) fn allow_kill(&self) {
+        if let Some(completion) = &self.completion {
+            completion.allow_kill();
+        }
+    }
+
+    /// Whether a cancel asked for the running job's worker to be killed.
+    pub(crate) fn kill_requested(&self) -> bool {
+        self.completion.as_ref().is_some_and(|c| c.kill_requested())
+    }
+
     pub(crate) fn deliver(mut self, outcome: Result<R, Failure>) {
         self.finish.now();
         if let Some(completion) = self.completion.take() {

@@ -11,6 +11,7 @@ pub(crate) struct Counters {
     submitted: AtomicU64,
     finished: AtomicU64,
     died: AtomicU64,
+    killed: AtomicU64,
     retired: AtomicU64,
 }
 
@@ -26,6 +27,12 @@ impl Counters {
     /// A worker died under a job (or while idle) and was replaced.
     pub(crate) fn died(&self) {
         self.died.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A worker process was killed for a job past its deadline, or cancelled
+    /// while it ran, and replaced.
+    pub(crate) fn killed(&self) {
+        self.killed.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A worker was replaced after its quota of jobs.
@@ -48,6 +55,7 @@ impl Counters {
             jobs_submitted: submitted,
             jobs_finished: finished,
             workers_died: self.died.load(Ordering::Relaxed),
+            workers_killed: self.killed.load(Ordering::Relaxed),
             workers_retired: self.retired.load(Ordering::Relaxed),
         }
     }
@@ -86,6 +94,9 @@ pub struct PoolStats {
     pub jobs_finished: u64,
     /// Workers that died (a crash, a kill, on processes) and were replaced.
     pub workers_died: u64,
+    /// Worker processes killed for a task past its deadline, or cancelled
+    /// while it ran, and replaced.
+    pub workers_killed: u64,
     /// Workers replaced after `max_tasks_per_worker` jobs.
     pub workers_retired: u64,
 }

@@ -271,6 +271,7 @@ fn work(
     // Its quota is done. Unregistered first, so that the successor of the
     // same name is the one alive; if it cannot start, this thread goes on.
     drop(live);
+    log::info!(target: "freethreading", "worker {name} retired after {} jobs; replacing it", shared.max_jobs.unwrap_or(0));
     // Counted first, so that whoever has the successor's results sees it.
     shared.counters.retired();
     if spawn_worker(name.clone(), receiver, shared).is_err() {

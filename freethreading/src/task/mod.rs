@@ -97,6 +97,15 @@ pub trait Task: Copy + Send + Sync + 'static {
 
     /// Runs the task on this thread.
     fn call(self, args: Self::Args) -> Self::Output;
+
+    // Not public API. The macros pass a task expression through it, so that
+    // a function without `#[worker_fn]` gets this trait's message at the
+    // user's tokens, naming no internal function.
+    #[doc(hidden)]
+    #[must_use]
+    fn __checked(self) -> Self {
+        self
+    }
 }
 
 // Not public API. Used by the registry to run a task from bytes in a worker process.

@@ -1,6 +1,8 @@
 //! A job for a process worker: the task's name with its arguments already
 //! serialized, and the [`Reply`] that decodes the answer and delivers it.
 
+use std::time::Instant;
+
 use super::super::Failure;
 use super::super::reply::{ChunkReply, OneReply};
 use crate::codec::message::{Lent, Message};
@@ -21,6 +23,9 @@ pub(super) struct Job {
     /// Whether it was started once already: sent to a child that died
     /// before it could begin it, and now waiting for the replacement.
     pub(super) started: bool,
+    /// When its worker is killed if it has not answered (`apply_timeout`,
+    /// `submit_timeout`).
+    pub(super) deadline: Option<Instant>,
 }
 
 impl Job {
@@ -32,6 +37,7 @@ impl Job {
             lent: args.lent,
             reply: Box::new(One(reply)),
             started: false,
+            deadline: None,
         }
     }
 
@@ -48,6 +54,7 @@ impl Job {
             lent: args.lent,
             reply: Box::new(Chunk { reply, len }),
             started: false,
+            deadline: None,
         }
     }
 
@@ -59,6 +66,22 @@ impl Job {
         }
         self.started = self.reply.start();
         self.started
+    }
+
+    /// Whether its deadline has passed by `now`.
+    pub(super) fn overdue(&self, now: Instant) -> bool {
+        self.deadline.is_some_and(|deadline| now >= deadline)
+    }
+
+    /// Whether a cancel asked for its worker to be killed.
+    pub(super) fn kill_requested(&self) -> bool {
+        self.reply.kill_requested()
+    }
+
+    /// Whether it can be cancelled while it runs, so its link must look now
+    /// and then whether it was.
+    pub(super) fn killable(&self) -> bool {
+        self.reply.killable()
     }
 
     pub(super) fn finish(self, frame: &[u8]) {
@@ -84,13 +107,33 @@ pub(super) trait Reply: Send {
     fn fail(self: Box<Self>, why: Failure);
     /// Drops a job that [`start`](Reply::start) refused, without an outcome.
     fn dismiss(self: Box<Self>);
+    /// Whether a cancel may stop it while it runs.
+    fn killable(&self) -> bool {
+        false
+    }
+    /// Whether a cancel asked for its worker to be killed.
+    fn kill_requested(&self) -> bool {
+        false
+    }
 }
 
 struct One<R: Send>(OneReply<R>);
 
 impl<R: TaskValue> Reply for One<R> {
     fn start(&mut self) -> bool {
-        self.0.start()
+        let started = self.0.start();
+        if started {
+            self.0.allow_kill();
+        }
+        started
+    }
+
+    fn killable(&self) -> bool {
+        true
+    }
+
+    fn kill_requested(&self) -> bool {
+        self.0.kill_requested()
     }
 
     fn finish(self: Box<Self>, frame: &[u8], task: &str) {

@@ -27,6 +27,9 @@ use crate::task::TaskError;
 const PIPELINE: usize = 64;
 /// A job that took less than this in its child counts as quick.
 const QUICK: Duration = Duration::from_micros(100);
+/// How often a link waiting for a job that a cancel may stop looks whether
+/// one did.
+const CANCEL_CHECK: Duration = Duration::from_millis(20);
 /// The most bytes of jobs in flight to one child, but for a job alone: far
 /// less than a socket's buffer.
 const UNANSWERED_BYTES: usize = 64 * 1024;
@@ -50,8 +53,26 @@ pub(super) enum Went {
     Lost,
     /// The child wrote something that is not a reply: it cannot be trusted.
     Garbled(String),
+    /// The job it runs passed its deadline: the child is killed for it.
+    Overdue,
+    /// The job it runs was cancelled: the child is killed for it.
+    Cancelled,
     /// The child was gone before the jobs could be written: none started.
     Unread,
+}
+
+impl Went {
+    /// What happened, in words, for a log record.
+    pub(super) fn describe(&self) -> String {
+        match self {
+            Went::Fine => "nothing".to_owned(),
+            Went::Lost => "its process ended".to_owned(),
+            Went::Garbled(what) => format!("it sent {what}"),
+            Went::Unread => "its process ended before reading its jobs".to_owned(),
+            Went::Overdue => "its task passed its deadline".to_owned(),
+            Went::Cancelled => "its task was cancelled".to_owned(),
+        }
+    }
 }
 
 pub(super) struct Link {
@@ -241,13 +262,35 @@ impl Link {
             if to_the_end && self.in_flight.is_empty() {
                 return Went::Lost;
             }
-            match process.fill(&mut self.reader, SPIN) {
+            let wake = self.wake_at();
+            match process.fill_until(&mut self.reader, SPIN, wake) {
                 Ok(true) => {}
                 Err(e) if e.kind() == io::ErrorKind::InvalidData => {
                     return Went::Garbled(e.to_string());
                 }
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    if let Some(running) = self.in_flight.front() {
+                        if running.job.overdue(Instant::now()) {
+                            return Went::Overdue;
+                        }
+                        if running.job.kill_requested() {
+                            return Went::Cancelled;
+                        }
+                    }
+                }
                 Ok(false) | Err(_) => return Went::Lost,
             }
+        }
+    }
+
+    /// When a wait for the running job's reply must stop to look at it: its
+    /// deadline, or soon, if a cancel may stop it. `None`: no need.
+    fn wake_at(&self) -> Option<Instant> {
+        let running = &self.in_flight.front()?.job;
+        let cancel_check = running.killable().then(|| Instant::now() + CANCEL_CHECK);
+        match (running.deadline, cancel_check) {
+            (Some(deadline), Some(check)) => Some(deadline.min(check)),
+            (deadline, check) => deadline.or(check),
         }
     }
 
@@ -276,17 +319,42 @@ impl Link {
             lost.next()
         };
         if let Some(running) = running {
-            let why = refusal.unwrap_or_else(|| {
-                Failure::Task(match went {
-                    Went::Garbled(what) => TaskError::serialization(format!(
-                        "the reply of worker process {pid}, which sent {what} and was replaced"
-                    )),
-                    _ => TaskError::worker_died(pid, status.as_ref()),
-                })
+            let why = refusal.unwrap_or_else(|| match went {
+                Went::Overdue => Failure::DeadlineExceeded,
+                Went::Cancelled => Failure::Cancelled,
+                Went::Garbled(what) => Failure::Task(TaskError::serialization(format!(
+                    "the reply of worker process {pid}, which sent {what} and was replaced"
+                ))),
+                _ => Failure::Task(TaskError::worker_died(pid, status.as_ref())),
             });
             let _ = catch_unwind(AssertUnwindSafe(|| running.job.fail(why)));
         }
         lost.map(|waiting| waiting.job).collect()
+    }
+
+    /// Ends the child gracefully, as [`close`](Self::close) does, without
+    /// waiting for it to exit: a monitor thread reaps it, while the driver
+    /// starts its successor (a worker retired after its quota of jobs).
+    pub(super) fn retire(&mut self) {
+        let Some((process, live)) = self.child.take() else {
+            return;
+        };
+        let _ = process.channel.shutdown(std::net::Shutdown::Write);
+        let leaving = std::sync::Arc::new(parking_lot::Mutex::new(Some((process, live))));
+        let reaper = std::sync::Arc::clone(&leaving);
+        let reap = move || {
+            if let Some((mut process, live)) = reaper.lock().take() {
+                process.reap();
+                drop(live);
+            }
+        };
+        // No monitor to be had: it is reaped here after all.
+        if crate::process::monitors::run(Box::new(reap)).is_err() {
+            if let Some((mut process, live)) = leaving.lock().take() {
+                process.reap();
+                drop(live);
+            }
+        }
     }
 
     /// Ends the child gracefully: the end of its stream is its cue to exit.

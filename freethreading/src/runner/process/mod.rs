@@ -50,6 +50,9 @@ use job::Job;
 /// gives up on starting more.
 const START_ATTEMPTS: usize = 3;
 
+/// The target of this crate's log records.
+const LOG: &str = "freethreading";
+
 /// How often an idle driver checks that its child still lives.
 const IDLE_CHECK: Duration = Duration::from_millis(100);
 
@@ -176,6 +179,7 @@ impl Shared {
         let mut reader = FrameReader::new();
         match process.await_hello(&mut reader) {
             Ok(()) => {
+                log::debug!(target: LOG, "worker {} started as process {}", slot.name, process.pid());
                 link.attach((process, live), reader);
                 Ok(())
             }
@@ -189,6 +193,7 @@ impl Shared {
     /// not start because the crew hung up on it is no failure of its own.
     fn break_unless_terminated(&self, failure: Failure) {
         if !self.terminated.load(Ordering::Acquire) {
+            log::error!(target: LOG, "the crew is broken and runs no more jobs: {failure:?}");
             let _ = self.broken.set(failure);
         }
     }
@@ -223,16 +228,23 @@ impl Shared {
                     break;
                 }
                 if !link.is_busy() && link.child_exited() {
-                    waiting.extend(link.bury(&Went::Unread, None));
+                    log::warn!(target: LOG, "worker {} died while idle; replacing it", slot.name);
                     self.counters.died();
+                    waiting.extend(link.bury(&Went::Unread, None));
                 }
-                if self.max_jobs.is_some_and(|max| link.jobs_started() >= max) {
+                if link.has_child() && self.max_jobs.is_some_and(|max| link.jobs_started() >= max) {
                     // Its quota is written: it ends once it has answered.
                     if link.is_busy() {
                         waiting.push_front(job);
                         break;
                     }
-                    link.close();
+                    log::info!(
+                        target: LOG,
+                        "worker {} retired after {} jobs; replacing it",
+                        slot.name,
+                        link.jobs_started()
+                    );
+                    link.retire();
                     self.counters.retired();
                 }
                 if !link.has_child() && driver {
@@ -260,10 +272,24 @@ impl Shared {
             }
             let went = link.exchange();
             if !matches!(went, Went::Fine) {
-                let unstarted = link.bury(&went, self.refusal());
-                if self.refusal().is_none() {
-                    self.counters.died();
+                // Counted first, so that whoever has the job's outcome sees it.
+                match went {
+                    Went::Overdue | Went::Cancelled => {
+                        let why = if matches!(went, Went::Overdue) {
+                            "passed its deadline"
+                        } else {
+                            "was cancelled"
+                        };
+                        log::info!(target: LOG, "worker {} killed: its task {why}; replacing it", slot.name);
+                        self.counters.killed();
+                    }
+                    _ if self.refusal().is_none() => {
+                        log::warn!(target: LOG, "worker {} lost its job ({}); replacing it", slot.name, went.describe());
+                        self.counters.died();
+                    }
+                    _ => {}
                 }
+                let unstarted = link.bury(&went, self.refusal());
                 waiting.extend(unstarted);
                 if driver {
                     self.start_child(slot, link, None);
@@ -382,9 +408,13 @@ impl Crew {
         task: T,
         args: T::Args,
         reply: OneReply<T::Output>,
+        deadline: Option<Instant>,
     ) -> Result<(), Refused> {
         match job_of(task, &args, reply) {
-            Some(job) => self.submit(job),
+            Some(mut job) => {
+                job.deadline = deadline;
+                self.submit(job)
+            }
             None => Ok(()),
         }
     }
@@ -545,8 +575,9 @@ impl Driver {
                 }
                 Next::Replace => {
                     if !link.is_busy() && link.child_exited() {
-                        link.bury(&Went::Unread, None);
+                        log::warn!(target: LOG, "worker {} died while idle; replacing it", self.slot.name);
                         self.shared.counters.died();
+                        link.bury(&Went::Unread, None);
                     }
                     if !link.has_child() {
                         self.shared.start_child(&self.slot, &mut link, None);
