@@ -210,6 +210,27 @@ mod tests {
     }
 
     #[test]
+    fn a_reported_death_frees_the_payloads_the_dead_process_held() {
+        let arena = global().unwrap();
+        // A process that no longer runs (no pid is this high), as the
+        // process backend reports a worker killed while writing a result.
+        let (pid, start) = (0x3fff_fff0, 12_345);
+        let token = members::register_for_test(pid, start);
+        let held = arena.alloc_dirty(kind::PAYLOAD, 4000, token).unwrap();
+        let mine = store(&[&vec![5; 4000]]).unwrap();
+        super::super::process_died(pid, start);
+        assert!(
+            !arena.free_tagged(held.offset, held.tag),
+            "freed with the death"
+        );
+        assert_eq!(
+            mine.read(<[u8]>::len).unwrap(),
+            4000,
+            "the living keep theirs"
+        );
+    }
+
+    #[test]
     fn blocks_of_a_dead_owner_are_reclaimed() {
         let arena = global().unwrap();
         let payload = store(&[&vec![3; 5000]]).unwrap();
