@@ -67,7 +67,7 @@ impl Lent {
     }
 
     /// Whether the message went through shared memory.
-    #[cfg(test)]
+    #[cfg(all(test, target_os = "linux"))]
     pub(crate) fn is_shared(&self) -> bool {
         self.0.is_some()
     }
@@ -165,6 +165,20 @@ pub(crate) fn decode<T: DeserializeOwned + 'static>(wire: &[u8]) -> Result<T, Me
             .map_err(|e| MessageError(e.to_string()))?
         }
         other => Err(MessageError(format!("a message of unknown form {other}"))),
+    }
+}
+
+/// How many bytes a message carries: its own length, or for one in shared
+/// memory the length of the payload it names (what a limit on messages
+/// must count).
+pub(crate) fn carried_len(wire: &[u8]) -> usize {
+    match wire.split_last() {
+        Some((&(SHARED | SHARED_BYTES), rest)) if rest.len() == payload::REF_LEN => {
+            PayloadRef::from_bytes(rest)
+                .and_then(|lent| usize::try_from(lent.len()).ok())
+                .map_or(wire.len(), |len| len.saturating_add(1))
+        }
+        _ => wire.len(),
     }
 }
 

@@ -175,6 +175,11 @@ fn serve_jobs(
                 Err(error) => encode_error(&mut writer, header.id, error),
             };
             if let Err(too_big) = pushed {
+                if let Ok(bytes) = &outcome {
+                    // Over the limit: the result's block, if it has one,
+                    // will never be read.
+                    message::discard(bytes);
+                }
                 let error = TaskError::result(header.task, too_big.0);
                 encode_error(&mut writer, header.id, &error)
                     .unwrap_or_else(|garbled| fail(&garbled.0));

@@ -115,6 +115,11 @@ impl PayloadRef {
         }
     }
 
+    /// How many bytes the payload holds.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
     /// Makes the block nobody's, so that the death of the process that
     /// allocated it no longer frees it: for a payload that outlives its
     /// sender (a queue item).
@@ -128,7 +133,7 @@ impl PayloadRef {
 
     /// Where the payload starts in the arena, for a test that checks which
     /// block a payload took.
-    #[cfg(test)]
+    #[cfg(all(test, target_os = "linux"))]
     pub(crate) fn offset(&self) -> u64 {
         self.offset
     }
@@ -202,6 +207,27 @@ mod tests {
         assert!(PayloadRef::from_bytes(&payload.to_bytes()[..31]).is_none());
         let back = PayloadRef::from_bytes(&payload.to_bytes()).unwrap();
         assert_eq!(back.read(<[u8]>::len).unwrap(), 1000);
+    }
+
+    #[test]
+    fn a_reported_death_frees_the_payloads_the_dead_process_held() {
+        let arena = global().unwrap();
+        // A process that no longer runs (no pid is this high), as the
+        // process backend reports a worker killed while writing a result.
+        let (pid, start) = (0x3fff_fff0, 12_345);
+        let token = members::register_for_test(pid, start);
+        let held = arena.alloc_dirty(kind::PAYLOAD, 4000, token).unwrap();
+        let mine = store(&[&vec![5; 4000]]).unwrap();
+        super::super::process_died(pid, start);
+        assert!(
+            !arena.free_tagged(held.offset, held.tag),
+            "freed with the death"
+        );
+        assert_eq!(
+            mine.read(<[u8]>::len).unwrap(),
+            4000,
+            "the living keep theirs"
+        );
     }
 
     #[test]
