@@ -1,7 +1,8 @@
-//! Linux: futexes without the private flag, memfd shared memory, pid
-//! liveness, and starting worker processes.
+//! Linux: what POSIX leaves out. Futexes without the private flag, a sealed
+//! memfd, liveness from `/proc`, the `SO_PEERCRED` peer check and
+//! `PR_SET_PDEATHSIG`. `sys/mod.rs` puts these together with `sys/posix/`.
 
 pub(crate) mod futex;
 pub(crate) mod memfd;
-pub(crate) mod pid;
+pub(crate) mod proc;
 pub(crate) mod process;
