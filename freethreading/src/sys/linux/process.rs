@@ -16,16 +16,37 @@ pub(crate) fn this_executable() -> PathBuf {
 /// Whether standard input is a socket made by process `parent`: what tells a
 /// real worker from a program that merely inherited the environment
 /// variable, even when the parent has died already.
+#[cfg(not(freethreading_posix))]
 pub(crate) fn stdin_is_channel_from(parent: u32) -> bool {
     rustix::net::sockopt::socket_peercred(io::stdin().as_fd())
         .is_ok_and(|cred| u32::try_from(cred.pid.as_raw_nonzero().get()) == Ok(parent))
 }
 
+/// POSIX mode: what `getpeereid` tells on any system, the peer's user, which
+/// must be ours, and that `parent` is this process's parent (the process
+/// that started a worker is its parent). Unlike the `SO_PEERCRED` check, a
+/// worker whose parent died already is not told from a stray program; it
+/// has nobody to serve then, and a stray program is still refused unless
+/// its parent, of the same user, is `parent`.
+#[cfg(freethreading_posix)]
+pub(crate) fn stdin_is_channel_from(parent: u32) -> bool {
+    let ours = rustix::process::geteuid();
+    let is_socket = rustix::net::sockopt::socket_peercred(io::stdin().as_fd())
+        .is_ok_and(|cred| cred.uid == ours);
+    is_socket && std::os::unix::process::parent_id() == parent
+}
+
+/// Whether a worker must watch its parent itself (`sys/posix/parent_watch.rs`)
+/// rather than have the kernel kill it with its parent.
+pub(crate) const WATCH_PARENT: bool = cfg!(freethreading_posix);
+
 /// In a worker: asks the kernel to kill this process when the parent's
 /// thread that started it ends (that thread outlives the worker by design,
 /// so this fires when the parent process dies), then checks that the parent
 /// is still `parent`, in case it died before the request was made.
+/// (POSIX mode: only the check; the parent watch comes with the descriptors.)
 pub(crate) fn die_with_parent(parent: u32) -> io::Result<()> {
+    #[cfg(not(freethreading_posix))]
     rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
     if std::os::unix::process::parent_id() == parent {
         Ok(())

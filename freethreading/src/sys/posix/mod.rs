@@ -6,5 +6,10 @@
 pub(crate) mod channel;
 pub(crate) mod descriptors;
 pub(crate) mod mapping;
+pub(crate) mod parent_watch;
 pub(crate) mod pid;
 pub(crate) mod process;
+// Linux has its sealed memfd, unless built to use only the POSIX pieces;
+// the tests try this memory on Linux all the same.
+#[cfg(any(freethreading_posix, test, not(target_os = "linux")))]
+pub(crate) mod shm;
