@@ -175,6 +175,46 @@ mod deadlines {
             assert_eq!(executor.submit(nap, (1,)).unwrap().result().unwrap(), 1);
         }
 
+        fn a_submission_queued_past_its_deadline_never_starts() {
+            let executor = WorkerPoolExecutor::new(1).unwrap();
+            let busy = executor.submit(nap, (300,)).unwrap();
+            let queued = executor.submit_timeout(nap, (1,), Duration::from_millis(50)).unwrap();
+            let outcome = queued.result();
+            assert_eq!(busy.result().unwrap(), 300);
+            if get_backend() == Backend::Multiprocessing {
+                assert!(matches!(outcome, Err(ExecutorError::Timeout)), "{outcome:?}");
+                // Failed before it was sent: no worker was killed for it.
+                assert_eq!(executor.stats().workers_killed, 0);
+            }
+        }
+
+        fn a_cancelled_task_never_reports_success() {
+            let executor = WorkerPoolExecutor::new(1).unwrap();
+            for millis in [5, 15, 25] {
+                let future = executor.submit(nap, (millis,)).unwrap();
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while !future.running() && !future.done() {
+                    assert!(Instant::now() < deadline, "the task never started");
+                    std::thread::yield_now();
+                }
+                // Whatever the race with the reply, a cancel that said yes wins.
+                if future.cancel() {
+                    assert!(matches!(future.result(), Err(ExecutorError::Cancelled)));
+                } else {
+                    assert_eq!(future.result().unwrap(), millis);
+                }
+            }
+        }
+
+        fn an_executor_map_dropped_early_lets_running_tasks_finish() {
+            let executor = WorkerPoolExecutor::new(2).unwrap();
+            let mut results = executor.map(nap, [50, 200, 200, 200]).unwrap();
+            assert_eq!(results.next().unwrap().unwrap(), 50);
+            drop(results);
+            executor.shutdown(true, false);
+            assert_eq!(executor.stats().workers_killed, 0, "{:?}", executor.stats());
+        }
+
         fn cancel_stops_a_running_task_only_on_processes() {
             let executor = WorkerPoolExecutor::new(1).unwrap();
             let future = executor.submit(nap, (long(),)).unwrap();

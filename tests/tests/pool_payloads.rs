@@ -155,7 +155,6 @@ process_tests! {
         assert_eq!(len, 64 * MIB);
         let limit = 3 * 64 * MIB as u64;
         let (ours, theirs) = (peak_resident_bytes() - base, worker_peak - worker_base);
-        eprintln!("peak resident over the base: here {} MiB, in the worker {} MiB", ours >> 20, theirs >> 20);
         assert!(ours <= limit, "here {} MiB", ours >> 20);
         assert!(theirs <= limit, "in the worker {} MiB", theirs >> 20);
     }

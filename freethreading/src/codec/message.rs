@@ -208,17 +208,27 @@ fn as_bytes<T: 'static>(value: &T) -> Option<&[u8]> {
     }
 }
 
+/// `bytes` in a buffer of their own, on huge pages when it is big: a fresh
+/// buffer of many megabytes otherwise costs more in page faults than in the
+/// copy itself.
+fn copied(bytes: &[u8]) -> Vec<u8> {
+    let mut buffer = Vec::with_capacity(bytes.len());
+    crate::sys::memory::prefer_huge_pages(&mut buffer);
+    buffer.extend_from_slice(bytes);
+    buffer
+}
+
 /// A `T` made of `bytes`, if `T` is a byte buffer of the fast path.
 fn from_bytes<T: 'static>(bytes: &[u8]) -> Result<T, MessageError> {
     let id = TypeId::of::<T>();
     let value: Box<dyn Any> = if id == TypeId::of::<Vec<u8>>() {
-        Box::new(bytes.to_vec())
+        Box::new(copied(bytes))
     } else if id == TypeId::of::<Box<[u8]>>() {
-        Box::new(Box::<[u8]>::from(bytes))
+        Box::new(copied(bytes).into_boxed_slice())
     } else if id == TypeId::of::<(Vec<u8>,)>() {
-        Box::new((bytes.to_vec(),))
+        Box::new((copied(bytes),))
     } else if id == TypeId::of::<(Box<[u8]>,)>() {
-        Box::new((Box::<[u8]>::from(bytes),))
+        Box::new((copied(bytes).into_boxed_slice(),))
     } else {
         return Err(MessageError(format!(
             "raw bytes sent for a `{}`",

@@ -103,6 +103,12 @@ impl<R: Send + 'static> TaskFuture<R> {
         self.completion.cancel()
     }
 
+    /// Cancels the task if it has not started; a running one runs on (what
+    /// an executor's `map` does with the tasks after a failure).
+    pub(crate) fn cancel_queued(&self) -> bool {
+        self.completion.cancel_queued()
+    }
+
     /// Whether the task was cancelled.
     pub fn cancelled(&self) -> bool {
         self.completion.is_cancelled()

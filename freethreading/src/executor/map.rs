@@ -26,9 +26,11 @@ impl<R: Send + 'static> ExecutorMap<R> {
         ExecutorMap { futures, deadline }
     }
 
+    /// Cancels the tasks not yet started, as Python does; the running ones
+    /// run on, on either backend.
     fn cancel_rest(&mut self) {
         for future in self.futures.drain(..) {
-            future.cancel();
+            future.cancel_queued();
         }
     }
 }
@@ -41,7 +43,7 @@ impl<R: Send + 'static> Iterator for ExecutorMap<R> {
         let result = if future.wait_until(self.deadline) {
             future.take(None)
         } else {
-            future.cancel();
+            future.cancel_queued();
             Err(ExecutorError::Timeout)
         };
         if result.is_err() {

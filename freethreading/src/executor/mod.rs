@@ -124,7 +124,7 @@ impl WorkerPoolExecutor {
         deadline: Option<Instant>,
     ) -> Result<TaskFuture<T::Output>, ExecutorError> {
         let completion = Arc::new(Completion::new());
-        let reply = OneReply::new(Arc::clone(&completion));
+        let reply = OneReply::new(Arc::clone(&completion)).cancellable();
         self.workers
             .run_one_by(task, args, reply, deadline)
             .map_err(|_| ExecutorError::Shutdown)?;

@@ -57,7 +57,10 @@ impl WorkerPoolBuilder {
     /// takes its place, which bounds what a leaking native library can hold;
     /// on threads a fresh thread takes over (with fresh thread-locals). The
     /// initializer runs again in each new worker. [`WorkerPool::stats`] counts
-    /// the replacements.
+    /// the replacements: a thread is replaced as soon as it has run its
+    /// quota, a process when the next job comes for it (its successor starts
+    /// while it answers its last jobs, and may show in `active_children()`
+    /// beside it for that moment).
     ///
     /// ```
     /// use freethreading::{WorkerPool, worker_fn};

@@ -59,7 +59,9 @@ impl<R: Send> ChunkSink<R> for ChannelSink<R> {
     fn deliver(&self, index: usize, outcome: Result<Vec<R>, Failure>) {
         // The iterator may have been dropped; its results are then unwanted.
         let _ = self.sender.send((index, outcome));
-        if let Some(waker) = self.waker.lock().take() {
+        // Taken out first: a waker that polls at once must not find the lock held.
+        let waker = self.waker.lock().take();
+        if let Some(waker) = waker {
             waker.wake();
         }
     }

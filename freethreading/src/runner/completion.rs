@@ -96,6 +96,31 @@ impl<R: Send> Completion<R> {
         }
     }
 
+    /// As [`start`](Self::start), for a job a cancel may stop while it runs
+    /// by killing its worker process: killable from the moment it runs.
+    pub(crate) fn start_killable(&self) -> bool {
+        let mut state = self.state.lock();
+        if matches!(state.stage, Stage::Queued) {
+            state.stage = Stage::Running;
+            self.kill.store(KILLABLE, Ordering::Release);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Cancels the job if it has not started; a running one runs on.
+    pub(crate) fn cancel_queued(&self) -> bool {
+        let mut state = self.state.lock();
+        if matches!(state.stage, Stage::Queued) {
+            state.stage = Stage::Lent;
+            self.lend(state, Err(Failure::Cancelled));
+            true
+        } else {
+            false
+        }
+    }
+
     /// Cancels the job if it has not started; `true` if it is cancelled now.
     pub(crate) fn cancel(&self) -> bool {
         let mut state = self.state.lock();
@@ -123,14 +148,6 @@ impl<R: Send> Completion<R> {
             Stage::Running => self.kill.load(Ordering::Acquire) == KILL_REQUESTED,
             _ => self.flag.load(Ordering::Acquire) == CANCELLED,
         }
-    }
-
-    /// Lets [`cancel`](Self::cancel) stop the job while it runs, by killing
-    /// its worker: for a job that runs in a worker process.
-    pub(crate) fn allow_kill(&self) {
-        let _ =
-            self.kill
-                .compare_exchange(NOT_KILLABLE, KILLABLE, Ordering::AcqRel, Ordering::Acquire);
     }
 
     /// Whether a cancel asked for the running job's worker to be killed.

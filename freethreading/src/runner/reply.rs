@@ -34,6 +34,8 @@ impl Drop for Finish {
 pub(crate) struct OneReply<R: Send> {
     completion: Option<Arc<Completion<R>>>,
     finish: Finish,
+    /// Whether a cancel may stop the job while it runs (an executor's).
+    cancellable: bool,
 }
 
 impl<R: Send> OneReply<R> {
@@ -41,7 +43,19 @@ impl<R: Send> OneReply<R> {
         OneReply {
             completion: Some(completion),
             finish: Finish(None),
+            cancellable: false,
         }
+    }
+
+    /// The reply of a job whose handle can cancel it while it runs.
+    pub(crate) fn cancellable(mut self) -> Self {
+        self.cancellable = true;
+        self
+    }
+
+    /// Whether a cancel may stop the job while it runs.
+    pub(crate) fn is_cancellable(&self) -> bool {
+        self.cancellable
     }
 
     /// The reply, counting its job in `counters`.
@@ -56,11 +70,17 @@ impl<R: Send> OneReply<R> {
         self.completion.as_ref().is_some_and(|c| c.start())
     }
 
-    /// Lets a cancel stop the running job by killing its worker process.
-    pub(crate) fn allow_kill(&self) {
-        if let Some(completion) = &self.completion {
-            completion.allow_kill();
-        }
+    /// As [`start`](Self::start), for a job in a worker process: a
+    /// cancellable one may be stopped by killing that process from the moment
+    /// it runs.
+    pub(crate) fn start_in_process(&self) -> bool {
+        self.completion.as_ref().is_some_and(|c| {
+            if self.cancellable {
+                c.start_killable()
+            } else {
+                c.start()
+            }
+        })
     }
 
     /// Whether a cancel asked for the running job's worker to be killed.

@@ -245,7 +245,16 @@ fn spawn_worker(name: String, receiver: &Receiver<Job>, shared: &Arc<Shared>) ->
     let handle = thread::Builder::new()
         .name(name.clone())
         .spawn(move || work(name, live, &receiver, &worker_shared, init))?;
-    shared.handles.lock().push(handle);
+    let mut handles = shared.handles.lock();
+    // Retired threads that have ended are joined here, or each would keep
+    // its stack until the crew's `join`.
+    let (ended, running): (Vec<_>, Vec<_>) = handles.drain(..).partition(JoinHandle::is_finished);
+    *handles = running;
+    handles.push(handle);
+    drop(handles);
+    for thread in ended {
+        let _ = thread.join();
+    }
     Ok(())
 }
 
@@ -265,7 +274,8 @@ fn work(
             let _ = shared.broken.set(Failure::Initializer(error));
         }
     }
-    if !run_jobs(receiver, shared, shared.max_jobs) {
+    // A terminated crew's workers end rather than hand over.
+    if !run_jobs(receiver, shared, shared.max_jobs) || shared.terminated.load(Ordering::Acquire) {
         return;
     }
     // Its quota is done. Unregistered first, so that the successor of the

@@ -19,6 +19,10 @@ use linux as os;
 #[cfg(process_backend)]
 pub(crate) use os::futex;
 
+/// Hints for big buffers (huge pages).
+#[cfg(process_backend)]
+pub(crate) use os::memory;
+
 /// Shared memory for the arena: made by the system's layer, mapped the POSIX way.
 #[cfg(process_backend)]
 pub(crate) mod memfd {
@@ -45,4 +49,4 @@ pub(crate) mod process {
 #[cfg(not(process_backend))]
 mod unsupported;
 #[cfg(not(process_backend))]
-pub(crate) use unsupported::{futex, memfd, pid, process};
+pub(crate) use unsupported::{futex, memfd, memory, pid, process};

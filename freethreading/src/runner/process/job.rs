@@ -121,15 +121,11 @@ struct One<R: Send>(OneReply<R>);
 
 impl<R: TaskValue> Reply for One<R> {
     fn start(&mut self) -> bool {
-        let started = self.0.start();
-        if started {
-            self.0.allow_kill();
-        }
-        started
+        self.0.start_in_process()
     }
 
     fn killable(&self) -> bool {
-        true
+        self.0.is_cancellable()
     }
 
     fn kill_requested(&self) -> bool {

@@ -253,7 +253,15 @@ impl Link {
                 // Decoding runs the user's `Deserialize` and may drop the
                 // user's values: a panic there must not take the driver, and
                 // with it the jobs in flight, down. The reply reports it.
-                let _ = catch_unwind(AssertUnwindSafe(|| done.job.finish(frame)));
+                // A cancel that came too late to kill the child still wins:
+                // whoever cancelled was told the task would not complete.
+                let _ = catch_unwind(AssertUnwindSafe(|| {
+                    if done.job.kill_requested() {
+                        done.job.fail(Failure::Cancelled);
+                    } else {
+                        done.job.finish(frame);
+                    }
+                }));
                 answered = true;
             }
             if !to_the_end && (answered || self.in_flight.is_empty()) {
@@ -333,28 +341,12 @@ impl Link {
     }
 
     /// Ends the child gracefully, as [`close`](Self::close) does, without
-    /// waiting for it to exit: a monitor thread reaps it, while the driver
-    /// starts its successor (a worker retired after its quota of jobs).
-    pub(super) fn retire(&mut self) {
-        let Some((process, live)) = self.child.take() else {
-            return;
-        };
+    /// waiting for it to exit: the caller has it reaped elsewhere, while the
+    /// driver starts its successor (a worker retired after its quota).
+    pub(super) fn retire(&mut self) -> Option<(WorkerProcess, LiveWorker)> {
+        let (process, live) = self.child.take()?;
         let _ = process.channel.shutdown(std::net::Shutdown::Write);
-        let leaving = std::sync::Arc::new(parking_lot::Mutex::new(Some((process, live))));
-        let reaper = std::sync::Arc::clone(&leaving);
-        let reap = move || {
-            if let Some((mut process, live)) = reaper.lock().take() {
-                process.reap();
-                drop(live);
-            }
-        };
-        // No monitor to be had: it is reaped here after all.
-        if crate::process::monitors::run(Box::new(reap)).is_err() {
-            if let Some((mut process, live)) = leaving.lock().take() {
-                process.reap();
-                drop(live);
-            }
-        }
+        Some((process, live))
     }
 
     /// Ends the child gracefully: the end of its stream is its cue to exit.

@@ -31,7 +31,7 @@ use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::reply::{ChunkReply, OneReply};
 use super::stats::Counters;
@@ -83,6 +83,8 @@ struct Shared {
     counters: Arc<Counters>,
     /// Jobs after which a child is ended and replaced.
     max_jobs: Option<usize>,
+    /// Retired children still being reaped, which `join` waits for.
+    reaping: Arc<(Mutex<usize>, Condvar)>,
 }
 
 /// One worker: its link, and a second handle on its channel to hang up.
@@ -189,6 +191,64 @@ impl Shared {
         }
     }
 
+    /// Logs and counts why a child was lost: counted before its job's
+    /// outcome is delivered, so that whoever has the outcome sees it.
+    fn record_loss(&self, slot: &Slot, went: &Went) {
+        match went {
+            Went::Overdue | Went::Cancelled => {
+                log::info!(target: LOG, "worker {} killed: {}; replacing it", slot.name, went.describe());
+                self.counters.killed();
+            }
+            _ if self.refusal().is_none() => {
+                log::warn!(target: LOG, "worker {} lost its job ({}); replacing it", slot.name, went.describe());
+                self.counters.died();
+            }
+            _ => {}
+        }
+    }
+
+    /// Ends the child of `link`, which has answered its quota of jobs.
+    fn retire(&self, slot: &Slot, link: &mut Link) {
+        log::info!(
+            target: LOG,
+            "worker {} retired after {} jobs; replacing it",
+            slot.name,
+            link.jobs_started()
+        );
+        if let Some(child) = link.retire() {
+            self.reap_later(child);
+        }
+        self.counters.retired();
+    }
+
+    /// Reaps a retired child on a monitor thread, so that its successor
+    /// need not wait for it to exit; `join` waits for it.
+    fn reap_later(&self, child: (WorkerProcess, LiveWorker)) {
+        *self.reaping.0.lock() += 1;
+        let reaping = Arc::clone(&self.reaping);
+        let leaving = Arc::new(Mutex::new(Some(child)));
+        let reaper = Arc::clone(&leaving);
+        let done = move |reaping: &(Mutex<usize>, Condvar)| {
+            *reaping.0.lock() -= 1;
+            reaping.1.notify_all();
+        };
+        let reap = move || {
+            if let Some((mut process, live)) = reaper.lock().take() {
+                process.reap();
+                drop(live);
+            }
+            done(&reaping);
+        };
+        // No monitor to be had: it is reaped here after all.
+        if monitors::run(Box::new(reap)).is_err() {
+            if let Some((mut process, live)) = leaving.lock().take() {
+                process.reap();
+                drop(live);
+            }
+            *self.reaping.0.lock() -= 1;
+        }
+    }
+
     /// Marks the crew broken, unless it was terminated: a worker that could
     /// not start because the crew hung up on it is no failure of its own.
     fn break_unless_terminated(&self, failure: Failure) {
@@ -216,9 +276,14 @@ impl Shared {
         let mut successor = Successor(None);
         loop {
             while link.has_room() {
-                let next = waiting
-                    .pop_front()
-                    .or_else(|| more.and_then(|jobs| jobs.try_recv().ok()));
+                // A child at its quota takes no more from the crew's queue,
+                // where an idle worker may take them.
+                let at_quota =
+                    link.has_child() && self.max_jobs.is_some_and(|max| link.jobs_started() >= max);
+                let next = waiting.pop_front().or_else(|| {
+                    more.filter(|_| !at_quota)
+                        .and_then(|jobs| jobs.try_recv().ok())
+                });
                 let Some(mut job) = next else { break };
                 if let Some(why) = self.refusal() {
                     job.fail(why);
@@ -244,14 +309,7 @@ impl Shared {
                         waiting.push_front(job);
                         break;
                     }
-                    log::info!(
-                        target: LOG,
-                        "worker {} retired after {} jobs; replacing it",
-                        slot.name,
-                        link.jobs_started()
-                    );
-                    link.retire();
-                    self.counters.retired();
+                    self.retire(slot, link);
                 }
                 if !link.has_child() && driver {
                     self.start_child(slot, link, successor.0.take());
@@ -262,6 +320,16 @@ impl Shared {
                     } else {
                         homeless.push(job);
                     }
+                    continue;
+                }
+                // Past its deadline, or cancelled after it was sent back from
+                // a child that died: it never starts.
+                if job.overdue(Instant::now()) {
+                    job.fail(Failure::DeadlineExceeded);
+                    continue;
+                }
+                if job.kill_requested() {
+                    job.fail(Failure::Cancelled);
                     continue;
                 }
                 if !job.start() {
@@ -278,23 +346,7 @@ impl Shared {
             }
             let went = link.exchange();
             if !matches!(went, Went::Fine) {
-                // Counted first, so that whoever has the job's outcome sees it.
-                match went {
-                    Went::Overdue | Went::Cancelled => {
-                        let why = if matches!(went, Went::Overdue) {
-                            "passed its deadline"
-                        } else {
-                            "was cancelled"
-                        };
-                        log::info!(target: LOG, "worker {} killed: its task {why}; replacing it", slot.name);
-                        self.counters.killed();
-                    }
-                    _ if self.refusal().is_none() => {
-                        log::warn!(target: LOG, "worker {} lost its job ({}); replacing it", slot.name, went.describe());
-                        self.counters.died();
-                    }
-                    _ => {}
-                }
+                self.record_loss(slot, &went);
                 let unstarted = link.bury(&went, self.refusal());
                 waiting.extend(unstarted);
                 if driver {
@@ -331,6 +383,7 @@ impl Crew {
                 initializer,
                 counters: Arc::default(),
                 max_jobs,
+                reaping: Arc::default(),
             }),
             slots: Vec::new(),
             drivers: Mutex::new(Vec::new()),
@@ -526,6 +579,12 @@ impl Crew {
                 // Hangs up when the driver is done, or if it panicked.
                 let _ = driver.done.recv();
             }
+        }
+        // And the retired children, which monitor threads reap.
+        let (count, reaped) = &*self.shared.reaping;
+        let mut left = count.lock();
+        while *left > 0 {
+            reaped.wait(&mut left);
         }
     }
 }
