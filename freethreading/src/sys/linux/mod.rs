@@ -15,3 +15,23 @@ pub(crate) use super::posix::shm as memfd;
 pub(crate) mod memory;
 pub(crate) mod proc;
 pub(crate) mod process;
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsRawFd;
+
+    /// The arena's memory is the memfd natively and a `shm_open` object
+    /// (already unlinked) in POSIX mode: proof that the mode switch took.
+    #[test]
+    fn the_arena_memory_is_the_one_this_mode_names() {
+        let fd = crate::sys::memfd::create(4096).unwrap();
+        let target = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap();
+        let target = target.to_string_lossy();
+        if cfg!(freethreading_posix) {
+            assert!(target.starts_with("/dev/shm/ft."), "{target}");
+            assert!(target.ends_with(" (deleted)"), "unlinked at once: {target}");
+        } else {
+            assert!(target.starts_with("/memfd:freethreading-arena"), "{target}");
+        }
+    }
+}
