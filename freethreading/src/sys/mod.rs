@@ -15,6 +15,11 @@ mod linux;
 #[cfg(target_os = "linux")]
 use linux as os;
 
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(target_os = "macos")]
+use macos as os;
+
 /// Futex wait and wake on a word shared between processes.
 #[cfg(process_backend)]
 pub(crate) use os::futex;

@@ -36,6 +36,23 @@ pub(crate) fn stdin_is_channel_from(parent: u32) -> bool {
     is_socket && std::os::unix::process::parent_id() == parent
 }
 
+/// How the channel is written: never with a `SIGPIPE`.
+pub(crate) const SEND_FLAGS: rustix::net::SendFlags = rustix::net::SendFlags::NOSIGNAL;
+/// How descriptors are received: close-on-exec from the start.
+pub(crate) const RECV_FLAGS: rustix::net::RecvFlags = rustix::net::RecvFlags::CMSG_CLOEXEC;
+
+/// Nothing to do on Linux, where [`SEND_FLAGS`] does it per call.
+#[allow(clippy::unnecessary_wraps, reason = "macOS's needs a system call")]
+pub(crate) fn no_sigpipe(_channel: &impl AsFd) -> io::Result<()> {
+    Ok(())
+}
+
+/// Nothing to do on Linux, where [`RECV_FLAGS`] did it as they arrived.
+#[allow(clippy::unnecessary_wraps, reason = "macOS's needs a system call")]
+pub(crate) fn close_on_exec(_fd: &impl AsFd) -> io::Result<()> {
+    Ok(())
+}
+
 /// Whether a worker must watch its parent itself (`sys/posix/parent_watch.rs`)
 /// rather than have the kernel kill it with its parent.
 pub(crate) const WATCH_PARENT: bool = cfg!(freethreading_posix);

@@ -6,7 +6,9 @@ use std::io;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use rustix::net::{RecvFlags, SendFlags};
+use rustix::net::RecvFlags;
+
+use crate::sys::os::process as os;
 
 /// The byte stream between a parent and one worker: a Unix socket pair.
 pub(crate) type Channel = UnixStream;
@@ -35,5 +37,6 @@ pub(crate) fn wait_readable(channel: &Channel, timeout: Duration) -> io::Result<
 /// Writes what it can of `buf` to `channel`, blocking until some is written;
 /// a peer that has gone is an `EPIPE` error, never a `SIGPIPE`.
 pub(crate) fn send(channel: &Channel, buf: &[u8]) -> io::Result<usize> {
-    Ok(rustix::net::send(channel, buf, SendFlags::NOSIGNAL)?)
+    os::no_sigpipe(channel)?;
+    Ok(rustix::net::send(channel, buf, os::SEND_FLAGS)?)
 }

@@ -9,8 +9,8 @@ use std::mem::MaybeUninit;
 use std::os::fd::{BorrowedFd, OwnedFd};
 
 use rustix::net::{
-    RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
-    SendAncillaryMessage, SendFlags, recvmsg, sendmsg,
+    RecvAncillaryBuffer, RecvAncillaryMessage, SendAncillaryBuffer, SendAncillaryMessage, recvmsg,
+    sendmsg,
 };
 
 use super::channel::Channel;
@@ -44,11 +44,12 @@ pub(crate) fn send_descriptors(
     let marker = [u8::from(arena.is_some())
         | (u8::from(stdout.is_some()) << 1)
         | (u8::from(watch.is_some()) << 2)];
+    os::no_sigpipe(channel)?;
     sendmsg(
         channel,
         &[IoSlice::new(&marker)],
         &mut ancillary,
-        SendFlags::NOSIGNAL,
+        os::SEND_FLAGS,
     )?;
     Ok(())
 }
@@ -66,7 +67,7 @@ pub(crate) fn receive_descriptors(
         channel,
         &mut [IoSliceMut::new(&mut marker)],
         &mut ancillary,
-        RecvFlags::CMSG_CLOEXEC,
+        os::RECV_FLAGS,
     )?;
     if received.bytes != 1 {
         return Err(io::ErrorKind::UnexpectedEof.into());
@@ -76,6 +77,9 @@ pub(crate) fn receive_descriptors(
         if let RecvAncillaryMessage::ScmRights(received) = message {
             fds.extend(received);
         }
+    }
+    for fd in &fds {
+        os::close_on_exec(fd)?;
     }
     let garbled = || {
         io::Error::new(
