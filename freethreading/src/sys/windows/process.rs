@@ -1,0 +1,1 @@
+//! Windows: what ended a process, and workers that die with their parent.
