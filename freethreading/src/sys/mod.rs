@@ -17,5 +17,9 @@ pub(crate) use unsupported::{futex, memfd, pid, process};
 // Phase 1 of the Windows backend: built and unit-tested on Windows, wired in
 // once `sys/` is split per platform.
 #[cfg(windows)]
-#[allow(dead_code, reason = "wired into the process backend next")]
+#[allow(
+    dead_code,
+    unused_imports,
+    reason = "wired into the process backend next"
+)]
 mod windows;
