@@ -5,17 +5,28 @@
 # with its ratio to ours. Each Rust group alternates its sides round by round
 # in one process; the Python group runs right after, in the same driver run.
 #
-#   benches/run.sh            measure (a few minutes on 2 cores)
-#   benches/run.sh --smoke    every workload once, small (CI runs this)
+#   benches/run.sh               measure, 3 passes (each pass runs every group:
+#                                Rust threads, Rust processes, Python), so that
+#                                the joined table shows each figure's and each
+#                                ratio's spread across passes minutes apart
+#   benches/run.sh --passes N    as many passes
+#   benches/run.sh --smoke       every workload once, small, one pass (CI runs this)
+#   FT_BENCH_ONLY=key,key ...    only those workloads, on every side
 #
 # The figures are kept in target/bench-suite/: results.jsonl and table.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 smoke=()
-if [[ "${1:-}" == "--smoke" ]]; then
-    smoke=(--smoke)
-fi
+passes=3
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --smoke) smoke=(--smoke); passes=1 ;;
+        --passes) passes="$2"; shift ;;
+        *) echo "usage: benches/run.sh [--smoke] [--passes N]" >&2; exit 2 ;;
+    esac
+    shift
+done
 dir=target/bench-suite
 mkdir -p "$dir"
 results="$dir/results.jsonl"
@@ -28,16 +39,6 @@ echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "- machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
     "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 echo "- $(rustc --version); $(python3 --version 2>&1 || echo 'no python3')"
-
-# Rust: the suite once per backend. Smoke runs reuse the debug build of
-# `cargo test --benches`; measuring builds the bench profile (release).
-for backend in threading multiprocessing; do
-    if [[ ${#smoke[@]} -gt 0 ]]; then
-        FREETHREADING_BACKEND=$backend cargo test -q -p freethreading-benches --bench suite -- --smoke
-    else
-        FREETHREADING_BACKEND=$backend cargo bench -q -p freethreading-benches --bench suite
-    fi
-done
 
 # Python: the library itself (pip package `free-threading`, import name
 # `freethreading`), at a pinned version, installed into a private directory
@@ -58,9 +59,26 @@ elif ! PYTHONPATH="$python_dir" python3 -c 'import freethreading; freethreading.
     fi
 fi
 export PYTHONPATH="$PWD/$python_dir"
-if $python_ok; then
-    python3 benches/python/bench.py "${smoke[@]}"
-fi
+
+# Each pass runs every group: the Rust suite once per backend (smoke runs
+# reuse the debug build of `cargo test --benches`; measuring builds the bench
+# profile, release), then the Python side. Ratios against Python so come from
+# groups run minutes apart; the passes show how much that moves them.
+for pass in $(seq 1 "$passes"); do
+    export FT_BENCH_PASS=$pass
+    echo
+    echo "# Pass $pass of $passes"
+    for backend in threading multiprocessing; do
+        if [[ ${#smoke[@]} -gt 0 ]]; then
+            FREETHREADING_BACKEND=$backend cargo test -q -p freethreading-benches --bench suite -- --smoke
+        else
+            FREETHREADING_BACKEND=$backend cargo bench -q -p freethreading-benches --bench suite
+        fi
+    done
+    if $python_ok; then
+        python3 benches/python/bench.py "${smoke[@]}"
+    fi
+done
 
 echo
 echo "## All sides, joined"

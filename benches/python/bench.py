@@ -17,6 +17,7 @@ import multiprocessing
 import multiprocessing.pool
 import os
 import queue
+import subprocess
 import sys
 import threading
 import time
@@ -54,15 +55,27 @@ def produce(q, items):
     q.put(None)
 
 
+def length(b):
+    return len(b)
+
+
+def echo(b):
+    return b
+
+
 def consume(q):
     while q.get() is not None:
         pass
 
 
-def hammer(lock, times):
+def hammer(lock, gate, times, took):
+    """Meets the other worker at `gate`, then times its own loop into `took`."""
+    gate.wait()
+    began = time.perf_counter()
     for _ in range(times):
         with lock:
             pass
+    took.put(time.perf_counter() - began)
 
 
 def pong(ping, back, times):
@@ -154,6 +167,8 @@ def show(unit, value):
 
 def emit(key, label, unit, side, fig=None, na=None):
     rec = {"group": GROUP, "key": key, "label": label, "side": side, "unit": unit}
+    if os.environ.get("FT_BENCH_PASS", "").isdigit():  # which pass of `run.sh --passes N`
+        rec["pass"] = int(os.environ["FT_BENCH_PASS"])
     if fig is None:
         rec["na"] = na
         shown = f"n/a ({na})"
@@ -179,16 +194,27 @@ def sample(sides, heavy, per_op):
                 continue
             start = time.perf_counter()
             try:
-                fn()
+                measured = fn()
             except Exception as e:  # a side that fails has no figure; say why
                 failed[name] = f"{type(e).__name__}: {e}"
                 continue
+            took = time.perf_counter() - start
+            if isinstance(measured, float):  # a side that timed its own measured part
+                took = measured
             if r >= warmup:
-                samples[name].append(per_op(time.perf_counter() - start))
+                samples[name].append(per_op(took))
     return [(name, None if name in failed else figure(samples[name]), failed.get(name)) for name, _ in sides]
 
 
+def wanted(key):
+    """Whether FT_BENCH_ONLY (when set, a comma-separated list of keys) keeps `key`."""
+    only = os.environ.get("FT_BENCH_ONLY")
+    return only is None or key in [k.strip() for k in only.split(",")]
+
+
 def timed(key, label, ops, sides, heavy=False):
+    if not wanted(key):
+        return
     for name, fig, na in sample(sides, heavy, lambda t: t / ops):
         emit(key, label, "s", name, fig, na)
 
@@ -217,26 +243,36 @@ def transfer(kit, make_queue, ends, items):
 
 
 def ping_pong(kit, times):
+    """Timed after a first round trip, which waits for the worker to start."""
     def run():
         ping, back = kit.event(), kit.event()
-        w = kit.worker(pong, (ping, back, times))
+        w = kit.worker(pong, (ping, back, times + 1))
         w.start()
-        for _ in range(times):
+        began = time.perf_counter()
+        for r in range(times + 1):
+            if r == 1:
+                began = time.perf_counter()
             ping.set()
             back.wait()
             back.clear()
+        took = time.perf_counter() - began
         w.join()
+        return took
     return run
 
 
 def barrier_trips(kit, times):
     def run():
         b = kit.barrier(2)
-        w = kit.worker(meet, (b, times))
+        w = kit.worker(meet, (b, times + 1))
         w.start()
+        b.wait()  # the worker is up
+        began = time.perf_counter()
         for _ in range(times):
             b.wait()
+        took = time.perf_counter() - began
         w.join()
+        return took
     return run
 
 
@@ -263,19 +299,31 @@ def proc_kib(pid, path, field):
     raise LookupError(f"no {field} in /proc/{pid}/{path}")
 
 
-def memory(kit):
-    """RSS of 2, RSS per extra, PSS of 2, PSS per extra, of idle process pools."""
+def measure_pool(kit, workers):
+    """VmRSS and Pss (KiB) of the workers of an idle pool of `workers`."""
+    pool = kit.pool(workers)
+    try:
+        pool.map(square, range(workers * 4), chunksize=1)  # every worker is up
+        time.sleep(0.1)
+        pids = pool_pids(pool)
+        return (sum(proc_kib(p, "status", "VmRSS:") for p in pids),
+                sum(proc_kib(p, "smaps_rollup", "Pss:") for p in pids))
+    finally:
+        pool.close()
+        pool.join()
+
+
+def memory(index):
+    """RSS of 2, RSS per extra, PSS of 2, PSS per extra, of idle process pools.
+
+    Each pool is made in a fresh interpreter (this script with `--memory-probe`):
+    children forked from this process, which has run big maps by now, would
+    inherit and dirty its heap and be measured several times too big."""
     def measure(workers):
-        pool = kit.pool(workers)
-        try:
-            pool.map(square, range(workers * 4), chunksize=1)  # every worker is up
-            time.sleep(0.1)
-            pids = pool_pids(pool)
-            return (sum(proc_kib(p, "status", "VmRSS:") for p in pids),
-                    sum(proc_kib(p, "smaps_rollup", "Pss:") for p in pids))
-        finally:
-            pool.close()
-            pool.join()
+        probe = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-probe",
+                                str(index), str(workers)],
+                               capture_output=True, text=True, check=True)
+        return json.loads(probe.stdout.strip().splitlines()[-1])
     samples = [[], [], [], []]
     for _ in range(pick(3, 1)):
         two, four = measure(2), measure(4)
@@ -311,8 +359,8 @@ def main():
     label = f"map of {len(tasks)} CPU-bound tasks: speedup over serial"
     sides = [("serial loop", lambda: [spin(t) for t in tasks])]
     sides += [(k.name, lambda p=pools[k.name]: p.map(spin, tasks, 1)) for k in ks]
-    results = sample(sides, True, lambda t: t)
-    serial = results[0][1]
+    results = sample(sides, True, lambda t: t) if wanted("cpu_speedup") else []
+    serial = results[0][1] if results else None
     for name, fig, na in results[1:]:
         if fig is None or serial is None:
             emit("cpu_speedup", label, "x", name, None, na or "the serial loop failed")
@@ -327,6 +375,16 @@ def main():
           [(k.name, lambda e=exes[k.name]: [e.submit(ident, i).result() for i in range(n)]) for k in ks])
     timed("executor_map", f"executor map of {small} tiny tasks", 1,
           [(k.name, lambda e=exes[k.name]: list(e.map(square, range(small)))) for k in ks], True)
+    # Big payloads, on the process pools only: a thread pool copies nothing.
+    for mib, calls in ((1, 32), (16, 4), (64, 1)):
+        payload = bytes(pick(mib << 20, 1 << 19))  # smoke: small, still over the threshold
+        calls = pick(calls, 1)
+        timed(f"apply_bytes_{mib}m", f"apply of a {mib} MiB Vec<u8> returning its length", calls,
+              [(k.name, lambda p=pools[k.name]: [p.apply(length, (payload,)) for _ in range(calls)])
+               for k in ks[:2]])
+        timed(f"echo_bytes_{mib}m", f"apply of a {mib} MiB Vec<u8> echoed back", calls,
+              [(k.name, lambda p=pools[k.name]: [p.apply(echo, (payload,)) for _ in range(calls)])
+               for k in ks[:2]])
     for p in pools.values():
         p.close()
         p.join()
@@ -351,8 +409,15 @@ def main():
     n = pick(10_000, 10)
 
     def contended(kit):
-        lock = kit.lock()
-        run_all([kit.worker(hammer, (lock, n // 2)) for _ in range(2)])
+        """The longer of the two workers' loops, each timed once both are up."""
+        lock, gate, took = kit.lock(), kit.barrier(2), kit.queue()
+        workers = [kit.worker(hammer, (lock, gate, n // 2, took)) for _ in range(2)]
+        for w in workers:
+            w.start()
+        longest = max(took.get(), took.get())
+        for w in workers:
+            w.join()
+        return longest
     timed("lock_contended", "Lock acquire + release, 2 workers contending", n,
           [(k.name, lambda k=k: contended(k)) for k in ks])
     n = pick(500, 5)
@@ -375,9 +440,9 @@ def main():
         ("memory_pss_2", "idle pool of 2 processes: Pss of the workers"),
         ("memory_pss_extra", "Pss per extra worker ((pool of 4 − pool of 2) / 2)"),
     ]
-    for k in ks[:2]:  # the process pools; a thread pool has no worker processes
+    for i, k in enumerate(ks[:2] if wanted("memory_rss_2") else []):  # a thread pool has no workers
         try:
-            figs = memory(k)
+            figs = memory(i)
         except Exception as e:
             figs = [None] * 4
             reason = f"{type(e).__name__}: {e}"
@@ -386,4 +451,9 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if "--memory-probe" in sys.argv:
+        at = sys.argv.index("--memory-probe")
+        kit_index, workers = int(sys.argv[at + 1]), int(sys.argv[at + 2])
+        print(json.dumps(measure_pool(kits()[kit_index], workers)))
+    else:
+        main()

@@ -16,7 +16,9 @@ ORDER = [
     "start_join", "apply", "map_10k", "map_1m", "map_10k_chunksize_1", "cpu_speedup",
     "submit", "executor_map", "queue_1", "queue_2", "simple_queue_1", "simple_queue_2",
     "lock_uncontended", "lock_contended", "event_ping_pong", "barrier", "pool_create",
-    "memory_rss_2", "memory_rss_extra", "memory_pss_2", "memory_pss_extra",
+    "apply_bytes_1m", "echo_bytes_1m", "apply_bytes_16m", "echo_bytes_16m", "apply_bytes_64m",
+    "echo_bytes_64m", "queue_bytes_16m",
+    "pool_create_8", "memory_rss_2", "memory_rss_extra", "memory_pss_2", "memory_pss_extra",
 ]
 GROUPS = ["rust-threads", "rust-processes", "python"]
 OURS = {"rust-threads": "freethreading (threads)", "rust-processes": "freethreading (processes)"}
@@ -40,17 +42,44 @@ def ratio(ours, it):
     if ours is None or "median" not in ours or "median" not in it or it is ours:
         return "—"
     r = ours["median"] / it["median"]
-    return f"{r:.2f}" if r >= 0.1 else f"{r:.2g}"
+    shown = f"{r:.2f}" if r >= 0.1 else f"{r:.2g}"
+    # The spread of the ratio over the passes where both sides have a figure.
+    per_pass = [ours["passes"][p] / it["passes"][p] for p in ours["passes"] if p in it["passes"]]
+    if len(per_pass) > 1:
+        shown += f" ({min(per_pass):.2f}–{max(per_pass):.2f})"
+    return shown
+
+
+def merge(records):
+    """One row per (group, key, side): with several passes (`run.sh --passes N`),
+    the median of the passes' medians, and their min–max as the spread."""
+    rows = {}
+    for r in records:
+        rows.setdefault((r["group"], r["key"], r["side"]), []).append(r)
+    merged = []
+    for same in rows.values():
+        row = dict(same[0])
+        figures = [r for r in same if "median" in r]
+        row["passes"] = {r.get("pass", i): r["median"] for i, r in enumerate(figures)}
+        if len(figures) > 1:
+            medians = sorted(r["median"] for r in figures)
+            row.update(median=medians[len(medians) // 2], min=medians[0], max=medians[-1])
+            row["spread"] = len(figures)
+        elif figures:
+            row = dict(figures[0], passes=row["passes"])
+        merged.append(row)
+    return merged
 
 
 def main(path):
     with open(path, encoding="utf-8") as f:
-        records = [json.loads(line) for line in f if line.strip()]
+        records = merge([json.loads(line) for line in f if line.strip()])
     by_key = {}
     for r in records:
         by_key.setdefault(r["key"], []).append(r)
     keys = [k for k in ORDER if k in by_key] + sorted(set(by_key) - set(ORDER))
-    print("| workload | implementation | median (min–max) | ours threads ÷ it | ours processes ÷ it |")
+    print("| workload | implementation | median (min–max; with passes, of their medians) "
+          "| ours threads ÷ it | ours processes ÷ it |")
     print("|---|---|---|---|---|")
     for key in keys:
         rows = sorted(by_key[key], key=lambda r: GROUPS.index(r["group"]) if r["group"] in GROUPS else 99)
@@ -60,6 +89,8 @@ def main(path):
         for r in rows:
             if "median" in r:
                 shown = f"{show(r['unit'], r['median'])} ({show(r['unit'], r['min'])}–{show(r['unit'], r['max'])})"
+                if r.get("spread"):
+                    shown += f", {r['spread']} passes"
             else:
                 shown = f"n/a ({r['na']})"
             print(f"| {label} | {r['side']} | {shown} | "

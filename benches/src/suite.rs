@@ -10,12 +10,16 @@ use std::fmt::Write as _;
 use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::{Mode, show};
 
 /// The environment variable naming the JSON-lines file the figures go to.
 pub const OUT_ENV_VAR: &str = "FT_BENCH_OUT";
+
+/// The environment variable numbering the pass of `benches/run.sh --passes`,
+/// recorded with each figure so that the report shows the spread across them.
+pub const PASS_ENV_VAR: &str = "FT_BENCH_PASS";
 
 /// The environment variable that, when set, keeps only the workloads whose
 /// keys it lists, separated by commas (`FT_BENCH_ONLY=apply,cpu_speedup`).
@@ -63,16 +67,30 @@ pub enum Weight {
 /// panic) drops the side from the workload, and its reason is printed instead.
 pub struct Side<'a> {
     name: String,
-    run: Box<dyn FnMut() -> Result<(), String> + 'a>,
+    run: Box<dyn FnMut() -> Result<Option<Duration>, String> + 'a>,
     context: Option<String>,
 }
 
 impl<'a> Side<'a> {
     /// A side named `name` whose every call performs the workload's operations.
-    pub fn new(name: impl Into<String>, run: impl FnMut() -> Result<(), String> + 'a) -> Self {
+    pub fn new(name: impl Into<String>, mut run: impl FnMut() -> Result<(), String> + 'a) -> Self {
         Side {
             name: name.into(),
-            run: Box::new(run),
+            run: Box::new(move || run().map(|()| None)),
+            context: None,
+        }
+    }
+
+    /// A side whose every call times its own measured part and returns it:
+    /// for a workload with a set-up (starting workers and meeting them) or a
+    /// tear-down that must stay out of the figure, as it does on every side.
+    pub fn measured(
+        name: impl Into<String>,
+        mut run: impl FnMut() -> Result<Duration, String> + 'a,
+    ) -> Self {
+        Side {
+            name: name.into(),
+            run: Box::new(move || run().map(Some)),
             context: None,
         }
     }
@@ -87,7 +105,9 @@ impl<'a> Side<'a> {
     fn call(&mut self) -> Result<f64, String> {
         let start = Instant::now();
         let reason = match catch_unwind(AssertUnwindSafe(&mut self.run)) {
-            Ok(Ok(())) => return Ok(start.elapsed().as_secs_f64()),
+            Ok(Ok(measured)) => {
+                return Ok(measured.unwrap_or_else(|| start.elapsed()).as_secs_f64());
+            }
             Ok(Err(reason)) => reason,
             Err(panic) => panic
                 .downcast_ref::<&str>()
@@ -285,6 +305,13 @@ impl Suite {
             json(side),
             json(unit.as_str())
         );
+        // Which pass of `benches/run.sh --passes N` this is, for the spread.
+        if let Some(pass) = std::env::var(PASS_ENV_VAR)
+            .ok()
+            .and_then(|p| p.parse::<u32>().ok())
+        {
+            let _ = write!(line, ", \"pass\": {pass}");
+        }
         match figure {
             Ok(f) => {
                 let _ = write!(

@@ -16,14 +16,6 @@ pub fn serve_if_worker() {
 pub use crate::pool::default_pool;
 pub use crate::task::{ClosureTask, ErasedTask, TaskEntry};
 
-/// `task`, asserted to be a [`Task`](crate::Task) at the user's task
-/// expression: the macros pass the task through it, so that a function
-/// without `#[worker_fn]` gets the trait's message pointing at the user's
-/// tokens.
-pub fn assert_task<T: crate::Task>(task: T) -> T {
-    task
-}
-
 /// `T`, once checked to be a [`TaskValue`](crate::TaskValue); generated code
 /// writes each argument and result type `T` as
 /// `Value<T, { is_task_value::<T>() }>`, spanned at the user's type.
@@ -121,7 +113,9 @@ where
     }
 }
 
-/// `parallel_map!` over any other items: [`WorkerPool::map`].
+/// `parallel_map!` over any other items: [`WorkerPool::map`] for a task of one
+/// parameter, [`WorkerPool::starmap`] for a task of several, whose items are
+/// tuples of its arguments (see [`ArgsFromItems`]).
 pub trait ViaIter {
     /// The items' type.
     type Item;
@@ -130,27 +124,96 @@ pub trait ViaIter {
     /// # Errors
     ///
     /// As [`WorkerPool::map`].
-    fn map_on<T: Task<Args = (Self::Item,)>>(
+    fn map_on<T: Task>(
         &self,
         pool: &WorkerPool,
         task: T,
         chunksize: Option<usize>,
-    ) -> Result<Vec<T::Output>, PoolError>;
+    ) -> Result<Vec<T::Output>, PoolError>
+    where
+        T::Args: ArgsFromItems<Self::Item>;
 }
 
 impl<I: IntoIterator> ViaIter for MapItems<I> {
     type Item = I::Item;
 
-    fn map_on<T: Task<Args = (I::Item,)>>(
+    fn map_on<T: Task>(
         &self,
         pool: &WorkerPool,
         task: T,
         chunksize: Option<usize>,
+    ) -> Result<Vec<T::Output>, PoolError>
+    where
+        T::Args: ArgsFromItems<I::Item>,
+    {
+        T::Args::map_on(pool, task, self.take(), chunksize)
+    }
+}
+
+/// How a task's argument tuple is made from the items of a `parallel_map!`:
+/// each item is the argument of a task of one parameter (`map`), or a tuple of
+/// the arguments of a task of several (`starmap`). Implemented by the argument
+/// tuples, so that an item of the wrong shape matches no impl and the error is
+/// this trait's message.
+#[diagnostic::on_unimplemented(
+    message = "`parallel_map!` cannot pass items of type `{Item}` to a task whose arguments are `{Self}`",
+    label = "items of the wrong type for this task",
+    note = "a task of one parameter takes each item as its argument; a task of several \
+            parameters takes each item as a tuple with one element per parameter"
+)]
+pub trait ArgsFromItems<Item>: Sized {
+    /// Maps `task` over `items` on `pool`.
+    ///
+    /// # Errors
+    ///
+    /// As [`WorkerPool::map`].
+    fn map_on<T: Task<Args = Self>>(
+        pool: &WorkerPool,
+        task: T,
+        items: impl IntoIterator<Item = Item>,
+        chunksize: Option<usize>,
+    ) -> Result<Vec<T::Output>, PoolError>;
+}
+
+// Not recommended, here and on the longer tuples: the error then lists none
+// of these impls.
+#[diagnostic::do_not_recommend]
+impl<A> ArgsFromItems<A> for (A,) {
+    fn map_on<T: Task<Args = (A,)>>(
+        pool: &WorkerPool,
+        task: T,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
     ) -> Result<Vec<T::Output>, PoolError> {
-        let items = self.take();
         match chunksize {
             None => pool.map(task, items),
             Some(chunksize) => pool.map_chunked(task, items, chunksize),
         }
     }
 }
+
+/// The arguments of a task of several parameters, made from tuples of them.
+macro_rules! args_from_tuples {
+    ($($arg:ident),+) => {
+        #[diagnostic::do_not_recommend]
+        impl<$($arg),+> ArgsFromItems<($($arg,)+)> for ($($arg,)+) {
+            fn map_on<T: Task<Args = Self>>(
+                pool: &WorkerPool,
+                task: T,
+                items: impl IntoIterator<Item = Self>,
+                chunksize: Option<usize>,
+            ) -> Result<Vec<T::Output>, PoolError> {
+                match chunksize {
+                    None => pool.starmap(task, items),
+                    Some(chunksize) => pool.starmap_chunked(task, items, chunksize),
+                }
+            }
+        }
+    };
+}
+
+args_from_tuples!(A, B);
+args_from_tuples!(A, B, C);
+args_from_tuples!(A, B, C, D);
+args_from_tuples!(A, B, C, D, E);
+args_from_tuples!(A, B, C, D, E, G);

@@ -5,6 +5,7 @@
 //! [`set_backend`], else threads. It never changes afterwards, so every
 //! primitive and every worker of one program agrees on it.
 
+use std::cell::Cell;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
@@ -59,6 +60,44 @@ impl Backend {
             // than a silent fallback.
             Backend::Multiprocessing => crate::sys::process::PROCESSES_SUPPORTED,
         }
+    }
+
+    /// Runs `f` with every primitive and queue it makes on this thread taking
+    /// this backend's flavor, whatever the program's backend: what a thread
+    /// program needs to share a `Lock` or a `Queue` with the tasks of a
+    /// process pool ([`WorkerPoolBuilder::backend`](crate::WorkerPoolBuilder::backend)).
+    /// A process-flavor primitive also works between threads, so the other
+    /// way round needs nothing. Scopes nest; the previous choice comes back
+    /// when `f` returns or panics. Pools and workers are not affected.
+    ///
+    /// # Errors
+    ///
+    /// [`BackendError::Unavailable`] for a backend this build cannot run;
+    /// `f` does not run then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{Backend, Lock, Queue};
+    ///
+    /// # if Backend::Multiprocessing.is_available() {
+    /// let (lock, queue) = Backend::Multiprocessing.install(|| (Lock::new(), Queue::<u64>::new()))?;
+    /// # }
+    /// # Ok::<(), freethreading::BackendError>(())
+    /// ```
+    pub fn install<R>(self, f: impl FnOnce() -> R) -> Result<R, BackendError> {
+        /// Puts the previous choice back, on return or unwind.
+        struct Restore(Option<Backend>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                INSTALLED.set(self.0);
+            }
+        }
+        if !self.is_available() {
+            return Err(BackendError::Unavailable(self));
+        }
+        let _restore = Restore(INSTALLED.replace(Some(self)));
+        Ok(f())
     }
 
     /// The backends this build can run, in [`Backend::ALL`] order.
@@ -124,6 +163,17 @@ impl fmt::Display for BackendError {
 impl std::error::Error for BackendError {}
 
 static CHOSEN: OnceLock<Result<Backend, BackendError>> = OnceLock::new();
+
+thread_local! {
+    /// The flavor [`Backend::install`] asked for on this thread, if any.
+    static INSTALLED: Cell<Option<Backend>> = const { Cell::new(None) };
+}
+
+/// The backend whose flavor new primitives take on this thread: the one
+/// [`Backend::install`] put in place, else the program's.
+pub(crate) fn primitives_backend() -> Result<Backend, BackendError> {
+    INSTALLED.get().map_or_else(try_get_backend, Ok)
+}
 
 fn from_environment() -> Result<Option<Backend>, BackendError> {
     match std::env::var(BACKEND_ENV_VAR) {

@@ -27,9 +27,9 @@
 /// `parallel_map!(task, items, option = value, ...)`, where
 ///
 /// - `task` is a [`#[worker_fn]`](crate::worker_fn) (or any expression whose
-///   type is a [`Task`](crate::Task)) of one parameter, or an inline closure
-///   (below);
-/// - `items` is any [`IntoIterator`] of the task's argument type;
+///   type is a [`Task`](crate::Task)), or an inline closure (below);
+/// - `items` is any [`IntoIterator`] of the task's argument type, or, for a
+///   task of several parameters, of tuples of its arguments;
 /// - the options, in any order, each at most once, are:
 ///   - `workers = n`: run on a new pool of `n` workers, made for this call and
 ///     dropped after it; without it, on a pool shared by every call, started
@@ -45,11 +45,23 @@
 /// | `parallel_map!(task, items)` | `pool.map(task, items)` on the shared pool |
 /// | `parallel_map!(task, items, chunksize = c)` | `pool.map_chunked(task, items, c)` |
 /// | `parallel_map!(task, items, workers = n)` | `WorkerPool::new(n)`, then `.map(task, items)` on it |
+/// | `parallel_map!(add, pairs)`, `add` a `#[worker_fn]` of two parameters | `pool.starmap(add, pairs)` (`starmap_chunked` with `chunksize`) |
 /// | `parallel_map!(\|a: A, b: B\| .., pairs)` | `pool.starmap(task, pairs)` (`starmap_chunked` with `chunksize`) |
 ///
-/// A task of several parameters maps over tuples of arguments with
-/// [`WorkerPool::starmap`](crate::WorkerPool::starmap); an inline closure of
-/// several parameters does so here.
+/// A task of several parameters, named or inline, maps over tuples of its
+/// arguments, as [`WorkerPool::starmap`](crate::WorkerPool::starmap) does:
+///
+/// ```
+/// use freethreading::{parallel_map, worker_fn};
+///
+/// #[worker_fn]
+/// fn add(a: i32, b: i32) -> i32 {
+///     a + b
+/// }
+///
+/// assert_eq!(parallel_map!(add, vec![(1, 2), (3, 4)])?, [3, 7]);
+/// # Ok::<(), freethreading::PoolError>(())
+/// ```
 ///
 /// # Inline closures
 ///

@@ -39,6 +39,7 @@ mod process;
 mod queue;
 mod runner;
 mod shared;
+mod strict;
 mod sync;
 mod sys;
 mod task;
@@ -94,6 +95,23 @@ pub use executor::{
 /// square = 5;` in the same module does not shadow it but fails to match (the
 /// compiler says so), so pick another local name.
 ///
+/// Where a function value is expected (an iterator adapter, a `fn` pointer),
+/// write `*square`: the constant dereferences to the function as a `fn`
+/// pointer of the same signature. The constant's own rustdoc names that
+/// signature too.
+///
+/// ```
+/// #[freethreading::worker_fn]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// let squares: Vec<u64> = (0..4).map(*square).collect();
+/// assert_eq!(squares, [0, 1, 4, 9]);
+/// let f: fn(u64) -> u64 = *square;
+/// assert_eq!(f(5), 25);
+/// ```
+///
 /// ```compile_fail
 /// #[freethreading::worker_fn]
 /// fn first(items: &[u64]) -> u64 { // a reference cannot reach another process
@@ -106,6 +124,8 @@ pub use pool::{
 };
 pub use process::wire::MAX_MESSAGE_ENV_VAR;
 pub use queue::{Empty, Full, GetError, PutError, Queue, SimpleQueue, TaskDoneError};
+pub use runner::PoolStats;
+pub use strict::STRICT_ENV_VAR;
 pub use sync::{
     Barrier, BarrierError, BoundedSemaphore, BrokenBarrier, Condition, ConditionError,
     ConditionGuard, Event, Lock, LockGuard, OwnerDied, RLock, RLockGuard, ReleaseError, Semaphore,
@@ -125,6 +145,34 @@ pub use sync::{
 ///     println!("running on {}", freethreading::get_backend());
 /// }
 /// # main();
+/// ```
+///
+/// # Under an async runtime
+///
+/// `main` itself stays synchronous: under tokio, write `#[tokio::main]` first
+/// and `#[freethreading::main]` below it, so that tokio's expansion (a plain
+/// `main` that starts the runtime) is what this attribute wraps, and a worker
+/// process takes over before any runtime starts. The other order is a compile
+/// error. Results are awaited: [`AsyncResult`] and [`TaskFuture`] are
+/// futures, and with the `futures-core` feature [`IMap`], [`IMapUnordered`]
+/// and the executor's [`map`](WorkerPoolExecutor::map) are `Stream`s. Pool
+/// calls that block (`apply`, `map`) belong in `spawn_blocking`.
+///
+/// ```
+/// use freethreading::{WorkerPool, worker_fn};
+///
+/// #[worker_fn]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// #[freethreading::main]
+/// async fn main() -> Result<(), freethreading::PoolError> {
+///     let pool = WorkerPool::new(2)?;
+///     assert_eq!(pool.apply_async(square, (7,))?.await?, 49);
+///     Ok(())
+/// }
 /// ```
 pub use freethreading_macros::main;
 pub use task::registry::{lookup as lookup_task, registered_tasks};

@@ -86,6 +86,12 @@ freethreading_tests::backend_tests! {
         assert_eq!(labelled.unwrap(), ["a1", "b2"]);
     }
 
+    fn parallel_map_of_a_named_task_of_two_parameters_takes_tuples() {
+        let pairs = vec![(1, 2), (3, 4), (-5, 5)];
+        assert_eq!(parallel_map!(add, pairs.clone()).unwrap(), [3, 7, 0]);
+        assert_eq!(parallel_map!(add, pairs, chunksize = 1, workers = 2).unwrap(), [3, 7, 0]);
+    }
+
     fn parallel_map_closure_can_call_tasks_and_patterns() {
         // A closure may call a `#[worker_fn]`: naming an item is no capture.
         assert_eq!(parallel_map!(|x: u64| square(x) + 1, 0..3).unwrap(), [1, 2, 5]);

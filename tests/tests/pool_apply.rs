@@ -71,6 +71,17 @@ fn second_twice() -> u8 {
 const LONG: Duration = Duration::from_secs(60);
 
 freethreading_tests::backend_tests! {
+    fn an_async_result_can_be_awaited() {
+        let pool = WorkerPool::new(1).unwrap();
+        let slow = pool.apply_async(sleepy, (50,)).unwrap();
+        assert_eq!(freethreading_tests::block_on(slow).unwrap(), 50);
+        let error = freethreading_tests::block_on(pool.apply_async(fail, ("no".into(),)).unwrap())
+            .unwrap_err();
+        assert!(error.to_string().contains("no"), "{error}");
+        let squares = pool.map_async(square, 0..4).unwrap();
+        assert_eq!(freethreading_tests::block_on(squares).unwrap(), [0, 1, 4, 9]);
+    }
+
     fn megabytes_of_arguments_and_results_come_back_whole() {
         let pool = WorkerPool::new(2).unwrap();
         for megabytes in [1, 12] {

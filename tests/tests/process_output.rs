@@ -152,6 +152,15 @@ fn output_helper() {
                 .unwrap_err();
             let task = error.task_error().expect("a task error");
             assert!(task.to_string().contains(MAX_MESSAGE_ENV_VAR), "{task}");
+            // Through shared memory (from 256 KiB) the limit holds all the same.
+            let error = pool.apply(bytes_of, (1 << 20,)).unwrap_err();
+            let task = error.task_error().expect("a task error");
+            assert!(task.to_string().contains(MAX_MESSAGE_ENV_VAR), "{task}");
+            let error = pool
+                .apply(bytes_of_arguments, (noise(1 << 20),))
+                .unwrap_err();
+            let task = error.task_error().expect("a task error");
+            assert!(task.to_string().contains(MAX_MESSAGE_ENV_VAR), "{task}");
             assert_eq!(pool.apply(bytes_of, (10,)).unwrap(), noise(10));
         }
         Ok("default limit") => {

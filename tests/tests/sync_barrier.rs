@@ -249,3 +249,23 @@ freethreading_tests::backend_tests! {
         assert!(barrier.broken());
     }
 }
+
+/// Receives its barrier, then dies before it ever waits.
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn die_before_waiting(_barrier: Barrier) {
+    std::process::abort();
+}
+
+freethreading_tests::process_tests! {
+    fn a_party_killed_before_it_waited_breaks_the_barrier() {
+        let barrier = Barrier::new(2).unwrap();
+        let pool = freethreading::WorkerPool::new(1).unwrap();
+        let died = pool.apply(die_before_waiting, (barrier.clone(),)).unwrap_err();
+        assert!(died.task_error().is_some_and(freethreading::TaskError::is_worker_death));
+        // Told at once, not after the timeout.
+        let start = Instant::now();
+        assert_eq!(barrier.wait_timeout(Duration::from_secs(30)), Err(BrokenBarrier));
+        assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+    }
+}

@@ -6,6 +6,7 @@
 /// and `WorkerPoolExecutor`; the other DSL cases fail in the macro itself.
 const DSL_TYPE_CHECKED: &[&str] = &[
     "tests/ui/parallel_map/not_a_task.rs",
+    "tests/ui/parallel_map/items_not_matching_the_task.rs",
     "tests/ui/parallel_map/capturing_closure.rs",
     "tests/ui/parallel_map/unserializable_closure_parameter.rs",
     "tests/ui/spawn/not_a_task.rs",

@@ -12,6 +12,7 @@
 
 mod memory;
 mod ours;
+mod payloads;
 mod processes;
 mod thread_peers;
 mod threads;
@@ -38,6 +39,13 @@ fn main() {
     // environment variable, which ours never sets.
     procspawn::init();
     if std::env::var_os(FLOOR_ENV_VAR).is_some() {
+        // The floor's answer, which its parent times (an error is a parent
+        // that did not ask for one).
+        let _ = std::io::Write::write_all(&mut std::io::stdout(), b"!");
+        return;
+    }
+    if std::env::var_os(payloads::SOCKET_FLOOR_ENV_VAR).is_some() {
+        payloads::socket_floor_child();
         return;
     }
     let mode = Mode::from_args();

@@ -3,7 +3,7 @@
 
 use std::fmt::Display;
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use freethreading::{
     Barrier, Event, Lock, Queue, SimpleQueue, TaskValue, Worker, WorkerPool, WorkerPoolExecutor,
@@ -76,11 +76,17 @@ fn consume_simple(queue: SimpleQueue<Option<u64>>) -> Result<u64, String> {
     Ok(got)
 }
 
+/// Meets the other worker at `gate`, then takes and releases `lock` `times`
+/// times: how long that took, timed here, since a parent woken at the gate
+/// would start its clock late (both cores are busy with the workers).
 #[worker_fn]
-fn hammer(lock: Lock, times: u32) {
+fn hammer(lock: Lock, gate: Barrier, times: u32) -> Result<Duration, String> {
+    gate.wait_timeout(DEADLINE).map_err(why)?;
+    let began = Instant::now();
     for _ in 0..times {
         drop(black_box(lock.lock()));
     }
+    Ok(began.elapsed())
 }
 
 #[worker_fn]
@@ -119,15 +125,6 @@ fn start<R: TaskValue>(worker: Worker<R>) -> Result<Worker<R>, String> {
     let worker = worker.with_daemon(true);
     worker.start().map_err(why)?;
     Ok(worker)
-}
-
-/// Runs every worker to the end, and gives their results.
-fn run_all<R: TaskValue>(workers: Vec<Worker<R>>) -> Result<Vec<R>, String> {
-    let started = workers
-        .into_iter()
-        .map(start)
-        .collect::<Result<Vec<_>, _>>()?;
-    started.into_iter().map(join_within).collect()
 }
 
 /// Workload 1: `times` workers started, each running `noop`, and joined.
@@ -279,52 +276,69 @@ pub(crate) fn lock_uncontended(name: &str, times: u32) -> Side<'static> {
     })
 }
 
-/// Workload 7: two workers, each acquiring and releasing one lock `times / 2` times.
+/// Workload 7: two workers, each acquiring and releasing one lock `times / 2`
+/// times once both are up: the longer of their loops, as on Python's side,
+/// so that starting them is not in the figure.
 pub(crate) fn lock_contended(name: &str, times: u32) -> Side<'static> {
-    Side::new(name, move || {
+    Side::measured(name, move || {
         let lock = Lock::new();
-        run_all(
-            (0..2)
-                .map(|_| Worker::new(hammer, (lock.clone(), times / 2)))
-                .collect(),
-        )?;
-        Ok(())
+        let gate = Barrier::new(2).map_err(why)?;
+        let workers = (0..2)
+            .map(|_| start(Worker::new(hammer, (lock.clone(), gate.clone(), times / 2))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut took = Duration::ZERO;
+        for worker in workers {
+            took = took.max(join_within(worker)??);
+        }
+        Ok(took)
     })
 }
 
-/// Workload 8: `times` round trips of `set` → wake → `set` back between two workers.
+/// Workload 8: `times` round trips of `set` → wake → `set` back between two
+/// workers, timed after a first round trip that waits for the worker to start.
 pub(crate) fn event_ping_pong(name: &str, times: u32) -> Side<'static> {
-    Side::new(name, move || {
+    Side::measured(name, move || {
         let (ping, back) = (Event::new(), Event::new());
-        let worker = start(Worker::new(pong, (ping.clone(), back.clone(), times)))?;
-        for _ in 0..times {
+        let worker = start(Worker::new(pong, (ping.clone(), back.clone(), times + 1)))?;
+        let mut began = Instant::now();
+        for round in 0..=times {
+            if round == 1 {
+                began = Instant::now();
+            }
             ping.set();
             if !back.wait_timeout(DEADLINE) {
                 return Err(format!("no wake-up within {DEADLINE:?}"));
             }
             back.clear();
         }
-        join_within(worker)
+        let took = began.elapsed();
+        join_within(worker)?;
+        Ok(took)
     })
 }
 
-/// Workload 8: `times` rounds of a `Barrier(2)` between this worker and another.
+/// Workload 8: `times` rounds of a `Barrier(2)` between this worker and
+/// another, timed after a first round that waits for the worker to start.
 pub(crate) fn barrier(name: &str, times: u32) -> Side<'static> {
-    Side::new(name, move || {
+    Side::measured(name, move || {
         let b = Barrier::new(2).map_err(why)?;
-        let worker = start(Worker::new(meet, (b.clone(), times)))?;
+        let worker = start(Worker::new(meet, (b.clone(), times + 1)))?;
+        b.wait_timeout(DEADLINE).map_err(why)?;
+        let began = Instant::now();
         for _ in 0..times {
             b.wait_timeout(DEADLINE).map_err(why)?;
         }
-        join_within(worker)?
+        let took = began.elapsed();
+        join_within(worker)??;
+        Ok(took)
     })
 }
 
-/// Workload 9: `times` pools of 2 built, closed and joined.
-pub(crate) fn pool_create(name: &str, times: u32) -> Side<'static> {
+/// Workload 9: `times` pools of `size` built, closed and joined.
+pub(crate) fn pool_create(name: &str, size: usize, times: u32) -> Side<'static> {
     Side::new(name, move || {
         for _ in 0..times {
-            let pool = WorkerPool::new(2).map_err(why)?;
+            let pool = WorkerPool::new(size).map_err(why)?;
             pool.close();
             pool.join().map_err(why)?;
         }

@@ -6,8 +6,10 @@
 
 use std::collections::VecDeque;
 use std::hint::black_box;
+use std::io::Read;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use freethreading::{WorkerPool, WorkerPoolExecutor};
 use freethreading_benches::Mode;
@@ -88,6 +90,9 @@ pub(crate) fn run(mode: Mode, ours_ok: Result<(), String>) -> Result<(), String>
     calls(&g, n, pool, &peer_pool, &exe);
     cpu_and_executor(&g, mode, n, pool, ex, &peer_pool);
     primitives(&g, n);
+    if let Some(pool) = pool {
+        crate::payloads::run(g.suite, pool)?;
+    }
 
     let times = n.process_pools;
     g.time(
@@ -95,13 +100,44 @@ pub(crate) fn run(mode: Mode, ours_ok: Result<(), String>) -> Result<(), String>
         "pool of 2: create + shut down",
         Weight::Light,
         times,
-        g.ours(|| ours::pool_create(OURS, times)),
+        g.ours(|| ours::pool_create(OURS, 2, times)),
         vec![Side::new("procspawn Pool::new + shutdown", move || {
             for _ in 0..times {
                 procspawn::Pool::new(2).map_err(why)?.shutdown();
             }
             Ok(())
         })],
+    );
+
+    g.time(
+        "pool_create_8",
+        "pool of 8: create + shut down",
+        Weight::Light,
+        times,
+        g.ours(|| ours::pool_create(OURS, 8, times)),
+        vec![Side::new(
+            "8 children of this binary started, then reaped (floor)",
+            || {
+                for _ in 0..times {
+                    let children = (0..8)
+                        .map(|_| {
+                            Command::new(&exe)
+                                .env(FLOOR_ENV_VAR, "1")
+                                .stdout(Stdio::null())
+                                .spawn()
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(why)?;
+                    for mut child in children {
+                        let status = child.wait().map_err(why)?;
+                        if !status.success() {
+                            return Err(format!("a floor child exited with {status}"));
+                        }
+                    }
+                }
+                Ok(())
+            },
+        )],
     );
 
     peer_pool.shutdown();
@@ -131,18 +167,30 @@ fn calls(
                 }
                 Ok(())
             }),
-            Side::new("std::process::Command re-spawn + wait (floor)", || {
-                for _ in 0..spawns {
-                    let status = Command::new(exe)
-                        .env(FLOOR_ENV_VAR, "1")
-                        .status()
-                        .map_err(why)?;
-                    if !status.success() {
-                        return Err(format!("the floor child exited with {status}"));
+            // Timed to the child's first byte, as our `join` returns at the
+            // worker's reply; reaping it (as our monitor does, after) is not.
+            Side::measured(
+                "std::process::Command re-spawn + first byte (floor)",
+                || {
+                    let mut took = Duration::ZERO;
+                    for _ in 0..spawns {
+                        let began = Instant::now();
+                        let mut child = Command::new(exe)
+                            .env(FLOOR_ENV_VAR, "1")
+                            .stdout(Stdio::piped())
+                            .spawn()
+                            .map_err(why)?;
+                        let mut byte = [0_u8; 1];
+                        let said = child.stdout.take().map(|mut out| out.read_exact(&mut byte));
+                        took += began.elapsed();
+                        let status = child.wait().map_err(why)?;
+                        if !status.success() || !matches!(said, Some(Ok(()))) {
+                            return Err(format!("the floor child exited with {status}"));
+                        }
                     }
-                }
-                Ok(())
-            }),
+                    Ok(took)
+                },
+            ),
         ],
     );
 
@@ -293,6 +341,11 @@ fn peer_trips(peer_pool: &procspawn::Pool, times: u64) -> Side<'_> {
 /// joined, so at most this many are outstanding: 10,000 at once run out of them.
 const IN_FLIGHT: usize = 64;
 
+/// The largest chunk sent to procspawn's pool: chunks of 125,000 `u64`s
+/// (1 MB, a `map` of 1,000,000 items in 8) left it blocked for good in
+/// ipc-channel's send, both its workers waiting to receive.
+const PROCSPAWN_CHUNK_ITEMS: u64 = 10_000;
+
 /// procspawn has no `map`: its pool gets one spawn per chunk, chunked as
 /// Python's `map` does by default (`len / (4 × workers)`, rounded up), or `chunksize`.
 fn procspawn_map(pool: &procspawn::Pool, items: u64, chunksize: Option<usize>) -> Side<'_> {
@@ -303,6 +356,12 @@ fn procspawn_map(pool: &procspawn::Pool, items: u64, chunksize: Option<usize>) -
     };
     Side::new(name, move || {
         let chunk = chunksize.map_or(items.div_ceil(8).max(1), |c| c as u64);
+        if chunk > PROCSPAWN_CHUNK_ITEMS {
+            return Err(format!(
+                "not measured: procspawn's Pool hung sending chunks of {chunk} items \
+                 (over {PROCSPAWN_CHUNK_ITEMS}) through ipc-channel"
+            ));
+        }
         let mut handles = VecDeque::with_capacity(IN_FLIGHT);
         for start in (0..items).step_by(usize::try_from(chunk).unwrap_or(usize::MAX)) {
             if handles.len() == IN_FLIGHT {
@@ -310,9 +369,10 @@ fn procspawn_map(pool: &procspawn::Pool, items: u64, chunksize: Option<usize>) -
                     handles.pop_front().expect("the window is full");
                 black_box(oldest.join().map_err(why)?);
             }
-            let range = (start, (start + chunk).min(items));
-            handles.push_back(pool.spawn(range, |(a, b): (u64, u64)| {
-                (a..b).map(*square).collect::<Vec<u64>>()
+            // The chunk's items themselves, as our map and Python's send them.
+            let chunk_items: Vec<u64> = (start..(start + chunk).min(items)).collect();
+            handles.push_back(pool.spawn(chunk_items, |chunk: Vec<u64>| {
+                chunk.into_iter().map(*square).collect::<Vec<u64>>()
             }));
         }
         for h in handles {

@@ -45,7 +45,7 @@ pub(crate) fn run(mode: Mode) -> Result<(), String> {
         Weight::Light,
         times,
         vec![
-            ours::pool_create(OURS, times),
+            ours::pool_create(OURS, 2, times),
             Side::new("rayon ThreadPoolBuilder::build + drop", || {
                 for _ in 0..times {
                     drop(

@@ -28,8 +28,11 @@ use freethreading::Task;
 pub struct square {}
 
 /// Squares a number.
-// The value of the same name, which carries the user's docs: `square(3)`
-// calls through `Deref`, and `square` alone is the task to hand to a runner.
+///
+/// A `#[worker_fn]` task: call it as `square(..)`; `*square` is the function, a `fn(u64) -> u64`.
+// The value of the same name, which carries the user's docs and a line naming
+// the signature: `square(3)` calls through `Deref`, `*square` is the `fn`
+// pointer, and `square` alone is the task to hand to a runner.
 #[allow(non_upper_case_globals)]
 pub const square: square = square {};
 

@@ -18,14 +18,14 @@ use crate::checks;
 pub(crate) struct BoundTask {
     /// Items to place before the runner call: an inline task's registration.
     pub(crate) items: TokenStream,
-    /// The task, passed through `assert_task`, to hand to the runner.
+    /// The task, passed through `Task::__checked`, to hand to the runner.
     pub(crate) expr: TokenStream,
     /// The spans of the user's first and last tokens of the task.
     pub(crate) range: (Span, Span),
 }
 
 impl BoundTask {
-    /// `task` checked to be a `Task` by `assert_task`, so that a function
+    /// `task` checked to be a `Task` by `Task::__checked`, so that a function
     /// without `#[worker_fn]` gets the `Task` trait's message pointing at the
     /// user's tokens, `range`.
     ///
@@ -37,7 +37,7 @@ impl BoundTask {
     pub(crate) fn new(krate: &Path, task: TokenStream, range: (Span, Span)) -> Self {
         BoundTask {
             items: TokenStream::new(),
-            expr: checks::call_spanned(quote!(#krate::__private::assert_task), task, range),
+            expr: checks::call_spanned(quote!(#krate::Task::__checked), task, range),
             range,
         }
     }

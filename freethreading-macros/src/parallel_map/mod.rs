@@ -5,7 +5,8 @@
 //! closure, which [`closure`] turns into a registered task. Without `workers`
 //! the call runs on the lazily started default pool; with it, on a pool made
 //! for the call and dropped after. A closure of several parameters maps over
-//! tuples of arguments (the pool's `starmap`); `chunksize` picks the chunked
+//! tuples of arguments (the pool's `starmap`), as does a named task of several
+//! (chosen by its argument type: `__private::ArgsFromItems`); `chunksize` picks the chunked
 //! form of either.
 
 mod closure;

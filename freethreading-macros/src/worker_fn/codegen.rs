@@ -55,6 +55,13 @@ pub(crate) fn task(args: &Args, function: ItemFn) -> TokenStream {
     let args_checked = types.iter().map(|ty| checked_value(&krate, ty));
     let output_checked = checked_value(&krate, &output);
 
+    // Appended to the constant's docs, which would otherwise show only a
+    // constant of a hidden type.
+    let signature_doc = format!(
+        " A `#[worker_fn]` task: call it as `{task}(..)`; `*{task}` is the function, a `{}`.",
+        tidy(&quote!(fn(#(#types),*) -> #output).to_string())
+    );
+
     let body = format_ident!("__freethreading_{}", task, span = Span::mixed_site());
     sig.ident = body.clone();
     let args_ident = crate::checks::local("args");
@@ -73,6 +80,8 @@ pub(crate) fn task(args: &Args, function: ItemFn) -> TokenStream {
         // building a struct with no effect.
         #(#cfgs)*
         #(#value_attrs)*
+        #[doc = ""]
+        #[doc = #signature_doc]
         #[allow(non_upper_case_globals)]
         #vis const #task: #task = #task {};
 
@@ -114,5 +123,45 @@ pub(crate) fn task(args: &Args, function: ItemFn) -> TokenStream {
                 )
             }
         };
+    }
+}
+
+/// Token text as a person writes it: `fn(Vec<u8>, &str) -> u64` rather than
+/// the spaced-out `fn (Vec < u8 >, & str) -> u64` tokens print as.
+fn tidy(tokens: &str) -> String {
+    [
+        (" (", "("),
+        ("( ", "("),
+        (" )", ")"),
+        (" ,", ","),
+        (" <", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" ::", "::"),
+        (":: ", "::"),
+        ("& ", "&"),
+        ("[ ", "["),
+        (" ]", "]"),
+        (" ;", ";"),
+    ]
+    .iter()
+    .fold(tokens.to_owned(), |text, (spaced, tight)| {
+        text.replace(spaced, tight)
+    })
+    .replace("->", " -> ")
+    .replace("  ", " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tidy;
+
+    #[test]
+    fn signatures_read_as_written() {
+        let tokens = quote::quote!(fn(Vec<u8>, &str, [u8; 4], std::string::String) -> Option<u64>);
+        assert_eq!(
+            tidy(&tokens.to_string()),
+            "fn(Vec<u8>, &str, [u8; 4], std::string::String) -> Option<u64>"
+        );
     }
 }

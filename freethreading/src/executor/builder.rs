@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::atomic::AtomicUsize;
 
 use super::{ExecutorError, WorkerPoolExecutor};
+use crate::Backend;
 use crate::runner::CrewOptions;
 use crate::task::Task;
 
@@ -45,6 +46,39 @@ impl WorkerPoolExecutorBuilder {
     /// cores this program may use, [`std::thread::available_parallelism`].
     pub fn max_workers(mut self, max_workers: usize) -> Self {
         self.options.set_workers(max_workers);
+        self
+    }
+
+    /// Replaces each worker after it has run `max_tasks` tasks, as
+    /// [`WorkerPoolBuilder::max_tasks_per_worker`](crate::WorkerPoolBuilder::max_tasks_per_worker)
+    /// does for a pool: Python's `ProcessPoolExecutor(max_tasks_per_child=..)`.
+    ///
+    /// ```
+    /// use freethreading::WorkerPoolExecutor;
+    ///
+    /// let executor = WorkerPoolExecutor::builder().max_tasks_per_child(100).build()?;
+    /// # Ok::<(), freethreading::ExecutorError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`build`](Self::build) fails with [`ExecutorError::ZeroMaxTasks`] for 0.
+    pub fn max_tasks_per_child(mut self, max_tasks: usize) -> Self {
+        self.options.set_max_jobs(max_tasks);
+        self
+    }
+
+    /// Runs this executor's workers on `backend` rather than the program's,
+    /// as [`WorkerPoolBuilder::backend`](crate::WorkerPoolBuilder::backend) does for a pool.
+    ///
+    /// ```
+    /// use freethreading::{Backend, WorkerPoolExecutor};
+    ///
+    /// let executor = WorkerPoolExecutor::builder().backend(Backend::Threading).build()?;
+    /// # Ok::<(), freethreading::ExecutorError>(())
+    /// ```
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.options.set_backend(backend);
         self
     }
 

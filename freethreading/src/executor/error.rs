@@ -41,6 +41,8 @@ pub enum ExecutorError {
     Timeout,
     /// An executor of zero workers was asked for.
     ZeroWorkers,
+    /// A limit of zero tasks per worker was given.
+    ZeroMaxTasks,
     /// The initializer panicked in a worker: the executor is broken, as
     /// Python's `BrokenThreadPool`, and fails every task from then on.
     Initializer(TaskError),
@@ -63,6 +65,7 @@ impl fmt::Display for ExecutorError {
             ExecutorError::Cancelled => f.write_str("the task was cancelled"),
             ExecutorError::Timeout => f.write_str("timed out"),
             ExecutorError::ZeroWorkers => f.write_str("max_workers must be at least 1"),
+            ExecutorError::ZeroMaxTasks => f.write_str("max_tasks_per_child must be at least 1"),
             ExecutorError::Initializer(error) => {
                 write!(f, "the executor's initializer failed: {error}")
             }
@@ -102,7 +105,9 @@ impl From<Failure> for ExecutorError {
             Failure::Terminated => ExecutorError::Shutdown,
             Failure::Spawn(error) => ExecutorError::Spawn(error),
             Failure::Backend(error) => ExecutorError::Backend(error),
+            Failure::DeadlineExceeded => ExecutorError::Timeout,
             Failure::ZeroWorkers => ExecutorError::ZeroWorkers,
+            Failure::ZeroMaxTasks => ExecutorError::ZeroMaxTasks,
             Failure::Registry(error) => ExecutorError::Registry(error),
         }
     }

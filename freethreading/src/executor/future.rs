@@ -92,10 +92,21 @@ impl<R: Send + 'static> TaskFuture<R> {
         self.completion.is_running()
     }
 
-    /// Cancels the task if it has not started; `true` if it is cancelled
-    /// (now or before), `false` if it is running or done.
+    /// Cancels the task; `true` if it is (or will be) cancelled, `false` if
+    /// it cannot be. A task that has not started never will. A task running
+    /// in a worker process is stopped by killing that process, which the
+    /// executor replaces; its future then fails with
+    /// [`ExecutorError::Cancelled`] within a few tens of milliseconds (Python
+    /// cannot do this). A task running on a thread cannot be stopped:
+    /// `false`, as in Python, and so is a task that is done.
     pub fn cancel(&self) -> bool {
         self.completion.cancel()
+    }
+
+    /// Cancels the task if it has not started; a running one runs on (what
+    /// an executor's `map` does with the tasks after a failure).
+    pub(crate) fn cancel_queued(&self) -> bool {
+        self.completion.cancel_queued()
     }
 
     /// Whether the task was cancelled.

@@ -2,6 +2,8 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+#[cfg(feature = "futures-core")]
+use std::future::Future;
 use std::time::Instant;
 
 use super::{ExecutorError, TaskFuture};
@@ -24,9 +26,11 @@ impl<R: Send + 'static> ExecutorMap<R> {
         ExecutorMap { futures, deadline }
     }
 
+    /// Cancels the tasks not yet started, as Python does; the running ones
+    /// run on, on either backend.
     fn cancel_rest(&mut self) {
         for future in self.futures.drain(..) {
-            future.cancel();
+            future.cancel_queued();
         }
     }
 }
@@ -39,7 +43,7 @@ impl<R: Send + 'static> Iterator for ExecutorMap<R> {
         let result = if future.wait_until(self.deadline) {
             future.take(None)
         } else {
-            future.cancel();
+            future.cancel_queued();
             Err(ExecutorError::Timeout)
         };
         if result.is_err() {
@@ -54,6 +58,35 @@ impl<R: Send + 'static> Iterator for ExecutorMap<R> {
 }
 
 impl<R: Send + 'static> std::iter::FusedIterator for ExecutorMap<R> {}
+
+// Nothing in it is pinned: the futures are polled through their own `Unpin` handles.
+impl<R: Send + 'static> Unpin for ExecutorMap<R> {}
+
+/// With the `futures-core` feature, the results as a `Stream`, for async code:
+/// in input order, ending after the first error as the iterator does. The
+/// deadline of [`map_timeout`](crate::WorkerPoolExecutor::map_timeout) is the
+/// blocking iterator's; an async caller bounds the wait with its runtime's
+/// timeout instead.
+#[cfg(feature = "futures-core")]
+impl<R: Send + 'static> futures_core::Stream for ExecutorMap<R> {
+    type Item = Result<R, ExecutorError>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let Some(front) = this.futures.front_mut() else {
+            return std::task::Poll::Ready(None);
+        };
+        let result = std::task::ready!(std::pin::Pin::new(front).poll(cx));
+        this.futures.pop_front();
+        if result.is_err() {
+            this.cancel_rest();
+        }
+        std::task::Poll::Ready(Some(result))
+    }
+}
 
 impl<R: Send + 'static> Drop for ExecutorMap<R> {
     fn drop(&mut self) {

@@ -84,6 +84,19 @@ impl WorkerPoolExecutor {
         self.workers.size()
     }
 
+    /// The executor's counters now, as [`WorkerPool::stats`](crate::WorkerPool::stats).
+    ///
+    /// ```
+    /// use freethreading::WorkerPoolExecutor;
+    ///
+    /// let executor = WorkerPoolExecutor::new(1)?;
+    /// assert_eq!(executor.stats().jobs_submitted, 0);
+    /// # Ok::<(), freethreading::ExecutorError>(())
+    /// ```
+    pub fn stats(&self) -> crate::PoolStats {
+        self.workers.stats()
+    }
+
     /// What every call checks first.
     fn check<T: Task>(&self, task: T) -> Result<(), ExecutorError> {
         if self.shut_down.load(Ordering::Acquire) {
@@ -101,10 +114,19 @@ impl WorkerPoolExecutor {
         task: T,
         args: T::Args,
     ) -> Result<TaskFuture<T::Output>, ExecutorError> {
+        self.enqueue_by(task, args, None)
+    }
+
+    fn enqueue_by<T: Task>(
+        &self,
+        task: T,
+        args: T::Args,
+        deadline: Option<Instant>,
+    ) -> Result<TaskFuture<T::Output>, ExecutorError> {
         let completion = Arc::new(Completion::new());
-        let reply = OneReply::new(Arc::clone(&completion));
+        let reply = OneReply::new(Arc::clone(&completion)).cancellable();
         self.workers
-            .run_one(task, args, reply)
+            .run_one_by(task, args, reply, deadline)
             .map_err(|_| ExecutorError::Shutdown)?;
         Ok(TaskFuture::new(completion))
     }
@@ -123,6 +145,43 @@ impl WorkerPoolExecutor {
     ) -> Result<TaskFuture<T::Output>, ExecutorError> {
         self.check(task)?;
         self.enqueue(task, args)
+    }
+
+    /// Submits `task(args)` with a deadline `timeout` from now. On processes
+    /// a task still running then is stopped by killing its worker, which the
+    /// executor replaces; the future fails with [`ExecutorError::Timeout`], a
+    /// task still queued then never starts. On threads, which cannot be
+    /// stopped, a task past its deadline runs on and its future completes as
+    /// usual: wait with [`TaskFuture::result_timeout`] to stop waiting there.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{Backend, ExecutorError, WorkerPoolExecutor, worker_fn};
+    ///
+    /// #[worker_fn]
+    /// fn nap(millis: u64) -> u64 {
+    ///     std::thread::sleep(Duration::from_millis(millis));
+    ///     millis
+    /// }
+    ///
+    /// let executor = WorkerPoolExecutor::builder().backend(Backend::Multiprocessing).build()?;
+    /// let late = executor.submit_timeout(nap, (10_000,), Duration::from_millis(50))?;
+    /// assert!(matches!(late.result(), Err(ExecutorError::Timeout)));
+    /// assert_eq!(executor.submit(nap, (1,))?.result()?, 1); // a fresh worker took its place
+    /// # Ok::<(), ExecutorError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](Self::submit).
+    pub fn submit_timeout<T: Task>(
+        &self,
+        task: T,
+        args: T::Args,
+        timeout: Duration,
+    ) -> Result<TaskFuture<T::Output>, ExecutorError> {
+        self.check(task)?;
+        self.enqueue_by(task, args, deadline(timeout))
     }
 
     /// Submits `task(item)` for every item, and returns their results in order.

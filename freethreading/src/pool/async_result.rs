@@ -1,7 +1,9 @@
 //! The handle to a result a [`WorkerPool`](crate::WorkerPool) computes in the background.
 
 use std::fmt;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::PoolError;
@@ -147,6 +149,55 @@ impl<R: Send + 'static> AsyncResult<R> {
                 Ok(value) => callback(Ok(value)),
                 Err(failure) => callback(Err(PoolError::from(failure.clone()))),
             }));
+    }
+}
+
+/// An `AsyncResult` is also a future of the same outcome as [`get`](Self::get),
+/// so async code awaits it instead of blocking a thread:
+///
+/// ```
+/// use freethreading::{WorkerPool, worker_fn};
+///
+/// #[worker_fn]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// let pool = WorkerPool::new(1)?;
+/// let pending = pool.apply_async(square, (7,))?;
+/// assert_eq!(block_on(pending)?, 49); // `pending.await?` in async code
+/// # // Any executor does; this one parks the thread until woken.
+/// # fn block_on<F: std::future::Future>(future: F) -> F::Output {
+/// #     use std::sync::Arc;
+/// #     use std::task::{Context, Poll, Wake, Waker};
+/// #     struct Unpark(std::thread::Thread);
+/// #     impl Wake for Unpark {
+/// #         fn wake(self: Arc<Self>) { self.0.unpark() }
+/// #     }
+/// #     let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+/// #     let mut future = std::pin::pin!(future);
+/// #     loop {
+/// #         if let Poll::Ready(out) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+/// #             return out;
+/// #         }
+/// #         std::thread::park();
+/// #     }
+/// # }
+/// # Ok::<(), freethreading::PoolError>(())
+/// ```
+///
+/// # Panics
+///
+/// When polled again after it returned `Ready`, as futures may.
+impl<R: Send + 'static> std::future::Future for AsyncResult<R> {
+    type Output = Result<R, PoolError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.completion.poll_take(cx) {
+            Poll::Ready(Some(outcome)) => Poll::Ready(outcome.map_err(PoolError::from)),
+            Poll::Ready(None) => panic!("`AsyncResult` polled after it completed"),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::atomic::AtomicUsize;
 
 use super::{PoolError, WorkerPool};
+use crate::Backend;
 use crate::runner::CrewOptions;
 use crate::task::Task;
 
@@ -47,6 +48,73 @@ impl WorkerPoolBuilder {
     /// cores this program may use, [`std::thread::available_parallelism`].
     pub fn workers(mut self, workers: usize) -> Self {
         self.options.set_workers(workers);
+        self
+    }
+
+    /// Replaces each worker after it has run `max_tasks` jobs (a job is one
+    /// call, or one chunk of a map): Python's `maxtasksperchild`. On
+    /// processes the child is ended once it has answered and a fresh one
+    /// takes its place, which bounds what a leaking native library can hold;
+    /// on threads a fresh thread takes over (with fresh thread-locals). The
+    /// initializer runs again in each new worker. [`WorkerPool::stats`] counts
+    /// the replacements: a thread is replaced as soon as it has run its
+    /// quota, a process when the next job comes for it (its successor starts
+    /// while it answers its last jobs, and may show in `active_children()`
+    /// beside it for that moment).
+    ///
+    /// ```
+    /// use freethreading::{WorkerPool, worker_fn};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let pool = WorkerPool::builder().workers(1).max_tasks_per_worker(2).build()?;
+    /// for x in 0..5 {
+    ///     assert_eq!(pool.apply(square, (x,))?, x * x);
+    /// }
+    /// assert_eq!(pool.stats().workers_retired, 2);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`build`](Self::build) fails with [`PoolError::ZeroMaxTasks`] for 0.
+    #[doc(alias = "maxtasksperchild")]
+    pub fn max_tasks_per_worker(mut self, max_tasks: usize) -> Self {
+        self.options.set_max_jobs(max_tasks);
+        self
+    }
+
+    /// Runs this pool's workers on `backend` rather than the program's (the
+    /// one [`get_backend`](crate::get_backend) names), so that one program can
+    /// keep a thread pool and a process pool side by side: threads for quick
+    /// work, processes for code that may crash or is not thread-safe. Without
+    /// it, the pool follows `FREETHREADING_BACKEND` as before.
+    ///
+    /// Primitives and queues handed to a process pool's tasks must be of the
+    /// process flavor: make them on the process backend, or with their
+    /// `with_backend` constructors.
+    ///
+    /// ```
+    /// use freethreading::{Backend, WorkerPool, worker_fn};
+    ///
+    /// #[worker_fn]
+    /// fn process_id() -> u32 {
+    ///     std::process::id()
+    /// }
+    ///
+    /// let threads = WorkerPool::builder().workers(1).backend(Backend::Threading).build()?;
+    /// assert_eq!(threads.apply(process_id, ())?, std::process::id());
+    /// # if Backend::Multiprocessing.is_available() {
+    /// let processes = WorkerPool::builder().workers(1).backend(Backend::Multiprocessing).build()?;
+    /// assert_ne!(processes.apply(process_id, ())?, std::process::id());
+    /// # }
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.options.set_backend(backend);
         self
     }
 

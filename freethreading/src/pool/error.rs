@@ -46,6 +46,8 @@ pub enum PoolError {
     NotReady,
     /// A pool of zero workers was asked for.
     ZeroWorkers,
+    /// A limit of zero tasks per worker was given.
+    ZeroMaxTasks,
     /// A chunk size of zero was given.
     ZeroChunksize,
     /// The initializer panicked in a worker: the pool fails every task from then on.
@@ -73,6 +75,7 @@ impl fmt::Display for PoolError {
             PoolError::Timeout => f.write_str("timed out"),
             PoolError::NotReady => f.write_str("result is not ready"),
             PoolError::ZeroWorkers => f.write_str("number of workers must be at least 1"),
+            PoolError::ZeroMaxTasks => f.write_str("max_tasks_per_worker must be at least 1"),
             PoolError::ZeroChunksize => f.write_str("chunksize must be at least 1"),
             PoolError::Initializer(error) => write!(f, "the pool's initializer failed: {error}"),
             PoolError::Registry(error) => error.fmt(f),
@@ -109,7 +112,9 @@ impl From<Failure> for PoolError {
             Failure::Terminated | Failure::Cancelled => PoolError::Terminated,
             Failure::Spawn(error) => PoolError::Spawn(error),
             Failure::Backend(error) => PoolError::Backend(error),
+            Failure::DeadlineExceeded => PoolError::Timeout,
             Failure::ZeroWorkers => PoolError::ZeroWorkers,
+            Failure::ZeroMaxTasks => PoolError::ZeroMaxTasks,
             Failure::Registry(error) => PoolError::Registry(error),
         }
     }

@@ -9,9 +9,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+#[cfg(feature = "futures-core")]
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use parking_lot::Mutex;
 
 use super::PoolError;
 use crate::runner::reply::ChunkSink;
@@ -19,18 +24,31 @@ use crate::runner::{Failure, deadline};
 
 pub(crate) type Delivery<R> = (usize, Result<Vec<R>, Failure>);
 
-/// The receiving end of [`channel`].
-pub(crate) type Deliveries<R> = Receiver<Delivery<R>>;
-
 /// The channel between a call's chunks and its iterator.
-pub(crate) fn channel<R>() -> (Receiver<Delivery<R>>, ChannelSink<R>) {
+pub(crate) fn channel<R>() -> (Deliveries<R>, ChannelSink<R>) {
     let (sender, receiver) = crossbeam_channel::unbounded();
-    (receiver, ChannelSink { sender })
+    let waker = Arc::default();
+    (
+        Deliveries {
+            receiver,
+            waker: Arc::clone(&waker),
+        },
+        ChannelSink { sender, waker },
+    )
 }
 
-/// The sink of an `imap`: every chunk's results, sent to the iterator.
+/// The receiving end of [`channel`], with the waker of a task that polls the
+/// iterator as a `Stream`.
+pub(crate) struct Deliveries<R> {
+    receiver: Receiver<Delivery<R>>,
+    waker: Arc<Mutex<Option<Waker>>>,
+}
+
+/// The sink of an `imap`: every chunk's results, sent to the iterator, whose
+/// poller it wakes.
 pub(crate) struct ChannelSink<R> {
     sender: Sender<Delivery<R>>,
+    waker: Arc<Mutex<Option<Waker>>>,
 }
 
 impl<R: Send> ChunkSink<R> for ChannelSink<R> {
@@ -41,12 +59,18 @@ impl<R: Send> ChunkSink<R> for ChannelSink<R> {
     fn deliver(&self, index: usize, outcome: Result<Vec<R>, Failure>) {
         // The iterator may have been dropped; its results are then unwanted.
         let _ = self.sender.send((index, outcome));
+        // Taken out first: a waker that polls at once must not find the lock held.
+        let waker = self.waker.lock().take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 }
 
 /// The receiving end shared by both iterators.
 struct Stream<R> {
     receiver: Receiver<Delivery<R>>,
+    waker: Arc<Mutex<Option<Waker>>>,
     /// How many chunks were queued.
     chunks: usize,
     /// How many chunks were taken from the channel or from `parked`.
@@ -56,9 +80,10 @@ struct Stream<R> {
 }
 
 impl<R> Stream<R> {
-    fn new(receiver: Receiver<Delivery<R>>, chunks: usize) -> Self {
+    fn new(deliveries: Deliveries<R>, chunks: usize) -> Self {
         Stream {
-            receiver,
+            receiver: deliveries.receiver,
+            waker: deliveries.waker,
             chunks,
             consumed: 0,
             current: Vec::new().into_iter(),
@@ -131,6 +156,62 @@ impl<R> Stream<R> {
     fn size_hint(&self) -> (usize, Option<usize>) {
         (self.current.len(), None)
     }
+
+    /// The next item if one is here, else `Pending` with `cx`'s waker left
+    /// for the next delivery: the `Stream` side of [`next_with`](Self::next_with).
+    #[cfg_attr(not(feature = "futures-core"), allow(dead_code))]
+    fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+        ordered: bool,
+    ) -> Poll<Option<Result<R, PoolError>>> {
+        loop {
+            if let Some(item) = self.current.next() {
+                return Poll::Ready(Some(Ok(item)));
+            }
+            if self.consumed == self.chunks {
+                return Poll::Ready(None);
+            }
+            let outcome = if let Some(outcome) = self.try_chunk(ordered) {
+                outcome
+            } else {
+                // Left before looking again, so a delivery in between wakes us.
+                *self.waker.lock() = Some(cx.waker().clone());
+                match self.try_chunk(ordered) {
+                    Some(outcome) => outcome,
+                    None => return Poll::Pending,
+                }
+            };
+            self.consumed += 1;
+            match outcome {
+                Ok(results) => self.current = results.into_iter(),
+                Err(failure) => return Poll::Ready(Some(Err(failure.into()))),
+            }
+        }
+    }
+
+    /// The next chunk (the one whose turn it is, if `ordered`) if it has
+    /// arrived, parking those that come before their turn.
+    fn try_chunk(&mut self, ordered: bool) -> Option<Result<Vec<R>, Failure>> {
+        if ordered {
+            if let Some(outcome) = self.parked.remove(&self.consumed) {
+                return Some(outcome);
+            }
+        }
+        loop {
+            match self.receiver.try_recv() {
+                Ok((index, outcome)) => {
+                    if !ordered || index == self.consumed || index == usize::MAX {
+                        return Some(outcome);
+                    }
+                    self.parked.insert(index, outcome);
+                }
+                Err(TryRecvError::Empty) => return None,
+                // Every reply delivers, even when dropped; this is only a safety net.
+                Err(TryRecvError::Disconnected) => return Some(Err(Failure::Terminated)),
+            }
+        }
+    }
 }
 
 /// The results of [`imap`](crate::WorkerPool::imap), in input order.
@@ -138,16 +219,17 @@ impl<R> Stream<R> {
 /// Each item is the task's result, or the error of a failed chunk in place of
 /// that chunk's items (one error per failed item with the default chunk size
 /// of 1); the iteration goes on after an error. Dropping it early is fine:
-/// the queued chunks still run and their results are discarded.
+/// the queued chunks still run and their results are discarded. With the
+/// `futures-core` feature it is also a `Stream` of the same items.
 #[must_use = "the results, and any errors, are lost unless the iterator is used"]
 pub struct IMap<R> {
     stream: Stream<R>,
 }
 
 impl<R: Send> IMap<R> {
-    pub(crate) fn new(receiver: Receiver<Delivery<R>>, chunks: usize) -> Self {
+    pub(crate) fn new(deliveries: Deliveries<R>, chunks: usize) -> Self {
         IMap {
-            stream: Stream::new(receiver, chunks),
+            stream: Stream::new(deliveries, chunks),
         }
     }
 
@@ -174,16 +256,17 @@ impl<R: Send> Iterator for IMap<R> {
 /// The results of [`imap_unordered`](crate::WorkerPool::imap_unordered), as they complete.
 ///
 /// Within a chunk the order is kept; chunks come in the order they finish.
-/// Errors are as for [`IMap`].
+/// Errors are as for [`IMap`]. With the `futures-core` feature it is also a
+/// `Stream` of the same items.
 #[must_use = "the results, and any errors, are lost unless the iterator is used"]
 pub struct IMapUnordered<R> {
     stream: Stream<R>,
 }
 
 impl<R: Send> IMapUnordered<R> {
-    pub(crate) fn new(receiver: Receiver<Delivery<R>>, chunks: usize) -> Self {
+    pub(crate) fn new(deliveries: Deliveries<R>, chunks: usize) -> Self {
         IMapUnordered {
-            stream: Stream::new(receiver, chunks),
+            stream: Stream::new(deliveries, chunks),
         }
     }
 
@@ -206,6 +289,32 @@ impl<R: Send> Iterator for IMapUnordered<R> {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.stream.size_hint()
+    }
+}
+
+// Nothing in them is pinned: the results are moved out as they come.
+impl<R> Unpin for IMap<R> {}
+impl<R> Unpin for IMapUnordered<R> {}
+
+/// With the `futures-core` feature, the results as a `Stream`, for async code
+/// (an item is ready when its chunk is); as the iterator, in input order.
+#[cfg(feature = "futures-core")]
+impl<R: Send> futures_core::Stream for IMap<R> {
+    type Item = Result<R, PoolError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().stream.poll_next(cx, true)
+    }
+}
+
+/// With the `futures-core` feature, the results as a `Stream`, for async
+/// code; as the iterator, in the order chunks complete.
+#[cfg(feature = "futures-core")]
+impl<R: Send> futures_core::Stream for IMapUnordered<R> {
+    type Item = Result<R, PoolError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().stream.poll_next(cx, false)
     }
 }
 

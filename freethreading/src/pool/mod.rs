@@ -14,6 +14,7 @@ mod map_sink;
 use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 pub use async_result::AsyncResult;
 pub use builder::WorkerPoolBuilder;
@@ -23,7 +24,7 @@ pub use imap::{IMap, IMapUnordered};
 
 use crate::runner::completion::Completion;
 use crate::runner::reply::OneReply;
-use crate::runner::{Failure, Workers};
+use crate::runner::{Failure, PoolStats, Workers};
 use crate::task::{Task, registry};
 
 const RUNNING: u8 = 0;
@@ -89,6 +90,12 @@ impl WorkerPool {
         self.workers.size()
     }
 
+    /// The pool's counters now: jobs submitted, finished and pending, and
+    /// workers that died or were retired and were replaced. See [`PoolStats`].
+    pub fn stats(&self) -> PoolStats {
+        self.workers.stats()
+    }
+
     /// What every call checks first.
     fn check<T: Task>(&self, task: T) -> Result<(), PoolError> {
         if self.state.load(Ordering::Acquire) != RUNNING {
@@ -116,6 +123,55 @@ impl WorkerPool {
         self.workers
             .run_one_now(task, args, reply)
             .map_err(|_| PoolError::NotRunning)?;
+        AsyncResult::new(completion).get()
+    }
+
+    /// Runs `task(args)` on a worker and waits at most `timeout` for its
+    /// result. On processes a task still running then is stopped by killing
+    /// its worker, which the pool replaces (Python's pool has no such thing;
+    /// `pebble` and `loky` do); one still queued never starts. On threads,
+    /// which cannot be stopped, the call returns at the deadline and the task
+    /// runs on, its result discarded.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{Backend, PoolError, WorkerPool, worker_fn};
+    ///
+    /// #[worker_fn]
+    /// fn nap(millis: u64) -> u64 {
+    ///     std::thread::sleep(Duration::from_millis(millis));
+    ///     millis
+    /// }
+    ///
+    /// let pool = WorkerPool::builder().workers(1).backend(Backend::Multiprocessing).build()?;
+    /// let late = pool.apply_timeout(nap, (10_000,), Duration::from_millis(50));
+    /// assert!(matches!(late, Err(PoolError::Timeout)));
+    /// assert_eq!(pool.apply(nap, (1,))?, 1); // a fresh worker took its place
+    /// # Ok::<(), PoolError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Timeout`] when the deadline passed, and as [`apply`](Self::apply).
+    pub fn apply_timeout<T: Task>(
+        &self,
+        task: T,
+        args: T::Args,
+        timeout: Duration,
+    ) -> Result<T::Output, PoolError> {
+        self.check(task)?;
+        let deadline = crate::runner::deadline(timeout);
+        let completion = Arc::new(Completion::new());
+        let reply = OneReply::new(Arc::clone(&completion));
+        self.workers
+            .run_one_by(task, args, reply, deadline)
+            .map_err(|_| PoolError::NotRunning)?;
+        if !completion.wait_until(deadline) {
+            // Queued: it never starts; running on a process: its worker is
+            // killed (the driver does so at the deadline anyway).
+            completion.cancel();
+            return Err(PoolError::Timeout);
+        }
         AsyncResult::new(completion).get()
     }
 

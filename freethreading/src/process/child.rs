@@ -26,6 +26,7 @@ use super::wire::{
     FrameReader, FrameWriter, Hello, JobHeader, PROTOCOL, ReplyHeader, SPIN, WORKER_ENV_VAR,
     Welcome, split, write_message,
 };
+use crate::codec::message::{self, Route};
 use crate::sys::process::{self as sys, Channel};
 use crate::task::{TaskError, registry};
 
@@ -174,6 +175,11 @@ fn serve_jobs(
                 Err(error) => encode_error(&mut writer, header.id, error),
             };
             if let Err(too_big) = pushed {
+                if let Ok(bytes) = &outcome {
+                    // Over the limit: the result's block, if it has one,
+                    // will never be read.
+                    message::discard(bytes);
+                }
                 let error = TaskError::result(header.task, too_big.0);
                 encode_error(&mut writer, header.id, &error)
                     .unwrap_or_else(|garbled| fail(&garbled.0));
@@ -201,7 +207,11 @@ fn encode_error(
     id: u64,
     error: &TaskError,
 ) -> Result<(), super::wire::Garbled> {
-    let bytes = crate::codec::encode(error).unwrap_or_default();
+    // An error goes inline: it is small, and a reply that fails to be
+    // written must not leave a block behind.
+    let bytes = message::encode(error, Route::InlineOnly)
+        .map(|encoded| encoded.wire)
+        .unwrap_or_default();
     writer.push(&ReplyHeader { id, ok: false }, &bytes)
 }
 

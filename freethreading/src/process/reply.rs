@@ -2,7 +2,7 @@
 //! worker's monitor, a crew's driver) make of a worker's answer.
 
 use super::wire::{ReplyHeader, split};
-use crate::codec;
+use crate::codec::message;
 use crate::task::{TaskError, TaskValue};
 
 /// A reply frame's outcome: the decoded result, or the task's error.
@@ -11,9 +11,9 @@ pub(crate) fn decode_reply<R: TaskValue>(frame: &[u8], task: &str) -> Result<R, 
         TaskError::serialization(format!("reply for `{task}`: {}", garbled.0))
     })?;
     if header.ok {
-        codec::decode(payload).map_err(|e| TaskError::result(task, e))
+        message::decode(payload).map_err(|e| TaskError::result(task, e))
     } else {
-        let error = codec::decode::<TaskError>(payload)
+        let error = message::decode::<TaskError>(payload)
             .map_err(|e| TaskError::serialization(format!("error of `{task}`: {e}")))?;
         Err(error)
     }

@@ -14,7 +14,7 @@
 use std::ffi::OsString;
 use std::io;
 use std::process::{Child, ExitStatus, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::wire::{
     FrameReader, Garbled, Hello, MAX_MESSAGE_ENV_VAR, PROTOCOL, WORKER_ENV_VAR, Welcome, max_frame,
@@ -45,7 +45,7 @@ impl TestEntry {
 inventory::collect!(TestEntry);
 
 /// Whether this is a test binary: one with a [`TestEntry`].
-fn is_test_binary() -> bool {
+pub(crate) fn is_test_binary() -> bool {
     inventory::iter::<TestEntry>.into_iter().next().is_some()
 }
 
@@ -194,6 +194,37 @@ impl WorkerProcess {
                 other => return other,
             }
         }
+    }
+
+    /// As [`fill`](Self::fill), but gives up at `wake` (a `TimedOut` error)
+    /// if nothing has arrived by then, so that a driver waiting for a reply
+    /// can look at the job's deadline, or at a cancel.
+    pub(crate) fn fill_until(
+        &self,
+        reader: &mut FrameReader,
+        spin: Duration,
+        wake: Option<Instant>,
+    ) -> io::Result<bool> {
+        // A frame begun is waited for whole: `fill` tells a stalled one.
+        let Some(wake) = wake.filter(|_| reader.partial_frame().is_none()) else {
+            return self.fill(reader, spin);
+        };
+        // Polled for `spin` first, as `fill` does, then slept on until `wake`.
+        let start = Instant::now();
+        while !sys::wait_readable(&self.channel, Duration::ZERO)? {
+            let now = Instant::now();
+            if now >= wake {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            if now - start >= spin {
+                if !sys::wait_readable(&self.channel, wake - now)? {
+                    return Err(io::ErrorKind::TimedOut.into());
+                }
+                break;
+            }
+            std::thread::yield_now();
+        }
+        self.fill(reader, Duration::ZERO)
     }
 
     /// Reads until a whole frame is buffered, and returns it; `None` at the

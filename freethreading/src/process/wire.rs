@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::codec::message;
 use crate::sys::process::{self, Channel};
 use crate::task::TaskError;
 
@@ -317,7 +318,10 @@ pub(crate) struct FrameWriter {
 }
 
 impl FrameWriter {
-    /// Appends a frame of `header` then `payload`.
+    /// Appends a frame of `header` then `payload`, a
+    /// [`message`](crate::codec::message) (or nothing, for the handshake).
+    /// The limit counts what the message carries, so a payload that goes
+    /// through shared memory is held to it as if it crossed the socket.
     pub(crate) fn push<H: Serialize>(&mut self, header: &H, payload: &[u8]) -> Result<(), Garbled> {
         let start = self.buffer.len();
         self.buffer.extend_from_slice(&[0; 4]);
@@ -326,7 +330,9 @@ impl FrameWriter {
             .map_err(|e| Garbled(format!("header could not be written: {e}")))?;
         self.buffer.extend_from_slice(payload);
         let len = self.buffer.len() - start - 4;
-        if len > max_frame() {
+        let carried = len - payload.len() + message::carried_len(payload);
+        if carried > max_frame() {
+            let len = carried;
             self.buffer.truncate(start);
             return Err(Garbled(format!(
                 "a message of {len} bytes is over the limit of {} bytes; \

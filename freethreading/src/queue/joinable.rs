@@ -195,7 +195,9 @@ impl<T: TaskValue> Queue<T> {
     /// ```
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
         match &self.flavor {
-            Flavor::Thread(queue) => Ok(queue.put(item, Wait::Forever)?),
+            Flavor::Thread(queue) => {
+                Ok(queue.put(crate::strict::queue_item(item)?, Wait::Forever)?)
+            }
             Flavor::Process(queue) => queue.put(item, Wait::Forever),
         }
     }
@@ -218,7 +220,7 @@ impl<T: TaskValue> Queue<T> {
     /// ```
     pub fn try_put(&self, item: T) -> Result<(), PutError<T>> {
         match &self.flavor {
-            Flavor::Thread(queue) => Ok(queue.put(item, Wait::Never)?),
+            Flavor::Thread(queue) => Ok(queue.put(crate::strict::queue_item(item)?, Wait::Never)?),
             Flavor::Process(queue) => queue.put(item, Wait::Never),
         }
     }
@@ -244,7 +246,9 @@ impl<T: TaskValue> Queue<T> {
     /// ```
     pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
         match &self.flavor {
-            Flavor::Thread(queue) => Ok(queue.put(item, Wait::timeout(timeout))?),
+            Flavor::Thread(queue) => {
+                Ok(queue.put(crate::strict::queue_item(item)?, Wait::timeout(timeout))?)
+            }
             Flavor::Process(queue) => queue.put(item, Wait::timeout(timeout)),
         }
     }

@@ -104,7 +104,7 @@ impl<T: TaskValue> SimpleQueue<T> {
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
         match &self.flavor {
             Flavor::Thread(queue) => {
-                queue.put(item);
+                queue.put(crate::strict::queue_item(item)?);
                 Ok(())
             }
             Flavor::Process(queue) => queue.put(item, Wait::Forever),

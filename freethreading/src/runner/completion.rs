@@ -42,7 +42,15 @@ pub(crate) struct Completion<R> {
     state: Mutex<State<R>>,
     changed: Condvar,
     flag: AtomicU8,
+    /// Whether a running job may be stopped by killing its worker (a job
+    /// running in a worker process), and whether someone asked for that.
+    kill: AtomicU8,
 }
+
+/// The values of [`Completion::kill`].
+const NOT_KILLABLE: u8 = 0;
+const KILLABLE: u8 = 1;
+const KILL_REQUESTED: u8 = 2;
 
 struct State<R> {
     stage: Stage<R>,
@@ -73,6 +81,7 @@ impl<R: Send> Completion<R> {
             }),
             changed: Condvar::new(),
             flag: AtomicU8::new(PENDING),
+            kill: AtomicU8::new(NOT_KILLABLE),
         }
     }
 
@@ -81,6 +90,31 @@ impl<R: Send> Completion<R> {
         let mut state = self.state.lock();
         if matches!(state.stage, Stage::Queued) {
             state.stage = Stage::Running;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// As [`start`](Self::start), for a job a cancel may stop while it runs
+    /// by killing its worker process: killable from the moment it runs.
+    pub(crate) fn start_killable(&self) -> bool {
+        let mut state = self.state.lock();
+        if matches!(state.stage, Stage::Queued) {
+            state.stage = Stage::Running;
+            self.kill.store(KILLABLE, Ordering::Release);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Cancels the job if it has not started; a running one runs on.
+    pub(crate) fn cancel_queued(&self) -> bool {
+        let mut state = self.state.lock();
+        if matches!(state.stage, Stage::Queued) {
+            state.stage = Stage::Lent;
+            self.lend(state, Err(Failure::Cancelled));
             true
         } else {
             false
@@ -96,8 +130,29 @@ impl<R: Send> Completion<R> {
                 self.lend(state, Err(Failure::Cancelled));
                 true
             }
+            // Its worker process is killed by the driver, which then
+            // publishes the cancellation.
+            Stage::Running
+                if self
+                    .kill
+                    .compare_exchange(
+                        KILLABLE,
+                        KILL_REQUESTED,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    )
+                    .is_ok() =>
+            {
+                true
+            }
+            Stage::Running => self.kill.load(Ordering::Acquire) == KILL_REQUESTED,
             _ => self.flag.load(Ordering::Acquire) == CANCELLED,
         }
+    }
+
+    /// Whether a cancel asked for the running job's worker to be killed.
+    pub(crate) fn kill_requested(&self) -> bool {
+        self.kill.load(Ordering::Acquire) == KILL_REQUESTED
     }
 
     /// Publishes the outcome, unless one already was (a cancelled job).

@@ -1,8 +1,19 @@
 //! The task a pool or executor runs once in each worker before its first job.
 
 use std::fmt;
+use std::sync::Arc;
 
+use parking_lot::Mutex;
+
+use crate::codec::message::Route;
 use crate::task::{Task, TaskError};
+
+/// One worker's call of the initializer; a panic comes back as the error.
+pub(crate) type InitCall = Box<dyn FnOnce() -> Result<(), TaskError> + Send>;
+
+/// Makes one worker's [`InitCall`], each with its own copy of the arguments:
+/// shared by a thread crew's workers and the replacements they start.
+pub(crate) type InitCalls = Arc<dyn Fn() -> InitCall + Send + Sync>;
 
 /// An initializer with its arguments, copied for each worker.
 ///
@@ -11,7 +22,7 @@ use crate::task::{Task, TaskError};
 /// serialized once, here.
 pub(crate) struct Initializer {
     name: &'static str,
-    per_worker: Box<dyn Fn() -> Box<dyn FnOnce() + Send> + Send>,
+    per_worker: InitCalls,
     serialized: Result<Vec<u8>, TaskError>,
 }
 
@@ -22,13 +33,18 @@ impl Initializer {
         I::Args: Clone,
     {
         let name = task.name();
-        let serialized = crate::codec::encode_arguments(name, &args);
+        // Inline: every worker reads the same bytes, and the first reader
+        // of a shared block frees it.
+        let serialized = crate::codec::encode_arguments(name, &args, Route::InlineOnly)
+            .map(|encoded| encoded.wire);
+        let args = Mutex::new(args);
         Initializer {
             name,
             serialized,
-            per_worker: Box::new(move || {
-                let args = args.clone();
-                Box::new(move || task.call(args))
+            per_worker: Arc::new(move || {
+                // Locked only to clone: the arguments need not be `Sync`.
+                let args = args.lock().clone();
+                Box::new(move || crate::strict::call(task, args))
             }),
         }
     }
@@ -43,9 +59,9 @@ impl Initializer {
         self.serialized.as_deref().map_err(Clone::clone)
     }
 
-    /// The call one worker makes, with its own copy of the arguments.
-    pub(crate) fn for_worker(&self) -> Box<dyn FnOnce() + Send> {
-        (self.per_worker)()
+    /// What makes each worker's call, with its own copy of the arguments.
+    pub(crate) fn calls(&self) -> InitCalls {
+        Arc::clone(&self.per_worker)
     }
 }
 

@@ -22,6 +22,7 @@ mod options;
 pub(crate) mod placement;
 mod process;
 pub(crate) mod reply;
+mod stats;
 mod thread;
 
 use std::fmt;
@@ -32,6 +33,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub(crate) use error::task_error_accessors;
 pub(crate) use initializer::Initializer;
 pub(crate) use options::CrewOptions;
+pub use stats::PoolStats;
 
 use crate::backend::{Backend, BackendError, try_get_backend};
 use crate::task::{RegistryError, Task, TaskError};
@@ -46,14 +48,19 @@ pub(crate) enum Failure {
     Initializer(TaskError),
     /// The crew was terminated before the job ran.
     Terminated,
-    /// The job was cancelled before it started.
+    /// The job was cancelled: before it started, or on processes while it
+    /// ran, by killing its worker.
     Cancelled,
+    /// The job passed its deadline and its worker process was killed for it.
+    DeadlineExceeded,
     /// The crew's workers could not be started.
     Spawn(Arc<io::Error>),
     /// The backend could not be chosen or is not available.
     Backend(BackendError),
     /// A crew of no workers was asked for.
     ZeroWorkers,
+    /// Workers replaced after zero tasks were asked for.
+    ZeroMaxTasks,
     /// The initializer is not registered under a unique name.
     Registry(RegistryError),
 }
@@ -69,20 +76,30 @@ pub(crate) enum Workers {
 }
 
 impl Workers {
-    /// Starts `size` workers named `<prefix>_<i>`, each running `initializer` first.
+    /// Starts `size` workers named `<prefix>_<i>`, each running `initializer`
+    /// first, on `backend`, or on the program's backend when it is `None`.
     pub(crate) fn start(
         prefix: &str,
         size: usize,
         initializer: Option<&Initializer>,
+        backend: Option<Backend>,
+        max_jobs: Option<usize>,
     ) -> Result<Workers, Failure> {
         // A worker whose `main` forgot `init()` takes over here.
         crate::entry::take_over_if_worker();
-        match try_get_backend().map_err(Failure::Backend)? {
-            Backend::Threading => thread::Crew::start(prefix, size, initializer)
+        let backend = match backend {
+            Some(backend) if !backend.is_available() => {
+                return Err(Failure::Backend(BackendError::Unavailable(backend)));
+            }
+            Some(backend) => backend,
+            None => try_get_backend().map_err(Failure::Backend)?,
+        };
+        match backend {
+            Backend::Threading => thread::Crew::start(prefix, size, initializer, max_jobs)
                 .map(Workers::Thread)
                 .map_err(|e| Failure::Spawn(Arc::new(e))),
             Backend::Multiprocessing => {
-                process::Crew::start(prefix, size, initializer).map(Workers::Process)
+                process::Crew::start(prefix, size, initializer, max_jobs).map(Workers::Process)
             }
         }
     }
@@ -115,9 +132,23 @@ impl Workers {
         args: T::Args,
         reply: OneReply<T::Output>,
     ) -> Result<(), Refused> {
+        self.run_one_by(task, args, reply, None)
+    }
+
+    /// As [`run_one`](Self::run_one), for a job whose worker process is
+    /// killed if it has not answered by `deadline`. Threads cannot be
+    /// stopped: there the caller stops waiting, and the task runs on.
+    pub(crate) fn run_one_by<T: Task>(
+        &self,
+        task: T,
+        args: T::Args,
+        reply: OneReply<T::Output>,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<(), Refused> {
+        let reply = reply.counted(self.counters());
         match self {
             Workers::Thread(crew) => crew.run_one(task, args, reply),
-            Workers::Process(crew) => crew.run_one(task, args, reply),
+            Workers::Process(crew) => crew.run_one(task, args, reply, deadline),
         }
     }
 
@@ -130,6 +161,7 @@ impl Workers {
         args: T::Args,
         reply: OneReply<T::Output>,
     ) -> Result<(), Refused> {
+        let reply = reply.counted(self.counters());
         match self {
             Workers::Thread(crew) => crew.run_one(task, args, reply),
             Workers::Process(crew) => crew.run_one_now(task, args, reply),
@@ -150,10 +182,24 @@ impl Workers {
         T: Task,
         C: IntoIterator<Item = T::Args> + Send + 'static,
     {
+        let reply = reply.counted(self.counters());
         match self {
             Workers::Thread(crew) => crew.run_chunk(task, chunk, len, reply),
             Workers::Process(crew) => crew.run_chunk(task, chunk, len, reply),
         }
+    }
+
+    /// The crew's counters, which the replies of its jobs count in.
+    fn counters(&self) -> &Arc<stats::Counters> {
+        match self {
+            Workers::Thread(crew) => crew.counters(),
+            Workers::Process(crew) => crew.counters(),
+        }
+    }
+
+    /// The crew's counters now.
+    pub(crate) fn stats(&self) -> PoolStats {
+        self.counters().snapshot(self.size())
     }
 
     /// Takes no more jobs; the workers finish the queued ones, then exit.

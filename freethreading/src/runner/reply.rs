@@ -9,17 +9,60 @@ use std::sync::Arc;
 use super::Failure;
 use super::completion::Completion;
 use super::placement::Slot;
+use super::stats::Counters;
+
+/// Counts its job finished, once: however a reply ends (delivered, dismissed,
+/// or dropped with a lost job), its job is done. Counted before the outcome
+/// is handed on, so a caller who has it sees the job counted.
+struct Finish(Option<Arc<Counters>>);
+
+impl Finish {
+    fn now(&mut self) {
+        if let Some(counters) = self.0.take() {
+            counters.finished();
+        }
+    }
+}
+
+impl Drop for Finish {
+    fn drop(&mut self) {
+        self.now();
+    }
+}
 
 /// The reply of a job that runs a task once, to a [`Completion`].
 pub(crate) struct OneReply<R: Send> {
     completion: Option<Arc<Completion<R>>>,
+    finish: Finish,
+    /// Whether a cancel may stop the job while it runs (an executor's).
+    cancellable: bool,
 }
 
 impl<R: Send> OneReply<R> {
     pub(crate) fn new(completion: Arc<Completion<R>>) -> Self {
         OneReply {
             completion: Some(completion),
+            finish: Finish(None),
+            cancellable: false,
         }
+    }
+
+    /// The reply of a job whose handle can cancel it while it runs.
+    pub(crate) fn cancellable(mut self) -> Self {
+        self.cancellable = true;
+        self
+    }
+
+    /// Whether a cancel may stop the job while it runs.
+    pub(crate) fn is_cancellable(&self) -> bool {
+        self.cancellable
+    }
+
+    /// The reply, counting its job in `counters`.
+    pub(crate) fn counted(mut self, counters: &Arc<Counters>) -> Self {
+        counters.submitted();
+        self.finish = Finish(Some(Arc::clone(counters)));
+        self
     }
 
     /// Marks the job started; `false` when it was cancelled and must not run.
@@ -27,7 +70,26 @@ impl<R: Send> OneReply<R> {
         self.completion.as_ref().is_some_and(|c| c.start())
     }
 
+    /// As [`start`](Self::start), for a job in a worker process: a
+    /// cancellable one may be stopped by killing that process from the moment
+    /// it runs.
+    pub(crate) fn start_in_process(&self) -> bool {
+        self.completion.as_ref().is_some_and(|c| {
+            if self.cancellable {
+                c.start_killable()
+            } else {
+                c.start()
+            }
+        })
+    }
+
+    /// Whether a cancel asked for the running job's worker to be killed.
+    pub(crate) fn kill_requested(&self) -> bool {
+        self.completion.as_ref().is_some_and(|c| c.kill_requested())
+    }
+
     pub(crate) fn deliver(mut self, outcome: Result<R, Failure>) {
+        self.finish.now();
         if let Some(completion) = self.completion.take() {
             completion.publish(outcome);
         }
@@ -36,6 +98,7 @@ impl<R: Send> OneReply<R> {
 
 impl<R: Send> Drop for OneReply<R> {
     fn drop(&mut self) {
+        self.finish.now();
         if let Some(completion) = self.completion.take() {
             completion.publish(Err(Failure::Terminated));
         }
@@ -65,6 +128,7 @@ pub(crate) trait ChunkSink<R>: Send + Sync {
 pub(crate) struct ChunkReply<R> {
     sink: Option<Arc<dyn ChunkSink<R>>>,
     index: usize,
+    finish: Finish,
 }
 
 impl<R> ChunkReply<R> {
@@ -72,7 +136,15 @@ impl<R> ChunkReply<R> {
         ChunkReply {
             sink: Some(sink),
             index,
+            finish: Finish(None),
         }
+    }
+
+    /// The reply, counting its job in `counters`.
+    pub(crate) fn counted(mut self, counters: &Arc<Counters>) -> Self {
+        counters.submitted();
+        self.finish = Finish(Some(Arc::clone(counters)));
+        self
     }
 
     pub(crate) fn wanted(&self) -> bool {
@@ -80,6 +152,7 @@ impl<R> ChunkReply<R> {
     }
 
     pub(crate) fn deliver(mut self, outcome: Result<Vec<R>, Failure>) {
+        self.finish.now();
         if let Some(sink) = self.sink.take() {
             sink.deliver(self.index, outcome);
         }
@@ -92,6 +165,7 @@ impl<R> ChunkReply<R> {
 
     /// Reports that the chunk wrote all its results through its slot.
     pub(crate) fn deliver_placed(mut self) {
+        self.finish.now();
         if let Some(sink) = self.sink.take() {
             sink.placed(self.index);
         }
@@ -105,6 +179,7 @@ impl<R> ChunkReply<R> {
 
 impl<R> Drop for ChunkReply<R> {
     fn drop(&mut self) {
+        self.finish.now();
         if let Some(sink) = self.sink.take() {
             sink.deliver(self.index, Err(Failure::Terminated));
         }

@@ -16,7 +16,9 @@ use std::thread::{self, JoinHandle};
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::{Mutex, RwLock};
 
+use super::initializer::{InitCall, InitCalls};
 use super::reply::{ChunkReply, OneReply};
+use super::stats::Counters;
 use super::{Failure, Initializer, Refused};
 use crate::current::{LiveWorker, register_worker};
 use crate::task::{Task, unwind};
@@ -35,14 +37,21 @@ pub(crate) struct Crew {
     /// Kept to discard queued jobs on terminate or cancel.
     receiver: Receiver<Job>,
     shared: Arc<Shared>,
-    handles: Mutex<Vec<JoinHandle<()>>>,
     size: usize,
 }
 
-/// What the workers read before each job.
+/// What the workers read before each job, and what a retiring worker needs
+/// to start its successor.
 struct Shared {
     terminated: AtomicBool,
     broken: OnceLock<Failure>,
+    counters: Arc<Counters>,
+    /// Jobs after which a worker hands over to a fresh thread.
+    max_jobs: Option<usize>,
+    initializer: Option<InitCalls>,
+    /// Every worker thread started, successors included: grown as threads
+    /// start, so a huge `size` fails as a spawn error, not an allocation.
+    handles: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Shared {
@@ -58,7 +67,7 @@ impl Shared {
 }
 
 impl Crew {
-    fn empty(size: usize) -> Crew {
+    fn empty(size: usize, initializer: Option<InitCalls>, max_jobs: Option<usize>) -> Crew {
         let (sender, receiver) = crossbeam_channel::unbounded();
         Crew {
             sender: RwLock::new(Some(sender)),
@@ -66,10 +75,11 @@ impl Crew {
             shared: Arc::new(Shared {
                 terminated: AtomicBool::new(false),
                 broken: OnceLock::new(),
+                counters: Arc::default(),
+                max_jobs,
+                initializer,
+                handles: Mutex::new(Vec::new()),
             }),
-            // Grown as threads start: a huge `size` must fail as a spawn error,
-            // not as an allocation failure here.
-            handles: Mutex::new(Vec::new()),
             size,
         }
     }
@@ -78,32 +88,26 @@ impl Crew {
         prefix: &str,
         size: usize,
         initializer: Option<&Initializer>,
+        max_jobs: Option<usize>,
     ) -> io::Result<Crew> {
-        let crew = Crew::empty(size);
+        let crew = Crew::empty(size, initializer.map(Initializer::calls), max_jobs);
         for i in 0..size {
-            let name = format!("{prefix}_{i}");
-            // Registered before the thread runs, so it counts as alive at once.
-            let live = register_worker(name.clone(), true);
-            let receiver = crew.receiver.clone();
-            let shared = Arc::clone(&crew.shared);
-            let init = initializer.map(Initializer::for_worker);
-            let spawned = thread::Builder::new()
-                .name(name)
-                .spawn(move || work(&live, &receiver, &shared, init));
-            match spawned {
-                Ok(handle) => crew.handles.lock().push(handle),
-                Err(error) => {
-                    crew.terminate();
-                    crew.join();
-                    return Err(error);
-                }
+            if let Err(error) = spawn_worker(format!("{prefix}_{i}"), &crew.receiver, &crew.shared)
+            {
+                crew.terminate();
+                crew.join();
+                return Err(error);
             }
         }
         Ok(crew)
     }
 
+    pub(crate) fn counters(&self) -> &Arc<Counters> {
+        &self.shared.counters
+    }
+
     pub(crate) fn unavailable(why: Failure) -> Crew {
-        let crew = Crew::empty(0);
+        let crew = Crew::empty(0, None, None);
         let _ = crew.shared.broken.set(why);
         crew.close();
         crew
@@ -134,8 +138,7 @@ impl Crew {
             Run::Now => {
                 // A cancelled job's outcome is already published.
                 if reply.start() {
-                    let outcome = unwind::catch(|| task.call(args));
-                    reply.deliver(outcome.map_err(Failure::Task));
+                    reply.deliver(crate::strict::call(task, args).map_err(Failure::Task));
                 }
             }
             Run::Abandon(why) => reply.deliver(Err(why)),
@@ -177,13 +180,20 @@ impl Crew {
     }
 
     pub(crate) fn join(&self) {
-        let handles = std::mem::take(&mut *self.handles.lock());
         let me = thread::current().id();
-        for handle in handles {
-            // A pool dropped by a callback running on one of its own workers
-            // cannot wait for that worker; it exits on its own once closed.
-            if handle.thread().id() != me {
-                let _ = handle.join();
+        // Until no thread is left: a worker that retires adds its successor
+        // before it ends.
+        loop {
+            let handles = std::mem::take(&mut *self.shared.handles.lock());
+            if handles.is_empty() {
+                break;
+            }
+            for handle in handles {
+                // A pool dropped by a callback running on one of its own workers
+                // cannot wait for that worker; it exits on its own once closed.
+                if handle.thread().id() != me {
+                    let _ = handle.join();
+                }
             }
         }
     }
@@ -196,6 +206,15 @@ where
     T: Task,
     C: IntoIterator<Item = T::Args>,
 {
+    if crate::strict::enabled() {
+        // Item by item, as a worker process would decode and encode them.
+        let outcome: Result<Vec<_>, _> = chunk
+            .into_iter()
+            .map(|args| crate::strict::call(task, args))
+            .collect();
+        reply.deliver(outcome.map_err(Failure::Task));
+        return;
+    }
     let placed = match reply.slot(len) {
         Some(mut slot) => Ok(unwind::catch(move || {
             slot.fill(chunk.into_iter().map(|args| task.call(args)));
@@ -217,25 +236,74 @@ where
     }
 }
 
-/// A worker's life: initializer, then jobs until the channel disconnects.
+/// Starts the worker thread `name`, registered as alive before it runs.
+fn spawn_worker(name: String, receiver: &Receiver<Job>, shared: &Arc<Shared>) -> io::Result<()> {
+    let live = register_worker(name.clone(), true);
+    let receiver = receiver.clone();
+    let worker_shared = Arc::clone(shared);
+    let init = shared.initializer.as_ref().map(|calls| calls());
+    let handle = thread::Builder::new()
+        .name(name.clone())
+        .spawn(move || work(name, live, &receiver, &worker_shared, init))?;
+    let mut handles = shared.handles.lock();
+    // Retired threads that have ended are joined here, or each would keep
+    // its stack until the crew's `join`.
+    let (ended, running): (Vec<_>, Vec<_>) = handles.drain(..).partition(JoinHandle::is_finished);
+    *handles = running;
+    handles.push(handle);
+    drop(handles);
+    for thread in ended {
+        let _ = thread.join();
+    }
+    Ok(())
+}
+
+/// A worker's life: initializer, then jobs until the channel disconnects or,
+/// with `max_jobs`, until its quota is done and a successor has taken over.
 fn work(
-    live: &LiveWorker,
+    name: String,
+    live: LiveWorker,
     receiver: &Receiver<Job>,
-    shared: &Shared,
-    init: Option<Box<dyn FnOnce() + Send>>,
+    shared: &Arc<Shared>,
+    init: Option<InitCall>,
 ) {
     live.enter();
     if let Some(init) = init {
-        if let Err(error) = unwind::catch(init) {
+        if let Err(error) = init() {
             // Like Python's `BrokenThreadPool`: the crew fails every job from now on.
             let _ = shared.broken.set(Failure::Initializer(error));
         }
     }
-    for job in receiver {
+    // A terminated crew's workers end rather than hand over.
+    if !run_jobs(receiver, shared, shared.max_jobs) || shared.terminated.load(Ordering::Acquire) {
+        return;
+    }
+    // Its quota is done. Unregistered first, so that the successor of the
+    // same name is the one alive; if it cannot start, this thread goes on.
+    drop(live);
+    log::info!(target: "freethreading", "worker {name} retired after {} jobs; replacing it", shared.max_jobs.unwrap_or(0));
+    // Counted first, so that whoever has the successor's results sees it.
+    shared.counters.retired();
+    if spawn_worker(name.clone(), receiver, shared).is_err() {
+        shared.counters.not_retired();
+        let live = register_worker(name, true);
+        live.enter();
+        run_jobs(receiver, shared, None);
+    }
+}
+
+/// Runs jobs until the channel disconnects (`false`) or `quota` jobs are
+/// done (`true`).
+fn run_jobs(receiver: &Receiver<Job>, shared: &Shared, quota: Option<usize>) -> bool {
+    for (done, job) in receiver.iter().enumerate() {
         // A job catches its task's panic itself; what can still unwind here is
         // a user type's `Drop` panicking while a discarded result is dropped.
         // The worker must outlive that, or queued jobs would wait forever.
         let verdict = shared.verdict();
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(verdict)));
+        if quota.is_some_and(|quota| done + 1 >= quota) {
+            return true;
+        }
     }
+    false
 }

@@ -52,6 +52,7 @@ pub(crate) mod kind {
     pub(crate) const BYTES: u32 = 8;
     pub(crate) const QUEUE: u32 = 9;
     pub(crate) const SEGMENT: u32 = 10;
+    pub(crate) const PAYLOAD: u32 = 11;
 }
 
 /// A type that may live in the arena.
@@ -101,7 +102,10 @@ pub(crate) struct BlockHeader {
     /// Set once a handle to the block left this process: it then lives as
     /// long as the arena, since nobody can count the copies.
     exported: AtomicU32,
-    _pad: [AtomicU32; 9],
+    /// The token of the process that allocated the block, so that blocks a
+    /// dead process was passing on can be found ([`Arena::blocks_of`]).
+    owner: AtomicU32,
+    _pad: [AtomicU32; 8],
 }
 
 // The arena's own words: never a block of their own, so their kind is never
@@ -290,6 +294,17 @@ impl Arena {
     /// Allocates a block of `kind` with room for `data_len` bytes, zeroed;
     /// `None` when the arena is full.
     pub(crate) fn alloc(&self, kind: u32, data_len: u64) -> Option<Block> {
+        self.alloc_as(kind, data_len, true, 0)
+    }
+
+    /// Allocates a block of `kind` for `data_len` bytes that its owner, the
+    /// process of token `owner`, overwrites at once: a reused block keeps
+    /// whatever it held (zeroing a big one would touch every page twice).
+    pub(crate) fn alloc_dirty(&self, kind: u32, data_len: u64, owner: u32) -> Option<Block> {
+        self.alloc_as(kind, data_len, false, owner)
+    }
+
+    fn alloc_as(&self, kind: u32, data_len: u64, zeroed: bool, owner: u32) -> Option<Block> {
         let class = class_of(data_len)?;
         let size = class_len(class);
         let header = self.header();
@@ -309,18 +324,26 @@ impl Arena {
                 _ => None,
             }
         };
+        // The class is written with the lock held, so that a walk of the
+        // blocks under it ([`blocks_of`](Self::blocks_of)) can step over
+        // every block, even one being set up.
+        if let Some((offset, _)) = block {
+            if let Some(fresh) = self.block(offset) {
+                fresh
+                    .class
+                    .store(u32::try_from(class).unwrap_or(u32::MAX), Ordering::Relaxed);
+            }
+        }
         header.lock.unlock();
         let (offset, reused) = block?;
-        if reused {
+        if reused && zeroed {
             self.zero(offset + BLOCK_HEADER, size - BLOCK_HEADER);
         }
         let tag = splitmix(header.nonce.fetch_add(1, Ordering::Relaxed) ^ self.id) | 1;
         let block_header = self.block(offset)?;
         block_header.next_free.store(0, Ordering::Relaxed);
         block_header.exported.store(0, Ordering::Relaxed);
-        block_header
-            .class
-            .store(u32::try_from(class).unwrap_or(u32::MAX), Ordering::Relaxed);
+        block_header.owner.store(owner, Ordering::Relaxed);
         block_header.kind.store(kind, Ordering::Relaxed);
         block_header.tag.store(tag, Ordering::Release);
         Some(Block {
@@ -336,6 +359,60 @@ impl Arena {
                 word.store(0, Ordering::Relaxed);
             }
         }
+    }
+
+    /// Gives back the block at `data` if it still carries `tag`; `false` if
+    /// it does not (freed already, by this or another process). Of two
+    /// processes that race to free one block, exactly one does.
+    pub(crate) fn free_tagged(&self, data: u64, tag: u64) -> bool {
+        let Some(block) = data.checked_sub(BLOCK_HEADER).and_then(|b| self.block(b)) else {
+            return false;
+        };
+        if tag == 0
+            || block
+                .tag
+                .compare_exchange(tag, 0, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+        {
+            return false;
+        }
+        self.free(data);
+        true
+    }
+
+    /// Records `owner` as the owner of the block at `data`, if it carries `tag`.
+    pub(crate) fn set_owner(&self, data: u64, tag: u64, owner: u32) {
+        if let Some(block) = data.checked_sub(BLOCK_HEADER).and_then(|b| self.block(b)) {
+            if tag != 0 && block.tag.load(Ordering::Acquire) == tag {
+                block.owner.store(owner, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The blocks of `kind` that the process of `owner` allocated and that
+    /// are still in use, as (data offset, tag): a walk of every block, for
+    /// the rare death of a process.
+    pub(crate) fn blocks_of(&self, kind: u32, owner: u32) -> Vec<(u64, u64)> {
+        let header = self.header();
+        let mut found = Vec::new();
+        header.lock.lock(None);
+        let top = header.top.load(Ordering::Relaxed);
+        let mut at = FIRST_BLOCK;
+        while at < top {
+            let Some(block) = self.block(at) else { break };
+            let class = block.class.load(Ordering::Relaxed) as usize;
+            if class >= CLASSES {
+                break;
+            }
+            if block.kind.load(Ordering::Acquire) == kind
+                && block.owner.load(Ordering::Relaxed) == owner
+            {
+                found.push((at + BLOCK_HEADER, block.tag.load(Ordering::Acquire)));
+            }
+            at += class_len(class);
+        }
+        header.lock.unlock();
+        found
     }
 
     /// Gives a block back; its handles go stale.
@@ -425,6 +502,15 @@ impl Arena {
         data.checked_sub(BLOCK_HEADER)
             .and_then(|b| self.block(b))
             .is_none_or(|block| block.exported.load(Ordering::Relaxed) != 0)
+    }
+
+    /// As [`bytes`](Self::bytes), for a block that must also carry `tag`.
+    pub(crate) fn bytes_tagged(&self, data: u64, kind: u32, tag: u64) -> Option<(*mut u8, u64)> {
+        let block = self.block(data.checked_sub(BLOCK_HEADER)?)?;
+        if tag == 0 || block.tag.load(Ordering::Acquire) != tag {
+            return None;
+        }
+        self.bytes(data, kind)
     }
 
     /// The usable bytes of the block whose data starts at `data` and is of

@@ -15,6 +15,7 @@
 pub(crate) mod arena;
 pub(crate) mod members;
 pub(crate) mod notify;
+pub(crate) mod payload;
 pub(crate) mod spin;
 pub(crate) mod word_lock;
 
@@ -127,6 +128,7 @@ pub(crate) fn process_died(pid: u32, start: u64) {
         // A process that never took a token never took part in anything.
         if let Some(token) = members::token_of(arena, pid, start) {
             arena.record_death(token);
+            payload::reclaim(arena, token);
         }
     }
 }
@@ -284,8 +286,9 @@ pub(crate) mod arc {
     }
 }
 
-/// Whether new primitives take the process flavor: on the process backend,
-/// or in a test that asks for it on this thread.
+/// Whether new primitives take the process flavor: on the process backend
+/// (or inside `Backend::Multiprocessing.install`), or in a test that asks for
+/// it on this thread.
 pub(crate) fn process_flavor() -> bool {
     #[cfg(all(test, target_os = "linux"))]
     if test_support::FORCE.with(std::cell::Cell::get) {
@@ -297,7 +300,7 @@ pub(crate) fn process_flavor() -> bool {
     // A bad `FREETHREADING_BACKEND` is `init`'s to report; a primitive made
     // anyway gets the thread flavor rather than a panic.
     matches!(
-        crate::backend::try_get_backend(),
+        crate::backend::primitives_backend(),
         Ok(crate::Backend::Multiprocessing)
     )
 }

@@ -27,8 +27,11 @@ use crate::Task;
 ///
 /// On the process backend a party whose process dies while it waits breaks
 /// the barrier for the others (within about 50 ms) rather than leaving them
-/// waiting; a party that dies before it arrives is noticed only through the
-/// barrier's timeout.
+/// waiting. So does a pool's or a `Worker`'s process that was handed the
+/// barrier and then crashed or was killed (a deadline or a cancel included)
+/// before it arrived, once the parent has seen it die: such a process counts
+/// as a party from the moment it receives the barrier (up to 24 processes per
+/// barrier are remembered). A process that exits cleanly breaks nothing.
 ///
 /// # Examples
 ///

@@ -19,6 +19,14 @@ use super::{process, thread};
 ///
 /// Clones share the permits, and so does a clone handed to a worker.
 ///
+/// A permit is a count, not owned by anyone: a worker process that dies
+/// holding one takes it with it, as in Python, and the semaphore has one
+/// permit fewer from then on. Where workers may die holding a permit and that
+/// matters, guard the work with a [`Lock`](crate::Lock) (whose
+/// [`lock_checked`](crate::Lock::lock_checked) reports a dead owner and frees
+/// the lock), or have a supervisor `release` once it learns of the death (a
+/// pool's task fails with [`TaskError::is_worker_death`](crate::TaskError::is_worker_death)).
+///
 /// # Examples
 ///
 /// ```

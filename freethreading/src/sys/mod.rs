@@ -7,12 +7,12 @@
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
-pub(crate) use linux::{futex, memfd, pid, process};
+pub(crate) use linux::{futex, memfd, memory, pid, process};
 
 #[cfg(not(target_os = "linux"))]
 mod unsupported;
 #[cfg(not(target_os = "linux"))]
-pub(crate) use unsupported::{futex, memfd, pid, process};
+pub(crate) use unsupported::{futex, memfd, memory, pid, process};
 
 // Phase 1 of the Windows backend: built and unit-tested on Windows, wired in
 // once `sys/` is split per platform.

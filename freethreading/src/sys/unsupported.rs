@@ -45,6 +45,11 @@ pub(crate) mod memfd {
     }
 }
 
+pub(crate) mod memory {
+    /// A hint the platform has no use for here.
+    pub(crate) fn prefer_huge_pages(_buffer: &mut Vec<u8>) {}
+}
+
 pub(crate) mod pid {
     pub(crate) fn current() -> u32 {
         std::process::id()

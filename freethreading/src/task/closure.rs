@@ -51,6 +51,8 @@ macro_rules! closure_task_arity {
             }
         }
 
+        // Not recommended: a misused task's error then lists no internal type.
+        #[diagnostic::do_not_recommend]
         impl<F, R, $($arg),*> Task for ClosureTask<F, ($($arg,)*), R>
         where
             F: Fn($($arg),*) -> R + Copy + Send + Sync + 'static,

@@ -20,6 +20,8 @@ pub use registry::{RegistryError, TaskEntry};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::codec::message::{self, Route};
+
 /// A value that can be an argument or a result of a task.
 ///
 /// It must cross a process boundary on the process backend (serde
@@ -78,7 +80,10 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> TaskValue for T {}
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a `#[worker_fn]` task",
     label = "not a task: a worker process could not find it by name",
-    note = "add `#[freethreading::worker_fn]` to the function's definition"
+    note = "add `#[freethreading::worker_fn]` to the function's definition",
+    note = "a closure cannot be a task, since a worker process finds tasks by name: move its body \
+            into a `#[worker_fn]` function, or map a non-capturing closure with `parallel_map!`, \
+            which names and registers it"
 )]
 pub trait Task: Copy + Send + Sync + 'static {
     /// The function's parameters, as a tuple.
@@ -92,6 +97,15 @@ pub trait Task: Copy + Send + Sync + 'static {
 
     /// Runs the task on this thread.
     fn call(self, args: Self::Args) -> Self::Output;
+
+    // Not public API. The macros pass a task expression through it, so that
+    // a function without `#[worker_fn]` gets this trait's message at the
+    // user's tokens, naming no internal function.
+    #[doc(hidden)]
+    #[must_use]
+    fn __checked(self) -> Self {
+        self
+    }
 }
 
 // Not public API. Used by the registry to run a task from bytes in a worker process.
@@ -128,10 +142,15 @@ fn serialized_call<A, O>(
     run: impl FnOnce(A) -> O,
 ) -> Result<Vec<u8>, TaskError>
 where
-    A: DeserializeOwned,
-    O: Serialize,
+    A: DeserializeOwned + 'static,
+    O: Serialize + 'static,
 {
-    let input: A = crate::codec::decode(bytes).map_err(|e| TaskError::arguments(task, e))?;
+    let input: A = message::decode(bytes).map_err(|e| TaskError::arguments(task, e))?;
     let output = unwind::catch(|| run(input))?;
-    crate::codec::encode(&output).map_err(|e| TaskError::result(task, e))
+    let encoded =
+        message::encode(&output, Route::MayShare).map_err(|e| TaskError::result(task, e))?;
+    // The parent frees the block once it has read the reply; if this
+    // process dies first, the parent reclaims it with the death.
+    encoded.lent.hand_over();
+    Ok(encoded.wire)
 }

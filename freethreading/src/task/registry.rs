@@ -195,7 +195,7 @@ pub(crate) fn check(name: &'static str) -> Result<(), RegistryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec;
+    use crate::codec::message::{self, Route};
 
     #[crate::worker_fn(crate = crate, name = "registry::tests::add")]
     fn add(a: u32, b: u32) -> u32 {
@@ -211,9 +211,9 @@ mod tests {
     fn a_task_found_by_name_runs_from_bytes_and_answers_in_bytes() {
         assert_eq!(add(1, 2), 3);
         let entry = lookup("registry::tests::add").unwrap();
-        let args = codec::encode(&(40_u32, 2_u32)).unwrap();
-        let output = entry.task().call_serialized(&args).unwrap();
-        assert_eq!(codec::decode::<u32>(&output).unwrap(), 42);
+        let args = message::encode(&(40_u32, 2_u32), Route::InlineOnly).unwrap();
+        let output = entry.task().call_serialized(&args.wire).unwrap();
+        assert_eq!(message::decode::<u32>(&output).unwrap(), 42);
     }
 
     #[test]
@@ -226,10 +226,11 @@ mod tests {
             "{error}"
         );
         let _ = fail;
+        let nothing = message::encode(&(), Route::InlineOnly).unwrap();
         let error = lookup("registry::tests::fail")
             .unwrap()
             .task()
-            .call_serialized(&[])
+            .call_serialized(&nothing.wire)
             .unwrap_err();
         assert_eq!(error.panic_message(), Some("on purpose"));
     }

@@ -6,7 +6,6 @@
 //! (`thread.rs`) or a child process (`process.rs`).
 
 mod error;
-mod monitors;
 mod outcome;
 mod process;
 mod thread;
@@ -106,9 +105,12 @@ impl<R: TaskValue> Worker<R> {
         // A worker whose `main` forgot `init()` takes over here.
         crate::entry::take_over_if_worker();
         let flavor = match get_backend() {
-            Backend::Threading => {
-                Flavor::Thread(thread::Worker::new(Box::new(move || task.call(args))))
-            }
+            // Arguments that could not reach a worker process are refused at
+            // `start`, as there.
+            Backend::Threading => Flavor::Thread(match crate::strict::arguments(task, args) {
+                Ok(args) => thread::Worker::new(Box::new(move || crate::strict::run(task, args))),
+                Err(error) => thread::Worker::refusing(error),
+            }),
             Backend::Multiprocessing => Flavor::Process(process::Worker::new(task.name(), &args)),
         };
         Worker {

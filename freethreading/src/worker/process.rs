@@ -1,7 +1,7 @@
 //! The process flavor of a worker: one child process per worker, and a
 //! monitor thread in the parent that waits for its answer.
 //!
-//! `start` hands the worker to a monitor thread (`monitors.rs`), which spawns
+//! `start` hands the worker to a monitor thread (`process/monitors.rs`), which spawns
 //! the child (a worker dies with the thread that started it) and writes the
 //! handshake and the one job at once, so they wait in the channel while the
 //! child starts. The monitor reads the child's hello and its reply, after
@@ -16,10 +16,12 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use super::WorkerError;
 use super::outcome::Outcome;
-use super::{WorkerError, monitors};
 use crate::codec;
+use crate::codec::message::{Lent, Route};
 use crate::current::{LiveWorker, register_process};
+use crate::process::monitors;
 use crate::process::reply::decode_reply;
 use crate::process::spawn::{self, NotReady, WorkerProcess};
 use crate::process::wire::{FrameReader, FrameWriter, JobHeader};
@@ -30,6 +32,9 @@ pub(super) struct Worker<R> {
     task: &'static str,
     /// The serialized arguments, or why they could not be serialized.
     args: Result<Vec<u8>, TaskError>,
+    /// The shared-memory block the arguments lend, if any: the monitor
+    /// keeps it until the child has answered or died, then frees it.
+    lent: Mutex<Lent>,
     shared: Arc<Shared<R>>,
     /// Whether it was started. Its lock also makes concurrent `start`s take turns.
     started: Mutex<bool>,
@@ -41,10 +46,14 @@ struct Shared<R> {
 
 impl<R: TaskValue> Worker<R> {
     pub(super) fn new<A: TaskValue>(task: &'static str, args: &A) -> Self {
-        let args = codec::encode_arguments(task, args);
+        let (args, lent) = match codec::encode_arguments(task, args, Route::MayShare) {
+            Ok(encoded) => (Ok(encoded.wire), encoded.lent),
+            Err(error) => (Err(error), Lent::default()),
+        };
         Worker {
             task,
             args,
+            lent: Mutex::new(lent),
             shared: Arc::new(Shared {
                 outcome: Outcome::new(),
             }),
@@ -76,6 +85,7 @@ impl<R: TaskValue> Worker<R> {
         };
         let shared = Arc::clone(&self.shared);
         let task = self.task;
+        let lent = std::mem::take(&mut *self.lent.lock());
         // The monitor starts the child itself: a worker dies with the thread
         // that started it, and the monitor outlives its worker.
         let (started_tx, started) = std::sync::mpsc::sync_channel(1);
@@ -83,6 +93,7 @@ impl<R: TaskValue> Worker<R> {
             Ok((process, live)) => {
                 let _ = started_tx.send(Ok(()));
                 monitor_worker(process, live, &shared, task);
+                drop(lent);
             }
             Err(error) => {
                 let _ = started_tx.send(Err(error));

@@ -18,17 +18,20 @@ use parking_lot::Mutex;
 
 use crate::current::register_worker;
 use crate::task::TaskError;
-use crate::task::unwind::{catch, payload_message};
+use crate::task::unwind::payload_message;
 
 use super::WorkerError;
 use super::outcome::Outcome;
 
 /// The task with its arguments, ready to run on whatever thread takes it.
-pub(super) type Job<R> = Box<dyn FnOnce() -> R + Send>;
+/// The task and its arguments, run once; a panic comes back as the error.
+pub(super) type Job<R> = Box<dyn FnOnce() -> Result<R, TaskError> + Send>;
 
 /// A worker run by a thread of this process.
 pub(super) struct Worker<R> {
     shared: Arc<Shared<R>>,
+    /// Why `start` refuses, for arguments strict mode found unsendable.
+    refused: Option<TaskError>,
     /// The thread, once started. Its lock also makes concurrent `start`s take turns.
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -49,6 +52,16 @@ impl<R: Send + 'static> Worker<R> {
                 outcome: Outcome::new(),
             }),
             thread: Mutex::new(None),
+            refused: None,
+        }
+    }
+
+    /// A worker whose `start` fails with `error`, as a process worker's does
+    /// for arguments it could not serialize.
+    pub(super) fn refusing(error: TaskError) -> Self {
+        Worker {
+            refused: Some(error),
+            ..Worker::new(Box::new(|| unreachable!("a refusing worker never starts")))
         }
     }
 
@@ -56,6 +69,9 @@ impl<R: Send + 'static> Worker<R> {
         let mut thread = self.thread.lock();
         if thread.is_some() {
             return Err(WorkerError::AlreadyStarted);
+        }
+        if let Some(error) = &self.refused {
+            return Err(WorkerError::Task(error.clone()));
         }
         // Registered before the thread exists, so that `is_alive()` and
         // `enumerate()` are right as soon as `start` returns. A failed spawn
@@ -73,7 +89,7 @@ impl<R: Send + 'static> Worker<R> {
                 live.enter();
                 let job = shared.job.lock().take();
                 let outcome = match job {
-                    Some(job) => catch(job),
+                    Some(job) => job(),
                     // `start` spawns once, after which the thread alone takes the job.
                     None => Err(TaskError::panicked(
                         "the worker's task was already taken".to_owned(),

@@ -1,6 +1,10 @@
-//! The process flavor of the queues: items serialized with postcard (whose
-//! reader ignores the padding after a record) into a
-//! [`Ring`] in the shared arena, which every process of the tree maps.
+//! The process flavor of the queues: items serialized into a [`Ring`] in
+//! the shared arena, which every process of the tree maps. A small item is
+//! postcard (compact, encoded on the stack); a bigger one is a
+//! [`message`](crate::codec::message), so a byte buffer is copied as it is
+//! and an item from [`SHARED_FROM`](crate::codec::message::SHARED_FROM)
+//! bytes up lies in an arena block of its own, the record holding only its
+//! reference: the ring's word-by-word copies never see it.
 //!
 //! One type serves both public queues: [`SimpleQueue`](crate::SimpleQueue)
 //! is a [`Queue`] without a bound that counts no tasks. A handle serializes
@@ -17,6 +21,7 @@ pub(crate) use ring::Ring;
 use ring::{GetFailure, PutFailure};
 
 use crate::TaskValue;
+use crate::codec::message::{self, Route};
 use crate::queue::wait::Wait;
 use crate::queue::{GetError, PutError, TaskDoneError};
 use crate::shared::Shared;
@@ -26,6 +31,11 @@ pub(crate) use ring::CRASH_AT;
 
 /// Items small enough to encode on the stack, with no allocation.
 const INLINE: usize = 256;
+
+/// The last byte of a record of a small item, after its postcard; a bigger
+/// item's record is a [`message`] (bitcode, raw bytes, or a reference to its
+/// bytes in shared memory), whose forms never end so.
+const POSTCARD: u8 = 0x80;
 
 pub(crate) struct Queue<T> {
     ring: Ring,
@@ -49,13 +59,27 @@ impl<T: TaskValue> Queue<T> {
     /// item counts as a task; a [`SimpleQueue`](crate::SimpleQueue) just
     /// never asks.
     pub(crate) fn put(&self, item: T, wait: Wait) -> Result<(), PutError<T>> {
-        let mut inline = [0_u8; INLINE];
-        let placed = match postcard::to_slice(&item, &mut inline) {
-            Ok(bytes) => self.place(bytes, wait),
-            Err(postcard::Error::SerializeBufferFull) => match postcard::to_stdvec(&item) {
-                Ok(bytes) => self.place(&bytes, wait),
-                Err(error) => return Err(PutError::Encode(item, error.to_string())),
-            },
+        let mut inline = [0_u8; INLINE + 1];
+        let placed = match postcard::to_slice(&item, &mut inline[..INLINE]) {
+            Ok(bytes) => {
+                let len = bytes.len();
+                inline[len] = POSTCARD;
+                self.place(&inline[..=len], wait)
+            }
+            Err(postcard::Error::SerializeBufferFull) => {
+                match message::encode(&item, Route::MayShare) {
+                    Ok(encoded) => {
+                        let placed = self.place(&encoded.wire, wait);
+                        if placed.is_ok() {
+                            // Now the queue's: whoever gets it frees it,
+                            // even after this process is gone.
+                            encoded.lent.give_away();
+                        }
+                        placed
+                    }
+                    Err(error) => return Err(PutError::Encode(item, error.to_string())),
+                }
+            }
             Err(error) => return Err(PutError::Encode(item, error.to_string())),
         };
         match placed {
@@ -79,7 +103,12 @@ impl<T: TaskValue> Queue<T> {
         let mut buffer = BUFFER.with(std::cell::Cell::take);
         let taken = self.ring.get(&mut buffer, wait.deadline());
         let item = match taken {
-            Ok(()) => postcard::from_bytes(&buffer).map_err(|e| GetError::Decode(e.to_string())),
+            Ok(()) => match buffer.split_last() {
+                Some((&POSTCARD, rest)) => {
+                    postcard::from_bytes(rest).map_err(|e| GetError::Decode(e.to_string()))
+                }
+                _ => message::decode(&buffer).map_err(|e| GetError::Decode(e.to_string())),
+            },
             Err(GetFailure::Empty) => Err(GetError::Empty),
             Err(GetFailure::Corrupt) => Err(GetError::Decode(
                 "the queue's shared memory was overwritten".to_owned(),
@@ -116,6 +145,26 @@ impl<T: TaskValue> Queue<T> {
     pub(crate) fn full(&self) -> bool {
         let maxsize = self.maxsize();
         maxsize > 0 && self.qsize() >= maxsize
+    }
+}
+
+impl<T> Drop for Queue<T> {
+    /// A queue that never left this process (no handle to it was ever
+    /// serialized) dies with its last handle here: the big items it still
+    /// holds give their shared-memory blocks back. One that was shared lives
+    /// as long as the arena, like every shared primitive.
+    fn drop(&mut self) {
+        let state = self.ring.shared();
+        if state.arena().is_exported(state.offset()) {
+            return;
+        }
+        let mut record = Vec::new();
+        let now = Some(std::time::Instant::now());
+        while self.ring.get(&mut record, now).is_ok() {
+            if record.last() != Some(&POSTCARD) {
+                message::discard(&record);
+            }
+        }
     }
 }
 

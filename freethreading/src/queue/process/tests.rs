@@ -167,3 +167,18 @@ fn queues_and_locks_travel_through_a_queue() {
     assert!(lock.locked());
     assert_eq!(inner.get(), Ok(5));
 }
+
+#[test]
+fn a_dropped_queue_gives_back_the_blocks_of_its_big_items() {
+    use crate::shared::payload;
+    // A block of the 2 MiB class, freed: the next one of that class takes it.
+    let first = payload::store(&[&vec![0_u8; 1 << 20]]).unwrap();
+    first.release();
+    let queue = process(Queue::<Vec<u8>>::new);
+    queue.put(vec![7_u8; 1 << 20]).unwrap();
+    assert!(queue.qsize() == 1);
+    drop(queue);
+    let again = payload::store(&[&vec![0_u8; 1 << 20]]).unwrap();
+    assert_eq!(again.offset(), first.offset(), "the item's block came back");
+    again.release();
+}

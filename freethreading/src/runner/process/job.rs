@@ -1,8 +1,11 @@
 //! A job for a process worker: the task's name with its arguments already
 //! serialized, and the [`Reply`] that decodes the answer and delivers it.
 
+use std::time::Instant;
+
 use super::super::Failure;
 use super::super::reply::{ChunkReply, OneReply};
+use crate::codec::message::{Lent, Message};
 use crate::process::reply::decode_reply;
 use crate::task::{TaskError, TaskValue};
 
@@ -11,35 +14,47 @@ pub(super) struct Job {
     pub(super) task: &'static str,
     pub(super) chunk: bool,
     pub(super) args: Vec<u8>,
+    /// The shared-memory block the arguments lend, if they went that way:
+    /// freed with the job (its reply in, its worker dead, or never sent)
+    /// unless the worker freed it as it read it.
+    #[expect(dead_code, reason = "a guard, whose drop frees the block")]
+    pub(super) lent: Lent,
     pub(super) reply: Box<dyn Reply>,
     /// Whether it was started once already: sent to a child that died
     /// before it could begin it, and now waiting for the replacement.
     pub(super) started: bool,
+    /// When its worker is killed if it has not answered (`apply_timeout`,
+    /// `submit_timeout`).
+    pub(super) deadline: Option<Instant>,
 }
 
 impl Job {
-    pub(super) fn one<R: TaskValue>(task: &'static str, args: Vec<u8>, reply: OneReply<R>) -> Self {
+    pub(super) fn one<R: TaskValue>(task: &'static str, args: Message, reply: OneReply<R>) -> Self {
         Job {
             task,
             chunk: false,
-            args,
+            args: args.wire,
+            lent: args.lent,
             reply: Box::new(One(reply)),
             started: false,
+            deadline: None,
         }
     }
 
     pub(super) fn chunk<R: TaskValue>(
         task: &'static str,
-        args: Vec<u8>,
+        args: Message,
         reply: ChunkReply<R>,
         len: usize,
     ) -> Self {
         Job {
             task,
             chunk: true,
-            args,
+            args: args.wire,
+            lent: args.lent,
             reply: Box::new(Chunk { reply, len }),
             started: false,
+            deadline: None,
         }
     }
 
@@ -51,6 +66,22 @@ impl Job {
         }
         self.started = self.reply.start();
         self.started
+    }
+
+    /// Whether its deadline has passed by `now`.
+    pub(super) fn overdue(&self, now: Instant) -> bool {
+        self.deadline.is_some_and(|deadline| now >= deadline)
+    }
+
+    /// Whether a cancel asked for its worker to be killed.
+    pub(super) fn kill_requested(&self) -> bool {
+        self.reply.kill_requested()
+    }
+
+    /// Whether it can be cancelled while it runs, so its link must look now
+    /// and then whether it was.
+    pub(super) fn killable(&self) -> bool {
+        self.reply.killable()
     }
 
     pub(super) fn finish(self, frame: &[u8]) {
@@ -76,13 +107,29 @@ pub(super) trait Reply: Send {
     fn fail(self: Box<Self>, why: Failure);
     /// Drops a job that [`start`](Reply::start) refused, without an outcome.
     fn dismiss(self: Box<Self>);
+    /// Whether a cancel may stop it while it runs.
+    fn killable(&self) -> bool {
+        false
+    }
+    /// Whether a cancel asked for its worker to be killed.
+    fn kill_requested(&self) -> bool {
+        false
+    }
 }
 
 struct One<R: Send>(OneReply<R>);
 
 impl<R: TaskValue> Reply for One<R> {
     fn start(&mut self) -> bool {
-        self.0.start()
+        self.0.start_in_process()
+    }
+
+    fn killable(&self) -> bool {
+        self.0.is_cancellable()
+    }
+
+    fn kill_requested(&self) -> bool {
+        self.0.kill_requested()
     }
 
     fn finish(self: Box<Self>, frame: &[u8], task: &str) {

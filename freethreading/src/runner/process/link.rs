@@ -27,6 +27,9 @@ use crate::task::TaskError;
 const PIPELINE: usize = 64;
 /// A job that took less than this in its child counts as quick.
 const QUICK: Duration = Duration::from_micros(100);
+/// How often a link waiting for a job that a cancel may stop looks whether
+/// one did.
+const CANCEL_CHECK: Duration = Duration::from_millis(20);
 /// The most bytes of jobs in flight to one child, but for a job alone: far
 /// less than a socket's buffer.
 const UNANSWERED_BYTES: usize = 64 * 1024;
@@ -50,8 +53,26 @@ pub(super) enum Went {
     Lost,
     /// The child wrote something that is not a reply: it cannot be trusted.
     Garbled(String),
+    /// The job it runs passed its deadline: the child is killed for it.
+    Overdue,
+    /// The job it runs was cancelled: the child is killed for it.
+    Cancelled,
     /// The child was gone before the jobs could be written: none started.
     Unread,
+}
+
+impl Went {
+    /// What happened, in words, for a log record.
+    pub(super) fn describe(&self) -> String {
+        match self {
+            Went::Fine => "nothing".to_owned(),
+            Went::Lost => "its process ended".to_owned(),
+            Went::Garbled(what) => format!("it sent {what}"),
+            Went::Unread => "its process ended before reading its jobs".to_owned(),
+            Went::Overdue => "its task passed its deadline".to_owned(),
+            Went::Cancelled => "its task was cancelled".to_owned(),
+        }
+    }
 }
 
 pub(super) struct Link {
@@ -65,6 +86,8 @@ pub(super) struct Link {
     depth: usize,
     next_id: u64,
     last_reply: Instant,
+    /// Jobs written to the present child.
+    jobs_started: usize,
 }
 
 impl Link {
@@ -78,6 +101,7 @@ impl Link {
             depth: 1,
             next_id: 0,
             last_reply: Instant::now(),
+            jobs_started: 0,
         }
     }
 
@@ -87,6 +111,12 @@ impl Link {
         self.reader = reader;
         self.writer = FrameWriter::default();
         self.depth = 1;
+        self.jobs_started = 0;
+    }
+
+    /// How many jobs were written to the present child.
+    pub(super) fn jobs_started(&self) -> usize {
+        self.jobs_started
     }
 
     pub(super) fn has_child(&self) -> bool {
@@ -150,6 +180,7 @@ impl Link {
             batch_end: Some(end),
         });
         self.next_id += 1;
+        self.jobs_started += 1;
     }
 
     /// Writes the pushed jobs, then reads until at least one job in flight
@@ -222,7 +253,15 @@ impl Link {
                 // Decoding runs the user's `Deserialize` and may drop the
                 // user's values: a panic there must not take the driver, and
                 // with it the jobs in flight, down. The reply reports it.
-                let _ = catch_unwind(AssertUnwindSafe(|| done.job.finish(frame)));
+                // A cancel that came too late to kill the child still wins:
+                // whoever cancelled was told the task would not complete.
+                let _ = catch_unwind(AssertUnwindSafe(|| {
+                    if done.job.kill_requested() {
+                        done.job.fail(Failure::Cancelled);
+                    } else {
+                        done.job.finish(frame);
+                    }
+                }));
                 answered = true;
             }
             if !to_the_end && (answered || self.in_flight.is_empty()) {
@@ -231,13 +270,35 @@ impl Link {
             if to_the_end && self.in_flight.is_empty() {
                 return Went::Lost;
             }
-            match process.fill(&mut self.reader, SPIN) {
+            let wake = self.wake_at();
+            match process.fill_until(&mut self.reader, SPIN, wake) {
                 Ok(true) => {}
                 Err(e) if e.kind() == io::ErrorKind::InvalidData => {
                     return Went::Garbled(e.to_string());
                 }
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    if let Some(running) = self.in_flight.front() {
+                        if running.job.overdue(Instant::now()) {
+                            return Went::Overdue;
+                        }
+                        if running.job.kill_requested() {
+                            return Went::Cancelled;
+                        }
+                    }
+                }
                 Ok(false) | Err(_) => return Went::Lost,
             }
+        }
+    }
+
+    /// When a wait for the running job's reply must stop to look at it: its
+    /// deadline, or soon, if a cancel may stop it. `None`: no need.
+    fn wake_at(&self) -> Option<Instant> {
+        let running = &self.in_flight.front()?.job;
+        let cancel_check = running.killable().then(|| Instant::now() + CANCEL_CHECK);
+        match (running.deadline, cancel_check) {
+            (Some(deadline), Some(check)) => Some(deadline.min(check)),
+            (deadline, check) => deadline.or(check),
         }
     }
 
@@ -266,17 +327,26 @@ impl Link {
             lost.next()
         };
         if let Some(running) = running {
-            let why = refusal.unwrap_or_else(|| {
-                Failure::Task(match went {
-                    Went::Garbled(what) => TaskError::serialization(format!(
-                        "the reply of worker process {pid}, which sent {what} and was replaced"
-                    )),
-                    _ => TaskError::worker_died(pid, status.as_ref()),
-                })
+            let why = refusal.unwrap_or_else(|| match went {
+                Went::Overdue => Failure::DeadlineExceeded,
+                Went::Cancelled => Failure::Cancelled,
+                Went::Garbled(what) => Failure::Task(TaskError::serialization(format!(
+                    "the reply of worker process {pid}, which sent {what} and was replaced"
+                ))),
+                _ => Failure::Task(TaskError::worker_died(pid, status.as_ref())),
             });
             let _ = catch_unwind(AssertUnwindSafe(|| running.job.fail(why)));
         }
         lost.map(|waiting| waiting.job).collect()
+    }
+
+    /// Ends the child gracefully, as [`close`](Self::close) does, without
+    /// waiting for it to exit: the caller has it reaped elsewhere, while the
+    /// driver starts its successor (a worker retired after its quota).
+    pub(super) fn retire(&mut self) -> Option<(WorkerProcess, LiveWorker)> {
+        let (process, live) = self.child.take()?;
+        let _ = process.channel.shutdown(std::net::Shutdown::Write);
+        Some((process, live))
     }
 
     /// Ends the child gracefully: the end of its stream is its cue to exit.

@@ -1,6 +1,6 @@
 //! Process workers for a pool or executor: one long-lived child process per
 //! worker, reached through a [`Link`] in a slot of its own, each slot served
-//! by a driver thread of the parent, all fed from one multi-consumer channel
+//! by a driver of the parent (on a pooled thread, `process/monitors.rs`), all fed from one multi-consumer channel
 //! of jobs (crossbeam's unbounded list channel).
 //!
 //! A job is a task's name with its arguments already serialized (by the
@@ -25,17 +25,21 @@ use std::collections::VecDeque;
 use std::io;
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
-use std::thread::{self, JoinHandle};
+use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::reply::{ChunkReply, OneReply};
+use super::stats::Counters;
 use super::{Failure, Initializer, Refused};
 use crate::codec;
+use crate::codec::message::Route;
 use crate::current::{LiveWorker, register_process};
+use crate::process::monitors;
 use crate::process::spawn::{Identity, NotReady, WorkerProcess};
 use crate::process::wire::{FrameReader, SPIN};
 use crate::sys::process::Channel;
@@ -45,6 +49,9 @@ use job::Job;
 /// How many children in a row may be killed as they start before the crew
 /// gives up on starting more.
 const START_ATTEMPTS: usize = 3;
+
+/// The target of this crate's log records.
+const LOG: &str = "freethreading";
 
 /// How often an idle driver checks that its child still lives.
 const IDLE_CHECK: Duration = Duration::from_millis(100);
@@ -58,7 +65,14 @@ pub(crate) struct Crew {
     receiver: Receiver<Job>,
     shared: Arc<Shared>,
     slots: Vec<Arc<Slot>>,
-    drivers: Mutex<Vec<JoinHandle<()>>>,
+    drivers: Mutex<Vec<DriverRun>>,
+}
+
+/// A driver running on a pooled monitor thread (`process/monitors.rs`):
+/// the thread it runs on, and a channel that hangs up when it ends.
+struct DriverRun {
+    thread: Arc<OnceLock<ThreadId>>,
+    done: mpsc::Receiver<()>,
 }
 
 /// What the drivers, the direct callers and the crew share.
@@ -66,6 +80,11 @@ struct Shared {
     terminated: AtomicBool,
     broken: OnceLock<Failure>,
     initializer: Option<(&'static str, Vec<u8>)>,
+    counters: Arc<Counters>,
+    /// Jobs after which a child is ended and replaced.
+    max_jobs: Option<usize>,
+    /// Retired children still being reaped, which `join` waits for.
+    reaping: Arc<(Mutex<usize>, Condvar)>,
 }
 
 /// One worker: its link, and a second handle on its channel to hang up.
@@ -162,6 +181,7 @@ impl Shared {
         let mut reader = FrameReader::new();
         match process.await_hello(&mut reader) {
             Ok(()) => {
+                log::debug!(target: LOG, "worker {} started as process {}", slot.name, process.pid());
                 link.attach((process, live), reader);
                 Ok(())
             }
@@ -171,10 +191,69 @@ impl Shared {
         }
     }
 
+    /// Logs and counts why a child was lost: counted before its job's
+    /// outcome is delivered, so that whoever has the outcome sees it.
+    fn record_loss(&self, slot: &Slot, went: &Went) {
+        match went {
+            Went::Overdue | Went::Cancelled => {
+                log::info!(target: LOG, "worker {} killed: {}; replacing it", slot.name, went.describe());
+                self.counters.killed();
+            }
+            _ if self.refusal().is_none() => {
+                log::warn!(target: LOG, "worker {} lost its job ({}); replacing it", slot.name, went.describe());
+                self.counters.died();
+            }
+            _ => {}
+        }
+    }
+
+    /// Ends the child of `link`, which has answered its quota of jobs.
+    fn retire(&self, slot: &Slot, link: &mut Link) {
+        log::info!(
+            target: LOG,
+            "worker {} retired after {} jobs; replacing it",
+            slot.name,
+            link.jobs_started()
+        );
+        if let Some(child) = link.retire() {
+            self.reap_later(child);
+        }
+        self.counters.retired();
+    }
+
+    /// Reaps a retired child on a monitor thread, so that its successor
+    /// need not wait for it to exit; `join` waits for it.
+    fn reap_later(&self, child: (WorkerProcess, LiveWorker)) {
+        *self.reaping.0.lock() += 1;
+        let reaping = Arc::clone(&self.reaping);
+        let leaving = Arc::new(Mutex::new(Some(child)));
+        let reaper = Arc::clone(&leaving);
+        let done = move |reaping: &(Mutex<usize>, Condvar)| {
+            *reaping.0.lock() -= 1;
+            reaping.1.notify_all();
+        };
+        let reap = move || {
+            if let Some((mut process, live)) = reaper.lock().take() {
+                process.reap();
+                drop(live);
+            }
+            done(&reaping);
+        };
+        // No monitor to be had: it is reaped here after all.
+        if monitors::run(Box::new(reap)).is_err() {
+            if let Some((mut process, live)) = leaving.lock().take() {
+                process.reap();
+                drop(live);
+            }
+            *self.reaping.0.lock() -= 1;
+        }
+    }
+
     /// Marks the crew broken, unless it was terminated: a worker that could
     /// not start because the crew hung up on it is no failure of its own.
     fn break_unless_terminated(&self, failure: Failure) {
         if !self.terminated.load(Ordering::Acquire) {
+            log::error!(target: LOG, "the crew is broken and runs no more jobs: {failure:?}");
             let _ = self.broken.set(failure);
         }
     }
@@ -194,11 +273,17 @@ impl Shared {
         let driver = more.is_some();
         let mut waiting: VecDeque<Job> = VecDeque::from([job]);
         let mut homeless = Vec::new();
+        let mut successor = Successor(None);
         loop {
             while link.has_room() {
-                let next = waiting
-                    .pop_front()
-                    .or_else(|| more.and_then(|jobs| jobs.try_recv().ok()));
+                // A child at its quota takes no more from the crew's queue,
+                // where an idle worker may take them.
+                let at_quota =
+                    link.has_child() && self.max_jobs.is_some_and(|max| link.jobs_started() >= max);
+                let next = waiting.pop_front().or_else(|| {
+                    more.filter(|_| !at_quota)
+                        .and_then(|jobs| jobs.try_recv().ok())
+                });
                 let Some(mut job) = next else { break };
                 if let Some(why) = self.refusal() {
                     job.fail(why);
@@ -209,10 +294,25 @@ impl Shared {
                     break;
                 }
                 if !link.is_busy() && link.child_exited() {
+                    log::warn!(target: LOG, "worker {} died while idle; replacing it", slot.name);
+                    self.counters.died();
                     waiting.extend(link.bury(&Went::Unread, None));
                 }
+                if link.has_child() && self.max_jobs.is_some_and(|max| link.jobs_started() >= max) {
+                    // Its quota is written: it ends once it has answered.
+                    // Meanwhile a driver starts its successor, whose start-up
+                    // then overlaps those last jobs.
+                    if link.is_busy() {
+                        if driver && successor.0.is_none() && self.refusal().is_none() {
+                            successor.0 = self.spawn_child(slot).ok();
+                        }
+                        waiting.push_front(job);
+                        break;
+                    }
+                    self.retire(slot, link);
+                }
                 if !link.has_child() && driver {
-                    self.start_child(slot, link, None);
+                    self.start_child(slot, link, successor.0.take());
                 }
                 if !link.has_child() {
                     if driver {
@@ -220,6 +320,16 @@ impl Shared {
                     } else {
                         homeless.push(job);
                     }
+                    continue;
+                }
+                // Past its deadline, or cancelled after it was sent back from
+                // a child that died: it never starts.
+                if job.overdue(Instant::now()) {
+                    job.fail(Failure::DeadlineExceeded);
+                    continue;
+                }
+                if job.kill_requested() {
+                    job.fail(Failure::Cancelled);
                     continue;
                 }
                 if !job.start() {
@@ -236,10 +346,11 @@ impl Shared {
             }
             let went = link.exchange();
             if !matches!(went, Went::Fine) {
+                self.record_loss(slot, &went);
                 let unstarted = link.bury(&went, self.refusal());
                 waiting.extend(unstarted);
                 if driver {
-                    self.start_child(slot, link, None);
+                    self.start_child(slot, link, successor.0.take());
                 }
             }
         }
@@ -251,6 +362,7 @@ impl Crew {
         prefix: &str,
         size: usize,
         initializer: Option<&Initializer>,
+        max_jobs: Option<usize>,
     ) -> Result<Crew, Failure> {
         let initializer = match initializer {
             Some(init) => Some((
@@ -269,6 +381,9 @@ impl Crew {
                 terminated: AtomicBool::new(false),
                 broken: OnceLock::new(),
                 initializer,
+                counters: Arc::default(),
+                max_jobs,
+                reaping: Arc::default(),
             }),
             slots: Vec::new(),
             drivers: Mutex::new(Vec::new()),
@@ -298,11 +413,19 @@ impl Crew {
             receiver: self.receiver.clone(),
             shared: Arc::clone(&self.shared),
         };
-        let (started_tx, started) = std::sync::mpsc::sync_channel(1);
-        let handle = thread::Builder::new()
-            .name(format!("{} (driver)", slot.name))
-            .spawn(move || driver.run(&started_tx))?;
-        self.drivers.lock().push(handle);
+        let (started_tx, started) = mpsc::sync_channel(1);
+        let (done_tx, done) = mpsc::channel::<()>();
+        let thread = Arc::new(OnceLock::new());
+        let on = Arc::clone(&thread);
+        // On a pooled thread, like a `Worker`'s monitor: a thread's first
+        // `posix_spawn` costs several times the next ones on some virtual
+        // machines, which a pool of 8 paid 8 times over.
+        monitors::run(Box::new(move || {
+            let _ = on.set(thread::current().id());
+            driver.run(&started_tx);
+            drop(done_tx);
+        }))?;
+        self.drivers.lock().push(DriverRun { thread, done });
         match started.recv() {
             Ok(Ok(())) => {
                 self.slots.push(slot);
@@ -324,6 +447,10 @@ impl Crew {
         self.shared.broken.get().cloned()
     }
 
+    pub(crate) fn counters(&self) -> &Arc<Counters> {
+        &self.shared.counters
+    }
+
     fn submit(&self, job: Job) -> Result<(), Refused> {
         match &*self.sender.read() {
             Some(sender) => sender.send(job).map_err(|_| Refused),
@@ -340,9 +467,13 @@ impl Crew {
         task: T,
         args: T::Args,
         reply: OneReply<T::Output>,
+        deadline: Option<Instant>,
     ) -> Result<(), Refused> {
         match job_of(task, &args, reply) {
-            Some(job) => self.submit(job),
+            Some(mut job) => {
+                job.deadline = deadline;
+                self.submit(job)
+            }
             None => Ok(()),
         }
     }
@@ -408,7 +539,7 @@ impl Crew {
     {
         let name = task.name();
         let items: Vec<T::Args> = chunk.into_iter().collect();
-        match codec::encode_arguments(name, &items) {
+        match codec::encode_arguments(name, &items, Route::MayShare) {
             Ok(args) => self.submit(Job::chunk(name, args, reply, len)),
             Err(error) => {
                 reply.deliver(Err(Failure::Task(error)));
@@ -444,9 +575,16 @@ impl Crew {
         for driver in drivers {
             // A pool dropped by a callback running on one of its own drivers
             // cannot wait for that driver; it exits on its own once closed.
-            if driver.thread().id() != me {
-                let _ = driver.join();
+            if driver.thread.get() != Some(&me) {
+                // Hangs up when the driver is done, or if it panicked.
+                let _ = driver.done.recv();
             }
+        }
+        // And the retired children, which monitor threads reap.
+        let (count, reaped) = &*self.shared.reaping;
+        let mut left = count.lock();
+        while *left > 0 {
+            reaped.wait(&mut left);
         }
     }
 }
@@ -455,7 +593,7 @@ impl Crew {
 /// which has failed the call already.
 fn job_of<T: Task>(task: T, args: &T::Args, reply: OneReply<T::Output>) -> Option<Job> {
     let name = task.name();
-    match codec::encode_arguments(name, args) {
+    match codec::encode_arguments(name, args, Route::MayShare) {
         Ok(args) => Some(Job::one(name, args, reply)),
         Err(error) => {
             reply.deliver(Err(Failure::Task(error)));
@@ -502,6 +640,8 @@ impl Driver {
                 }
                 Next::Replace => {
                     if !link.is_busy() && link.child_exited() {
+                        log::warn!(target: LOG, "worker {} died while idle; replacing it", self.slot.name);
+                        self.shared.counters.died();
                         link.bury(&Went::Unread, None);
                     }
                     if !link.has_child() {
@@ -537,6 +677,19 @@ impl Driver {
             // not only when a job comes for it (as Python's pool checks
             // its workers every 0.1 s).
             default(IDLE_CHECK) => Next::Replace,
+        }
+    }
+}
+
+/// A child started ahead of need, while the one it replaces answers its last
+/// jobs; ended and reaped if it is never used.
+struct Successor(Option<(WorkerProcess, LiveWorker)>);
+
+impl Drop for Successor {
+    fn drop(&mut self) {
+        if let Some((mut process, live)) = self.0.take() {
+            process.kill_and_reap();
+            drop(live);
         }
     }
 }

@@ -23,9 +23,11 @@
 //! has slept [`RECHECK`] without news checks that the others still live; a
 //! dead one breaks the barrier. A party that dies between rounds is not
 //! waiting, and a finished worker's exit must not break anything; but the
-//! barrier also remembers the processes that ever took part, and when the parent
-//! reports one of them dead ([`crate::shared::process_died`]) the next
-//! check breaks the barrier.
+//! barrier also remembers the processes that ever took part (waited, or
+//! received the barrier: a worker killed before it reached `wait` is a party
+//! that will never come), and when the parent reports one of them dead
+//! ([`crate::shared::process_died`], for a crash or a kill, never a clean
+//! exit) the next check breaks the barrier.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -72,10 +74,23 @@ unsafe impl Object for State {
     const KIND: u32 = kind::BARRIER;
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(transparent)]
 pub(crate) struct Barrier {
     state: Shared<State>,
+}
+
+/// A process that receives the barrier counts as one that took part: if it
+/// is then reported dead, even before it ever waited, the barrier breaks at
+/// the next check rather than leaving the others to their timeout.
+impl<'de> Deserialize<'de> for Barrier {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let barrier = Barrier {
+            state: Shared::deserialize(deserializer)?,
+        };
+        barrier.make_known();
+        Ok(barrier)
+    }
 }
 
 /// FNV-1a: stable across processes and builds, unlike `DefaultHasher`.
@@ -94,9 +109,9 @@ fn run_action(hash: u64) -> bool {
     else {
         return false;
     };
-    crate::codec::encode(&())
+    crate::codec::message::encode(&(), crate::codec::message::Route::InlineOnly)
         .ok()
-        .is_some_and(|args| entry.task().call_serialized(&args).is_ok())
+        .is_some_and(|args| entry.task().call_serialized(&args.wire).is_ok())
 }
 
 impl Barrier {

@@ -6,6 +6,7 @@
 pub(crate) mod channel;
 pub(crate) mod futex;
 pub(crate) mod memfd;
+pub(crate) mod memory;
 pub(crate) mod pid;
 pub(crate) mod process;
 

@@ -1,4 +1,5 @@
-//! The threads that start and watch worker processes, kept for reuse.
+//! The threads that start and watch worker processes, kept for reuse: a
+//! `Worker`'s monitor, and a pool's drivers (`runner/process/`).
 //!
 //! A worker process dies with the thread that started it (see
 //! `process/child.rs`), so each is started by a monitor thread that stays
@@ -16,7 +17,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 /// What a monitor does for one worker: start it, watch it, report.
-pub(super) type Work = Box<dyn FnOnce() + Send>;
+pub(crate) type Work = Box<dyn FnOnce() + Send>;
 
 /// How long an idle monitor waits for another worker before it exits.
 const KEEP_IDLE: Duration = Duration::from_secs(5);
@@ -28,7 +29,7 @@ static IDLE: Mutex<Vec<(u64, Sender<Work>)>> = Mutex::new(Vec::new());
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 /// Runs `work` on an idle monitor, or on a new one.
-pub(super) fn run(work: Work) -> io::Result<()> {
+pub(crate) fn run(work: Work) -> io::Result<()> {
     let idle = IDLE.lock().pop();
     let work = match idle {
         // A monitor taken off the list waits for its work (see `serve`).

@@ -5,6 +5,8 @@
 //! `postcard`'s variable-length integers, which stay in use for the small
 //! headers of the wire protocol (`process/wire.rs`).
 
+pub(crate) mod message;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -22,10 +24,12 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError>
     bitcode::deserialize(bytes)
 }
 
-/// Serializes the arguments of `task`, naming the task if they cannot be.
-pub(crate) fn encode_arguments<T: Serialize + ?Sized>(
+/// Serializes the arguments of `task` as a [`message`], naming the task if
+/// they cannot be.
+pub(crate) fn encode_arguments<T: Serialize + 'static>(
     task: &str,
     args: &T,
-) -> Result<Vec<u8>, TaskError> {
-    encode(args).map_err(|e| TaskError::arguments(task, e))
+    route: message::Route,
+) -> Result<message::Message, TaskError> {
+    message::encode(args, route).map_err(|e| TaskError::arguments(task, e))
 }

@@ -1,0 +1,264 @@
+//! Big payloads between processes (issue 13): `apply` of a 1, 16 or 64 MiB
+//! `Vec<u8>` returning its length, the same echoed back, and a 16 MiB item
+//! through a `Queue` to a worker and back; against their floors in the same
+//! rounds: the same bytes through a Unix socket pair to a warm child of this
+//! binary (one way, and both ways), and `memcpy` of the same bytes.
+//!
+//! Every figure is per call. The one-way `apply` gives its buffer away, so
+//! each of its calls includes a clone of the bytes (a user who keeps them
+//! pays it too); a row times that clone alone, so it can be read apart.
+
+use std::hint::black_box;
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::process::{Child, Command, Stdio};
+
+use freethreading::{Queue, Worker, WorkerPool, worker_fn};
+use freethreading_benches::Mode;
+use freethreading_benches::suite::{Side, Suite, Weight};
+
+use crate::ours::why;
+
+/// Set for the socket floor's child: it serves [`socket_floor_child`].
+pub(crate) const SOCKET_FLOOR_ENV_VAR: &str = "FT_BENCH_SOCKET_FLOOR";
+
+const MIB: usize = 1 << 20;
+
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn length(bytes: Vec<u8>) -> usize {
+    bytes.len()
+}
+
+#[worker_fn]
+fn echo(bytes: Vec<u8>) -> Vec<u8> {
+    bytes
+}
+
+/// Takes each item from `there` and puts it on `back`, `times` times.
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn bounce(there: Queue<Vec<u8>>, back: Queue<Vec<u8>>, times: u32) -> Result<(), String> {
+    for _ in 0..times {
+        back.put(there.get().map_err(why)?).map_err(why)?;
+    }
+    Ok(())
+}
+
+/// The sizes measured, and how many calls make one sample of each; a smoke
+/// run passes smaller buffers (still over the shared-memory threshold).
+fn sizes(mode: Mode) -> [(&'static str, &'static str, usize, u32); 3] {
+    let calls = |full: u32| mode.pick(full, 1);
+    let size = |full: usize| mode.pick(full, full.min(MIB) / 2);
+    [
+        ("apply_bytes_1m", "echo_bytes_1m", size(MIB), calls(32)),
+        (
+            "apply_bytes_16m",
+            "echo_bytes_16m",
+            size(16 * MIB),
+            calls(4),
+        ),
+        (
+            "apply_bytes_64m",
+            "echo_bytes_64m",
+            size(64 * MIB),
+            calls(1),
+        ),
+    ]
+}
+
+pub(crate) fn run(suite: &Suite, pool: &WorkerPool) -> Result<(), String> {
+    let mode = suite.mode();
+    let floor = SocketFloor::start()?;
+    let floor = std::cell::RefCell::new(floor);
+    for (key, echo_key, len, calls) in sizes(mode) {
+        let bytes = vec![7_u8; len];
+        let mib = key_mib(key);
+        suite.time(
+            key,
+            &format!("apply of a {mib} MiB Vec<u8> returning its length"),
+            Weight::Light,
+            calls,
+            vec![
+                Side::new(crate::processes::OURS, || {
+                    for _ in 0..calls {
+                        let n = pool.apply(length, (bytes.clone(),)).map_err(why)?;
+                        check(n, len)?;
+                    }
+                    Ok(())
+                }),
+                Side::new("socket pair to a warm child, one way (floor)", || {
+                    for _ in 0..calls {
+                        check(floor.borrow_mut().send(&bytes, false)?, len)?;
+                    }
+                    Ok(())
+                }),
+                Side::new("the clone each of our calls makes (part of ours)", || {
+                    for _ in 0..calls {
+                        black_box(bytes.clone());
+                    }
+                    Ok(())
+                }),
+            ],
+        );
+        let mut ours_item = Some(bytes.clone());
+        suite.time(
+            echo_key,
+            &format!("apply of a {mib} MiB Vec<u8> echoed back"),
+            Weight::Light,
+            calls,
+            vec![
+                Side::new(crate::processes::OURS, || {
+                    for _ in 0..calls {
+                        let item = ours_item.take().ok_or("the buffer was lost")?;
+                        let back = pool.apply(echo, (item,)).map_err(why)?;
+                        check(back.len(), len)?;
+                        ours_item = Some(back);
+                    }
+                    Ok(())
+                }),
+                Side::new("socket pair to a warm child, both ways (floor)", || {
+                    for _ in 0..calls {
+                        check(floor.borrow_mut().send(&bytes, true)?, len)?;
+                    }
+                    Ok(())
+                }),
+            ],
+        );
+    }
+    queue_row(suite, mode);
+    floor.into_inner().stop();
+    Ok(())
+}
+
+/// A 16 MiB `Vec<u8>` put on a queue, got by a worker, put back and got
+/// here: two put + get pairs per round, against one `memcpy` per pair.
+fn queue_row(suite: &Suite, mode: Mode) {
+    let len = mode.pick(16 * MIB, MIB / 2);
+    let rounds: u32 = mode.pick(4, 1);
+    let source = vec![5_u8; len];
+    let mut target = vec![0_u8; len];
+    let mut item = Some(source.clone());
+    suite.time(
+        "queue_bytes_16m",
+        "Queue put + get of a 16 MiB Vec<u8> between two processes",
+        Weight::Light,
+        2 * rounds,
+        vec![
+            Side::new(crate::processes::OURS, || {
+                let there = Queue::new();
+                let back = Queue::new();
+                let worker = Worker::new(bounce, (there.clone(), back.clone(), rounds));
+                worker.start().map_err(why)?;
+                for _ in 0..rounds {
+                    there
+                        .put(item.take().ok_or("the item was lost")?)
+                        .map_err(why)?;
+                    let got = back.get().map_err(why)?;
+                    check(got.len(), len)?;
+                    item = Some(got);
+                }
+                worker.join().map_err(why)?
+            }),
+            Side::new("memcpy of the same bytes, twice a round (floor)", || {
+                for _ in 0..2 * rounds {
+                    target.copy_from_slice(black_box(&source));
+                    black_box(&mut target);
+                }
+                Ok(())
+            }),
+        ],
+    );
+}
+
+/// The size in a workload's key (`apply_bytes_16m`), which names it even in
+/// a smoke run that passes less.
+fn key_mib(key: &str) -> &str {
+    key.trim_start_matches("apply_bytes_").trim_end_matches('m')
+}
+
+fn check(got: usize, len: usize) -> Result<(), String> {
+    if got == len {
+        Ok(())
+    } else {
+        Err(format!("{got} bytes of {len} arrived"))
+    }
+}
+
+/// A child of this binary at the other end of a socket pair, which reads
+/// each message whole into one buffer it keeps, and answers its length or
+/// the bytes themselves.
+struct SocketFloor {
+    child: Child,
+    stream: UnixStream,
+    back: Vec<u8>,
+}
+
+impl SocketFloor {
+    fn start() -> Result<SocketFloor, String> {
+        let (stream, theirs) = UnixStream::pair().map_err(why)?;
+        let child = Command::new(std::env::current_exe().map_err(why)?)
+            .env(SOCKET_FLOOR_ENV_VAR, "1")
+            .stdin(Stdio::from(OwnedFd::from(theirs)))
+            .spawn()
+            .map_err(why)?;
+        Ok(SocketFloor {
+            child,
+            stream,
+            back: Vec::new(),
+        })
+    }
+
+    /// Sends `bytes`; the length the child read.
+    fn send(&mut self, bytes: &[u8], both_ways: bool) -> Result<usize, String> {
+        let mut head = [0_u8; 9];
+        head[..8].copy_from_slice(&(bytes.len() as u64).to_le_bytes());
+        head[8] = u8::from(both_ways);
+        self.stream.write_all(&head).map_err(why)?;
+        self.stream.write_all(bytes).map_err(why)?;
+        if both_ways {
+            self.back.resize(bytes.len(), 0);
+            self.stream.read_exact(&mut self.back).map_err(why)?;
+            return Ok(self.back.len());
+        }
+        let mut len = [0_u8; 8];
+        self.stream.read_exact(&mut len).map_err(why)?;
+        usize::try_from(u64::from_le_bytes(len)).map_err(why)
+    }
+
+    fn stop(mut self) {
+        drop(self.stream);
+        let _ = self.child.wait();
+    }
+}
+
+/// The floor's child: serves messages on its standard input until it ends.
+pub(crate) fn socket_floor_child() {
+    let mut stream = std::io::stdin().lock();
+    // The socket is both ways: answers go back through the same descriptor.
+    let Ok(answer) = std::os::fd::AsFd::as_fd(&std::io::stdin()).try_clone_to_owned() else {
+        return;
+    };
+    let mut answer = std::fs::File::from(answer);
+    let mut buffer = Vec::new();
+    let mut head = [0_u8; 9];
+    while stream.read_exact(&mut head).is_ok() {
+        let Ok(len) = usize::try_from(u64::from_le_bytes(head[..8].try_into().unwrap_or_default()))
+        else {
+            return;
+        };
+        buffer.resize(len, 0);
+        if stream.read_exact(&mut buffer).is_err() {
+            return;
+        }
+        let reply = if head[8] == 1 {
+            answer.write_all(&buffer)
+        } else {
+            answer.write_all(&(len as u64).to_le_bytes())
+        };
+        if reply.is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! A message: what crosses a process boundary as one value (a task's
+//! arguments, a chunk, a result, an error), in one of four forms named by
+//! its last byte (last, so that marking a message appends a byte to the
+//! encoder's output rather than copying the whole of it behind a first one):
+//!
+//! - `INLINE`: the value's bitcode;
+//! - `INLINE_BYTES`: the value is a byte buffer (`Vec<u8>`, `Box<[u8]>`, or
+//!   a one-element tuple of either, as a task of one such argument takes),
+//!   its bytes as they are: one copy, where serde would visit every byte;
+//! - `SHARED`, `SHARED_BYTES`: the same, from [`SHARED_FROM`] bytes up, in a
+//!   block of the shared-memory arena ([`crate::shared::payload`]), whose
+//!   reference is the message. The receiver reads the value from its own mapping
+//!   and frees the block, so big payloads are copied once per side, never
+//!   through the socket. Without an arena, or with it full, a big message
+//!   goes inline.
+//!
+//! Which byte buffers take the fast path is decided by `TypeId` (a
+//! `TaskValue` is `'static`), so it needs no trait of its own and no
+//! specialization.
+
+use std::any::{Any, TypeId};
+use std::fmt;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::shared::payload::{self, PayloadRef};
+
+const INLINE: u8 = 0;
+const INLINE_BYTES: u8 = 1;
+const SHARED: u8 = 2;
+const SHARED_BYTES: u8 = 3;
+
+/// From how many bytes a message goes through shared memory: below this,
+/// one copy into the socket costs less than a block's allocation, the
+/// reference and its validation.
+pub(crate) const SHARED_FROM: usize = 256 * 1024;
+
+/// An encoded message: the bytes to send, and the arena block they lend if
+/// the value went through shared memory.
+pub(crate) struct Message {
+    pub(crate) wire: Vec<u8>,
+    pub(crate) lent: Lent,
+}
+
+/// The block a sent message lends its receiver, freed when this is dropped
+/// unless [handed over](Lent::hand_over): a sender keeps it while the
+/// message may still be read (a job until its reply or its worker's death),
+/// and whichever of it and the receiver frees the block first does.
+#[derive(Debug, Default)]
+#[must_use = "dropping it frees the block the message names"]
+pub(crate) struct Lent(Option<PayloadRef>);
+
+impl Lent {
+    /// Leaves the block to the receiver alone, who frees it once read (or,
+    /// if this process dies first, whoever reports its death).
+    pub(crate) fn hand_over(mut self) {
+        self.0 = None;
+    }
+
+    /// As [`hand_over`](Self::hand_over), and the block is no longer this
+    /// process's: for a queue item, which must outlive its producer.
+    pub(crate) fn give_away(mut self) {
+        if let Some(block) = self.0.take() {
+            block.disown();
+        }
+    }
+
+    /// Whether the message went through shared memory.
+    #[cfg(all(test, target_os = "linux"))]
+    pub(crate) fn is_shared(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        if let Some(block) = self.0.take() {
+            block.release();
+        }
+    }
+}
+
+/// Whether a message may go through shared memory: not one sent to more
+/// than one receiver (an initializer's arguments, read by every worker),
+/// since the first reader frees the block.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    InlineOnly,
+    MayShare,
+}
+
+/// Why a message could not be read back.
+#[derive(Debug)]
+pub(crate) struct MessageError(String);
+
+impl fmt::Display for MessageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Encodes `value` as a message.
+pub(crate) fn encode<T: Serialize + 'static>(
+    value: &T,
+    route: Route,
+) -> Result<Message, super::CodecError> {
+    let share = route == Route::MayShare;
+    if let Some(bytes) = as_bytes(value) {
+        if share && bytes.len() >= SHARED_FROM {
+            if let Some(lent) = payload::store(&[bytes]) {
+                return Ok(shared(SHARED_BYTES, lent));
+            }
+        }
+        let mut wire = Vec::with_capacity(bytes.len() + 1);
+        wire.extend_from_slice(bytes);
+        wire.push(INLINE_BYTES);
+        return Ok(Message {
+            wire,
+            lent: Lent::default(),
+        });
+    }
+    let mut wire = super::encode(value)?;
+    if share && wire.len() >= SHARED_FROM {
+        if let Some(lent) = payload::store(&[&wire]) {
+            return Ok(shared(SHARED, lent));
+        }
+    }
+    wire.push(INLINE);
+    Ok(Message {
+        wire,
+        lent: Lent::default(),
+    })
+}
+
+fn shared(form: u8, lent: PayloadRef) -> Message {
+    let mut wire = Vec::with_capacity(payload::REF_LEN + 1);
+    wire.extend_from_slice(&lent.to_bytes());
+    wire.push(form);
+    Message {
+        wire,
+        lent: Lent(Some(lent)),
+    }
+}
+
+/// Decodes a message; a block it names is freed, whether or not its bytes
+/// decode as a `T`.
+pub(crate) fn decode<T: DeserializeOwned + 'static>(wire: &[u8]) -> Result<T, MessageError> {
+    let (&form, rest) = wire
+        .split_last()
+        .ok_or_else(|| MessageError("an empty message".to_owned()))?;
+    match form {
+        INLINE => super::decode(rest).map_err(|e| MessageError(e.to_string())),
+        INLINE_BYTES => from_bytes(rest),
+        SHARED | SHARED_BYTES => {
+            let lent = PayloadRef::from_bytes(rest)
+                .ok_or_else(|| MessageError("a truncated shared-memory reference".to_owned()))?;
+            lent.read(|bytes| {
+                if form == SHARED {
+                    super::decode(bytes).map_err(|e| MessageError(e.to_string()))
+                } else {
+                    from_bytes(bytes)
+                }
+            })
+            .map_err(|e| MessageError(e.to_string()))?
+        }
+        other => Err(MessageError(format!("a message of unknown form {other}"))),
+    }
+}
+
+/// How many bytes a message carries: its own length, or for one in shared
+/// memory the length of the payload it names (what a limit on messages
+/// must count).
+pub(crate) fn carried_len(wire: &[u8]) -> usize {
+    match wire.split_last() {
+        Some((&(SHARED | SHARED_BYTES), rest)) if rest.len() == payload::REF_LEN => {
+            PayloadRef::from_bytes(rest)
+                .and_then(|lent| usize::try_from(lent.len()).ok())
+                .map_or(wire.len(), |len| len.saturating_add(1))
+        }
+        _ => wire.len(),
+    }
+}
+
+/// Frees the block a message names, if any, without reading it: for a
+/// receiver that drops a message unread (a queue dropped with items in it).
+pub(crate) fn discard(wire: &[u8]) {
+    if let Some((&(SHARED | SHARED_BYTES), rest)) = wire.split_last() {
+        if let Some(lent) = PayloadRef::from_bytes(rest) {
+            lent.release();
+        }
+    }
+}
+
+/// The bytes of `value` if it is a byte buffer of the fast path.
+fn as_bytes<T: 'static>(value: &T) -> Option<&[u8]> {
+    let value: &dyn Any = value;
+    if let Some(bytes) = value.downcast_ref::<Vec<u8>>() {
+        Some(bytes)
+    } else if let Some(bytes) = value.downcast_ref::<Box<[u8]>>() {
+        Some(bytes)
+    } else if let Some((bytes,)) = value.downcast_ref::<(Vec<u8>,)>() {
+        Some(bytes)
+    } else if let Some((bytes,)) = value.downcast_ref::<(Box<[u8]>,)>() {
+        Some(bytes)
+    } else {
+        None
+    }
+}
+
+/// `bytes` in a buffer of their own, on huge pages when it is big: a fresh
+/// buffer of many megabytes otherwise costs more in page faults than in the
+/// copy itself.
+fn copied(bytes: &[u8]) -> Vec<u8> {
+    let mut buffer = Vec::with_capacity(bytes.len());
+    crate::sys::memory::prefer_huge_pages(&mut buffer);
+    buffer.extend_from_slice(bytes);
+    buffer
+}
+
+/// A `T` made of `bytes`, if `T` is a byte buffer of the fast path.
+fn from_bytes<T: 'static>(bytes: &[u8]) -> Result<T, MessageError> {
+    let id = TypeId::of::<T>();
+    let value: Box<dyn Any> = if id == TypeId::of::<Vec<u8>>() {
+        Box::new(copied(bytes))
+    } else if id == TypeId::of::<Box<[u8]>>() {
+        Box::new(copied(bytes).into_boxed_slice())
+    } else if id == TypeId::of::<(Vec<u8>,)>() {
+        Box::new((copied(bytes),))
+    } else if id == TypeId::of::<(Box<[u8]>,)>() {
+        Box::new((copied(bytes).into_boxed_slice(),))
+    } else {
+        return Err(MessageError(format!(
+            "raw bytes sent for a `{}`",
+            std::any::type_name::<T>()
+        )));
+    };
+    value
+        .downcast::<T>()
+        .map(|value| *value)
+        .map_err(|_| MessageError("a byte buffer of another type".to_owned()))
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    fn round_trip<T: Serialize + DeserializeOwned + 'static>(value: &T, route: Route) -> (T, bool) {
+        let message = encode(value, route).unwrap();
+        let shared = message.lent.is_shared();
+        message.lent.hand_over();
+        (decode(&message.wire).unwrap(), shared)
+    }
+
+    #[test]
+    fn every_form_round_trips() {
+        let small = vec![1_u8, 2, 3];
+        assert_eq!(round_trip(&small, Route::MayShare), (small.clone(), false));
+        let big: Vec<u8> = (0..SHARED_FROM + 5)
+            .map(|i| (i % 251).to_le_bytes()[0])
+            .collect();
+        assert_eq!(round_trip(&big, Route::MayShare), (big.clone(), true));
+        assert_eq!(round_trip(&big, Route::InlineOnly), (big.clone(), false));
+        let boxed: Box<[u8]> = big.clone().into_boxed_slice();
+        assert_eq!(
+            round_trip(&(boxed.clone(),), Route::MayShare),
+            ((boxed,), true)
+        );
+        let words: Vec<u64> = (0..100_000).collect();
+        assert_eq!(round_trip(&words, Route::MayShare), (words.clone(), true));
+        let pair = (7_u32, String::from("x"));
+        assert_eq!(round_trip(&pair, Route::MayShare), (pair.clone(), false));
+    }
+
+    #[test]
+    fn a_shared_message_is_read_once_and_garbage_is_an_error() {
+        let message = encode(&vec![9_u8; SHARED_FROM], Route::MayShare).unwrap();
+        message.lent.hand_over();
+        assert_eq!(decode::<Vec<u8>>(&message.wire).unwrap().len(), SHARED_FROM);
+        assert!(decode::<Vec<u8>>(&message.wire).is_err());
+        assert!(decode::<Vec<u8>>(&[]).is_err());
+        assert!(decode::<Vec<u8>>(&[1, 2, SHARED]).is_err());
+        assert!(decode::<Vec<u8>>(&[77]).is_err());
+        assert!(decode::<u32>(&[1, 2, 3, 4, INLINE_BYTES]).is_err());
+        let discarded = encode(&vec![1_u8; SHARED_FROM], Route::MayShare).unwrap();
+        discarded.lent.hand_over();
+        discard(&discarded.wire);
+        assert!(
+            decode::<Vec<u8>>(&discarded.wire).is_err(),
+            "discarded unread"
+        );
+        let dropped = encode(&vec![1_u8; SHARED_FROM], Route::MayShare).unwrap();
+        drop(dropped.lent);
+        assert!(
+            decode::<Vec<u8>>(&dropped.wire).is_err(),
+            "the sender took it back"
+        );
+    }
+}

@@ -1,0 +1,246 @@
+//! Big messages through the arena: a sender copies the bytes into a block
+//! of kind `PAYLOAD` and sends only a [`PayloadRef`] (arena id, offset, tag,
+//! length) over the channel; the receiver reads them from its own mapping
+//! and frees the block. So a big payload is copied once on each side, never
+//! pushed through the socket, and the pages of a block given back are
+//! reused by the next payload of its size class without faulting again.
+//!
+//! Ownership, so that no block is lost and none is freed under a reader:
+//! - the receiver frees the block once it has read it ([`PayloadRef::read`]);
+//! - a sender that learns its message will never be read (a job whose child
+//!   died, a job dropped unsent) frees it with [`PayloadRef::release`];
+//! - blocks a dead process allocated and never handed over are found by
+//!   their owner's token and freed when its death is reported ([`reclaim`]).
+//!
+//! Freeing is a compare-and-swap of the block's tag (`Arena::free_tagged`),
+//! so of a receiver and a sender that both free one block, exactly one
+//! does, and a stale reference fails validation rather than reading another
+//! payload.
+//!
+//! The bytes are plain memory, not atomics as in a queue's segments:
+//! between the allocation and the free a block is reached only through its
+//! one reference, written by the sender before it sends the reference and
+//! read by the receiver after it arrives (the channel's system calls order
+//! the two), so no two processes ever touch it at once.
+
+use std::io;
+
+use super::arena::kind;
+use super::{Arena, global, members};
+
+/// Where a payload lies in the arena, as sent over a channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PayloadRef {
+    arena: u64,
+    offset: u64,
+    tag: u64,
+    len: u64,
+}
+
+/// The length of a [`PayloadRef`] in [`to_bytes`](PayloadRef::to_bytes).
+pub(crate) const REF_LEN: usize = 32;
+
+/// Copies the concatenation of `parts` into a new block of this process's
+/// arena; `None` when there is no arena or it has no room, for the caller to
+/// send the bytes inline instead.
+pub(crate) fn store(parts: &[&[u8]]) -> Option<PayloadRef> {
+    let arena = global().ok()?;
+    let len: usize = parts.iter().map(|part| part.len()).sum();
+    let block = arena.alloc_dirty(kind::PAYLOAD, len as u64, members::me())?;
+    let payload = PayloadRef {
+        arena: arena.id(),
+        offset: block.offset,
+        tag: block.tag,
+        len: len as u64,
+    };
+    let Some(base) = checked_bytes(arena, &payload) else {
+        arena.free_tagged(block.offset, block.tag);
+        return None;
+    };
+    let mut at = 0;
+    for part in parts {
+        // SAFETY: `base` starts `len` bytes of the block (checked by
+        // `checked_bytes`), which this process allocated and nobody else
+        // can reach before the reference is sent; `at + part.len() <= len`.
+        unsafe {
+            std::ptr::copy_nonoverlapping(part.as_ptr(), base.add(at), part.len());
+        }
+        at += part.len();
+    }
+    Some(payload)
+}
+
+/// The start of the payload's bytes, if the block is a payload block with
+/// its tag and holds `len` bytes.
+fn checked_bytes(arena: &Arena, payload: &PayloadRef) -> Option<*mut u8> {
+    if payload.arena != arena.id() {
+        return None;
+    }
+    let (base, room) = arena.bytes_tagged(payload.offset, kind::PAYLOAD, payload.tag)?;
+    (payload.len <= room).then_some(base)
+}
+
+impl PayloadRef {
+    /// Runs `read` on the payload's bytes, then frees its block.
+    ///
+    /// # Errors
+    ///
+    /// The reference is stale or garbage: another arena, a freed block, a
+    /// length past the block.
+    pub(crate) fn read<R>(&self, read: impl FnOnce(&[u8]) -> R) -> io::Result<R> {
+        let arena = global()?;
+        let base = checked_bytes(arena, self).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a stale or invalid reference to a payload in shared memory",
+            )
+        })?;
+        let len = usize::try_from(self.len).map_err(io::Error::other)?;
+        // SAFETY: `base` starts `len` bytes inside the mapping (checked);
+        // the block is this reference's alone until it is freed below, and
+        // its sender wrote it before sending the reference (see the module).
+        let bytes = unsafe { std::slice::from_raw_parts(base.cast_const(), len) };
+        let result = read(bytes);
+        arena.free_tagged(self.offset, self.tag);
+        Ok(result)
+    }
+
+    /// Frees the block if nobody has yet: for a sender whose message will
+    /// never be read.
+    pub(crate) fn release(&self) {
+        if let Ok(arena) = global() {
+            if arena.id() == self.arena {
+                arena.free_tagged(self.offset, self.tag);
+            }
+        }
+    }
+
+    /// How many bytes the payload holds.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Makes the block nobody's, so that the death of the process that
+    /// allocated it no longer frees it: for a payload that outlives its
+    /// sender (a queue item).
+    pub(crate) fn disown(&self) {
+        if let Ok(arena) = global() {
+            if arena.id() == self.arena {
+                arena.set_owner(self.offset, self.tag, 0);
+            }
+        }
+    }
+
+    /// Where the payload starts in the arena, for a test that checks which
+    /// block a payload took.
+    #[cfg(all(test, target_os = "linux"))]
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The fixed-size form sent in a message.
+    pub(crate) fn to_bytes(self) -> [u8; REF_LEN] {
+        let mut bytes = [0; REF_LEN];
+        for (i, word) in [self.arena, self.offset, self.tag, self.len]
+            .into_iter()
+            .enumerate()
+        {
+            bytes[i * 8..i * 8 + 8].copy_from_slice(&word.to_le_bytes());
+        }
+        bytes
+    }
+
+    /// Reads [`to_bytes`](Self::to_bytes)'s form; `None` if too short.
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<PayloadRef> {
+        let word = |i: usize| -> Option<u64> {
+            Some(u64::from_le_bytes(
+                bytes.get(i * 8..i * 8 + 8)?.try_into().ok()?,
+            ))
+        };
+        Some(PayloadRef {
+            arena: word(0)?,
+            offset: word(1)?,
+            tag: word(2)?,
+            len: word(3)?,
+        })
+    }
+}
+
+/// Frees the payload blocks the dead process of `token` allocated and never
+/// had read: a message it was writing, or one whose reader died with it.
+pub(crate) fn reclaim(arena: &Arena, token: u32) {
+    for (offset, tag) in arena.blocks_of(kind::PAYLOAD, token) {
+        arena.free_tagged(offset, tag);
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payload_round_trips_once_and_its_block_is_reused() {
+        let body = vec![7; 300_000];
+        let parts: [&[u8]; 2] = [b"head", &body];
+        let payload = store(&parts).unwrap();
+        let copied = payload.read(<[u8]>::to_vec).unwrap();
+        assert_eq!(&copied[..4], b"head");
+        assert_eq!(copied.len(), 300_004);
+        assert!(copied[4..].iter().all(|&b| b == 7));
+        assert!(payload.read(|_| ()).is_err(), "read once only");
+        let again = store(&[&vec![1; 300_000]]).unwrap();
+        assert_eq!(again.offset, payload.offset, "the freed block is reused");
+        again.release();
+        again.release();
+        assert!(again.read(|_| ()).is_err());
+    }
+
+    #[test]
+    fn garbage_references_fail_validation() {
+        let payload = store(&[&vec![1; 1000]]).unwrap();
+        let mut longer = payload;
+        longer.len = 1 << 40;
+        assert!(longer.read(|_| ()).is_err());
+        let mut moved = payload;
+        moved.offset += 64;
+        assert!(moved.read(|_| ()).is_err());
+        assert!(PayloadRef::from_bytes(&payload.to_bytes()[..31]).is_none());
+        let back = PayloadRef::from_bytes(&payload.to_bytes()).unwrap();
+        assert_eq!(back.read(<[u8]>::len).unwrap(), 1000);
+    }
+
+    #[test]
+    fn a_reported_death_frees_the_payloads_the_dead_process_held() {
+        let arena = global().unwrap();
+        // A process that no longer runs (no pid is this high), as the
+        // process backend reports a worker killed while writing a result.
+        let (pid, start) = (0x3fff_fff0, 12_345);
+        let token = members::register_for_test(pid, start);
+        let held = arena.alloc_dirty(kind::PAYLOAD, 4000, token).unwrap();
+        let mine = store(&[&vec![5; 4000]]).unwrap();
+        super::super::process_died(pid, start);
+        assert!(
+            !arena.free_tagged(held.offset, held.tag),
+            "freed with the death"
+        );
+        assert_eq!(
+            mine.read(<[u8]>::len).unwrap(),
+            4000,
+            "the living keep theirs"
+        );
+    }
+
+    #[test]
+    fn blocks_of_a_dead_owner_are_reclaimed() {
+        let arena = global().unwrap();
+        let payload = store(&[&vec![3; 5000]]).unwrap();
+        let other = arena.alloc_dirty(kind::PAYLOAD, 100, 0x7fff_fff0).unwrap();
+        reclaim(arena, 0x7fff_fff0);
+        assert!(!arena.free_tagged(other.offset, other.tag), "reclaimed");
+        assert_eq!(
+            payload.read(<[u8]>::len).unwrap(),
+            5000,
+            "others' blocks stay"
+        );
+    }
+}

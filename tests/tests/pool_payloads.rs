@@ -1,0 +1,209 @@
+//! Big payloads: byte buffers of a few MiB as arguments and results of
+//! `apply`, a `Worker` and a `map`, a `Queue` item between two workers, and
+//! workers that die while a big payload is on its way. On processes these
+//! travel through shared memory from 256 KiB up, so the tests also check
+//! that nothing is lost or mixed up when many are in flight, and that the
+//! memory is given back. The sizes stay small enough for a debug build
+//! (the benchmarks time 16 and 64 MiB); the process-only tests pass 64 MiB
+//! where the size is the point: memory per side, and blocks reused rather
+//! than leaked (the arena is 1 GiB, and a leak would fall back to the
+//! socket, never fail, so it is checked from the peak resident size).
+
+// Worker processes of this test binary start here.
+freethreading::test_support!();
+
+use freethreading::{Queue, Worker, WorkerPool, worker_fn};
+use freethreading_tests::{backend_tests, process_tests};
+
+const MIB: usize = 1 << 20;
+
+/// A payload whose pages each start with their number and `seed`, so that
+/// a block of another payload, or a stale one, never passes for it (cheap
+/// to make and compare even in a debug build: a fill and a few stores).
+fn payload(len: usize, seed: u8) -> Vec<u8> {
+    let mut bytes = vec![seed; len];
+    for (page, chunk) in bytes.chunks_mut(4096).enumerate() {
+        let mark = (page as u64) << 8 | u64::from(seed);
+        let n = chunk.len().min(8);
+        chunk[..n].copy_from_slice(&mark.to_le_bytes()[..n]);
+    }
+    bytes
+}
+
+/// A checksum of a sample of `bytes`: one in every 509, and the last.
+fn fingerprint(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .step_by(509)
+        .chain(bytes.last())
+        .fold(bytes.len() as u64, |sum, &b| {
+            sum.wrapping_mul(31).wrapping_add(u64::from(b))
+        })
+}
+
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn length(bytes: Vec<u8>) -> usize {
+    bytes.len()
+}
+
+/// The same bytes back, with a fingerprint of what came.
+#[worker_fn]
+fn echo(bytes: Vec<u8>) -> (u64, Vec<u8>) {
+    (fingerprint(&bytes), bytes)
+}
+
+/// A boxed slice of `len` bytes made in the worker.
+#[worker_fn]
+fn make(len: usize, seed: u8) -> Box<[u8]> {
+    payload(len, seed).into_boxed_slice()
+}
+
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn put_big(queue: Queue<Vec<u8>>, len: usize, seed: u8) {
+    queue.put(payload(len, seed)).unwrap();
+}
+
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn get_big(queue: Queue<Vec<u8>>) -> (usize, u64) {
+    let item = queue.get().unwrap();
+    (item.len(), fingerprint(&item))
+}
+
+/// The worker's peak resident size once it holds `bytes`, and their length.
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn peak_holding(bytes: Vec<u8>) -> (u64, usize) {
+    (peak_resident_bytes(), bytes.len())
+}
+
+/// Takes a big payload, then dies.
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn die_holding(bytes: Vec<u8>) -> Vec<u8> {
+    if bytes.len() > 1 {
+        std::process::abort();
+    }
+    bytes
+}
+
+backend_tests! {
+    fn apply_carries_payloads_over_and_under_the_threshold_each_way() {
+        let pool = WorkerPool::new(2).unwrap();
+        for (len, seed) in [(100_000, 0), (MIB, 1), (4 * MIB + 3, 2)] {
+            let bytes = payload(len, seed);
+            assert_eq!(pool.apply(length, (bytes.clone(),)).unwrap(), bytes.len());
+            let (got, back) = pool.apply(echo, (bytes.clone(),)).unwrap();
+            assert_eq!(got, fingerprint(&bytes), "{len} bytes arrived whole");
+            assert!(back == bytes, "{len} bytes came back whole");
+        }
+    }
+
+    fn many_big_payloads_in_flight_stay_apart() {
+        let pool = WorkerPool::new(2).unwrap();
+        let sent: Vec<Vec<u8>> = (0..8).map(|seed| payload(MIB / 2 + 4096 * usize::from(seed), seed)).collect();
+        let pending: Vec<_> = sent.iter().map(|bytes| pool.apply_async(echo, (bytes.clone(),)).unwrap()).collect();
+        for (bytes, result) in sent.iter().zip(pending) {
+            let (got, back) = result.get().unwrap();
+            assert_eq!(got, fingerprint(bytes));
+            assert!(&back == bytes);
+        }
+        // A map whose items are big: each chunk is one payload.
+        let lengths = pool.map(length, sent.clone()).unwrap();
+        assert_eq!(lengths, sent.iter().map(Vec::len).collect::<Vec<_>>());
+    }
+
+    fn a_worker_takes_and_returns_big_buffers() {
+        let worker = Worker::new(make, (2 * MIB, 9));
+        worker.start().unwrap();
+        let made = worker.join().unwrap();
+        assert_eq!(&made[..], &payload(2 * MIB, 9)[..]);
+        let worker = Worker::new(length, (payload(2 * MIB, 4),));
+        worker.start().unwrap();
+        assert_eq!(worker.join().unwrap(), 2 * MIB);
+        // Never started: its arguments' memory goes with it.
+        drop(Worker::new(length, (payload(2 * MIB, 5),)));
+    }
+
+    fn a_big_queue_item_goes_from_one_worker_to_another() {
+        let pool = WorkerPool::new(2).unwrap();
+        let queue = Queue::new();
+        let getter = pool.apply_async(get_big, (queue.clone(),)).unwrap();
+        pool.apply(put_big, (queue.clone(), 4 * MIB, 7)).unwrap();
+        assert_eq!(getter.get().unwrap(), (4 * MIB, fingerprint(&payload(4 * MIB, 7))));
+        // And through this process, both ways, several at once.
+        for seed in 0..3 {
+            queue.put(payload(MIB, seed)).unwrap();
+        }
+        for seed in 0..3 {
+            assert_eq!(queue.get().unwrap(), payload(MIB, seed));
+        }
+    }
+}
+
+process_tests! {
+    fn passing_64_mib_costs_at_most_three_times_it_on_each_side() {
+        let pool = WorkerPool::new(1).unwrap();
+        // The worker's own memory before any payload, and this process's.
+        let (worker_base, _) = pool.apply(peak_holding, (Vec::new(),)).unwrap();
+        let base = peak_resident_bytes();
+        let bytes = payload(64 * MIB, 1);
+        // Moved in, as a caller who is done with its buffer does.
+        let (worker_peak, len) = pool.apply(peak_holding, (bytes,)).unwrap();
+        assert_eq!(len, 64 * MIB);
+        let limit = 3 * 64 * MIB as u64;
+        let (ours, theirs) = (peak_resident_bytes() - base, worker_peak - worker_base);
+        assert!(ours <= limit, "here {} MiB", ours >> 20);
+        assert!(theirs <= limit, "in the worker {} MiB", theirs >> 20);
+    }
+
+    fn repeated_big_transfers_reuse_their_memory() {
+        let pool = WorkerPool::new(1).unwrap();
+        let bytes = payload(64 * MIB, 11);
+        for _ in 0..10 {
+            assert_eq!(pool.apply(length, (bytes.clone(),)).unwrap(), bytes.len());
+        }
+        // 10 x 64 MiB (in blocks of 128 MiB) would not fit the 1 GiB arena
+        // had any block been kept; the memory this process holds stays a few
+        // payloads (the caller's buffer, its clone, the arena's block).
+        let peak = peak_resident_bytes();
+        assert!(peak < 6 * 64 * MIB as u64, "peak resident {} MiB", peak >> 20);
+    }
+
+    fn a_worker_dying_with_a_big_payload_fails_its_task_and_frees_it() {
+        let pool = WorkerPool::new(1).unwrap();
+        for seed in 0..4 {
+            let error = pool.apply(die_holding, (payload(16 * MIB, seed),)).unwrap_err();
+            let task = error.task_error().unwrap_or_else(|| panic!("not a task error: {error}"));
+            assert!(task.is_worker_death(), "not a worker death: {task}");
+        }
+        // The blocks of the dead went back: big payloads still fit.
+        let bytes = payload(16 * MIB, 99);
+        let (got, back) = pool.apply(echo, (bytes.clone(),)).unwrap();
+        assert_eq!(got, fingerprint(&bytes));
+        assert!(back == bytes);
+        let peak = peak_resident_bytes();
+        assert!(peak < 6 * 64 * MIB as u64, "peak resident {} MiB", peak >> 20);
+    }
+
+    fn a_queue_item_outlives_the_worker_that_put_it() {
+        let pool = WorkerPool::new(1).unwrap();
+        let queue = Queue::new();
+        pool.apply(put_big, (queue.clone(), 4 * MIB, 3)).unwrap();
+        let _ = pool.apply(die_holding, (vec![0_u8; 2],));
+        assert_eq!(queue.get().unwrap(), payload(4 * MIB, 3));
+    }
+}
+
+/// This process's peak resident set, from `/proc` (0 where there is none).
+fn peak_resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kib| kib * 1024)
+}
