@@ -67,7 +67,7 @@ impl Lent {
     }
 
     /// Whether the message went through shared memory.
-    #[cfg(all(test, target_os = "linux"))]
+    #[cfg(all(test, process_backend))]
     pub(crate) fn is_shared(&self) -> bool {
         self.0.is_some()
     }
@@ -241,7 +241,7 @@ fn from_bytes<T: 'static>(bytes: &[u8]) -> Result<T, MessageError> {
         .map_err(|_| MessageError("a byte buffer of another type".to_owned()))
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, process_backend))]
 mod tests {
     use super::*;
 

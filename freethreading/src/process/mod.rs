@@ -20,5 +20,5 @@ pub(crate) mod wire;
 pub use spawn::TestEntry;
 pub(crate) use spawn::is_test_binary;
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, process_backend))]
 mod tests;

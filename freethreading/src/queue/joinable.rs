@@ -438,7 +438,7 @@ impl<T: TaskValue> Clone for Queue<T> {
     }
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, process_backend))]
 impl<T: TaskValue> Queue<T> {
     pub(crate) fn unfinished_tasks_for_test(&self) -> usize {
         match &self.flavor {

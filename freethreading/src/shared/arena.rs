@@ -23,7 +23,7 @@ use super::members::{MEMBERS, Member};
 use super::word_lock::WordLock;
 use crate::sys::memfd::Mapping;
 
-#[cfg(target_os = "linux")]
+#[cfg(process_backend)]
 const MAGIC: u64 = 0x6672_6565_7468_7231; // "freethr1"
 /// Where the table of processes starts; the header has the first page.
 const MEMBERS_AT: usize = 4096;
@@ -48,7 +48,7 @@ pub(crate) mod kind {
     pub(crate) const CONDITION: u32 = 5;
     pub(crate) const WAITER: u32 = 6;
     pub(crate) const BARRIER: u32 = 7;
-    #[cfg(all(test, target_os = "linux"))]
+    #[cfg(all(test, process_backend))]
     pub(crate) const BYTES: u32 = 8;
     pub(crate) const QUEUE: u32 = 9;
     pub(crate) const SEGMENT: u32 = 10;
@@ -133,7 +133,7 @@ pub(crate) struct Block {
 /// This process's mapping of the arena.
 pub(crate) struct Arena {
     map: Mapping,
-    #[cfg(target_os = "linux")]
+    #[cfg(process_backend)]
     fd: std::os::fd::OwnedFd,
     id: u64,
     len: u64,
@@ -146,7 +146,7 @@ fn splitmix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(process_backend)]
 fn random_seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
@@ -171,7 +171,7 @@ fn class_len(class: usize) -> u64 {
 
 impl Arena {
     /// A new arena of `len` bytes, all free.
-    #[cfg(target_os = "linux")]
+    #[cfg(process_backend)]
     pub(crate) fn create(len: u64) -> io::Result<Arena> {
         if len < FIRST_BLOCK {
             return Err(io::Error::new(
@@ -197,7 +197,7 @@ impl Arena {
     }
 
     /// Maps an arena that another process created, from its memfd.
-    #[cfg(target_os = "linux")]
+    #[cfg(process_backend)]
     pub(crate) fn open(fd: std::os::fd::OwnedFd) -> io::Result<Arena> {
         let len = crate::sys::memfd::len(std::os::fd::AsFd::as_fd(&fd))?;
         if len < FIRST_BLOCK {
@@ -225,13 +225,13 @@ impl Arena {
     }
 
     /// Without memfd there is no arena.
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(process_backend))]
     pub(crate) fn create(_len: u64) -> io::Result<Arena> {
         crate::sys::memfd::unsupported()
     }
 
     /// The descriptor a child process must inherit.
-    #[cfg(target_os = "linux")]
+    #[cfg(process_backend)]
     pub(crate) fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
         std::os::fd::AsFd::as_fd(&self.fd)
     }
@@ -532,12 +532,12 @@ impl Arena {
     }
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(process_backend)]
 fn invalid(message: &'static str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, process_backend))]
 mod tests {
     use super::*;
 

@@ -160,12 +160,12 @@ fn register(arena: &Arena, pid: u32, start: Option<u64>) -> u32 {
 
 /// Registers a process as if `pid` had started at `start`: for tests that
 /// stand in for a recycled pid.
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, process_backend))]
 pub(crate) fn register_for_test(pid: u32, start: u64) -> u32 {
     register(super::global().expect("the arena"), pid, Some(start))
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, process_backend))]
 mod tests {
     use super::*;
 

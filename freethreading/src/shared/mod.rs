@@ -41,20 +41,20 @@ pub(crate) fn global() -> io::Result<&'static Arena> {
     if let Some(arena) = ARENA.get() {
         return Ok(arena);
     }
-    #[cfg(target_os = "linux")]
+    #[cfg(process_backend)]
     let mut inherited = INHERITED.lock().unwrap_or_else(PoisonError::into_inner);
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(process_backend))]
     let inherited: Option<std::convert::Infallible> = None;
     let arena = match inherited.as_ref() {
         // Kept until it is mapped: a worker that failed to map it (no
         // address space) must not make an arena of its own on a later try.
-        #[cfg(target_os = "linux")]
+        #[cfg(process_backend)]
         Some(fd) => {
             let arena = Arena::open(fd.try_clone()?)?;
             *inherited = None;
             arena
         }
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(not(process_backend))]
         Some(never) => match *never {},
         None => Arena::create(arena::DEFAULT_LEN)?,
     };
@@ -65,13 +65,13 @@ pub(crate) fn global() -> io::Result<&'static Arena> {
 
 /// The arena descriptor a worker received, until something first needs the
 /// arena: mapping it costs a worker that never meets a primitive nothing.
-#[cfg(target_os = "linux")]
+#[cfg(process_backend)]
 static INHERITED: Mutex<Option<std::os::fd::OwnedFd>> = Mutex::new(None);
 
 /// The memfd a worker process must inherit, creating the arena on first
 /// call. The parent sends it over the worker's channel as it starts it
 /// (`process/spawn.rs`); the child passes it to [`adopt_arena`].
-#[cfg(target_os = "linux")]
+#[cfg(process_backend)]
 pub(crate) fn arena_fd_for_child() -> io::Result<std::os::fd::BorrowedFd<'static>> {
     Ok(global()?.fd())
 }
@@ -86,7 +86,7 @@ pub(crate) fn arena_fd_for_child() -> io::Result<std::os::fd::BorrowedFd<'static
 /// # Errors
 ///
 /// This process has an arena already (`AlreadyExists`).
-#[cfg(target_os = "linux")]
+#[cfg(process_backend)]
 pub(crate) fn adopt_arena(fd: std::os::fd::OwnedFd) -> io::Result<()> {
     let _creating = CREATING.lock().unwrap_or_else(PoisonError::into_inner);
     let mut inherited = INHERITED.lock().unwrap_or_else(PoisonError::into_inner);
@@ -102,13 +102,13 @@ pub(crate) fn adopt_arena(fd: std::os::fd::OwnedFd) -> io::Result<()> {
 
 /// Without the process backend no worker is started, so none is handed an
 /// arena: these keep its callers compiling.
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(process_backend))]
 pub(crate) fn arena_fd_for_child() -> io::Result<()> {
     crate::sys::memfd::unsupported()
 }
 
 /// See [`arena_fd_for_child`].
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(process_backend))]
 pub(crate) fn adopt_arena(_fd: ()) -> io::Result<()> {
     crate::sys::memfd::unsupported()
 }
@@ -198,7 +198,7 @@ impl<T: Object> Shared<T> {
     }
 
     /// The raw handle, for a test that opens it in another mapping.
-    #[cfg(all(test, target_os = "linux"))]
+    #[cfg(all(test, process_backend))]
     pub(crate) fn raw(&self) -> (u64, u64) {
         (self.offset, self.tag)
     }
@@ -243,9 +243,9 @@ impl<T: Object> Serialize for Shared<T> {
 impl<'de, T: Object> Deserialize<'de> for Shared<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = RawHandle::deserialize(deserializer)?;
-        #[cfg(all(test, target_os = "linux"))]
+        #[cfg(all(test, process_backend))]
         let mapping = test_support::MAPPING.with(std::cell::Cell::get);
-        #[cfg(not(all(test, target_os = "linux")))]
+        #[cfg(not(all(test, process_backend)))]
         let mapping = None;
         let arena = match mapping {
             Some(arena) => arena,
@@ -290,7 +290,7 @@ pub(crate) mod arc {
 /// (or inside `Backend::Multiprocessing.install`), or in a test that asks for
 /// it on this thread.
 pub(crate) fn process_flavor() -> bool {
-    #[cfg(all(test, target_os = "linux"))]
+    #[cfg(all(test, process_backend))]
     if test_support::FORCE.with(std::cell::Cell::get) {
         return true;
     }
@@ -305,14 +305,14 @@ pub(crate) fn process_flavor() -> bool {
     )
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, process_backend))]
 pub(crate) mod test_support;
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, process_backend))]
 mod cross_process_tests;
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, process_backend))]
 mod handle_tests;
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, process_backend))]
 mod bench_tests;

@@ -133,7 +133,7 @@ impl PayloadRef {
 
     /// Where the payload starts in the arena, for a test that checks which
     /// block a payload took.
-    #[cfg(all(test, target_os = "linux"))]
+    #[cfg(all(test, process_backend))]
     pub(crate) fn offset(&self) -> u64 {
         self.offset
     }
@@ -174,7 +174,7 @@ pub(crate) fn reclaim(arena: &Arena, token: u32) {
     }
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, process_backend))]
 mod tests {
     use super::*;
 

@@ -149,7 +149,7 @@ impl WordLock {
     }
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, process_backend))]
 mod tests {
     use super::*;
     use crate::sys::pid;

@@ -26,7 +26,7 @@ use crate::queue::wait::Wait;
 use crate::queue::{GetError, PutError, TaskDoneError};
 use crate::shared::Shared;
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, process_backend))]
 pub(crate) use ring::CRASH_AT;
 
 /// Items small enough to encode on the stack, with no allocation.
@@ -183,5 +183,5 @@ impl<'de, T> Deserialize<'de> for Queue<T> {
     }
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, process_backend))]
 mod tests;

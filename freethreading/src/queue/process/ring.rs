@@ -40,7 +40,7 @@ use crate::shared::arena::kind;
 use crate::shared::notify::Notifier;
 use crate::shared::spin::Spin;
 use crate::shared::{Arena, Shared};
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, process_backend))]
 pub(crate) use repair::CRASH_AT;
 use repair::crash_point;
 pub(crate) use state::State;

@@ -121,7 +121,7 @@ impl Segment {
     }
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, process_backend))]
 mod tests {
     use super::*;
 

@@ -37,7 +37,7 @@ impl Lock {
         })
     }
 
-    #[cfg(all(test, target_os = "linux"))]
+    #[cfg(all(test, process_backend))]
     pub(crate) fn shared(&self) -> &Shared<State> {
         &self.state
     }

@@ -23,5 +23,5 @@ pub(crate) use lock::Lock;
 pub(crate) use rlock::RLock;
 pub(crate) use semaphore::Semaphore;
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, process_backend))]
 mod tests;

@@ -1,0 +1,39 @@
+//! The byte stream between a parent and one worker: a Unix socket pair,
+//! read without waiting, waited on with a deadline, written without
+//! `SIGPIPE`.
+
+use std::io;
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use rustix::net::{RecvFlags, SendFlags};
+
+/// The byte stream between a parent and one worker: a Unix socket pair.
+pub(crate) type Channel = UnixStream;
+
+/// Reads what `channel` holds now, without waiting: `WouldBlock` if nothing.
+pub(crate) fn read_now(channel: &Channel, buf: &mut [u8]) -> io::Result<usize> {
+    let (read, _) = rustix::net::recv(channel, buf, RecvFlags::DONTWAIT)?;
+    Ok(read)
+}
+
+/// Waits until `channel` has something to read (or has ended), for
+/// `timeout` at most: `false` if it has not.
+pub(crate) fn wait_readable(channel: &Channel, timeout: Duration) -> io::Result<bool> {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let timeout = Timespec::try_from(timeout).map_err(|_| io::ErrorKind::InvalidInput)?;
+    let mut fds = [PollFd::new(channel, PollFlags::IN)];
+    loop {
+        match poll(&mut fds, Some(&timeout)) {
+            Ok(ready) => return Ok(ready > 0),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Writes what it can of `buf` to `channel`, blocking until some is written;
+/// a peer that has gone is an `EPIPE` error, never a `SIGPIPE`.
+pub(crate) fn send(channel: &Channel, buf: &[u8]) -> io::Result<usize> {
+    Ok(rustix::net::send(channel, buf, SendFlags::NOSIGNAL)?)
+}
