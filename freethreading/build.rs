@@ -8,7 +8,7 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(freethreading_posix)");
     println!("cargo::rerun-if-changed=build.rs");
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
-    if os == "linux" {
+    if os == "linux" || os == "windows" {
         println!("cargo::rustc-cfg=process_backend");
     }
 }

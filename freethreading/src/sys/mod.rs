@@ -7,7 +7,7 @@
 //! On Linux a capability is the POSIX part (`posix/`) and the system's own
 //! part (`linux/`, reached as `os`), put together below.
 
-#[cfg(process_backend)]
+#[cfg(all(process_backend, unix))]
 mod posix;
 
 #[cfg(target_os = "linux")]
@@ -16,29 +16,36 @@ mod linux;
 use linux as os;
 
 /// Hints about how big buffers are backed.
-#[cfg(process_backend)]
+#[cfg(all(process_backend, unix))]
 pub(crate) use os::memory;
 
 /// Futex wait and wake on a word shared between processes.
-#[cfg(process_backend)]
+#[cfg(all(process_backend, unix))]
 pub(crate) use os::futex;
 
 /// Shared memory for the arena: made by the system's layer, mapped the POSIX way.
-#[cfg(process_backend)]
+#[cfg(all(process_backend, unix))]
 pub(crate) mod memfd {
     pub(crate) use super::os::memfd::*;
     pub(crate) use super::posix::mapping::*;
+    /// The arena's handle, in the platform's terms (`memfd::Owned` names it
+    /// above `sys/`).
+    pub(crate) use std::os::fd::{BorrowedFd as Borrowed, OwnedFd as Owned};
+
+    pub(crate) fn borrow(fd: &Owned) -> Borrowed<'_> {
+        std::os::fd::AsFd::as_fd(fd)
+    }
 }
 
 /// Who this process is, and whether another one still lives.
-#[cfg(process_backend)]
+#[cfg(all(process_backend, unix))]
 pub(crate) mod pid {
     pub(crate) use super::os::proc::*;
     pub(crate) use super::posix::pid::current;
 }
 
 /// Starting worker processes and talking to them.
-#[cfg(process_backend)]
+#[cfg(all(process_backend, unix))]
 pub(crate) mod process {
     pub(crate) use super::os::process::*;
     pub(crate) use super::posix::channel::*;
@@ -51,12 +58,8 @@ mod unsupported;
 #[cfg(not(process_backend))]
 pub(crate) use unsupported::{futex, memfd, memory, pid, process};
 
-// Phase 1 of the Windows backend: built and unit-tested on Windows, wired in
-// once `sys/` is split per platform.
-#[cfg(windows)]
-#[allow(
-    dead_code,
-    unused_imports,
-    reason = "wired into the process backend next"
-)]
+/// Windows: every capability from `windows/`.
+#[cfg(all(process_backend, windows))]
 mod windows;
+#[cfg(all(process_backend, windows))]
+pub(crate) use windows::{futex, memfd, memory, pid, process};

@@ -19,6 +19,13 @@ use windows_sys::Win32::System::Memory::{
     PAGE_READWRITE, UnmapViewOfFile,
 };
 
+/// The arena's handle, in the platform's terms (`memfd::Owned` above `sys/`).
+pub(crate) use std::os::windows::io::{BorrowedHandle as Borrowed, OwnedHandle as Owned};
+
+pub(crate) fn borrow(section: &Owned) -> Borrowed<'_> {
+    std::os::windows::io::AsHandle::as_handle(section)
+}
+
 /// Bytes before the arena: the header and the parking buckets.
 pub(crate) const PARKING: usize = 64 * 1024;
 

@@ -37,6 +37,21 @@ pub(crate) use super::channel::{Channel, read_now, send, wait_readable};
 /// Whether this platform can run process workers.
 pub(crate) const PROCESSES_SUPPORTED: bool = true;
 
+/// Windows has no signals: a process ends with an exit code, which
+/// [`exit_code_name`] reads.
+pub(crate) fn exit_signal(_status: std::process::ExitStatus) -> Option<i32> {
+    None
+}
+
+pub(crate) fn signal_name(_signal: i32) -> Option<&'static str> {
+    None
+}
+
+/// [`describe_exit`] of an exit code as `std` gives it (an `i32`).
+pub(crate) fn exit_code_name(code: i32) -> Option<&'static str> {
+    describe_exit(u32::from_ne_bytes(code.to_ne_bytes()))
+}
+
 /// What an exit code says, when it is an exception or a kill rather than a
 /// code the program chose: `None` for those.
 pub(crate) fn describe_exit(code: u32) -> Option<&'static str> {
