@@ -294,6 +294,13 @@ pub(crate) fn wait_readable(channel: &Channel, timeout: Duration) -> io::Result<
     if channel.inner.ahead.lock().is_some() || channel.closed() {
         return Ok(true);
     }
+    // A poll needs no read ahead: the pipe says what it holds.
+    match channel.available()? {
+        None => return Ok(true),
+        Some(n) if n > 0 => return Ok(true),
+        Some(_) if timeout.is_zero() => return Ok(false),
+        Some(_) => {}
+    }
     let mut byte = 0_u8;
     let ptr = std::ptr::from_mut(&mut byte);
     // SAFETY: `byte` outlives the request, which `overlapped` waits out.
