@@ -15,13 +15,13 @@ mod linux;
 #[cfg(target_os = "linux")]
 use linux as os;
 
-/// Hints about how big buffers are backed.
-#[cfg(all(process_backend, unix))]
-pub(crate) use os::memory;
-
 /// Futex wait and wake on a word shared between processes.
 #[cfg(all(process_backend, unix))]
 pub(crate) use os::futex;
+
+/// Hints for big buffers (huge pages).
+#[cfg(all(process_backend, unix))]
+pub(crate) use os::memory;
 
 /// Shared memory for the arena: made by the system's layer, mapped the POSIX way.
 #[cfg(all(process_backend, unix))]
