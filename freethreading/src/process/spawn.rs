@@ -150,7 +150,8 @@ impl WorkerProcess {
         // still run tasks; only primitives shared between processes fail,
         // with their own error.
         let arena = crate::shared::arena_fd_for_child().ok();
-        let sent = sys::send_descriptors(&worker.channel, arena, test_binary)
+        let sent = sys::kill_with_this_process(&worker.child)
+            .and_then(|()| sys::send_descriptors(&worker.channel, worker.pid(), arena, test_binary))
             .and_then(|()| write_message(&worker.channel, &welcome));
         if let Err(error) = sent {
             worker.kill_and_reap();
@@ -294,7 +295,12 @@ impl WorkerProcess {
 
     /// A worker gone before its hello: killed by a signal, or lost for good.
     fn not_ready(status: Option<&ExitStatus>, error: io::Error) -> NotReady {
-        if status.copied().and_then(sys::exit_signal).is_some() {
+        if status.copied().and_then(sys::exit_signal).is_some()
+            || status
+                .and_then(ExitStatus::code)
+                .and_then(sys::exit_code_name)
+                .is_some()
+        {
             NotReady::Killed(error)
         } else {
             NotReady::Lost(error)

@@ -31,7 +31,7 @@ mod tests;
 /// Makes the next process-queue `put` (1), `get` (2), segment-allocating
 /// `put` (3) or segment-leaving `get` (4) of this process abort half-way,
 /// holding the queue's lock: for the death tests.
-#[cfg(all(test, process_backend))]
+#[cfg(all(test, process_backend, unix))]
 pub(crate) fn process_crash_at(point: u32) {
     process::CRASH_AT.store(point, std::sync::atomic::Ordering::Relaxed);
 }

@@ -134,7 +134,7 @@ pub(crate) struct Block {
 pub(crate) struct Arena {
     map: Mapping,
     #[cfg(process_backend)]
-    fd: std::os::fd::OwnedFd,
+    fd: crate::sys::memfd::Owned,
     id: u64,
     len: u64,
 }
@@ -180,7 +180,7 @@ impl Arena {
             ));
         }
         let fd = crate::sys::memfd::create(len)?;
-        let map = Mapping::new(std::os::fd::AsFd::as_fd(&fd), len)?;
+        let map = Mapping::new(crate::sys::memfd::borrow(&fd), len)?;
         let arena = Arena {
             map,
             fd,
@@ -198,14 +198,14 @@ impl Arena {
 
     /// Maps an arena that another process created, from its memfd.
     #[cfg(process_backend)]
-    pub(crate) fn open(fd: std::os::fd::OwnedFd) -> io::Result<Arena> {
-        let len = crate::sys::memfd::len(std::os::fd::AsFd::as_fd(&fd))?;
+    pub(crate) fn open(fd: crate::sys::memfd::Owned) -> io::Result<Arena> {
+        let len = crate::sys::memfd::len(crate::sys::memfd::borrow(&fd))?;
         if len < FIRST_BLOCK {
             return Err(invalid(
                 "the inherited descriptor is too small to be an arena",
             ));
         }
-        let map = Mapping::new(std::os::fd::AsFd::as_fd(&fd), len)?;
+        let map = Mapping::new(crate::sys::memfd::borrow(&fd), len)?;
         let mut arena = Arena {
             map,
             fd,
@@ -232,8 +232,8 @@ impl Arena {
 
     /// The descriptor a child process must inherit.
     #[cfg(process_backend)]
-    pub(crate) fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        std::os::fd::AsFd::as_fd(&self.fd)
+    pub(crate) fn fd(&self) -> crate::sys::memfd::Borrowed<'_> {
+        crate::sys::memfd::borrow(&self.fd)
     }
 
     /// The random id shared by every mapping of this arena.

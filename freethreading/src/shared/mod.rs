@@ -66,13 +66,13 @@ pub(crate) fn global() -> io::Result<&'static Arena> {
 /// The arena descriptor a worker received, until something first needs the
 /// arena: mapping it costs a worker that never meets a primitive nothing.
 #[cfg(process_backend)]
-static INHERITED: Mutex<Option<std::os::fd::OwnedFd>> = Mutex::new(None);
+static INHERITED: Mutex<Option<crate::sys::memfd::Owned>> = Mutex::new(None);
 
 /// The memfd a worker process must inherit, creating the arena on first
 /// call. The parent sends it over the worker's channel as it starts it
 /// (`process/spawn.rs`); the child passes it to [`adopt_arena`].
 #[cfg(process_backend)]
-pub(crate) fn arena_fd_for_child() -> io::Result<std::os::fd::BorrowedFd<'static>> {
+pub(crate) fn arena_fd_for_child() -> io::Result<crate::sys::memfd::Borrowed<'static>> {
     Ok(global()?.fd())
 }
 
@@ -87,7 +87,7 @@ pub(crate) fn arena_fd_for_child() -> io::Result<std::os::fd::BorrowedFd<'static
 ///
 /// This process has an arena already (`AlreadyExists`).
 #[cfg(process_backend)]
-pub(crate) fn adopt_arena(fd: std::os::fd::OwnedFd) -> io::Result<()> {
+pub(crate) fn adopt_arena(fd: crate::sys::memfd::Owned) -> io::Result<()> {
     let _creating = CREATING.lock().unwrap_or_else(PoisonError::into_inner);
     let mut inherited = INHERITED.lock().unwrap_or_else(PoisonError::into_inner);
     if ARENA.get().is_some() || inherited.is_some() {
@@ -308,11 +308,11 @@ pub(crate) fn process_flavor() -> bool {
 #[cfg(all(test, process_backend))]
 pub(crate) mod test_support;
 
-#[cfg(all(test, process_backend))]
+#[cfg(all(test, process_backend, unix))]
 mod cross_process_tests;
 
 #[cfg(all(test, process_backend))]
 mod handle_tests;
 
-#[cfg(all(test, process_backend))]
+#[cfg(all(test, process_backend, unix))]
 mod bench_tests;

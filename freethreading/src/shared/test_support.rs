@@ -7,9 +7,13 @@
 //! [`child_role`] says which part to play.
 
 use std::cell::Cell;
+#[cfg(unix)]
 use std::mem::ManuallyDrop;
+#[cfg(unix)]
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+#[cfg(unix)]
 use std::os::unix::process::CommandExt;
+#[cfg(unix)]
 use std::process::{Child, Command, Stdio};
 
 use super::Arena;
@@ -56,10 +60,15 @@ pub(crate) fn process<R>(f: impl FnOnce() -> R) -> R {
     result
 }
 
+// Children sharing the arena by descriptor number: Unix only for now.
+#[cfg(unix)]
 const CHILD_FD: i32 = 100;
+#[cfg(unix)]
 const ROLE: &str = "FREETHREADING_TEST_ROLE";
+#[cfg(unix)]
 const PAYLOAD: &str = "FREETHREADING_TEST_PAYLOAD";
 
+#[cfg(unix)]
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes.iter().fold(String::new(), |mut s, b| {
@@ -68,12 +77,14 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
+#[cfg(unix)]
 fn unhex(text: &str) -> Vec<u8> {
     (0..text.len() / 2)
         .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("hex payload"))
         .collect()
 }
 
+#[cfg(unix)]
 /// In a child spawned by [`spawn_child`]: its role and payload, with the
 /// parent's arena adopted. `None` in the parent.
 pub(crate) fn child_role() -> Option<(String, Vec<u8>)> {
@@ -86,6 +97,7 @@ pub(crate) fn child_role() -> Option<(String, Vec<u8>)> {
     Some((role, payload))
 }
 
+#[cfg(unix)]
 /// Spawns this test binary running only `test` (its full path), as `role`,
 /// sharing the arena, with `payload` (serialized handles) to read.
 pub(crate) fn spawn_child(test: &str, role: &str, payload: &[u8]) -> Child {
@@ -121,12 +133,14 @@ pub(crate) fn spawn_child(test: &str, role: &str, payload: &[u8]) -> Child {
     command.spawn().expect("spawning the test binary")
 }
 
+#[cfg(unix)]
 /// Waits for `child` and checks it passed.
 pub(crate) fn expect_success(mut child: Child) {
     let status = child.wait().expect("waiting for the child");
     assert!(status.success(), "child failed: {status}");
 }
 
+#[cfg(unix)]
 /// Kills `child` with SIGKILL and reaps it.
 pub(crate) fn kill(mut child: Child) {
     let _ = child.kill();

@@ -4,10 +4,11 @@
 //! and [`Backend::Multiprocessing`](crate::Backend::Multiprocessing) says it
 //! is not available, so the crate still runs on threads.
 //!
-//! On Linux a capability is the POSIX part (`posix/`) and the system's own
-//! part (`linux/`, reached as `os`), put together below.
+//! On Linux and macOS a capability is the POSIX part (`posix/`) and the
+//! system's own part (`linux/` or `macos/`, reached as `os`), put together
+//! below; Windows has all of its own (`windows/`).
 
-#[cfg(process_backend)]
+#[cfg(all(process_backend, unix))]
 mod posix;
 
 #[cfg(target_os = "linux")]
@@ -21,29 +22,36 @@ mod macos;
 use macos as os;
 
 /// Futex wait and wake on a word shared between processes.
-#[cfg(process_backend)]
+#[cfg(all(process_backend, unix))]
 pub(crate) use os::futex;
 
 /// Hints for big buffers (huge pages).
-#[cfg(process_backend)]
+#[cfg(all(process_backend, unix))]
 pub(crate) use os::memory;
 
 /// Shared memory for the arena: made by the system's layer, mapped the POSIX way.
-#[cfg(process_backend)]
+#[cfg(all(process_backend, unix))]
 pub(crate) mod memfd {
     pub(crate) use super::os::memfd::*;
     pub(crate) use super::posix::mapping::*;
+    /// The arena's handle, in the platform's terms (`memfd::Owned` names it
+    /// above `sys/`).
+    pub(crate) use std::os::fd::{BorrowedFd as Borrowed, OwnedFd as Owned};
+
+    pub(crate) fn borrow(fd: &Owned) -> Borrowed<'_> {
+        std::os::fd::AsFd::as_fd(fd)
+    }
 }
 
 /// Who this process is, and whether another one still lives.
-#[cfg(process_backend)]
+#[cfg(all(process_backend, unix))]
 pub(crate) mod pid {
     pub(crate) use super::os::proc::*;
     pub(crate) use super::posix::pid::current;
 }
 
 /// Starting worker processes and talking to them.
-#[cfg(process_backend)]
+#[cfg(all(process_backend, unix))]
 pub(crate) mod process {
     pub(crate) use super::os::process::*;
     pub(crate) use super::posix::channel::*;
@@ -55,3 +63,9 @@ pub(crate) mod process {
 mod unsupported;
 #[cfg(not(process_backend))]
 pub(crate) use unsupported::{futex, memfd, memory, pid, process};
+
+/// Windows: every capability from `windows/`.
+#[cfg(all(process_backend, windows))]
+mod windows;
+#[cfg(all(process_backend, windows))]
+pub(crate) use windows::{futex, memfd, memory, pid, process};

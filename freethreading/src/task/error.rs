@@ -6,7 +6,7 @@ use std::process::ExitStatus;
 use serde::{Deserialize, Serialize};
 
 use super::registry::RegistryError;
-use crate::sys::process::{exit_signal, signal_name};
+use crate::sys::process::{exit_code_name, exit_signal, signal_name};
 
 /// A task that failed instead of returning a value.
 ///
@@ -191,7 +191,10 @@ pub(crate) fn describe_exit(status: Option<&ExitStatus>) -> String {
     match status {
         None => "ended (its status is unknown)".to_owned(),
         Some(status) => match (status.code(), exit_signal(*status)) {
-            (Some(code), _) => format!("exited with status {code}"),
+            (Some(code), _) => match exit_code_name(code) {
+                Some(name) => format!("ended: {name}"),
+                None => format!("exited with status {code}"),
+            },
             (None, Some(signal)) => match signal_name(signal) {
                 Some(name) => format!("was killed by signal {signal} ({name})"),
                 None => format!("was killed by signal {signal}"),

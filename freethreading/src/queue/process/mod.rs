@@ -26,7 +26,7 @@ use crate::queue::wait::Wait;
 use crate::queue::{GetError, PutError, TaskDoneError};
 use crate::shared::Shared;
 
-#[cfg(all(test, process_backend))]
+#[cfg(all(test, process_backend, unix))]
 pub(crate) use ring::CRASH_AT;
 
 /// Items small enough to encode on the stack, with no allocation.

@@ -40,7 +40,7 @@ use crate::shared::arena::kind;
 use crate::shared::notify::Notifier;
 use crate::shared::spin::Spin;
 use crate::shared::{Arena, Shared};
-#[cfg(all(test, process_backend))]
+#[cfg(all(test, process_backend, unix))]
 pub(crate) use repair::CRASH_AT;
 use repair::crash_point;
 pub(crate) use state::State;

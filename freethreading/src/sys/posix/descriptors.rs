@@ -26,6 +26,7 @@ use crate::sys::os::process as os;
 /// watch, in that order.
 pub(crate) fn send_descriptors(
     channel: &Channel,
+    _child: u32,
     arena: Option<BorrowedFd<'_>>,
     stdout: bool,
 ) -> io::Result<()> {

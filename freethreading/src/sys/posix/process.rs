@@ -90,3 +90,15 @@ pub(crate) fn take_inherited_channel() -> io::Result<Channel> {
     rustix::stdio::dup2_stdin(&null)?;
     Ok(UnixStream::from(channel))
 }
+
+/// An exit code is the program's own choice here; a signal says what killed it.
+pub(crate) fn exit_code_name(_code: i32) -> Option<&'static str> {
+    None
+}
+
+/// Nothing to do: a worker arranges its own death with its parent's
+/// (`die_with_parent`), as soon as it starts.
+#[allow(clippy::unnecessary_wraps, reason = "Windows' can fail")]
+pub(crate) fn kill_with_this_process(_child: &std::process::Child) -> std::io::Result<()> {
+    Ok(())
+}
