@@ -3,9 +3,9 @@
 //! `SO_PEERCRED` peer check and `PR_SET_PDEATHSIG`. `sys/mod.rs` puts these together with `sys/posix/`.
 //!
 //! Built with `--cfg freethreading_posix`, Linux takes the POSIX pieces
-//! where a macOS has nothing else: `shm_open` memory, the parent watch, and
-//! a peer check by user and parent (see `process.rs`). That is how the POSIX
-//! code runs the whole suite here.
+//! where a macOS has nothing else: `shm_open` memory and the parent watch
+//! (the peer check stays `SO_PEERCRED`'s pid, the counterpart of macOS's
+//! `LOCAL_PEERPID`). That is how the POSIX code runs the whole suite here.
 
 pub(crate) mod futex;
 #[cfg(not(freethreading_posix))]

@@ -15,25 +15,15 @@ pub(crate) fn this_executable() -> PathBuf {
 
 /// Whether standard input is a socket made by process `parent`: what tells a
 /// real worker from a program that merely inherited the environment
-/// variable, even when the parent has died already.
-#[cfg(not(freethreading_posix))]
+/// variable, even when the parent has died already (such a worker then ends
+/// at once, rather than run `main` as a program of its own would). POSIX
+/// mode keeps this check: it is Linux's counterpart of macOS's
+/// `LOCAL_PEERPID` (`sys/macos/process.rs`), and a peer check by user and
+/// parent alone took a worker orphaned as it started for a stray program,
+/// which then ran `main`.
 pub(crate) fn stdin_is_channel_from(parent: u32) -> bool {
     rustix::net::sockopt::socket_peercred(io::stdin().as_fd())
         .is_ok_and(|cred| u32::try_from(cred.pid.as_raw_nonzero().get()) == Ok(parent))
-}
-
-/// POSIX mode: what `getpeereid` tells on any system, the peer's user, which
-/// must be ours, and that `parent` is this process's parent (the process
-/// that started a worker is its parent). Unlike the `SO_PEERCRED` check, a
-/// worker whose parent died already is not told from a stray program; it
-/// has nobody to serve then, and a stray program is still refused unless
-/// its parent, of the same user, is `parent`.
-#[cfg(freethreading_posix)]
-pub(crate) fn stdin_is_channel_from(parent: u32) -> bool {
-    let ours = rustix::process::geteuid();
-    let is_socket = rustix::net::sockopt::socket_peercred(io::stdin().as_fd())
-        .is_ok_and(|cred| cred.uid == ours);
-    is_socket && std::os::unix::process::parent_id() == parent
 }
 
 /// How the channel is written: never with a `SIGPIPE`.
