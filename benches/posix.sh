@@ -39,7 +39,7 @@ for round in 1 2 3; do
         [ "$mode" = posix ] && suite=posix_suite
         echo "round $round, $mode:"
         FT_BENCH_ONLY=apply,lock_uncontended FREETHREADING_BACKEND=multiprocessing \
-            "${!suite}" --bench | grep '^| [al]' | grep freethreading || true
+            "${!suite}" --bench | grep -E '^\| (apply|Lock)' | grep freethreading || true
     done
 done
 
