@@ -16,24 +16,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use freethreading::{BACKEND_ENV_VAR, WorkerPool, worker_fn};
-use freethreading_benches::Mode;
+use freethreading_benches::{Mode, spin};
 use rayon::prelude::*;
 
 /// Caps the pool sizes measured (default: the machine's cores).
 const MAX_WORKERS_ENV_VAR: &str = "FT_SCALING_MAX_WORKERS";
-
-/// About `iters` nanoseconds of arithmetic that the compiler cannot skip.
-#[worker_fn]
-fn spin(iters: u64) -> u64 {
-    let mut x = black_box(iters) | 1;
-    for _ in 0..iters {
-        x = x
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        x ^= x >> 29;
-    }
-    x
-}
 
 #[worker_fn]
 fn square(x: u64) -> u64 {

@@ -12,6 +12,19 @@ use std::time::{Duration, Instant};
 pub mod memory;
 pub mod suite;
 
+/// About `iters` nanoseconds of arithmetic that the compiler cannot skip.
+#[freethreading::worker_fn]
+pub fn spin(iters: u64) -> u64 {
+    let mut x = std::hint::black_box(iters) | 1;
+    for _ in 0..iters {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        x ^= x >> 29;
+    }
+    x
+}
+
 /// How a benchmark binary was started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {

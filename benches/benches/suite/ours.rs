@@ -29,18 +29,7 @@ pub(crate) fn square(x: u64) -> u64 {
     x.wrapping_mul(x)
 }
 
-/// About `iters` nanoseconds of arithmetic that the compiler cannot skip.
-#[worker_fn]
-pub(crate) fn spin(iters: u64) -> u64 {
-    let mut x = black_box(iters) | 1;
-    for _ in 0..iters {
-        x = x
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        x ^= x >> 29;
-    }
-    x
-}
+pub(crate) use freethreading_benches::spin;
 
 #[worker_fn]
 fn produce(queue: Queue<Option<u64>>, items: u64) -> Result<(), String> {

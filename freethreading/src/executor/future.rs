@@ -122,11 +122,9 @@ impl<R: Send + 'static> std::future::Future for TaskFuture<R> {
     type Output = Result<R, ExecutorError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.completion.poll_take(cx) {
-            Poll::Ready(Some(outcome)) => Poll::Ready(outcome.map_err(ExecutorError::from)),
-            Poll::Ready(None) => panic!("`TaskFuture` polled after it completed"),
-            Poll::Pending => Poll::Pending,
-        }
+        self.completion
+            .poll_take(cx, "TaskFuture")
+            .map(|outcome| outcome.map_err(ExecutorError::from))
     }
 }
 

@@ -193,11 +193,9 @@ impl<R: Send + 'static> std::future::Future for AsyncResult<R> {
     type Output = Result<R, PoolError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.completion.poll_take(cx) {
-            Poll::Ready(Some(outcome)) => Poll::Ready(outcome.map_err(PoolError::from)),
-            Poll::Ready(None) => panic!("`AsyncResult` polled after it completed"),
-            Poll::Pending => Poll::Pending,
-        }
+        self.completion
+            .poll_take(cx, "AsyncResult")
+            .map(|outcome| outcome.map_err(PoolError::from))
     }
 }
 

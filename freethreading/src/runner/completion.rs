@@ -86,23 +86,15 @@ impl<R: Send> Completion<R> {
     }
 
     /// Marks the job started; `false` when it was cancelled and must not run.
-    pub(crate) fn start(&self) -> bool {
+    /// A `killable` job (one in a worker process that its handle may cancel)
+    /// may be stopped by [`cancel`](Self::cancel) from the moment it runs.
+    pub(crate) fn start(&self, killable: bool) -> bool {
         let mut state = self.state.lock();
         if matches!(state.stage, Stage::Queued) {
             state.stage = Stage::Running;
-            true
-        } else {
-            false
-        }
-    }
-
-    /// As [`start`](Self::start), for a job a cancel may stop while it runs
-    /// by killing its worker process: killable from the moment it runs.
-    pub(crate) fn start_killable(&self) -> bool {
-        let mut state = self.state.lock();
-        if matches!(state.stage, Stage::Queued) {
-            state.stage = Stage::Running;
-            self.kill.store(KILLABLE, Ordering::Release);
+            if killable {
+                self.kill.store(KILLABLE, Ordering::Release);
+            }
             true
         } else {
             false
@@ -121,31 +113,24 @@ impl<R: Send> Completion<R> {
         }
     }
 
-    /// Cancels the job if it has not started; `true` if it is cancelled now.
+    /// Cancels the job if it has not started, or if it runs killable (its
+    /// worker process is then killed by the driver, which publishes the
+    /// cancellation); `true` if it is, or will be, cancelled.
     pub(crate) fn cancel(&self) -> bool {
-        let mut state = self.state.lock();
+        if self.cancel_queued() {
+            return true;
+        }
+        let state = self.state.lock();
         match state.stage {
-            Stage::Queued => {
-                state.stage = Stage::Lent;
-                self.lend(state, Err(Failure::Cancelled));
-                true
+            Stage::Running => {
+                let requested = self.kill.compare_exchange(
+                    KILLABLE,
+                    KILL_REQUESTED,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                );
+                requested.is_ok() || requested == Err(KILL_REQUESTED)
             }
-            // Its worker process is killed by the driver, which then
-            // publishes the cancellation.
-            Stage::Running
-                if self
-                    .kill
-                    .compare_exchange(
-                        KILLABLE,
-                        KILL_REQUESTED,
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                    )
-                    .is_ok() =>
-            {
-                true
-            }
-            Stage::Running => self.kill.load(Ordering::Acquire) == KILL_REQUESTED,
             _ => self.flag.load(Ordering::Acquire) == CANCELLED,
         }
     }
@@ -290,14 +275,14 @@ impl<R: Send> Completion<R> {
         }
     }
 
-    /// The outcome if known, else registers the task's waker: for `Future`.
-    ///
-    /// `Ready(None)` when it was already taken.
-    pub(crate) fn poll_take(&self, cx: &mut Context<'_>) -> Poll<Option<Result<R, Failure>>> {
+    /// The outcome if known, else registers the task's waker: for the
+    /// `Future` of `handle`, which panics (as futures may) when polled again
+    /// after it completed.
+    pub(crate) fn poll_take(&self, cx: &mut Context<'_>, handle: &str) -> Poll<Result<R, Failure>> {
         let mut state = self.state.lock();
         match mem::replace(&mut state.stage, Stage::Taken) {
-            Stage::Ready(outcome) => Poll::Ready(Some(outcome)),
-            Stage::Taken => Poll::Ready(None),
+            Stage::Ready(outcome) => Poll::Ready(outcome),
+            Stage::Taken => panic!("`{handle}` polled after it completed"),
             other => {
                 state.stage = other;
                 state.waker = Some(cx.waker().clone());

@@ -67,20 +67,16 @@ impl<R: Send> OneReply<R> {
 
     /// Marks the job started; `false` when it was cancelled and must not run.
     pub(crate) fn start(&self) -> bool {
-        self.completion.as_ref().is_some_and(|c| c.start())
+        self.completion.as_ref().is_some_and(|c| c.start(false))
     }
 
     /// As [`start`](Self::start), for a job in a worker process: a
     /// cancellable one may be stopped by killing that process from the moment
     /// it runs.
     pub(crate) fn start_in_process(&self) -> bool {
-        self.completion.as_ref().is_some_and(|c| {
-            if self.cancellable {
-                c.start_killable()
-            } else {
-                c.start()
-            }
-        })
+        self.completion
+            .as_ref()
+            .is_some_and(|c| c.start(self.cancellable))
     }
 
     /// Whether a cancel asked for the running job's worker to be killed.

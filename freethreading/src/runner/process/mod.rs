@@ -225,28 +225,20 @@ impl Shared {
     /// need not wait for it to exit; `join` waits for it.
     fn reap_later(&self, child: (WorkerProcess, LiveWorker)) {
         *self.reaping.0.lock() += 1;
-        let reaping = Arc::clone(&self.reaping);
         let leaving = Arc::new(Mutex::new(Some(child)));
-        let reaper = Arc::clone(&leaving);
-        let done = move |reaping: &(Mutex<usize>, Condvar)| {
-            *reaping.0.lock() -= 1;
-            reaping.1.notify_all();
+        let reap = {
+            let (leaving, reaping) = (Arc::clone(&leaving), Arc::clone(&self.reaping));
+            move || reap_now(&leaving, &reaping)
         };
-        let reap = move || {
-            if let Some((mut process, live)) = reaper.lock().take() {
-                process.reap();
-                drop(live);
-            }
-            done(&reaping);
-        };
-        // No monitor to be had: it is reaped here after all.
         if monitors::run(Box::new(reap)).is_err() {
-            if let Some((mut process, live)) = leaving.lock().take() {
-                process.reap();
-                drop(live);
-            }
-            *self.reaping.0.lock() -= 1;
+            // No monitor to be had: it is reaped here after all.
+            reap_now(&leaving, &self.reaping);
         }
+    }
+
+    /// Whether the child of `link` has been written its quota of jobs.
+    fn at_quota(&self, link: &Link) -> bool {
+        link.has_child() && self.max_jobs.is_some_and(|max| link.jobs_started() >= max)
     }
 
     /// Marks the crew broken, unless it was terminated: a worker that could
@@ -278,8 +270,7 @@ impl Shared {
             while link.has_room() {
                 // A child at its quota takes no more from the crew's queue,
                 // where an idle worker may take them.
-                let at_quota =
-                    link.has_child() && self.max_jobs.is_some_and(|max| link.jobs_started() >= max);
+                let at_quota = self.at_quota(link);
                 let next = waiting.pop_front().or_else(|| {
                     more.filter(|_| !at_quota)
                         .and_then(|jobs| jobs.try_recv().ok())
@@ -298,7 +289,7 @@ impl Shared {
                     self.counters.died();
                     waiting.extend(link.bury(&Went::Unread, None));
                 }
-                if link.has_child() && self.max_jobs.is_some_and(|max| link.jobs_started() >= max) {
+                if self.at_quota(link) {
                     // Its quota is written: it ends once it has answered.
                     // Meanwhile a driver starts its successor, whose start-up
                     // then overlaps those last jobs.
@@ -679,6 +670,19 @@ impl Driver {
             default(IDLE_CHECK) => Next::Replace,
         }
     }
+}
+
+/// Reaps the retired child left in `leaving`, and counts it off `reaping`.
+fn reap_now(
+    leaving: &Mutex<Option<(WorkerProcess, LiveWorker)>>,
+    reaping: &(Mutex<usize>, Condvar),
+) {
+    if let Some((mut process, live)) = leaving.lock().take() {
+        process.reap();
+        drop(live);
+    }
+    *reaping.0.lock() -= 1;
+    reaping.1.notify_all();
 }
 
 /// A child started ahead of need, while the one it replaces answers its last
