@@ -17,7 +17,8 @@ ORDER = [
     "submit", "executor_map", "queue_1", "queue_2", "simple_queue_1", "simple_queue_2",
     "lock_uncontended", "lock_contended", "event_ping_pong", "barrier", "pool_create",
     "apply_bytes_1m", "echo_bytes_1m", "apply_bytes_16m", "echo_bytes_16m", "apply_bytes_64m",
-    "echo_bytes_64m", "queue_bytes_16m",
+    "echo_bytes_64m", "queue_bytes_16m", "apply_shared_1m", "echo_shared_1m", "apply_shared_16m",
+    "echo_shared_16m", "apply_shared_64m", "echo_shared_64m", "queue_shared_16m",
     "pool_create_8", "memory_rss_2", "memory_rss_extra", "memory_pss_2", "memory_pss_extra",
 ]
 GROUPS = ["rust-threads", "rust-processes", "python"]
