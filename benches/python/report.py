@@ -97,6 +97,27 @@ def main(path):
             print(f"| {label} | {r['side']} | {shown} | "
                   f"{ratio(ours['rust-threads'], r)} | {ratio(ours['rust-processes'], r)} |")
             label = ""  # the workload's name once, on its first row
+    variants(by_key, keys)
+
+
+def variants(by_key, keys):
+    """Our process backend's other sides of a workload (the same call with
+    its clone made before the timer, say) against the workload's floors and
+    Python's rows, so that each of our ways has its ratios from the same runs."""
+    lines = []
+    for key in keys:
+        rows = by_key[key]
+        ours = [r for r in rows if r["group"] == "rust-processes"
+                and r["side"].startswith(OURS["rust-processes"] + ",")]
+        others = [r for r in rows if "(floor)" in r["side"] or r["group"] == "python"]
+        for v in ours:
+            for r in others:
+                lines.append(f"| {v['label']} | {v['side']} | {r['side']} | {ratio(v, r)} |")
+    if lines:
+        print()
+        print("| workload | our side | against | ratio (min–max across passes) |")
+        print("|---|---|---|---|")
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -67,6 +67,20 @@ fn bounce(there: Queue<Vec<u8>>, back: Queue<Vec<u8>>, times: u32) -> Result<(),
     Ok(())
 }
 
+/// A user's struct with a big byte field marked for serde's bytes path.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Tagged {
+    id: u32,
+    #[serde(with = "serde_bytes")]
+    data: Vec<u8>,
+}
+
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn tagged_length(tagged: Tagged) -> usize {
+    tagged.data.len() + usize::try_from(tagged.id).unwrap_or(0)
+}
+
 /// As [`bounce`], for `Bytes`.
 #[worker_fn]
 #[allow(clippy::needless_pass_by_value)] // a task owns its arguments
@@ -173,6 +187,7 @@ pub(crate) fn run(suite: &Suite, pool: &WorkerPool) -> Result<(), String> {
         );
         shared_rows(suite, pool, &floor, (key, echo_key), &bytes, calls)?;
     }
+    nested_row(suite, pool, mode);
     queue_row(suite, mode);
     shared_queue_row(suite, mode);
     floor.into_inner().stop();
@@ -237,6 +252,40 @@ fn shared_rows(
         ],
     );
     Ok(())
+}
+
+/// A 16 MiB `serde_bytes` field in a struct, against the same bytes as a
+/// top-level `Vec<u8>`: what serde's bytes path costs through bitcode, which
+/// visits it byte by byte.
+fn nested_row(suite: &Suite, pool: &WorkerPool, mode: Mode) {
+    let len = mode.pick(16 * MIB, MIB / 2);
+    let tagged = Tagged {
+        id: 0,
+        data: vec![3_u8; len],
+    };
+    suite.time(
+        "apply_nested_16m",
+        "apply of a struct with a 16 MiB #[serde(with = \"serde_bytes\")] field",
+        Weight::Light,
+        1,
+        vec![
+            Side::new(crate::processes::OURS, || {
+                check(
+                    pool.apply(tagged_length, (tagged.clone(),)).map_err(why)?,
+                    len,
+                )
+            }),
+            Side::new(
+                "freethreading (processes), the same bytes as a top-level Vec<u8>",
+                || {
+                    check(
+                        pool.apply(length, (tagged.data.clone(),)).map_err(why)?,
+                        len,
+                    )
+                },
+            ),
+        ],
+    );
 }
 
 /// A 16 MiB `Vec<u8>` put on a queue, got by a worker, put back and got
@@ -308,13 +357,16 @@ fn shared_queue_row(suite: &Suite, mode: Mode) {
 
 /// `memcpy` of `source`, twice a round: the floor of the queue rows.
 fn memcpy_side<'a>(source: &'a [u8], target: &'a mut [u8], rounds: u32) -> Side<'a> {
-    Side::new("memcpy of the same bytes, twice a round (floor)", move || {
-        for _ in 0..2 * rounds {
-            target.copy_from_slice(black_box(source));
-            black_box(&mut *target);
-        }
-        Ok(())
-    })
+    Side::new(
+        "memcpy of the same bytes, twice a round (floor)",
+        move || {
+            for _ in 0..2 * rounds {
+                target.copy_from_slice(black_box(source));
+                black_box(&mut *target);
+            }
+            Ok(())
+        },
+    )
 }
 
 /// The size in a workload's key (`apply_bytes_16m`), which names it even in
