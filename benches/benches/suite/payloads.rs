@@ -185,7 +185,7 @@ pub(crate) fn run(suite: &Suite, pool: &WorkerPool) -> Result<(), String> {
                 }),
             ],
         );
-        shared_rows(suite, pool, &floor, (key, echo_key), &bytes, calls)?;
+        shared_rows(suite, pool, &floor, (key, echo_key), &bytes, calls);
     }
     nested_row(suite, pool, mode);
     queue_row(suite, mode);
@@ -202,7 +202,7 @@ fn shared_rows(
     (key, echo_key): (&str, &str),
     bytes: &[u8],
     calls: u32,
-) -> Result<(), String> {
+) {
     let len = bytes.len();
     let mib = key_mib(key);
     let shared = Bytes::copy_from_slice(bytes);
@@ -251,7 +251,6 @@ fn shared_rows(
             }),
         ],
     );
-    Ok(())
 }
 
 /// A 16 MiB `serde_bytes` field in a struct, against the same bytes as a

@@ -246,6 +246,14 @@ mod tests {
         (decode(&message.wire).unwrap(), shared)
     }
 
+    /// A struct with a byte field for serde's bytes path.
+    #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+    struct Frame {
+        id: u32,
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
+    }
+
     #[test]
     fn every_form_round_trips() {
         let small = vec![1_u8, 2, 3];
@@ -277,12 +285,6 @@ mod tests {
         );
         let words: Vec<u64> = (0..100_000).collect();
         assert_eq!(round_trip(&words, Route::MayShare), (words.clone(), true));
-        #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-        struct Frame {
-            id: u32,
-            #[serde(with = "serde_bytes")]
-            data: Vec<u8>,
-        }
         for len in [100, 100_000, SHARED_FROM + 3] {
             let frame = Frame {
                 id: 3,

@@ -78,7 +78,7 @@ macro_rules! primitives {
     };
 }
 
-impl<'a> ser::Serializer for &'a mut Probe {
+impl ser::Serializer for &mut Probe {
     type Ok = ();
     type Error = Stop;
     type SerializeSeq = Self;
