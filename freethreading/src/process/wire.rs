@@ -6,12 +6,15 @@
 //! is a job (a [`JobHeader`] and the task's serialized arguments) and every
 //! later frame from the worker its reply (a [`ReplyHeader`] and the
 //! serialized result or [`TaskError`]), in the order of the jobs. Headers are
-//! postcard; payloads are the task's own bytes, copied once each way.
+//! postcard; payloads are [messages](crate::codec::message), a payload of
+//! 8 KiB or more written from where it lies beside its header in one
+//! vectored write (`sendmsg`), never copied behind it.
 //!
-//! Both sides read into one buffer and take every complete frame it holds
-//! before reading again, so that many small jobs share each read. The parent
-//! also writes all the jobs it has in one call; a worker writes each reply
-//! before it starts the next job (see `child.rs`).
+//! Both sides read into one buffer, never zero-filled, and take every
+//! complete frame it holds before reading again, so that many small jobs
+//! share each read. The parent also writes all the jobs it has in one call;
+//! a worker writes each reply before it starts the next job (see
+//! `child.rs`).
 
 use std::io;
 use std::sync::OnceLock;
@@ -219,9 +222,9 @@ impl FrameReader {
     }
 
     /// Reads what `source` has (at least one byte, blocking until then);
-    /// `Ok(false)` at the end of the stream. For a source other than a
-    /// channel, which is read through `&mut [u8]` and so zero-fills the room
-    /// first: the handshake of tests.
+    /// `Ok(false)` at the end of the stream. For the tests' sources (slices,
+    /// readers), read through `&mut [u8]`, so the room is zero-filled first;
+    /// a channel is read with [`fill_soon`](Self::fill_soon), which does not.
     #[cfg(test)]
     pub(crate) fn fill(&mut self, mut source: impl io::Read) -> io::Result<bool> {
         self.fill_with(|buffer| {
@@ -233,11 +236,12 @@ impl FrameReader {
         })
     }
 
-    /// As [`fill`](Self::fill), but polls without sleeping for up to `spin`
-    /// first. A thread that sleeps on a socket takes a wake-up to resume,
-    /// which costs tens of microseconds on a virtual machine whose other
-    /// core is idle; a message that is microseconds away arrives sooner than
-    /// that.
+    /// Reads what `channel` has (at least one byte, blocking until then;
+    /// `Ok(false)` at its end) into the buffer's spare capacity, polling
+    /// without sleeping for up to `spin` first. A thread that sleeps on a
+    /// socket takes a wake-up to resume, which costs tens of microseconds on
+    /// a virtual machine whose other core is idle; a message that is
+    /// microseconds away arrives sooner than that.
     ///
     /// With a `stall`, a frame begun but not whole waits that long at most
     /// for its next bytes: then the error is `TimedOut`, for the caller to
