@@ -29,6 +29,13 @@ use crate::codec::message::{self, Route};
 /// (`Send + 'static`). The bound holds on both backends, so a program that
 /// builds runs on either.
 ///
+/// Big byte buffers: a `Vec<u8>`, `Box<[u8]>` or `bytes::Bytes` that is a
+/// task's one argument, its result or a queue item is copied as it is, and
+/// from 256 KiB up it crosses through shared memory; a `Bytes` is then
+/// received without a copy, owning its block of shared memory until it is
+/// dropped. A struct's `#[serde(with = "serde_bytes")]` field is copied in
+/// one go too.
+///
 /// # Examples
 ///
 /// ```
