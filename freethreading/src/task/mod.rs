@@ -40,8 +40,18 @@ use crate::codec::message::{self, Route};
 /// fn assert_task_value<T: freethreading::TaskValue>() {}
 /// assert_task_value::<&'static str>(); // borrowed data cannot leave the process
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent to or from a worker",
+    label = "not a `TaskValue`: it must be `Serialize + DeserializeOwned + Send + 'static`",
+    note = "task arguments, results and queue items cross to worker processes serialized: \
+            derive `serde::Serialize` and `serde::Deserialize` for your own types, and pass \
+            owned data"
+)]
 pub trait TaskValue: Serialize + DeserializeOwned + Send + 'static {}
 
+// Not recommended, so that the error names this trait once, with its message,
+// rather than each of `Serialize`, `Deserialize`, `Send` that fails.
+#[diagnostic::do_not_recommend]
 impl<T: Serialize + DeserializeOwned + Send + 'static> TaskValue for T {}
 
 /// A function that workers can run on either backend.
