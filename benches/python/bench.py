@@ -212,11 +212,17 @@ def wanted(key):
     return only is None or key in [k.strip() for k in only.split(",")]
 
 
-def timed(key, label, ops, sides, heavy=False):
-    if not wanted(key):
+def timed(key, label, ops, sides, heavy=False, also=None):
+    """Times `sides` under `key`; with `also`, a (key, label) that the same
+    figures stand for too (the Rust suite's `bytes::Bytes` rows, since a
+    Python program passes `bytes` either way)."""
+    keys = [(key, label)] + ([also] if also else [])
+    keys = [(k, l) for k, l in keys if wanted(k)]
+    if not keys:
         return
     for name, fig, na in sample(sides, heavy, lambda t: t / ops):
-        emit(key, label, "s", name, fig, na)
+        for k, l in keys:
+            emit(k, l, "s", name, fig, na)
 
 
 def run_all(workers):
@@ -381,10 +387,12 @@ def main():
         calls = pick(calls, 1)
         timed(f"apply_bytes_{mib}m", f"apply of a {mib} MiB Vec<u8> returning its length", calls,
               [(k.name, lambda p=pools[k.name]: [p.apply(length, (payload,)) for _ in range(calls)])
-               for k in ks[:2]])
+               for k in ks[:2]],
+              also=(f"apply_shared_{mib}m", f"apply of a {mib} MiB bytes::Bytes returning its length"))
         timed(f"echo_bytes_{mib}m", f"apply of a {mib} MiB Vec<u8> echoed back", calls,
               [(k.name, lambda p=pools[k.name]: [p.apply(echo, (payload,)) for _ in range(calls)])
-               for k in ks[:2]])
+               for k in ks[:2]],
+              also=(f"echo_shared_{mib}m", f"apply of a {mib} MiB bytes::Bytes echoed back"))
     for p in pools.values():
         p.close()
         p.join()

@@ -17,7 +17,8 @@ ORDER = [
     "submit", "executor_map", "queue_1", "queue_2", "simple_queue_1", "simple_queue_2",
     "lock_uncontended", "lock_contended", "event_ping_pong", "barrier", "pool_create",
     "apply_bytes_1m", "echo_bytes_1m", "apply_bytes_16m", "echo_bytes_16m", "apply_bytes_64m",
-    "echo_bytes_64m", "queue_bytes_16m",
+    "echo_bytes_64m", "queue_bytes_16m", "apply_shared_1m", "echo_shared_1m", "apply_shared_16m",
+    "echo_shared_16m", "apply_shared_64m", "echo_shared_64m", "queue_shared_16m",
     "pool_create_8", "memory_rss_2", "memory_rss_extra", "memory_pss_2", "memory_pss_extra",
 ]
 GROUPS = ["rust-threads", "rust-processes", "python"]
@@ -96,6 +97,27 @@ def main(path):
             print(f"| {label} | {r['side']} | {shown} | "
                   f"{ratio(ours['rust-threads'], r)} | {ratio(ours['rust-processes'], r)} |")
             label = ""  # the workload's name once, on its first row
+    variants(by_key, keys)
+
+
+def variants(by_key, keys):
+    """Our process backend's other sides of a workload (the same call with
+    its clone made before the timer, say) against the workload's floors and
+    Python's rows, so that each of our ways has its ratios from the same runs."""
+    lines = []
+    for key in keys:
+        rows = by_key[key]
+        ours = [r for r in rows if r["group"] == "rust-processes"
+                and r["side"].startswith(OURS["rust-processes"] + ",")]
+        others = [r for r in rows if "(floor)" in r["side"] or r["group"] == "python"]
+        for v in ours:
+            for r in others:
+                lines.append(f"| {v['label']} | {v['side']} | {r['side']} | {ratio(v, r)} |")
+    if lines:
+        print()
+        print("| workload | our side | against | ratio (min–max across passes) |")
+        print("|---|---|---|---|")
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":

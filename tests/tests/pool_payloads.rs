@@ -12,8 +12,12 @@
 // Worker processes of this test binary start here.
 freethreading::test_support!();
 
+use std::sync::Mutex;
+
+use bytes::Bytes;
 use freethreading::{Queue, Worker, WorkerPool, worker_fn};
 use freethreading_tests::{backend_tests, process_tests};
+use serde::{Deserialize, Serialize};
 
 const MIB: usize = 1 << 20;
 
@@ -89,6 +93,65 @@ fn die_holding(bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn bytes_length(bytes: Bytes) -> usize {
+    bytes.len()
+}
+
+/// The same `Bytes` back, with a fingerprint of what came.
+#[worker_fn]
+fn bytes_echo(bytes: Bytes) -> (u64, Bytes) {
+    (fingerprint(&bytes), bytes)
+}
+
+/// A `Bytes` of `len` made in the worker.
+#[worker_fn]
+fn make_bytes(len: usize, seed: u8) -> Bytes {
+    Bytes::from(payload(len, seed))
+}
+
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn bytes_through(there: Queue<Bytes>, back: Queue<Bytes>) -> u64 {
+    let item = there.get().unwrap();
+    let sum = fingerprint(&item);
+    back.put(item).unwrap();
+    sum
+}
+
+/// What a worker keeps between tasks: `Bytes` it received.
+static KEPT: Mutex<Vec<Bytes>> = Mutex::new(Vec::new());
+
+#[worker_fn]
+fn keep(bytes: Bytes) {
+    KEPT.lock().unwrap().push(bytes);
+}
+
+/// The fingerprints of what `keep` kept, and forgets it.
+#[worker_fn]
+fn kept() -> Vec<u64> {
+    KEPT.lock()
+        .unwrap()
+        .drain(..)
+        .map(|bytes| fingerprint(&bytes))
+        .collect()
+}
+
+/// A user's struct with a byte field marked for serde's bytes path.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Frame {
+    id: u32,
+    #[serde(with = "serde_bytes")]
+    data: Vec<u8>,
+    name: String,
+}
+
+#[worker_fn]
+fn frame_echo(frame: Frame) -> (u64, Frame) {
+    (fingerprint(&frame.data), frame)
+}
+
 backend_tests! {
     fn apply_carries_payloads_over_and_under_the_threshold_each_way() {
         let pool = WorkerPool::new(2).unwrap();
@@ -143,7 +206,105 @@ backend_tests! {
     }
 }
 
+backend_tests! {
+    fn bytes_cross_apply_map_and_queues_at_every_size_around_the_threshold() {
+        let pool = WorkerPool::new(2).unwrap();
+        let threshold = 256 * 1024;
+        for (len, seed) in [(0, 0), (10, 1), (threshold - 1, 2), (threshold, 3), (threshold + 1, 4), (3 * MIB, 5)] {
+            let bytes = Bytes::from(payload(len, seed));
+            assert_eq!(pool.apply(bytes_length, (bytes.clone(),)).unwrap(), len);
+            let (got, back) = pool.apply(bytes_echo, (bytes.clone(),)).unwrap();
+            assert_eq!(got, fingerprint(&bytes), "{len} bytes arrived whole");
+            assert_eq!(back, bytes, "{len} bytes came back whole");
+            assert_eq!(pool.apply(make_bytes, (len, seed)).unwrap(), bytes);
+        }
+        let items: Vec<Bytes> = (0..6).map(|seed| Bytes::from(payload(MIB / 3 + usize::from(seed), seed))).collect();
+        let lengths = pool.map(bytes_length, items.clone()).unwrap();
+        assert_eq!(lengths, items.iter().map(Bytes::len).collect::<Vec<_>>());
+        // Through queues: to a worker and back, and within this process.
+        let (there, back) = (Queue::new(), Queue::new());
+        let through = pool.apply_async(bytes_through, (there.clone(), back.clone())).unwrap();
+        there.put(items[0].clone()).unwrap();
+        assert_eq!(through.get().unwrap(), fingerprint(&items[0]));
+        assert_eq!(back.get().unwrap(), items[0]);
+        for item in &items {
+            there.put(item.clone()).unwrap();
+        }
+        for item in &items {
+            assert_eq!(&there.get().unwrap(), item);
+        }
+    }
+
+    fn received_bytes_stay_whole_while_kept_and_other_payloads_pass() {
+        let pool = WorkerPool::new(1).unwrap();
+        let first = Bytes::from(payload(2 * MIB, 21));
+        let second = Bytes::from(payload(2 * MIB, 22));
+        pool.apply(keep, (first.clone(),)).unwrap();
+        // This process keeps a received one too, while more go each way.
+        let held = pool.apply(make_bytes, (2 * MIB, 23)).unwrap();
+        for seed in 30..36 {
+            let other = Bytes::from(payload(2 * MIB, seed));
+            let (got, back) = pool.apply(bytes_echo, (other.clone(),)).unwrap();
+            assert_eq!((got, back), (fingerprint(&other), other));
+        }
+        pool.apply(keep, (second.clone(),)).unwrap();
+        assert_eq!(pool.apply(kept, ()).unwrap(), vec![fingerprint(&first), fingerprint(&second)]);
+        assert_eq!(held, Bytes::from(payload(2 * MIB, 23)));
+        let worker = Worker::new(bytes_length, (first.clone(),));
+        worker.start().unwrap();
+        assert_eq!(worker.join().unwrap(), first.len());
+    }
+
+    fn a_struct_with_a_serde_bytes_field_crosses_whole() {
+        let pool = WorkerPool::new(1).unwrap();
+        for len in [0, 1000, 300 * 1024] {
+            let frame = Frame { id: 7, data: payload(len, 8), name: "seven".to_owned() };
+            let (got, back) = pool.apply(frame_echo, (frame.clone(),)).unwrap();
+            assert_eq!(got, fingerprint(&frame.data));
+            assert_eq!(back, frame);
+            let queue = Queue::new();
+            queue.put(frame.clone()).unwrap();
+            assert_eq!(queue.get().unwrap(), frame);
+        }
+    }
+}
+
 process_tests! {
+    fn received_bytes_give_their_shared_memory_back_when_dropped() {
+        let pool = WorkerPool::new(1).unwrap();
+        let base = peak_resident_bytes();
+        // Each received where it lies in shared memory, read, then dropped:
+        // ten 64 MiB payloads in blocks of 128 MiB would not fit the 1 GiB
+        // arena, nor this process's peak, had any block been kept.
+        for seed in 0..10 {
+            let bytes = pool.apply(make_bytes, (64 * MIB, seed)).unwrap();
+            assert_eq!(fingerprint(&bytes), fingerprint(&payload(64 * MIB, seed)));
+        }
+        let grown = peak_resident_bytes() - base;
+        assert!(grown < 4 * 64 * MIB as u64, "peak grew by {} MiB", grown >> 20);
+    }
+
+    fn a_worker_that_dies_holding_received_bytes_gives_them_back() {
+        let pool = WorkerPool::new(1).unwrap();
+        let bytes = Bytes::from(payload(64 * MIB, 1));
+        let keep_and_die = || {
+            pool.apply(keep, (bytes.clone(),)).unwrap();
+            let _ = pool.apply(die_holding, (vec![0_u8; 2],));
+        };
+        // Once first, so that the block's pages are already this process's.
+        keep_and_die();
+        let base = peak_resident_bytes();
+        // Each worker keeps the block it received, and dies: its death gives
+        // the block back, and the next payload reuses it. Had one been kept,
+        // the next would take a fresh block (64 MiB more written here) or,
+        // the arena full, go through the socket (as much more again).
+        for _ in 0..6 {
+            keep_and_die();
+        }
+        let grown = peak_resident_bytes() - base;
+        assert!(grown < 32 * MIB as u64, "peak grew by {} MiB", grown >> 20);
+    }
+
     fn passing_64_mib_costs_at_most_three_times_it_on_each_side() {
         let pool = WorkerPool::new(1).unwrap();
         // The worker's own memory before any payload, and this process's.

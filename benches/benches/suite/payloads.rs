@@ -1,19 +1,29 @@
 //! Big payloads between processes (issue 13): `apply` of a 1, 16 or 64 MiB
-//! `Vec<u8>` returning its length, the same echoed back, and a 16 MiB item
+//! buffer returning its length, the same echoed back, and a 16 MiB item
 //! through a `Queue` to a worker and back; against their floors in the same
 //! rounds: the same bytes through a Unix socket pair to a warm child of this
 //! binary (one way, and both ways), and `memcpy` of the same bytes.
 //!
-//! Every figure is per call. The one-way `apply` gives its buffer away, so
-//! each of its calls includes a clone of the bytes (a user who keeps them
-//! pays it too); a row times that clone alone, so it can be read apart.
+//! Every figure is per call. Each is taken twice, under two keys:
+//!
+//! - `apply_bytes_*`, `echo_bytes_*`, `queue_bytes_16m`: a `Vec<u8>`. The
+//!   one-way `apply` gives its buffer away, so each of its calls includes a
+//!   clone of the bytes (a user who keeps them pays it too); a row times
+//!   that clone alone, and another our call with the clone made before the
+//!   timer starts, so it can be read apart.
+//! - `apply_shared_*`, `echo_shared_*`, `queue_shared_16m`: a
+//!   `bytes::Bytes`, which a caller that keeps its bytes passes without a
+//!   copy (a clone is a reference count), and which a receiver gets from
+//!   shared memory without a copy either.
 
 use std::hint::black_box;
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, Stdio};
+use std::time::Instant;
 
+use bytes::Bytes;
 use freethreading::{Queue, Worker, WorkerPool, worker_fn};
 use freethreading_benches::Mode;
 use freethreading_benches::suite::{Side, Suite, Weight};
@@ -36,10 +46,45 @@ fn echo(bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn shared_length(bytes: Bytes) -> usize {
+    bytes.len()
+}
+
+#[worker_fn]
+fn shared_echo(bytes: Bytes) -> Bytes {
+    bytes
+}
+
 /// Takes each item from `there` and puts it on `back`, `times` times.
 #[worker_fn]
 #[allow(clippy::needless_pass_by_value)] // a task owns its arguments
 fn bounce(there: Queue<Vec<u8>>, back: Queue<Vec<u8>>, times: u32) -> Result<(), String> {
+    for _ in 0..times {
+        back.put(there.get().map_err(why)?).map_err(why)?;
+    }
+    Ok(())
+}
+
+/// A user's struct with a big byte field marked for serde's bytes path.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Tagged {
+    id: u32,
+    #[serde(with = "serde_bytes")]
+    data: Vec<u8>,
+}
+
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn tagged_length(tagged: Tagged) -> usize {
+    tagged.data.len() + usize::try_from(tagged.id).unwrap_or(0)
+}
+
+/// As [`bounce`], for `Bytes`.
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn shared_bounce(there: Queue<Bytes>, back: Queue<Bytes>, times: u32) -> Result<(), String> {
     for _ in 0..times {
         back.put(there.get().map_err(why)?).map_err(why)?;
     }
@@ -88,6 +133,20 @@ pub(crate) fn run(suite: &Suite, pool: &WorkerPool) -> Result<(), String> {
                     }
                     Ok(())
                 }),
+                Side::measured(
+                    "freethreading (processes), the clone made before the timer",
+                    || {
+                        let mut took = std::time::Duration::ZERO;
+                        for _ in 0..calls {
+                            let argument = bytes.clone();
+                            let start = Instant::now();
+                            let n = pool.apply(length, (argument,)).map_err(why)?;
+                            took += start.elapsed();
+                            check(n, len)?;
+                        }
+                        Ok(took)
+                    },
+                ),
                 Side::new("socket pair to a warm child, one way (floor)", || {
                     for _ in 0..calls {
                         check(floor.borrow_mut().send(&bytes, false)?, len)?;
@@ -126,10 +185,107 @@ pub(crate) fn run(suite: &Suite, pool: &WorkerPool) -> Result<(), String> {
                 }),
             ],
         );
+        shared_rows(suite, pool, &floor, (key, echo_key), &bytes, calls)?;
     }
+    nested_row(suite, pool, mode);
     queue_row(suite, mode);
+    shared_queue_row(suite, mode);
     floor.into_inner().stop();
     Ok(())
+}
+
+/// The `apply` rows again, passing `Bytes`.
+fn shared_rows(
+    suite: &Suite,
+    pool: &WorkerPool,
+    floor: &std::cell::RefCell<SocketFloor>,
+    (key, echo_key): (&str, &str),
+    bytes: &[u8],
+    calls: u32,
+) -> Result<(), String> {
+    let len = bytes.len();
+    let mib = key_mib(key);
+    let shared = Bytes::copy_from_slice(bytes);
+    suite.time(
+        &key.replace("_bytes_", "_shared_"),
+        &format!("apply of a {mib} MiB bytes::Bytes returning its length"),
+        Weight::Light,
+        calls,
+        vec![
+            Side::new(crate::processes::OURS, || {
+                for _ in 0..calls {
+                    let n = pool.apply(shared_length, (shared.clone(),)).map_err(why)?;
+                    check(n, len)?;
+                }
+                Ok(())
+            }),
+            Side::new("socket pair to a warm child, one way (floor)", || {
+                for _ in 0..calls {
+                    check(floor.borrow_mut().send(bytes, false)?, len)?;
+                }
+                Ok(())
+            }),
+        ],
+    );
+    let mut ours_item = Some(shared.clone());
+    suite.time(
+        &echo_key.replace("_bytes_", "_shared_"),
+        &format!("apply of a {mib} MiB bytes::Bytes echoed back"),
+        Weight::Light,
+        calls,
+        vec![
+            Side::new(crate::processes::OURS, || {
+                for _ in 0..calls {
+                    let item = ours_item.take().ok_or("the buffer was lost")?;
+                    let back = pool.apply(shared_echo, (item,)).map_err(why)?;
+                    check(back.len(), len)?;
+                    ours_item = Some(back);
+                }
+                Ok(())
+            }),
+            Side::new("socket pair to a warm child, both ways (floor)", || {
+                for _ in 0..calls {
+                    check(floor.borrow_mut().send(bytes, true)?, len)?;
+                }
+                Ok(())
+            }),
+        ],
+    );
+    Ok(())
+}
+
+/// A 16 MiB `serde_bytes` field in a struct, against the same bytes as a
+/// top-level `Vec<u8>`: what serde's bytes path costs through bitcode, which
+/// visits it byte by byte.
+fn nested_row(suite: &Suite, pool: &WorkerPool, mode: Mode) {
+    let len = mode.pick(16 * MIB, MIB / 2);
+    let tagged = Tagged {
+        id: 0,
+        data: vec![3_u8; len],
+    };
+    suite.time(
+        "apply_nested_16m",
+        "apply of a struct with a 16 MiB #[serde(with = \"serde_bytes\")] field",
+        Weight::Light,
+        1,
+        vec![
+            Side::new(crate::processes::OURS, || {
+                check(
+                    pool.apply(tagged_length, (tagged.clone(),)).map_err(why)?,
+                    len,
+                )
+            }),
+            Side::new(
+                "freethreading (processes), the same bytes as a top-level Vec<u8>",
+                || {
+                    check(
+                        pool.apply(length, (tagged.data.clone(),)).map_err(why)?,
+                        len,
+                    )
+                },
+            ),
+        ],
+    );
 }
 
 /// A 16 MiB `Vec<u8>` put on a queue, got by a worker, put back and got
@@ -161,15 +317,56 @@ fn queue_row(suite: &Suite, mode: Mode) {
                 }
                 worker.join().map_err(why)?
             }),
-            Side::new("memcpy of the same bytes, twice a round (floor)", || {
-                for _ in 0..2 * rounds {
-                    target.copy_from_slice(black_box(&source));
-                    black_box(&mut target);
-                }
-                Ok(())
-            }),
+            memcpy_side(&source, &mut target, rounds),
         ],
     );
+}
+
+/// As [`queue_row`], the item a `Bytes`.
+fn shared_queue_row(suite: &Suite, mode: Mode) {
+    let len = mode.pick(16 * MIB, MIB / 2);
+    let rounds: u32 = mode.pick(4, 1);
+    let source = vec![5_u8; len];
+    let mut target = vec![0_u8; len];
+    let mut item = Some(Bytes::copy_from_slice(&source));
+    suite.time(
+        "queue_shared_16m",
+        "Queue put + get of a 16 MiB bytes::Bytes between two processes",
+        Weight::Light,
+        2 * rounds,
+        vec![
+            Side::new(crate::processes::OURS, || {
+                let there = Queue::new();
+                let back = Queue::new();
+                let worker = Worker::new(shared_bounce, (there.clone(), back.clone(), rounds));
+                worker.start().map_err(why)?;
+                for _ in 0..rounds {
+                    there
+                        .put(item.take().ok_or("the item was lost")?)
+                        .map_err(why)?;
+                    let got = back.get().map_err(why)?;
+                    check(got.len(), len)?;
+                    item = Some(got);
+                }
+                worker.join().map_err(why)?
+            }),
+            memcpy_side(&source, &mut target, rounds),
+        ],
+    );
+}
+
+/// `memcpy` of `source`, twice a round: the floor of the queue rows.
+fn memcpy_side<'a>(source: &'a [u8], target: &'a mut [u8], rounds: u32) -> Side<'a> {
+    Side::new(
+        "memcpy of the same bytes, twice a round (floor)",
+        move || {
+            for _ in 0..2 * rounds {
+                target.copy_from_slice(black_box(source));
+                black_box(&mut *target);
+            }
+            Ok(())
+        },
+    )
 }
 
 /// The size in a workload's key (`apply_bytes_16m`), which names it even in

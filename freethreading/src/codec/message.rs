@@ -4,26 +4,24 @@
 //! encoder's output rather than copying the whole of it behind a first one):
 //!
 //! - `INLINE`: the value's bitcode;
-//! - `INLINE_BYTES`: the value is a byte buffer (`Vec<u8>`, `Box<[u8]>`, or
-//!   a one-element tuple of either, as a task of one such argument takes),
-//!   its bytes as they are: one copy, where serde would visit every byte;
+//! - `INLINE_BYTES`: the value is a byte buffer of the fast path
+//!   ([`buffers`](super::buffers): `Vec<u8>`, `Box<[u8]>`, `bytes::Bytes`,
+//!   or a one-element tuple of one), its bytes as they are: one copy, where
+//!   serde would visit every byte;
 //! - `SHARED`, `SHARED_BYTES`: the same, from [`SHARED_FROM`] bytes up, in a
 //!   block of the shared-memory arena ([`crate::shared::payload`]), whose
-//!   reference is the message. The receiver reads the value from its own mapping
-//!   and frees the block, so big payloads are copied once per side, never
-//!   through the socket. Without an arena, or with it full, a big message
-//!   goes inline.
-//!
-//! Which byte buffers take the fast path is decided by `TypeId` (a
-//! `TaskValue` is `'static`), so it needs no trait of its own and no
-//! specialization.
+//!   reference is the message. The receiver reads the value from its own
+//!   mapping and frees the block, so big payloads are copied once per side,
+//!   never through the socket; a `Bytes` receiver copies nothing and keeps
+//!   the block until the `Bytes` is dropped. Without an arena, or with it
+//!   full, a big message goes inline.
 
-use std::any::{Any, TypeId};
 use std::fmt;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::buffers::{as_bytes, from_bytes, from_held, holds_in_place};
 use crate::shared::payload::{self, PayloadRef};
 
 const INLINE: u8 = 0;
@@ -94,6 +92,12 @@ pub(crate) enum Route {
 #[derive(Debug)]
 pub(crate) struct MessageError(String);
 
+impl MessageError {
+    pub(super) fn new(reason: String) -> Self {
+        MessageError(reason)
+    }
+}
+
 impl fmt::Display for MessageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -155,6 +159,10 @@ pub(crate) fn decode<T: DeserializeOwned + 'static>(wire: &[u8]) -> Result<T, Me
         SHARED | SHARED_BYTES => {
             let lent = PayloadRef::from_bytes(rest)
                 .ok_or_else(|| MessageError("a truncated shared-memory reference".to_owned()))?;
+            if form == SHARED_BYTES && holds_in_place::<T>() {
+                let held = lent.take().map_err(|e| MessageError(e.to_string()))?;
+                return from_held(held);
+            }
             lent.read(|bytes| {
                 if form == SHARED {
                     super::decode(bytes).map_err(|e| MessageError(e.to_string()))
@@ -192,55 +200,6 @@ pub(crate) fn discard(wire: &[u8]) {
     }
 }
 
-/// The bytes of `value` if it is a byte buffer of the fast path.
-fn as_bytes<T: 'static>(value: &T) -> Option<&[u8]> {
-    let value: &dyn Any = value;
-    if let Some(bytes) = value.downcast_ref::<Vec<u8>>() {
-        Some(bytes)
-    } else if let Some(bytes) = value.downcast_ref::<Box<[u8]>>() {
-        Some(bytes)
-    } else if let Some((bytes,)) = value.downcast_ref::<(Vec<u8>,)>() {
-        Some(bytes)
-    } else if let Some((bytes,)) = value.downcast_ref::<(Box<[u8]>,)>() {
-        Some(bytes)
-    } else {
-        None
-    }
-}
-
-/// `bytes` in a buffer of their own, on huge pages when it is big: a fresh
-/// buffer of many megabytes otherwise costs more in page faults than in the
-/// copy itself.
-fn copied(bytes: &[u8]) -> Vec<u8> {
-    let mut buffer = Vec::with_capacity(bytes.len());
-    crate::sys::memory::prefer_huge_pages(&mut buffer);
-    buffer.extend_from_slice(bytes);
-    buffer
-}
-
-/// A `T` made of `bytes`, if `T` is a byte buffer of the fast path.
-fn from_bytes<T: 'static>(bytes: &[u8]) -> Result<T, MessageError> {
-    let id = TypeId::of::<T>();
-    let value: Box<dyn Any> = if id == TypeId::of::<Vec<u8>>() {
-        Box::new(copied(bytes))
-    } else if id == TypeId::of::<Box<[u8]>>() {
-        Box::new(copied(bytes).into_boxed_slice())
-    } else if id == TypeId::of::<(Vec<u8>,)>() {
-        Box::new((copied(bytes),))
-    } else if id == TypeId::of::<(Box<[u8]>,)>() {
-        Box::new((copied(bytes).into_boxed_slice(),))
-    } else {
-        return Err(MessageError(format!(
-            "raw bytes sent for a `{}`",
-            std::any::type_name::<T>()
-        )));
-    };
-    value
-        .downcast::<T>()
-        .map(|value| *value)
-        .map_err(|_| MessageError("a byte buffer of another type".to_owned()))
-}
-
 #[cfg(all(test, process_backend))]
 mod tests {
     use super::*;
@@ -265,6 +224,21 @@ mod tests {
         assert_eq!(
             round_trip(&(boxed.clone(),), Route::MayShare),
             ((boxed,), true)
+        );
+        let shared = bytes::Bytes::from(big.clone());
+        assert_eq!(round_trip(&shared, Route::MayShare), (shared.clone(), true));
+        assert_eq!(
+            round_trip(&(shared.clone(),), Route::MayShare),
+            ((shared.clone(),), true)
+        );
+        let inline = bytes::Bytes::from_static(b"abc");
+        assert_eq!(
+            round_trip(&inline, Route::MayShare),
+            (inline.clone(), false)
+        );
+        assert_eq!(
+            round_trip(&shared, Route::InlineOnly),
+            (shared.clone(), false)
         );
         let words: Vec<u64> = (0..100_000).collect();
         assert_eq!(round_trip(&words, Route::MayShare), (words.clone(), true));

@@ -5,6 +5,7 @@
 //! `postcard`'s variable-length integers, which stay in use for the small
 //! headers of the wire protocol (`process/wire.rs`).
 
+mod buffers;
 pub(crate) mod message;
 
 use serde::Serialize;

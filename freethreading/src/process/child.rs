@@ -163,9 +163,9 @@ fn serve_jobs(
             };
             let (header, args) =
                 split::<JobHeader<'_>>(frame).unwrap_or_else(|garbled| fail(&garbled.0));
-            let outcome = run(header.task, args, header.chunk);
+            let outcome = run(header.task, args, header.chunk).map(bytes::Bytes::from);
             let pushed = match &outcome {
-                Ok(bytes) => writer.push(
+                Ok(bytes) => writer.push_shared(
                     &ReplyHeader {
                         id: header.id,
                         ok: true,

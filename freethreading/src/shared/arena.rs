@@ -339,7 +339,7 @@ impl Arena {
         if reused && zeroed {
             self.zero(offset + BLOCK_HEADER, size - BLOCK_HEADER);
         }
-        let tag = splitmix(header.nonce.fetch_add(1, Ordering::Relaxed) ^ self.id) | 1;
+        let tag = self.fresh_tag();
         let block_header = self.block(offset)?;
         block_header.next_free.store(0, Ordering::Relaxed);
         block_header.exported.store(0, Ordering::Relaxed);
@@ -350,6 +350,31 @@ impl Arena {
             offset: offset + BLOCK_HEADER,
             tag,
         })
+    }
+
+    /// A new tag, never 0.
+    fn fresh_tag(&self) -> u64 {
+        splitmix(self.header().nonce.fetch_add(1, Ordering::Relaxed) ^ self.id) | 1
+    }
+
+    /// Takes over the block at `data` if it still carries `tag`: it gets a
+    /// fresh tag, so that whoever holds the old one can no longer free it,
+    /// and `owner` as its owner, so that it is freed with that process's
+    /// death rather than its allocator's. The new tag; `None` if the block
+    /// was freed or taken over already. A process dying between the two
+    /// steps leaks the block, as a half-done allocation may.
+    pub(crate) fn take_over(&self, data: u64, tag: u64, owner: u32) -> Option<u64> {
+        let block = self.block(data.checked_sub(BLOCK_HEADER)?)?;
+        let fresh = self.fresh_tag();
+        if tag == 0 {
+            return None;
+        }
+        block
+            .tag
+            .compare_exchange(tag, fresh, Ordering::AcqRel, Ordering::Relaxed)
+            .ok()?;
+        block.owner.store(owner, Ordering::Relaxed);
+        Some(fresh)
     }
 
     fn zero(&self, offset: u64, len: u64) {

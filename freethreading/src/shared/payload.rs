@@ -105,6 +105,37 @@ impl PayloadRef {
         Ok(result)
     }
 
+    /// Takes the payload over where it lies, for reading in place for as
+    /// long as the returned [`HeldPayload`] lives: a receive without a
+    /// copy. The block gets a fresh tag and this process as its owner, so
+    /// that neither its sender's [`release`](Self::release) nor its
+    /// sender's death frees it under the reader; dropping the
+    /// `HeldPayload` frees it (and this process's death does).
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](Self::read).
+    pub(crate) fn take(&self) -> io::Result<HeldPayload> {
+        let arena = global()?;
+        let stale = || {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a stale or invalid reference to a payload in shared memory",
+            )
+        };
+        let base = checked_bytes(arena, self).ok_or_else(stale)?;
+        let len = usize::try_from(self.len).map_err(io::Error::other)?;
+        let tag = arena
+            .take_over(self.offset, self.tag, members::me())
+            .ok_or_else(stale)?;
+        Ok(HeldPayload {
+            base,
+            len,
+            offset: self.offset,
+            tag,
+        })
+    }
+
     /// Frees the block if nobody has yet: for a sender whose message will
     /// never be read.
     pub(crate) fn release(&self) {
@@ -166,6 +197,42 @@ impl PayloadRef {
     }
 }
 
+/// A payload this process [took over](PayloadRef::take): its bytes, read
+/// where they lie in the arena, until this is dropped, which frees the
+/// block. What a `bytes::Bytes` received from shared memory owns.
+pub(crate) struct HeldPayload {
+    base: *mut u8,
+    len: usize,
+    offset: u64,
+    tag: u64,
+}
+
+// SAFETY: the bytes are in the arena's mapping, which lives as long as the
+// process (`global` never unmaps it), and nothing else in any process
+// reaches the block while this holds its tag (see the module); so the
+// handle may move to, and be read from, any thread.
+unsafe impl Send for HeldPayload {}
+// SAFETY: as for `Send`; `HeldPayload` only ever reads the bytes.
+unsafe impl Sync for HeldPayload {}
+
+impl AsRef<[u8]> for HeldPayload {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: `base` starts `len` bytes inside the mapping (checked by
+        // `PayloadRef::take`), in a block this process alone holds until
+        // `drop` frees it; its sender wrote them before sending the
+        // reference, and nobody writes them again while it is held.
+        unsafe { std::slice::from_raw_parts(self.base.cast_const(), self.len) }
+    }
+}
+
+impl Drop for HeldPayload {
+    fn drop(&mut self) {
+        if let Ok(arena) = global() {
+            arena.free_tagged(self.offset, self.tag);
+        }
+    }
+}
+
 /// Frees the payload blocks the dead process of `token` allocated and never
 /// had read: a message it was writing, or one whose reader died with it.
 pub(crate) fn reclaim(arena: &Arena, token: u32) {
@@ -193,6 +260,29 @@ mod tests {
         again.release();
         again.release();
         assert!(again.read(|_| ()).is_err());
+    }
+
+    #[test]
+    fn a_payload_taken_over_is_read_in_place_and_freed_when_dropped() {
+        // 3 MB, a size class (4 MiB) no other test here uses.
+        let payload = store(&[&vec![4; 3_000_000]]).unwrap();
+        let held = payload.take().unwrap();
+        assert_eq!(held.as_ref().len(), 3_000_000);
+        assert!(held.as_ref().iter().all(|&b| b == 4));
+        assert!(payload.take().is_err(), "taken over once only");
+        assert!(payload.read(|_| ()).is_err(), "the old tag reads nothing");
+        payload.release();
+        let other = store(&[&vec![5; 3_000_000]]).unwrap();
+        assert_ne!(
+            other.offset, payload.offset,
+            "the sender's release freed nothing"
+        );
+        other.release();
+        assert_eq!(held.as_ref()[2_999_999], 4, "still the payload's bytes");
+        drop(held);
+        let again = store(&[&vec![6; 3_000_000]]).unwrap();
+        assert_eq!(again.offset, payload.offset, "dropping it freed the block");
+        again.release();
     }
 
     #[test]

@@ -187,11 +187,22 @@ pub(crate) mod process {
         Err(unsupported())
     }
 
-    pub(crate) fn read_now(_channel: &Channel, _buf: &mut [u8]) -> io::Result<usize> {
+    pub(crate) fn read_now_into(_channel: &Channel, _buffer: &mut Vec<u8>) -> io::Result<usize> {
+        Err(unsupported())
+    }
+
+    pub(crate) fn read_into(_channel: &Channel, _buffer: &mut Vec<u8>) -> io::Result<usize> {
         Err(unsupported())
     }
 
     pub(crate) fn send(_channel: &Channel, _buf: &[u8]) -> io::Result<usize> {
+        Err(unsupported())
+    }
+
+    pub(crate) fn send_vectored(
+        _channel: &Channel,
+        _parts: &[io::IoSlice<'_>],
+    ) -> io::Result<usize> {
         Err(unsupported())
     }
 

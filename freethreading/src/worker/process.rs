@@ -31,7 +31,7 @@ use crate::task::{TaskError, TaskValue};
 pub(super) struct Worker<R> {
     task: &'static str,
     /// The serialized arguments, or why they could not be serialized.
-    args: Result<Vec<u8>, TaskError>,
+    args: Result<bytes::Bytes, TaskError>,
     /// The shared-memory block the arguments lend, if any: the monitor
     /// keeps it until the child has answered or died, then frees it.
     lent: Mutex<Lent>,
@@ -47,7 +47,7 @@ struct Shared<R> {
 impl<R: TaskValue> Worker<R> {
     pub(super) fn new<A: TaskValue>(task: &'static str, args: &A) -> Self {
         let (args, lent) = match codec::encode_arguments(task, args, Route::MayShare) {
-            Ok(encoded) => (Ok(encoded.wire), encoded.lent),
+            Ok(encoded) => (Ok(encoded.wire.into()), encoded.lent),
             Err(error) => (Err(error), Lent::default()),
         };
         Worker {
@@ -76,7 +76,7 @@ impl<R: TaskValue> Worker<R> {
             task: self.task,
             chunk: false,
         };
-        job.push(&header, args)
+        job.push_shared(&header, args)
             .map_err(|too_big| WorkerError::Task(TaskError::arguments(self.task, too_big.0)))?;
         let identity = Identity {
             name: name.to_owned(),

@@ -13,7 +13,8 @@ use crate::task::{TaskError, TaskValue};
 pub(super) struct Job {
     pub(super) task: &'static str,
     pub(super) chunk: bool,
-    pub(super) args: Vec<u8>,
+    /// Shared, so that a big one is written from where it lies.
+    pub(super) args: bytes::Bytes,
     /// The shared-memory block the arguments lend, if they went that way:
     /// freed with the job (its reply in, its worker dead, or never sent)
     /// unless the worker freed it as it read it.
@@ -33,7 +34,7 @@ impl Job {
         Job {
             task,
             chunk: false,
-            args: args.wire,
+            args: args.wire.into(),
             lent: args.lent,
             reply: Box::new(One(reply)),
             started: false,
@@ -50,7 +51,7 @@ impl Job {
         Job {
             task,
             chunk: true,
-            args: args.wire,
+            args: args.wire.into(),
             lent: args.lent,
             reply: Box::new(Chunk { reply, len }),
             started: false,

@@ -165,7 +165,7 @@ impl Link {
             chunk: job.chunk,
         };
         let start = self.writer.len();
-        if let Err(too_big) = self.writer.push(&header, &job.args) {
+        if let Err(too_big) = self.writer.push_shared(&header, &job.args) {
             let error = TaskError::arguments(job.task, too_big.0);
             job.fail(Failure::Task(error));
             return;

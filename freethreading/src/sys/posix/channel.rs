@@ -14,8 +14,32 @@ use crate::sys::os::process as os;
 pub(crate) type Channel = UnixStream;
 
 /// Reads what `channel` holds now, without waiting: `WouldBlock` if nothing.
+#[cfg(test)]
 pub(crate) fn read_now(channel: &Channel, buf: &mut [u8]) -> io::Result<usize> {
     let (read, _) = rustix::net::recv(channel, buf, RecvFlags::DONTWAIT)?;
+    Ok(read)
+}
+
+/// As [`read_now`], appending to `buffer`'s spare capacity, which is
+/// never zero-filled first (rustix's `spare_capacity` reads into the
+/// uninitialized room and sets the length to what arrived).
+pub(crate) fn read_now_into(channel: &Channel, buffer: &mut Vec<u8>) -> io::Result<usize> {
+    let (read, _) = rustix::net::recv(
+        channel,
+        rustix::buffer::spare_capacity(buffer),
+        RecvFlags::DONTWAIT,
+    )?;
+    Ok(read)
+}
+
+/// As [`read_now_into`], blocking until something arrives (or the stream
+/// ends: `Ok(0)`).
+pub(crate) fn read_into(channel: &Channel, buffer: &mut Vec<u8>) -> io::Result<usize> {
+    let (read, _) = rustix::net::recv(
+        channel,
+        rustix::buffer::spare_capacity(buffer),
+        RecvFlags::empty(),
+    )?;
     Ok(read)
 }
 
@@ -39,4 +63,17 @@ pub(crate) fn wait_readable(channel: &Channel, timeout: Duration) -> io::Result<
 pub(crate) fn send(channel: &Channel, buf: &[u8]) -> io::Result<usize> {
     os::no_sigpipe(channel)?;
     Ok(rustix::net::send(channel, buf, os::SEND_FLAGS)?)
+}
+
+/// As [`send`], gathering `parts` in one system call (`sendmsg`): a frame's
+/// header and its payload leave together without being copied together.
+pub(crate) fn send_vectored(channel: &Channel, parts: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    os::no_sigpipe(channel)?;
+    let mut control = rustix::net::SendAncillaryBuffer::default();
+    Ok(rustix::net::sendmsg(
+        channel,
+        parts,
+        &mut control,
+        os::SEND_FLAGS,
+    )?)
 }

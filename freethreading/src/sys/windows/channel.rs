@@ -287,6 +287,30 @@ pub(crate) fn read_now(channel: &Channel, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+/// As [`read_now`], appending to `buffer`'s spare capacity. The overlapped
+/// `ReadFile` here takes an initialized slice, so the room is zero-filled
+/// first (the POSIX channel reads into it uninitialized).
+pub(crate) fn read_now_into(channel: &Channel, buffer: &mut Vec<u8>) -> io::Result<usize> {
+    into_spare(buffer, |room| read_now(channel, room))
+}
+
+/// As [`read_now_into`], blocking until something arrives (or the pipe
+/// ends: `Ok(0)`).
+pub(crate) fn read_into(channel: &Channel, buffer: &mut Vec<u8>) -> io::Result<usize> {
+    into_spare(buffer, |room| channel.read_some(room))
+}
+
+fn into_spare(
+    buffer: &mut Vec<u8>,
+    read: impl FnOnce(&mut [u8]) -> io::Result<usize>,
+) -> io::Result<usize> {
+    let old = buffer.len();
+    buffer.resize(buffer.capacity(), 0);
+    let result = read(&mut buffer[old..]);
+    buffer.truncate(old + result.as_ref().map_or(0, |&n| n));
+    result
+}
+
 /// Waits until `channel` has something to read (or has ended), for
 /// `timeout` at most: `false` if it has not. It reads one byte ahead to wait
 /// in the kernel rather than poll; the next read delivers it.
@@ -323,6 +347,15 @@ pub(crate) fn wait_readable(channel: &Channel, timeout: Duration) -> io::Result<
 /// a peer that has gone is a `BrokenPipe` error.
 pub(crate) fn send(channel: &Channel, buf: &[u8]) -> io::Result<usize> {
     channel.write_some(buf)
+}
+
+/// As [`send`], for the first part of `parts` that is not empty: a pipe
+/// has no gathering write, so a caller's loop sends one part per call.
+pub(crate) fn send_vectored(channel: &Channel, parts: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    match parts.iter().find(|part| !part.is_empty()) {
+        Some(part) => channel.write_some(part),
+        None => Ok(0),
+    }
 }
 
 #[cfg(test)]
