@@ -98,6 +98,14 @@ impl Workers {
             Some(backend) => backend,
             None => try_get_backend().map_err(Failure::Backend)?,
         };
+        if backend == Backend::Mpi && try_get_backend() != Ok(Backend::Mpi) {
+            // Worker ranks take over only in a program started on MPI.
+            return Err(Failure::Spawn(Arc::new(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a pool on the mpi backend needs a program started on it: \
+                 FREETHREADING_BACKEND=mpi, under mpirun or srun",
+            ))));
+        }
         match backend {
             Backend::Threading => thread::Crew::start(prefix, size, initializer, max_jobs)
                 .map(Workers::Thread)
