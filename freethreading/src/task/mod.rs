@@ -157,8 +157,13 @@ where
 {
     let input: A = message::decode(bytes).map_err(|e| TaskError::arguments(task, e))?;
     let output = unwind::catch(|| run(input))?;
-    let encoded =
-        message::encode(&output, Route::MayShare).map_err(|e| TaskError::result(task, e))?;
+    // An MPI rank shares no memory with rank 0: its results go inline.
+    let route = if crate::backend::try_get_backend() == Ok(crate::Backend::Mpi) {
+        Route::InlineOnly
+    } else {
+        Route::MayShare
+    };
+    let encoded = message::encode(&output, route).map_err(|e| TaskError::result(task, e))?;
     // The parent frees the block once it has read the reply; if this
     // process dies first, the parent reclaims it with the death.
     encoded.lent.hand_over();
