@@ -185,7 +185,7 @@ pub(crate) fn run(suite: &Suite, pool: &WorkerPool) -> Result<(), String> {
                 }),
             ],
         );
-        shared_rows(suite, pool, &floor, (key, echo_key), &bytes, calls)?;
+        shared_rows(suite, pool, &floor, (key, echo_key), &bytes, calls);
     }
     nested_row(suite, pool, mode);
     queue_row(suite, mode);
@@ -202,7 +202,7 @@ fn shared_rows(
     (key, echo_key): (&str, &str),
     bytes: &[u8],
     calls: u32,
-) -> Result<(), String> {
+) {
     let len = bytes.len();
     let mib = key_mib(key);
     let shared = Bytes::copy_from_slice(bytes);
@@ -251,7 +251,6 @@ fn shared_rows(
             }),
         ],
     );
-    Ok(())
 }
 
 /// A 16 MiB `serde_bytes` field in a struct, against the same bytes as a
@@ -289,7 +288,8 @@ fn nested_row(suite: &Suite, pool: &WorkerPool, mode: Mode) {
 }
 
 /// A 16 MiB `Vec<u8>` put on a queue, got by a worker, put back and got
-/// here: two put + get pairs per round, against one `memcpy` per pair.
+/// here: two put + get pairs per round, against one `memcpy` per pair; the
+/// worker's start is not timed ([`after_meeting`]).
 fn queue_row(suite: &Suite, mode: Mode) {
     let len = mode.pick(16 * MIB, MIB / 2);
     let rounds: u32 = mode.pick(4, 1);
@@ -302,20 +302,23 @@ fn queue_row(suite: &Suite, mode: Mode) {
         Weight::Light,
         2 * rounds,
         vec![
-            Side::new(crate::processes::OURS, || {
+            Side::measured(crate::processes::OURS, || {
                 let there = Queue::new();
                 let back = Queue::new();
-                let worker = Worker::new(bounce, (there.clone(), back.clone(), rounds));
+                let worker = Worker::new(bounce, (there.clone(), back.clone(), rounds + 1));
                 worker.start().map_err(why)?;
-                for _ in 0..rounds {
+                let mut round = || -> Result<(), String> {
                     there
                         .put(item.take().ok_or("the item was lost")?)
                         .map_err(why)?;
                     let got = back.get().map_err(why)?;
                     check(got.len(), len)?;
                     item = Some(got);
-                }
-                worker.join().map_err(why)?
+                    Ok(())
+                };
+                let took = after_meeting(&mut round, rounds)?;
+                worker.join().map_err(why)??;
+                Ok(took)
             }),
             memcpy_side(&source, &mut target, rounds),
         ],
@@ -335,24 +338,43 @@ fn shared_queue_row(suite: &Suite, mode: Mode) {
         Weight::Light,
         2 * rounds,
         vec![
-            Side::new(crate::processes::OURS, || {
+            Side::measured(crate::processes::OURS, || {
                 let there = Queue::new();
                 let back = Queue::new();
-                let worker = Worker::new(shared_bounce, (there.clone(), back.clone(), rounds));
+                let worker = Worker::new(shared_bounce, (there.clone(), back.clone(), rounds + 1));
                 worker.start().map_err(why)?;
-                for _ in 0..rounds {
+                let mut round = || -> Result<(), String> {
                     there
                         .put(item.take().ok_or("the item was lost")?)
                         .map_err(why)?;
                     let got = back.get().map_err(why)?;
                     check(got.len(), len)?;
                     item = Some(got);
-                }
-                worker.join().map_err(why)?
+                    Ok(())
+                };
+                let took = after_meeting(&mut round, rounds)?;
+                worker.join().map_err(why)??;
+                Ok(took)
             }),
             memcpy_side(&source, &mut target, rounds),
         ],
     );
+}
+
+/// Meets a freshly started worker with one round (which waits for it to
+/// start, and leaves both sides' memory as warm as the floor's buffers),
+/// then times `rounds` more: the worker's start stays out of the figure,
+/// as in the suite's `Lock`, `Event` and `Barrier` rows.
+fn after_meeting(
+    round: &mut impl FnMut() -> Result<(), String>,
+    rounds: u32,
+) -> Result<std::time::Duration, String> {
+    round()?;
+    let start = Instant::now();
+    for _ in 0..rounds {
+        round()?;
+    }
+    Ok(start.elapsed())
 }
 
 /// `memcpy` of `source`, twice a round: the floor of the queue rows.

@@ -4,11 +4,15 @@
 //! encoder's output rather than copying the whole of it behind a first one):
 //!
 //! - `INLINE`: the value's bitcode;
+//! - `INLINE_POSTCARD`: the value's postcard, for a value that carries a big
+//!   byte string through serde's bytes path ([`probe`](super::probe): a
+//!   `#[serde(with = "serde_bytes")]` field), which postcard copies in one
+//!   go where bitcode visits every byte;
 //! - `INLINE_BYTES`: the value is a byte buffer of the fast path
 //!   ([`buffers`](super::buffers): `Vec<u8>`, `Box<[u8]>`, `bytes::Bytes`,
 //!   or a one-element tuple of one), its bytes as they are: one copy, where
 //!   serde would visit every byte;
-//! - `SHARED`, `SHARED_BYTES`: the same, from [`SHARED_FROM`] bytes up, in a
+//! - `SHARED`, `SHARED_BYTES`, `SHARED_POSTCARD`: the same, from [`SHARED_FROM`] bytes up, in a
 //!   block of the shared-memory arena ([`crate::shared::payload`]), whose
 //!   reference is the message. The receiver reads the value from its own
 //!   mapping and frees the block, so big payloads are copied once per side,
@@ -28,6 +32,8 @@ const INLINE: u8 = 0;
 const INLINE_BYTES: u8 = 1;
 const SHARED: u8 = 2;
 const SHARED_BYTES: u8 = 3;
+const INLINE_POSTCARD: u8 = 4;
+const SHARED_POSTCARD: u8 = 5;
 
 /// From how many bytes a message goes through shared memory: below this,
 /// one copy into the socket costs less than a block's allocation, the
@@ -124,17 +130,41 @@ pub(crate) fn encode<T: Serialize + 'static>(
             lent: Lent::default(),
         });
     }
-    let mut wire = super::encode(value)?;
-    if share && wire.len() >= SHARED_FROM {
-        if let Some(lent) = payload::store(&[&wire]) {
-            return Ok(shared(SHARED, lent));
+    if super::probe::carries_big_bytes(value) {
+        // A value postcard cannot write (a sequence of unknown length) goes
+        // as bitcode.
+        let size = postcard::ser_flavors::Size::default();
+        if let Ok(len) = postcard::serialize_with_flavor::<T, _, usize>(value, size) {
+            // Big: written straight into shared memory, one copy.
+            if share && len >= SHARED_FROM {
+                let stored = payload::store_with(len, |block| {
+                    postcard::to_slice(value, block).is_ok_and(|written| written.len() == len)
+                });
+                if let Some(lent) = stored {
+                    return Ok(shared(SHARED_POSTCARD, lent));
+                }
+            }
+            if let Ok(wire) = postcard::to_allocvec(value) {
+                return Ok(finish(wire, (INLINE_POSTCARD, SHARED_POSTCARD), share));
+            }
         }
     }
-    wire.push(INLINE);
-    Ok(Message {
+    Ok(finish(super::encode(value)?, (INLINE, SHARED), share))
+}
+
+/// The message of an encoded value: through shared memory if it may and is
+/// big (and the arena has room), else inline.
+fn finish(mut wire: Vec<u8>, (inline, in_shared): (u8, u8), share: bool) -> Message {
+    if share && wire.len() >= SHARED_FROM {
+        if let Some(lent) = payload::store(&[&wire]) {
+            return shared(in_shared, lent);
+        }
+    }
+    wire.push(inline);
+    Message {
         wire,
         lent: Lent::default(),
-    })
+    }
 }
 
 fn shared(form: u8, lent: PayloadRef) -> Message {
@@ -156,19 +186,18 @@ pub(crate) fn decode<T: DeserializeOwned + 'static>(wire: &[u8]) -> Result<T, Me
     match form {
         INLINE => super::decode(rest).map_err(|e| MessageError(e.to_string())),
         INLINE_BYTES => from_bytes(rest),
-        SHARED | SHARED_BYTES => {
+        INLINE_POSTCARD => from_postcard(rest),
+        SHARED | SHARED_BYTES | SHARED_POSTCARD => {
             let lent = PayloadRef::from_bytes(rest)
                 .ok_or_else(|| MessageError("a truncated shared-memory reference".to_owned()))?;
             if form == SHARED_BYTES && holds_in_place::<T>() {
                 let held = lent.take().map_err(|e| MessageError(e.to_string()))?;
                 return from_held(held);
             }
-            lent.read(|bytes| {
-                if form == SHARED {
-                    super::decode(bytes).map_err(|e| MessageError(e.to_string()))
-                } else {
-                    from_bytes(bytes)
-                }
+            lent.read(|bytes| match form {
+                SHARED => super::decode(bytes).map_err(|e| MessageError(e.to_string())),
+                SHARED_POSTCARD => from_postcard(bytes),
+                _ => from_bytes(bytes),
             })
             .map_err(|e| MessageError(e.to_string()))?
         }
@@ -176,12 +205,18 @@ pub(crate) fn decode<T: DeserializeOwned + 'static>(wire: &[u8]) -> Result<T, Me
     }
 }
 
+fn from_postcard<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, MessageError> {
+    postcard::from_bytes(bytes).map_err(|e| MessageError(e.to_string()))
+}
+
 /// How many bytes a message carries: its own length, or for one in shared
 /// memory the length of the payload it names (what a limit on messages
 /// must count).
 pub(crate) fn carried_len(wire: &[u8]) -> usize {
     match wire.split_last() {
-        Some((&(SHARED | SHARED_BYTES), rest)) if rest.len() == payload::REF_LEN => {
+        Some((&(SHARED | SHARED_BYTES | SHARED_POSTCARD), rest))
+            if rest.len() == payload::REF_LEN =>
+        {
             PayloadRef::from_bytes(rest)
                 .and_then(|lent| usize::try_from(lent.len()).ok())
                 .map_or(wire.len(), |len| len.saturating_add(1))
@@ -193,7 +228,7 @@ pub(crate) fn carried_len(wire: &[u8]) -> usize {
 /// Frees the block a message names, if any, without reading it: for a
 /// receiver that drops a message unread (a queue dropped with items in it).
 pub(crate) fn discard(wire: &[u8]) {
-    if let Some((&(SHARED | SHARED_BYTES), rest)) = wire.split_last() {
+    if let Some((&(SHARED | SHARED_BYTES | SHARED_POSTCARD), rest)) = wire.split_last() {
         if let Some(lent) = PayloadRef::from_bytes(rest) {
             lent.release();
         }
@@ -209,6 +244,14 @@ mod tests {
         let shared = message.lent.is_shared();
         message.lent.hand_over();
         (decode(&message.wire).unwrap(), shared)
+    }
+
+    /// A struct with a byte field for serde's bytes path.
+    #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+    struct Frame {
+        id: u32,
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
     }
 
     #[test]
@@ -242,6 +285,16 @@ mod tests {
         );
         let words: Vec<u64> = (0..100_000).collect();
         assert_eq!(round_trip(&words, Route::MayShare), (words.clone(), true));
+        for len in [100, 100_000, SHARED_FROM + 3] {
+            let frame = Frame {
+                id: 3,
+                data: vec![5; len],
+            };
+            let (back, shared) = round_trip(&frame, Route::MayShare);
+            assert_eq!((back, shared), (frame.clone(), len > SHARED_FROM));
+            let (back, _) = round_trip(&(frame.clone(), 9_u8), Route::InlineOnly);
+            assert_eq!(back, (frame, 9));
+        }
         let pair = (7_u32, String::from("x"));
         assert_eq!(round_trip(&pair, Route::MayShare), (pair.clone(), false));
     }

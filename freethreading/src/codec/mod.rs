@@ -7,6 +7,7 @@
 
 mod buffers;
 pub(crate) mod message;
+mod probe;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

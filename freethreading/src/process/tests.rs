@@ -35,8 +35,8 @@ fn a_worker_whose_parent_hangs_up_with_replies_unread_exits_quietly() {
     );
     // Takes one byte of the reply, so that the rest is surely there, unread.
     let deadline = Instant::now() + Duration::from_secs(30);
-    let mut byte = [0_u8; 1];
-    while sys::read_now(&process.channel, &mut byte).is_err() {
+    let mut byte = Vec::with_capacity(1);
+    while sys::read_now_into(&process.channel, &mut byte).is_err() {
         assert!(Instant::now() < deadline, "no reply came");
         std::thread::sleep(Duration::from_millis(1));
     }

@@ -44,8 +44,23 @@ pub(crate) const REF_LEN: usize = 32;
 /// arena; `None` when there is no arena or it has no room, for the caller to
 /// send the bytes inline instead.
 pub(crate) fn store(parts: &[&[u8]]) -> Option<PayloadRef> {
-    let arena = global().ok()?;
     let len: usize = parts.iter().map(|part| part.len()).sum();
+    store_with(len, |block| {
+        let mut at = 0;
+        for part in parts {
+            block[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        true
+    })
+}
+
+/// Has `write` fill a new block of `len` bytes in place (an encoder that
+/// writes straight into shared memory, rather than into a buffer then
+/// copied); `None` when there is no arena, it has no room, or `write`
+/// returns `false`, for the caller to send the value inline instead.
+pub(crate) fn store_with(len: usize, write: impl FnOnce(&mut [u8]) -> bool) -> Option<PayloadRef> {
+    let arena = global().ok()?;
     let block = arena.alloc_dirty(kind::PAYLOAD, len as u64, members::me())?;
     let payload = PayloadRef {
         arena: arena.id(),
@@ -53,19 +68,17 @@ pub(crate) fn store(parts: &[&[u8]]) -> Option<PayloadRef> {
         tag: block.tag,
         len: len as u64,
     };
-    let Some(base) = checked_bytes(arena, &payload) else {
-        arena.free_tagged(block.offset, block.tag);
-        return None;
-    };
-    let mut at = 0;
-    for part in parts {
+    let written = checked_bytes(arena, &payload).is_some_and(|base| {
         // SAFETY: `base` starts `len` bytes of the block (checked by
         // `checked_bytes`), which this process allocated and nobody else
-        // can reach before the reference is sent; `at + part.len() <= len`.
-        unsafe {
-            std::ptr::copy_nonoverlapping(part.as_ptr(), base.add(at), part.len());
-        }
-        at += part.len();
+        // can reach before the reference is sent; the slice is gone when
+        // `write` returns.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(base, len) };
+        write(bytes)
+    });
+    if !written {
+        arena.free_tagged(block.offset, block.tag);
+        return None;
     }
     Some(payload)
 }

@@ -13,15 +13,9 @@ use crate::sys::os::process as os;
 /// The byte stream between a parent and one worker: a Unix socket pair.
 pub(crate) type Channel = UnixStream;
 
-/// Reads what `channel` holds now, without waiting: `WouldBlock` if nothing.
-#[cfg(test)]
-pub(crate) fn read_now(channel: &Channel, buf: &mut [u8]) -> io::Result<usize> {
-    let (read, _) = rustix::net::recv(channel, buf, RecvFlags::DONTWAIT)?;
-    Ok(read)
-}
-
-/// As [`read_now`], appending to `buffer`'s spare capacity, which is
-/// never zero-filled first (rustix's `spare_capacity` reads into the
+/// Reads what `channel` holds now, without waiting (`WouldBlock` if
+/// nothing), appending to `buffer`'s spare capacity, which is never
+/// zero-filled first (rustix's `spare_capacity` reads into the
 /// uninitialized room and sets the length to what arrived).
 pub(crate) fn read_now_into(channel: &Channel, buffer: &mut Vec<u8>) -> io::Result<usize> {
     let (read, _) = rustix::net::recv(

@@ -32,7 +32,9 @@ use windows_sys::Win32::System::Threading::{
     PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_SYNCHRONIZE, WaitForSingleObject,
 };
 
-pub(crate) use super::channel::{Channel, read_now, send, wait_readable};
+pub(crate) use super::channel::{
+    Channel, read_into, read_now_into, send, send_vectored, wait_readable,
+};
 
 /// Whether this platform can run process workers.
 pub(crate) const PROCESSES_SUPPORTED: bool = true;
