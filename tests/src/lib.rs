@@ -247,3 +247,6 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
         std::thread::park();
     }
 }
+
+#[cfg(windows)]
+pub mod windows;

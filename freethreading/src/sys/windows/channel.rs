@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use windows_sys::Win32::Foundation::{
-    ERROR_BROKEN_PIPE, ERROR_IO_PENDING, ERROR_NO_DATA, ERROR_OPERATION_ABORTED, GENERIC_READ,
-    GENERIC_WRITE, HANDLE, INVALID_HANDLE_VALUE, TRUE, WAIT_OBJECT_0,
+    ERROR_BROKEN_PIPE, ERROR_IO_PENDING, ERROR_NO_DATA, ERROR_OPERATION_ABORTED,
+    ERROR_PIPE_NOT_CONNECTED, GENERIC_READ, GENERIC_WRITE, HANDLE, INVALID_HANDLE_VALUE, TRUE,
+    WAIT_OBJECT_0,
 };
 use windows_sys::Win32::Storage::FileSystem::{
     CreateFileW, FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_OVERLAPPED, OPEN_EXISTING,
@@ -251,9 +252,12 @@ impl Channel {
     }
 }
 
-/// Whether `error` says the peer has closed its end.
+/// Whether `error` says the peer has closed its end: a client whose server
+/// disconnected it reads `ERROR_PIPE_NOT_CONNECTED`, not a broken pipe.
 fn ended(error: &io::Error) -> bool {
-    super::is(error, ERROR_BROKEN_PIPE) || super::is(error, ERROR_NO_DATA)
+    super::is(error, ERROR_BROKEN_PIPE)
+        || super::is(error, ERROR_NO_DATA)
+        || super::is(error, ERROR_PIPE_NOT_CONNECTED)
 }
 
 impl Read for &Channel {
@@ -406,5 +410,18 @@ mod tests {
         std::thread::sleep(Duration::from_millis(50));
         a.shutdown(Shutdown::Both).unwrap();
         assert_eq!(reader.join().unwrap().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_client_whose_server_shut_down_reads_the_end() {
+        let (a, b) = Channel::pair().unwrap();
+        a.shutdown(Shutdown::Both).unwrap();
+        assert_eq!((&b).read(&mut [0; 8]).unwrap(), 0, "an end of stream");
+        assert!(wait_readable(&b, Duration::from_secs(5)).unwrap());
+        assert_eq!(read_now(&b, &mut [0; 8]).unwrap(), 0);
+        assert_eq!(
+            send(&b, b"x").unwrap_err().kind(),
+            io::ErrorKind::BrokenPipe
+        );
     }
 }
