@@ -160,11 +160,13 @@ impl Channel {
         timeout: Option<Duration>,
         start: impl FnOnce(HANDLE, *mut OVERLAPPED) -> windows_sys::core::BOOL,
     ) -> io::Result<Option<u32>> {
-        let event = match self.inner.events.lock().pop() {
+        let reused = self.inner.events.lock().pop();
+        let event = match reused {
             Some(event) => event,
-            // SAFETY: plain call: an unnamed manual-reset event.
             None => {
-                super::owned(unsafe { CreateEventW(std::ptr::null(), TRUE, 0, std::ptr::null()) })?
+                // SAFETY: plain call: an unnamed manual-reset event.
+                let event = unsafe { CreateEventW(std::ptr::null(), TRUE, 0, std::ptr::null()) };
+                super::owned(event)?
             }
         };
         // SAFETY: all-zero is a valid OVERLAPPED (offsets are unused on pipes).
