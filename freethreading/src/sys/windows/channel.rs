@@ -161,13 +161,12 @@ impl Channel {
         start: impl FnOnce(HANDLE, *mut OVERLAPPED) -> windows_sys::core::BOOL,
     ) -> io::Result<Option<u32>> {
         let reused = self.inner.events.lock().pop();
-        let event = match reused {
-            Some(event) => event,
-            None => {
-                // SAFETY: plain call: an unnamed manual-reset event.
-                let event = unsafe { CreateEventW(std::ptr::null(), TRUE, 0, std::ptr::null()) };
-                super::owned(event)?
-            }
+        let event = if let Some(event) = reused {
+            event
+        } else {
+            // SAFETY: plain call: an unnamed manual-reset event.
+            let event = unsafe { CreateEventW(std::ptr::null(), TRUE, 0, std::ptr::null()) };
+            super::owned(event)?
         };
         // SAFETY: all-zero is a valid OVERLAPPED (offsets are unused on pipes).
         let mut request: OVERLAPPED = unsafe { std::mem::zeroed() };
