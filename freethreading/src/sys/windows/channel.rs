@@ -44,6 +44,11 @@ struct Inner {
     closed: AtomicBool,
     /// A byte read ahead by `wait_readable`, delivered first.
     ahead: Mutex<Option<u8>>,
+    /// Manual-reset events of requests that have ended, for the next ones:
+    /// creating and closing one per request cost two more system calls (a
+    /// round trip to the wineserver each, under Wine). A read or write
+    /// resets its event as it begins.
+    events: Mutex<Vec<OwnedHandle>>,
 }
 
 const BUFFER: u32 = 64 * 1024;
@@ -102,6 +107,7 @@ impl Channel {
             server,
             closed: AtomicBool::new(false),
             ahead: Mutex::new(None),
+            events: Mutex::new(Vec::new()),
         };
         Channel {
             inner: Arc::new(inner),
@@ -154,14 +160,32 @@ impl Channel {
         timeout: Option<Duration>,
         start: impl FnOnce(HANDLE, *mut OVERLAPPED) -> windows_sys::core::BOOL,
     ) -> io::Result<Option<u32>> {
-        // SAFETY: plain call: an unnamed manual-reset event.
-        let event =
-            super::owned(unsafe { CreateEventW(std::ptr::null(), TRUE, 0, std::ptr::null()) })?;
+        let reused = self.inner.events.lock().pop();
+        let event = if let Some(event) = reused {
+            event
+        } else {
+            // SAFETY: plain call: an unnamed manual-reset event.
+            let event = unsafe { CreateEventW(std::ptr::null(), TRUE, 0, std::ptr::null()) };
+            super::owned(event)?
+        };
         // SAFETY: all-zero is a valid OVERLAPPED (offsets are unused on pipes).
         let mut request: OVERLAPPED = unsafe { std::mem::zeroed() };
         request.hEvent = event.as_raw_handle();
+        let ended = self.run(&mut request, timeout, start);
+        // The request has ended (`run` waits it out): its event is free.
+        self.inner.events.lock().push(event);
+        ended
+    }
+
+    /// [`overlapped`](Self::overlapped)'s request, started and waited out.
+    fn run(
+        &self,
+        request: &mut OVERLAPPED,
+        timeout: Option<Duration>,
+        start: impl FnOnce(HANDLE, *mut OVERLAPPED) -> windows_sys::core::BOOL,
+    ) -> io::Result<Option<u32>> {
         let handle = self.raw();
-        if start(handle, &raw mut request) == 0 {
+        if start(handle, request) == 0 {
             let error = io::Error::last_os_error();
             if !super::is(&error, ERROR_IO_PENDING) {
                 return Err(error);
@@ -171,14 +195,14 @@ impl Channel {
                 // SAFETY: a live event handle.
                 if unsafe { WaitForSingleObject(request.hEvent, ms) } != WAIT_OBJECT_0 {
                     // SAFETY: cancels only this request, still live here.
-                    unsafe { CancelIoEx(handle, &raw const request) };
+                    unsafe { CancelIoEx(handle, &raw const *request) };
                 }
             }
         }
         let mut done = 0;
         // SAFETY: `request` stays in place until the request has ended,
         // which waiting here ensures.
-        if unsafe { GetOverlappedResult(handle, &raw const request, &raw mut done, TRUE) } == 0 {
+        if unsafe { GetOverlappedResult(handle, &raw const *request, &raw mut done, TRUE) } == 0 {
             let error = io::Error::last_os_error();
             return if super::is(&error, ERROR_OPERATION_ABORTED) && !self.closed() {
                 Ok(None)
