@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use mpi::environment::{Threading, Universe};
 use mpi::topology::SimpleCommunicator;
-use mpi::traits::{Communicator, Destination, MatchedReceiveVec, Source};
+use mpi::traits::{CommunicatorCollectives, Communicator, Destination, MatchedReceiveVec, Source};
 use parking_lot::Mutex;
 
 /// A process's rank in the MPI job.
@@ -40,7 +40,14 @@ pub(crate) struct World {
     pub(crate) size: Rank,
     /// The processor (host) name MPI gives this rank.
     pub(crate) host: String,
+    /// Every rank's host, by rank: gathered once at start, so that rank 0
+    /// knows where a worker runs before the worker answers anything.
+    pub(crate) hosts: Vec<String>,
 }
+
+/// The longest host name kept (MPI's `MPI_MAX_PROCESSOR_NAME` is 256 in
+/// Open MPI and MPICH).
+const HOST_BYTES: usize = 256;
 
 /// MPI's state, behind the lock every call takes.
 struct State {
@@ -90,10 +97,27 @@ fn start() -> Result<World, String> {
         None => return Err("MPI was finalized before the `mpi` backend started".to_owned()),
     }
     let comm = SimpleCommunicator::world();
+    let host = mpi::environment::processor_name().unwrap_or_else(|_| "unknown".to_owned());
+    // Collective: every rank starts here once (rank 0 at its first use of
+    // the crate, the others as they take over).
+    let mut mine = [0_u8; HOST_BYTES];
+    let len = host.len().min(HOST_BYTES);
+    mine[..len].copy_from_slice(&host.as_bytes()[..len]);
+    let size = comm.size();
+    let mut all = vec![0_u8; HOST_BYTES * usize::try_from(size).unwrap_or(0)];
+    comm.all_gather_into(&mine[..], &mut all[..]);
+    let hosts = all
+        .chunks(HOST_BYTES)
+        .map(|name| {
+            let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+            String::from_utf8_lossy(&name[..end]).into_owned()
+        })
+        .collect();
     Ok(World {
         rank: comm.rank(),
-        size: comm.size(),
-        host: mpi::environment::processor_name().unwrap_or_else(|_| "unknown".to_owned()),
+        size,
+        host,
+        hosts,
     })
 }
 

@@ -1,6 +1,9 @@
 //! Rank 0's side of one link: a worker (a pool's slot, or a `Worker`) on a
-//! worker rank, greeted once, then sent jobs one at a time, each answered
-//! before the next is sent, and closed when its crew is done.
+//! worker rank. Opening a link only sends its welcome: nothing waits for
+//! the rank, which may be busy with another link's task. The greeting is
+//! read before the link's first reply ([`RankLink::ready`]); then jobs go
+//! one at a time, each answered before the next is sent, and the link is
+//! closed when dropped.
 
 use std::io;
 
@@ -11,7 +14,7 @@ use crate::current::{LiveWorker, register_rank};
 use crate::process::wire::{Hello, JobHeader, Welcome};
 use crate::task::TaskError;
 
-/// Why a link could not be opened.
+/// Why a link cannot serve.
 pub(crate) enum NotReady {
     /// The initializer failed on the worker rank.
     Initializer(TaskError),
@@ -25,23 +28,41 @@ pub(crate) struct RankLink {
     /// Counts the link as a live worker while it is open.
     live: Option<LiveWorker>,
     next_id: u64,
+    greeted: bool,
 }
 
 impl RankLink {
-    /// Opens links named `names` on as many distinct worker ranks, each
-    /// greeted and ready, or none.
+    /// Opens links named `names` on as many distinct worker ranks, the
+    /// least busy: each is sent its welcome and counted as a live worker.
     pub(crate) fn open_many(
         names: &[String],
         daemon: bool,
         initializer: Option<(&str, &[u8])>,
-    ) -> Result<Vec<RankLink>, NotReady> {
-        let world = super::world().map_err(NotReady::Lost)?;
+    ) -> io::Result<Vec<RankLink>> {
+        let world = super::world()?;
+        if world.rank != 0 {
+            // Worker ranks take orders from rank 0 alone.
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "a task on MPI worker rank {} cannot start workers or pools of its own: \
+                     on the mpi backend only rank 0 does",
+                    world.rank
+                ),
+            ));
+        }
         let worker_ranks = usize::try_from(world.size - 1).unwrap_or(0);
-        let places = ranks::open(names.len(), worker_ranks).map_err(NotReady::Lost)?;
-        // Every welcome first, then every greeting: the ranks start at once.
-        let mut sent = Vec::with_capacity(places.len());
-        let mut failure = None;
-        for (place, name) in places.into_iter().zip(names) {
+        let places = ranks::open(names.len(), worker_ranks)?;
+        let mut links = Vec::with_capacity(places.len());
+        let mut places = places.into_iter();
+        for (place, name) in places.by_ref().zip(names) {
+            // From here on, closed (and its place given back) when dropped.
+            let mut link = RankLink {
+                place,
+                live: None,
+                next_id: 0,
+                greeted: false,
+            };
             let welcome = Welcome {
                 build: super::build_id(),
                 name: name.clone(),
@@ -53,51 +74,40 @@ impl RankLink {
                 link: place.tag,
                 welcome,
             };
-            match comm::send(place.rank, ORDER, &order_message(&order, &[])) {
-                Ok(()) => sent.push((place, name)),
-                Err(e) => {
-                    ranks::close(place);
-                    failure.get_or_insert(NotReady::Lost(e));
-                }
+            if let Err(e) = comm::send(place.rank, ORDER, &order_message(&order, &[])) {
+                // Never welcomed: nothing to close on the rank.
+                link.greeted = true;
+                link.place.tag = -1;
+                drop(link);
+                ranks::close(place);
+                return Err(e);
             }
+            let host = usize::try_from(place.rank)
+                .ok()
+                .and_then(|rank| world.hosts.get(rank))
+                .cloned()
+                .unwrap_or_default();
+            link.live = Some(register_rank(name.clone(), place.rank, host, daemon));
+            links.push(link);
         }
-        let mut links = Vec::with_capacity(sent.len());
-        for (place, name) in sent {
-            // A link is closed (and its place given back) when dropped.
-            let mut link = RankLink {
-                place,
-                live: None,
-                next_id: 0,
-            };
-            match link.greeting() {
-                Ok(host) => {
-                    link.live = Some(register_rank(name.clone(), place.rank, host, daemon));
-                    links.push(link);
-                }
-                Err(why) => {
-                    failure.get_or_insert(why);
-                }
-            }
-        }
-        match failure {
-            None => Ok(links),
-            Some(why) => Err(why),
-        }
+        Ok(links)
     }
 
-    fn greeting(&mut self) -> Result<String, NotReady> {
+    /// Waits for the rank's greeting, once: whether it serves this link.
+    pub(crate) fn ready(&mut self) -> Result<(), NotReady> {
+        if self.greeted {
+            return Ok(());
+        }
         let bytes = comm::receive(self.place.rank, self.place.tag).map_err(NotReady::Lost)?;
+        self.greeted = true;
         let greeting: Greeting = postcard::from_bytes(&bytes).map_err(|e| {
             NotReady::Lost(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!(
-                    "worker rank {} sent an unreadable greeting: {e}",
-                    self.place.rank
-                ),
+                format!("worker rank {} sent an unreadable greeting: {e}", self.place.rank),
             ))
         })?;
         match greeting.hello {
-            Hello::Ready => Ok(greeting.host),
+            Hello::Ready => Ok(()),
             Hello::InitializerFailed(error) => Err(NotReady::Initializer(error)),
             Hello::WrongBuild(_) => Err(NotReady::Lost(io::Error::other(format!(
                 "worker rank {} on {} runs another build of the program than rank 0: \
@@ -107,18 +117,18 @@ impl RankLink {
         }
     }
 
+    /// Whether its greeting was read.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.greeted
+    }
+
     /// The worker rank this link runs on.
     pub(crate) fn rank(&self) -> comm::Rank {
         self.place.rank
     }
 
-    /// Sends one job and waits for its reply frame.
-    pub(crate) fn round_trip(
-        &mut self,
-        task: &str,
-        chunk: bool,
-        args: &[u8],
-    ) -> io::Result<Vec<u8>> {
+    /// Sends one job; its reply is read with [`reply`](Self::reply).
+    pub(crate) fn send_job(&mut self, task: &str, chunk: bool, args: &[u8]) -> io::Result<()> {
         let header = JobHeader {
             id: self.next_id,
             task,
@@ -129,7 +139,12 @@ impl RankLink {
             link: self.place.tag,
             header,
         };
-        comm::send(self.place.rank, ORDER, &order_message(&order, args))?;
+        comm::send(self.place.rank, ORDER, &order_message(&order, args))
+    }
+
+    /// Waits for the reply frame of the job sent last (after the greeting,
+    /// which must have been read).
+    pub(crate) fn reply(&mut self) -> io::Result<Vec<u8>> {
         comm::receive(self.place.rank, self.place.tag)
     }
 }
@@ -138,13 +153,19 @@ impl Drop for RankLink {
     /// Closes the link: the rank forgets it and says so, after every order
     /// sent before; only then is its tag free for another link.
     fn drop(&mut self) {
-        let order = Order::Close {
-            link: self.place.tag,
-        };
-        if comm::send(self.place.rank, ORDER, &order_message(&order, &[])).is_ok() {
-            let _ = comm::receive(self.place.rank, self.place.tag);
+        if self.place.tag >= 0 {
+            let order = Order::Close {
+                link: self.place.tag,
+            };
+            if comm::send(self.place.rank, ORDER, &order_message(&order, &[])).is_ok() {
+                // An unread greeting comes first, then the close's answer.
+                if !self.greeted {
+                    let _ = comm::receive(self.place.rank, self.place.tag);
+                }
+                let _ = comm::receive(self.place.rank, self.place.tag);
+            }
+            ranks::close(self.place);
         }
         self.live.take();
-        ranks::close(self.place);
     }
 }

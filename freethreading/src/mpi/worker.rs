@@ -66,10 +66,19 @@ pub(super) fn serve(world: &comm::World) -> ! {
                 answer(world, link, &bytes);
             }
             Order::Job { link, header } => {
-                if let Some(me) = links.get(&link) {
-                    crate::current::become_rank_worker(me.name.clone(), me.daemon);
-                }
-                let outcome = run(header.task, payload, header.chunk);
+                let outcome = match links.get(&link) {
+                    Some(me) => {
+                        crate::current::become_rank_worker(me.name.clone(), me.daemon);
+                        run(header.task, payload, header.chunk)
+                    }
+                    // Its welcome was refused (another build, a failed
+                    // initializer): none of its jobs runs here.
+                    None => Err(TaskError::serialization(format!(
+                        "worker rank {} did not take this worker on (another build, \
+                         or its initializer failed)",
+                        world.rank
+                    ))),
+                };
                 let reply = reply_message(header.id, header.task, outcome);
                 // What the task printed comes out before its result does.
                 let _ = std::io::stdout().flush();

@@ -78,7 +78,10 @@ impl Shared {
             );
             return job.fail(Failure::Task(error));
         }
-        match link.round_trip(job.task, job.chunk, &job.args) {
+        let answer = link
+            .send_job(job.task, job.chunk, &job.args)
+            .and_then(|()| link.reply());
+        match answer {
             // Decoding runs the user's `Deserialize`: a panic there must not
             // take the driver down; the reply reports it.
             Ok(frame) => {
@@ -128,15 +131,11 @@ impl Crew {
             broken: OnceLock::new(),
             counters: Arc::default(),
         });
-        let links = match RankLink::open_many(&names, true, initializer) {
-            Ok(links) => links,
-            // Like a thread or process crew: built, and broken.
-            Err(NotReady::Initializer(error)) => {
-                let _ = shared.broken.set(Failure::Initializer(error));
-                Vec::new()
-            }
-            Err(NotReady::Lost(error)) => return Err(Failure::Spawn(Arc::new(error))),
-        };
+        // Welcomed, not yet greeted: each driver reads its greeting first,
+        // so that building a pool never waits for a rank busy with another
+        // pool's task.
+        let links = RankLink::open_many(&names, true, initializer)
+            .map_err(|error| Failure::Spawn(Arc::new(error)))?;
         let (sender, receiver) = crossbeam_channel::unbounded();
         let slots: Vec<Arc<Slot>> = links
             .into_iter()
@@ -153,10 +152,6 @@ impl Crew {
             slots,
             drivers: Mutex::new(Vec::new()),
         };
-        if crew.slots.is_empty() {
-            // Broken: no driver, every job fails at once.
-            crew.close();
-        }
         for (i, slot) in crew.slots.iter().enumerate() {
             let (slot, receiver, shared) = (
                 Arc::clone(slot),
@@ -239,7 +234,8 @@ impl Crew {
             let Some(mut link) = slot.link.try_lock() else {
                 continue;
             };
-            if let Some(link) = link.as_mut() {
+            // A link its driver has not greeted yet is the driver's.
+            if let Some(link) = link.as_mut().filter(|link| link.is_ready()) {
                 self.shared.serve(link, job);
                 return Ok(());
             }
@@ -300,8 +296,20 @@ impl Crew {
     }
 }
 
-/// A driver's life: jobs until the crew is closed, then the link closes.
+/// A driver's life: the greeting, jobs until the crew is closed, then the
+/// link closes. A link the rank refused (its initializer failed, another
+/// build) breaks the crew, like a process crew's worker that cannot start.
 fn drive(slot: &Slot, receiver: &Receiver<Job>, shared: &Shared) {
+    if let Some(link) = slot.link.lock().as_mut() {
+        let failure = match link.ready() {
+            Ok(()) => None,
+            Err(NotReady::Initializer(error)) => Some(Failure::Initializer(error)),
+            Err(NotReady::Lost(error)) => Some(Failure::Spawn(Arc::new(error))),
+        };
+        if let Some(failure) = failure {
+            let _ = shared.broken.set(failure);
+        }
+    }
     for job in receiver {
         let mut link = slot.link.lock();
         match link.as_mut() {

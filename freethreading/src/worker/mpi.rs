@@ -57,21 +57,34 @@ impl<R: TaskValue> Worker<R> {
                 format!("{} bytes, over what one MPI message may carry", args.len()),
             )));
         }
-        let mut link = match RankLink::open_many(&[name.to_owned()], daemon, None) {
-            Ok(mut links) => links.pop().ok_or_else(|| {
-                WorkerError::Spawn(std::io::Error::other("no worker rank was opened"))
-            })?,
-            Err(NotReady::Lost(error)) => return Err(WorkerError::Spawn(error)),
-            Err(NotReady::Initializer(error)) => return Err(WorkerError::Task(error)),
-        };
+        // Welcomed and sent its job at once: the rank takes them in turn,
+        // after any task of another link it is running.
+        let mut link = RankLink::open_many(&[name.to_owned()], daemon, None)
+            .map_err(WorkerError::Spawn)?
+            .pop()
+            .ok_or_else(|| WorkerError::Spawn(std::io::Error::other("no worker rank was opened")))?;
+        link.send_job(self.task, false, &args).map_err(WorkerError::Spawn)?;
         let outcome = Arc::clone(&self.outcome);
         let task = self.task;
         thread::Builder::new()
-            .name(format!("{name}-monitor"))
+            .name("freethreading-mpi-monitor".to_owned())
             .spawn(move || {
-                let result = match link.round_trip(task, false, &args) {
-                    Ok(frame) => decode_reply(&frame, task).map_err(WorkerError::Task),
-                    Err(error) => Err(WorkerError::Spawn(error)),
+                let result = match link.ready() {
+                    Ok(()) => match link.reply() {
+                        Ok(frame) => decode_reply(&frame, task).map_err(WorkerError::Task),
+                        Err(error) => Err(WorkerError::Spawn(error)),
+                    },
+                    Err(why) => {
+                        // A rank that refused the link answers its job with
+                        // an error all the same: read before closing.
+                        if link.is_ready() {
+                            let _ = link.reply();
+                        }
+                        Err(match why {
+                            NotReady::Lost(error) => WorkerError::Spawn(error),
+                            NotReady::Initializer(error) => WorkerError::Task(error),
+                        })
+                    }
                 };
                 // Closed, and gone from `enumerate()`, before `join` returns.
                 drop(link);
