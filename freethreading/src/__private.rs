@@ -36,25 +36,11 @@ impl<T> Checked<true> for T {
     type Value = T;
 }
 
-/// The check behind [`Value`]; always `true` where it compiles.
-pub const fn is_task_value<T: IsTaskValue>() -> bool {
+/// The check behind [`Value`]; always `true` where it compiles. Its bound is
+/// the public trait, whose message is what the user reads.
+pub const fn is_task_value<T: crate::TaskValue>() -> bool {
     true
 }
-
-/// A [`TaskValue`](crate::TaskValue), with the message its error shows.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be an argument or result of a task",
-    label = "not a `TaskValue`: it must be `Serialize + DeserializeOwned + Send + 'static`",
-    note = "a worker process receives the arguments and returns the result serialized: \
-            derive `serde::Serialize` and `serde::Deserialize` for your own types, and pass \
-            owned data"
-)]
-pub trait IsTaskValue {}
-
-// Not recommended, so that the error names this trait once, with its message,
-// rather than each of `Serialize`, `Deserialize`, `Send` that fails.
-#[diagnostic::do_not_recommend]
-impl<T: crate::TaskValue> IsTaskValue for T {}
 
 /// The items of a `parallel_map!`, held so that method resolution at the call
 /// site picks [`ViaRange`] for a range of integers and [`ViaIter`] otherwise

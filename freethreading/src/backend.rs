@@ -13,9 +13,15 @@ use std::sync::OnceLock;
 /// The name of the environment variable that selects the backend.
 pub const BACKEND_ENV_VAR: &str = "FREETHREADING_BACKEND";
 
-/// Where workers run: threads of this process, or child processes.
+/// Where workers run: threads of this process, child processes, or the
+/// ranks of an MPI job.
 ///
-/// Prints as the Python library's names, `threading` and `multiprocessing`.
+/// Prints as the Python library's names, `threading` and `multiprocessing`,
+/// and `mpi` for the MPI backend (`mpi4py.futures`' model), which needs the
+/// cargo feature `mpi`: without it, [`Backend::Mpi`] is a backend this build
+/// cannot run ([`is_available`](Backend::is_available) is `false`), so code
+/// that names it compiles either way. More backends may come, so a `match`
+/// on a `Backend` needs a wildcard arm.
 ///
 /// # Examples
 ///
@@ -27,22 +33,28 @@ pub const BACKEND_ENV_VAR: &str = "FREETHREADING_BACKEND";
 /// assert!("fork".parse::<Backend>().is_err());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Backend {
     /// Workers are threads of the current process.
     Threading,
     /// Workers are child processes running the same binary.
     Multiprocessing,
+    /// Workers are the other ranks of the MPI job this program was started
+    /// in (`mpirun -n N`, Slurm's `srun`): rank 0 runs `main`, ranks 1 and
+    /// up serve its tasks. Needs the cargo feature `mpi`.
+    Mpi,
 }
 
 impl Backend {
     /// Every backend, available in this build or not.
-    pub const ALL: [Backend; 2] = [Backend::Threading, Backend::Multiprocessing];
+    pub const ALL: [Backend; 3] = [Backend::Threading, Backend::Multiprocessing, Backend::Mpi];
 
     /// The name used by `FREETHREADING_BACKEND` and by [`Display`](fmt::Display).
     pub const fn as_str(self) -> &'static str {
         match self {
             Backend::Threading => "threading",
             Backend::Multiprocessing => "multiprocessing",
+            Backend::Mpi => "mpi",
         }
     }
 
@@ -59,6 +71,7 @@ impl Backend {
             // Linux only for now; elsewhere choosing it is an error rather
             // than a silent fallback.
             Backend::Multiprocessing => crate::sys::process::PROCESSES_SUPPORTED,
+            Backend::Mpi => cfg!(feature = "mpi"),
         }
     }
 
@@ -145,7 +158,12 @@ impl fmt::Display for BackendError {
         match self {
             BackendError::Unknown(name) => write!(
                 f,
-                "unknown backend `{name}` in {BACKEND_ENV_VAR}; valid backends are `threading` and `multiprocessing`"
+                "unknown backend `{name}` in {BACKEND_ENV_VAR}; valid backends are `threading`, `multiprocessing` and `mpi`"
+            ),
+            BackendError::Unavailable(Backend::Mpi) => write!(
+                f,
+                "the `mpi` backend is not available in this build of freethreading: \
+                 build with the cargo feature `mpi`, or use `threading`"
             ),
             BackendError::Unavailable(backend) => write!(
                 f,

@@ -42,6 +42,8 @@ struct Identity {
     name: String,
     ident: u64,
     daemon: bool,
+    /// On the MPI backend, the host of the worker's rank.
+    host: Option<String>,
 }
 
 impl WorkerInfo {
@@ -51,8 +53,38 @@ impl WorkerInfo {
                 name,
                 ident,
                 daemon,
+                host: None,
             }),
         }
+    }
+
+    /// On the MPI backend, the worker's rank with the host it runs on.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    fn on_rank(name: String, rank: u64, host: String, daemon: bool) -> Self {
+        WorkerInfo {
+            identity: Arc::new(Identity {
+                name,
+                ident: rank,
+                daemon,
+                host: Some(host),
+            }),
+        }
+    }
+
+    /// The host the worker runs on, on the MPI backend (MPI's processor
+    /// name for its rank, whose number is its [`ident`](Self::ident));
+    /// `None` on threads and processes, which run on this host.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let me = freethreading::current_worker();
+    /// if freethreading::get_backend() != freethreading::Backend::Mpi {
+    ///     assert_eq!(me.host(), None);
+    /// }
+    /// ```
+    pub fn host(&self) -> Option<&str> {
+        self.identity.host.as_deref()
     }
 
     /// The worker's name: the one given to it, `MainThread` for the main
@@ -78,6 +110,7 @@ impl fmt::Debug for WorkerInfo {
             .field("name", &self.name())
             .field("ident", &self.ident())
             .field("daemon", &self.is_daemon())
+            .field("host", &self.host())
             .finish()
     }
 }
@@ -145,8 +178,29 @@ fn this_thread() -> WorkerInfo {
 static THIS_PROCESS: OnceLock<WorkerInfo> = OnceLock::new();
 
 fn this_process() -> WorkerInfo {
+    #[cfg(feature = "mpi")]
+    if let Some(worker) = RANK_WORKER
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+    {
+        return worker;
+    }
     THIS_PROCESS
-        .get_or_init(|| WorkerInfo::new(MAIN_PROCESS_NAME.to_owned(), process_ident(), false))
+        .get_or_init(|| {
+            #[cfg(feature = "mpi")]
+            if on_mpi() {
+                if let Ok(world) = crate::mpi::world() {
+                    return WorkerInfo::on_rank(
+                        MAIN_PROCESS_NAME.to_owned(),
+                        u64::try_from(world.rank).unwrap_or(0),
+                        world.host.clone(),
+                        false,
+                    );
+                }
+            }
+            WorkerInfo::new(MAIN_PROCESS_NAME.to_owned(), process_ident(), false)
+        })
         .clone()
 }
 
@@ -154,13 +208,55 @@ fn process_ident() -> u64 {
     u64::from(std::process::id())
 }
 
+/// On a worker rank, the worker whose job runs now: each link to the rank
+/// (a pool's worker, a `Worker`) has a name of its own.
+#[cfg(feature = "mpi")]
+static RANK_WORKER: Mutex<Option<WorkerInfo>> = Mutex::new(None);
+
+/// Makes this worker rank the worker `name` of rank 0, for
+/// `current_worker()`, until the next job of another link.
+#[cfg(feature = "mpi")]
+pub(crate) fn become_rank_worker(name: String, daemon: bool) {
+    let Ok(world) = crate::mpi::world() else {
+        return;
+    };
+    let rank = u64::try_from(world.rank).unwrap_or(0);
+    let mut me = RANK_WORKER.lock().unwrap_or_else(PoisonError::into_inner);
+    if me
+        .as_ref()
+        .is_some_and(|w| w.name() == name && w.is_daemon() == daemon)
+    {
+        return;
+    }
+    *me = Some(WorkerInfo::on_rank(name, rank, world.host.clone(), daemon));
+}
+
+/// Registers a worker on worker rank `rank` of `host`, just greeted.
+#[cfg(feature = "mpi")]
+pub(crate) fn register_rank(name: String, rank: i32, host: String, daemon: bool) -> LiveWorker {
+    register(WorkerInfo::on_rank(
+        name,
+        u64::try_from(rank).unwrap_or(0),
+        host,
+        daemon,
+    ))
+}
+
+fn on_mpi() -> bool {
+    crate::backend::try_get_backend() == Ok(crate::Backend::Mpi)
+}
+
 /// Makes this process the worker its parent named, for `current_worker()`.
 pub(crate) fn become_process_worker(name: String, daemon: bool) {
     let _ = THIS_PROCESS.set(WorkerInfo::new(name, process_ident(), daemon));
 }
 
+/// Whether the current worker is the process: on processes and on MPI's ranks.
 fn on_processes() -> bool {
-    crate::backend::try_get_backend() == Ok(crate::Backend::Multiprocessing)
+    matches!(
+        crate::backend::try_get_backend(),
+        Ok(crate::Backend::Multiprocessing | crate::Backend::Mpi)
+    )
 }
 
 /// The worker that is calling: its thread, or on processes its process.
@@ -213,7 +309,8 @@ impl LiveWorker {
 
 impl Drop for LiveWorker {
     fn drop(&mut self) {
-        live().retain(|w| w.identity.ident != self.info.identity.ident);
+        // By identity, not ident: on MPI several workers share a rank.
+        live().retain(|w| !Arc::ptr_eq(&w.identity, &self.info.identity));
         LEFT.notify_all();
     }
 }
@@ -284,10 +381,12 @@ pub fn enumerate() -> Vec<WorkerInfo> {
         // pool next needs it and replaces it; like Python's
         // `active_children()`, which polls its children, list only the
         // living.
+        // A rank is no process of this host: it is listed while its link is open.
+        let mpi = on_mpi();
         all.extend(
             workers
                 .into_iter()
-                .filter(|w| u32::try_from(w.ident()).is_ok_and(crate::sys::pid::is_alive)),
+                .filter(|w| mpi || u32::try_from(w.ident()).is_ok_and(crate::sys::pid::is_alive)),
         );
         return all;
     }

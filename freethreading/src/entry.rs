@@ -52,6 +52,10 @@ pub fn init() -> Result<(), BackendError> {
 /// primitive's constructor), so that a worker never makes a pool or an arena
 /// of its own. Getters (`get_backend`, `current_worker`) never call it.
 pub(crate) fn take_over_if_worker() {
+    // On the MPI backend, every rank starts MPI here, and ranks 1 and up
+    // serve rank 0 instead of returning.
+    #[cfg(feature = "mpi")]
+    crate::mpi::take_over_if_worker();
     crate::process::child::take_over_if_worker();
 }
 

@@ -34,6 +34,8 @@ mod entry;
 mod error;
 mod executor;
 mod handles;
+#[cfg(feature = "mpi")]
+mod mpi;
 mod pool;
 mod process;
 mod queue;

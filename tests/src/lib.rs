@@ -43,6 +43,16 @@ macro_rules! backend_tests {
             fn multiprocessing() {
                 $crate::run_on($crate::Backend::Multiprocessing, module_path!(), body);
             }
+
+            // With the feature `mpi`, a third: ignored in a plain run, since
+            // it needs a whole MPI job; `.ci/mpi` runs it under `mpirun`.
+            #[cfg(feature = "mpi")]
+            $(#[$meta])*
+            #[test]
+            #[ignore = "the mpi backend's twin: run by .ci/mpi under mpirun"]
+            fn mpi() {
+                $crate::run_on_mpi(module_path!(), body);
+            }
         }
     )*};
 }
@@ -102,6 +112,45 @@ pub fn run_on(backend: Backend, module: &str, body: fn()) {
         return;
     }
     run_in_child(backend, module);
+}
+
+/// Runs `body` on the MPI backend: here on rank 0 of an MPI job that runs
+/// this binary (as `.ci/mpi` starts it), else in a job of its own started
+/// with `mpirun` (`MPIRUN`, default `mpirun`; `FREETHREADING_TESTS_MPI_RANKS`
+/// ranks, default 3: rank 0 and two workers).
+///
+/// # Panics
+///
+/// When the body panics, or the job running it fails.
+pub fn run_on_mpi(module: &str, body: fn()) {
+    if freethreading::get_backend() == Backend::Mpi {
+        // A worker rank started on this test takes over here.
+        freethreading::__private::serve_if_worker();
+        body();
+        return;
+    }
+    let test = module.split_once("::").map_or(module, |(_, rest)| rest);
+    let test = format!("{test}::mpi");
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let ranks = std::env::var("FREETHREADING_TESTS_MPI_RANKS").unwrap_or_else(|_| "3".to_owned());
+    let workers = ranks.parse::<u32>().map_or(2, |n| n.saturating_sub(1)).to_string();
+    let mpirun = std::env::var("MPIRUN").unwrap_or_else(|_| "mpirun".to_owned());
+    // Rank 0 runs the test; the others start on the worker entry point
+    // (`test_support!`), where they take over at once.
+    let mut command = Command::new(&mpirun);
+    command
+        .args(["-n", "1", "--oversubscribe", "--bind-to", "none"])
+        .arg(&exe)
+        .args([test.as_str(), "--exact", "--ignored", "--nocapture"])
+        .args([":", "-n", workers.as_str()])
+        .arg(&exe)
+        .args(["freethreading_worker_entry", "--exact", "--ignored", "-q"])
+        .env(freethreading::BACKEND_ENV_VAR, "mpi")
+        .stdout(Stdio::null());
+    let status = command
+        .status()
+        .unwrap_or_else(|e| panic!("running `{mpirun}` for `{test}`: {e}"));
+    assert!(status.success(), "`{test}` failed on the mpi backend: {status}");
 }
 
 /// Runs the test of `module` on `backend` in a fresh copy of the test binary.
@@ -198,3 +247,6 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
         std::thread::park();
     }
 }
+
+#[cfg(windows)]
+pub mod windows;

@@ -20,17 +20,23 @@ fn put_under_lock(lock: Lock, queue: Queue<u32>, value: u32) -> Result<(), Strin
 }
 
 /// Whether work that reported process id `pid` ran where `backend` runs it:
-/// in this process on threads, in another on processes.
+/// in this process on threads, in another on processes and MPI ranks.
 fn ran_on(backend: Backend, pid: u32) -> bool {
     match backend {
         Backend::Threading => pid == std::process::id(),
-        Backend::Multiprocessing => pid != std::process::id(),
+        _ => pid != std::process::id(),
     }
+}
+
+/// The backends a pool of this program can run on: MPI's ranks serve only
+/// a program started on the mpi backend.
+fn pool_backends() -> impl Iterator<Item = Backend> {
+    Backend::available().filter(|&backend| backend != Backend::Mpi || get_backend() == Backend::Mpi)
 }
 
 freethreading_tests::backend_tests! {
     fn a_pool_runs_on_the_backend_its_builder_names() {
-        for backend in Backend::available() {
+        for backend in pool_backends() {
             let pool = WorkerPool::builder().workers(1).backend(backend).build().unwrap();
             let pid = pool.apply(process_id, ()).unwrap();
             assert!(ran_on(backend, pid), "{backend}: {pid}");
@@ -81,7 +87,8 @@ freethreading_tests::backend_tests! {
                 outcome.unwrap().unwrap();
                 assert_eq!(queue.get().unwrap(), 7);
             }
-            Backend::Threading => {
+            // Threads, and MPI's rank 0, make thread-flavor queues.
+            _ => {
                 let error = outcome.map_or_else(|e| e.to_string(), |r| format!("{r:?}"));
                 assert!(error.contains("process"), "{error}");
             }
@@ -93,6 +100,13 @@ freethreading_tests::backend_tests! {
             let error = WorkerPool::builder().backend(backend).build().unwrap_err();
             assert!(matches!(error, PoolError::Backend(_)), "{error}");
             assert!(backend.install(|| ()).is_err());
+        }
+    }
+
+    fn a_pool_on_mpi_needs_a_program_started_on_mpi() {
+        if Backend::Mpi.is_available() && get_backend() != Backend::Mpi {
+            let error = WorkerPool::builder().workers(1).backend(Backend::Mpi).build().unwrap_err();
+            assert!(error.to_string().contains("FREETHREADING_BACKEND=mpi"), "{error}");
         }
     }
 }

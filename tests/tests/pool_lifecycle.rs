@@ -218,7 +218,13 @@ freethreading_tests::backend_tests! {
     fn the_default_size_is_the_core_count() {
         let _serial = freethreading_tests::serial();
         let pool = WorkerPool::builder().build().unwrap();
-        assert_eq!(pool.workers(), std::thread::available_parallelism().unwrap().get());
+        let expected = if freethreading::get_backend() == freethreading::Backend::Mpi {
+            // On MPI, the worker ranks: every rank but rank 0 (Open MPI's count).
+            std::env::var("OMPI_COMM_WORLD_SIZE").unwrap().parse::<usize>().unwrap() - 1
+        } else {
+            std::thread::available_parallelism().unwrap().get()
+        };
+        assert_eq!(pool.workers(), expected);
     }
 
     fn workers_are_named_after_their_pool() {

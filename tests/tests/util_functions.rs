@@ -92,6 +92,12 @@ freethreading_tests::backend_tests! {
             assert_eq!(me.name(), MAIN_PROCESS_NAME);
             assert_eq!(me.ident(), u64::from(std::process::id()));
             assert_eq!(helper, MAIN_PROCESS_NAME);
+        } else if get_backend() == Backend::Mpi {
+            // As on processes, with the rank for ident and its host.
+            assert_eq!(me.name(), MAIN_PROCESS_NAME);
+            assert_eq!(me.ident(), 0);
+            assert!(me.host().is_some_and(|host| !host.is_empty()), "{me:?}");
+            assert_eq!(helper, MAIN_PROCESS_NAME);
         } else {
             let thread = std::thread::current();
             let expected = [Some(MAIN_THREAD_NAME), thread.name()];
@@ -117,7 +123,15 @@ freethreading_tests::backend_tests! {
             assert_ne!(*ident, get_ident(), "a worker's ident is not its caller's");
         }
         let distinct: HashSet<u64> = seen.iter().map(|(_, ident, ..)| *ident).collect();
-        assert_eq!(distinct.len(), seen.len(), "idents: {seen:?}");
+        if get_backend() == Backend::Mpi {
+            // The ident is the rank, which Workers alive at once share once
+            // they outnumber the worker ranks; never rank 0's.
+            let ranks = std::env::var("OMPI_COMM_WORLD_SIZE").unwrap().parse::<usize>().unwrap() - 1;
+            assert_eq!(distinct.len(), seen.len().min(ranks), "idents: {seen:?}");
+            assert!(!distinct.contains(&0), "idents: {seen:?}");
+        } else {
+            assert_eq!(distinct.len(), seen.len(), "idents: {seen:?}");
+        }
         assert_eq!(get_ident(), current_worker().ident());
     }
 
@@ -194,6 +208,9 @@ freethreading_tests::backend_tests! {
         if get_backend() == Backend::Multiprocessing {
             // `get_ident` is the process id, which threads share.
             assert_eq!([first, second], [u64::from(std::process::id()); 2]);
+        } else if get_backend() == Backend::Mpi {
+            // `get_ident` is the rank, which threads share: rank 0 here.
+            assert_eq!([first, second], [0, 0]);
         } else {
             assert_ne!(first, second);
         }

@@ -59,8 +59,9 @@ fn dsl_type_errors() {
     cases.pass("tests/pass_runtime/*.rs");
 }
 
-/// The runtime's handles to running work are `#[must_use]`.
+/// The runtime's handles to running work are `#[must_use]`, and its types
+/// name `TaskValue` when given a value that cannot be sent.
 #[test]
-fn unused_results() {
+fn runtime_types() {
     trybuild::TestCases::new().compile_fail("tests/ui/runtime/*.rs");
 }

@@ -10,9 +10,15 @@
 //! --bench suite` (or one smoke run under `cargo test --benches`) covers both.
 //! `benches/run.sh` adds the Python library and prints the joined table.
 
+// The process group: its peer procspawn, its memory figures (`/proc`) and
+// its socket floor are Unix's. On Windows the process backend's own
+// benchmark is `benches/benches/windows.rs`.
+#[cfg(unix)]
 mod memory;
 mod ours;
+#[cfg(unix)]
 mod payloads;
+#[cfg(unix)]
 mod processes;
 mod thread_peers;
 mod threads;
@@ -37,6 +43,7 @@ fn main() {
     let ours = freethreading::init();
     // procspawn's children take over here; procspawn knows them by its own
     // environment variable, which ours never sets.
+    #[cfg(unix)]
     procspawn::init();
     if std::env::var_os(FLOOR_ENV_VAR).is_some() {
         // The floor's answer, which its parent times (an error is a parent
@@ -44,6 +51,7 @@ fn main() {
         let _ = std::io::Write::write_all(&mut std::io::stdout(), b"!");
         return;
     }
+    #[cfg(unix)]
     if std::env::var_os(payloads::SOCKET_FLOOR_ENV_VAR).is_some() {
         payloads::socket_floor_child();
         return;
@@ -53,7 +61,14 @@ fn main() {
     let result = match backend.as_str() {
         "" => threads::run(mode).and_then(|()| run_process_group()),
         "threading" => threads::run(mode),
+        #[cfg(unix)]
         "multiprocessing" => processes::run(mode, ours.map_err(why)),
+        #[cfg(not(unix))]
+        "multiprocessing" => {
+            drop(ours);
+            println!("the process group runs on Unix only; see benches/benches/windows.rs");
+            Ok(())
+        }
         other => Err(format!("unknown {BACKEND_ENV_VAR} `{other}`")),
     };
     if let Err(error) = result {
@@ -78,6 +93,10 @@ fn run_process_group() -> Result<(), String> {
 
 /// How much work each workload does per sample.
 #[derive(Clone, Copy)]
+#[cfg_attr(
+    not(unix),
+    allow(dead_code, reason = "the process group's sizes, Unix's")
+)]
 pub(crate) struct Sizes {
     pub(crate) thread_spawns: u32,
     pub(crate) process_spawns: u32,

@@ -19,7 +19,6 @@ mod validate;
 pub(crate) use validate::owned_type;
 
 use proc_macro2::TokenStream;
-use quote::ToTokens;
 use syn::ItemFn;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -36,11 +35,33 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     errors.keep(validate::signature(&function.sig));
     match errors.finish() {
         Ok(()) => codegen::task(&args, function),
-        // Still emit the function, so its callers see no follow-on errors.
-        Err(errors) => {
-            let mut output = function.into_token_stream();
-            output.extend(errors.into_compile_error());
-            output
-        }
+        Err(errors) => poisoned(function, &errors),
+    }
+}
+
+/// What a rejected function becomes: a constant named like it whose type is
+/// the error itself, so the error is reported once and every use of the
+/// name (a runner's `T: Task` bound, `parallel_map!`, a plain call) is of an
+/// erroneous type, about which the compiler says nothing more. The function
+/// stays under a hidden name, so its body is still checked and what it uses
+/// is not reported unused.
+fn poisoned(function: ItemFn, errors: &syn::Error) -> TokenStream {
+    let ItemFn {
+        attrs,
+        vis,
+        mut sig,
+        block,
+    } = function;
+    let name = sig.ident.clone();
+    let cfgs = attrs.iter().filter(|a| a.path().is_ident("cfg"));
+    sig.ident = quote::format_ident!("__freethreading_rejected_{}", name);
+    let errors = errors.to_compile_error();
+    quote::quote! {
+        #(#cfgs)*
+        #[allow(non_upper_case_globals)]
+        #vis const #name: [(); { #errors 0 }] = [];
+        #(#attrs)*
+        #[allow(dead_code, non_snake_case, clippy::all)]
+        #sig #block
     }
 }

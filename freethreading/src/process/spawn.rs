@@ -126,7 +126,7 @@ impl WorkerProcess {
         if test_binary {
             command.stdout(Stdio::null());
         }
-        let child = command.spawn()?;
+        let child = sys::spawn(&mut command)?;
         // The command holds the worker's end of the channel: closing it here
         // leaves the worker the only holder, so its death is our end of file.
         drop(command);

@@ -18,6 +18,8 @@
 pub(crate) mod completion;
 mod error;
 mod initializer;
+#[cfg(feature = "mpi")]
+mod mpi;
 mod options;
 pub(crate) mod placement;
 mod process;
@@ -73,6 +75,8 @@ pub(crate) struct Refused;
 pub(crate) enum Workers {
     Thread(thread::Crew),
     Process(process::Crew),
+    #[cfg(feature = "mpi")]
+    Mpi(mpi::Crew),
 }
 
 impl Workers {
@@ -94,6 +98,14 @@ impl Workers {
             Some(backend) => backend,
             None => try_get_backend().map_err(Failure::Backend)?,
         };
+        if backend == Backend::Mpi && try_get_backend() != Ok(Backend::Mpi) {
+            // Worker ranks take over only in a program started on MPI.
+            return Err(Failure::Spawn(Arc::new(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a pool on the mpi backend needs a program started on it: \
+                 FREETHREADING_BACKEND=mpi, under mpirun or srun",
+            ))));
+        }
         match backend {
             Backend::Threading => thread::Crew::start(prefix, size, initializer, max_jobs)
                 .map(Workers::Thread)
@@ -101,6 +113,10 @@ impl Workers {
             Backend::Multiprocessing => {
                 process::Crew::start(prefix, size, initializer, max_jobs).map(Workers::Process)
             }
+            #[cfg(feature = "mpi")]
+            Backend::Mpi => mpi::Crew::start(prefix, size, initializer, max_jobs).map(Workers::Mpi),
+            #[cfg(not(feature = "mpi"))]
+            Backend::Mpi => Err(Failure::Backend(BackendError::Unavailable(backend))),
         }
     }
 
@@ -114,6 +130,8 @@ impl Workers {
         match self {
             Workers::Thread(crew) => crew.size(),
             Workers::Process(crew) => crew.size(),
+            #[cfg(feature = "mpi")]
+            Workers::Mpi(crew) => crew.size(),
         }
     }
 
@@ -122,6 +140,8 @@ impl Workers {
         match self {
             Workers::Thread(crew) => crew.broken(),
             Workers::Process(crew) => crew.broken(),
+            #[cfg(feature = "mpi")]
+            Workers::Mpi(crew) => crew.broken(),
         }
     }
 
@@ -149,6 +169,8 @@ impl Workers {
         match self {
             Workers::Thread(crew) => crew.run_one(task, args, reply),
             Workers::Process(crew) => crew.run_one(task, args, reply, deadline),
+            #[cfg(feature = "mpi")]
+            Workers::Mpi(crew) => crew.run_one(task, args, reply),
         }
     }
 
@@ -165,6 +187,8 @@ impl Workers {
         match self {
             Workers::Thread(crew) => crew.run_one(task, args, reply),
             Workers::Process(crew) => crew.run_one_now(task, args, reply),
+            #[cfg(feature = "mpi")]
+            Workers::Mpi(crew) => crew.run_one_now(task, args, reply),
         }
     }
 
@@ -186,6 +210,8 @@ impl Workers {
         match self {
             Workers::Thread(crew) => crew.run_chunk(task, chunk, len, reply),
             Workers::Process(crew) => crew.run_chunk(task, chunk, len, reply),
+            #[cfg(feature = "mpi")]
+            Workers::Mpi(crew) => crew.run_chunk(task, chunk, len, reply),
         }
     }
 
@@ -194,6 +220,8 @@ impl Workers {
         match self {
             Workers::Thread(crew) => crew.counters(),
             Workers::Process(crew) => crew.counters(),
+            #[cfg(feature = "mpi")]
+            Workers::Mpi(crew) => crew.counters(),
         }
     }
 
@@ -207,6 +235,8 @@ impl Workers {
         match self {
             Workers::Thread(crew) => crew.close(),
             Workers::Process(crew) => crew.close(),
+            #[cfg(feature = "mpi")]
+            Workers::Mpi(crew) => crew.close(),
         }
     }
 
@@ -215,6 +245,8 @@ impl Workers {
         match self {
             Workers::Thread(crew) => crew.discard_pending(why),
             Workers::Process(crew) => crew.discard_pending(why),
+            #[cfg(feature = "mpi")]
+            Workers::Mpi(crew) => crew.discard_pending(why),
         }
     }
 
@@ -224,6 +256,8 @@ impl Workers {
         match self {
             Workers::Thread(crew) => crew.terminate(),
             Workers::Process(crew) => crew.terminate(),
+            #[cfg(feature = "mpi")]
+            Workers::Mpi(crew) => crew.terminate(),
         }
     }
 
@@ -232,6 +266,8 @@ impl Workers {
         match self {
             Workers::Thread(crew) => crew.join(),
             Workers::Process(crew) => crew.join(),
+            #[cfg(feature = "mpi")]
+            Workers::Mpi(crew) => crew.join(),
         }
     }
 }
@@ -249,12 +285,26 @@ impl fmt::Debug for Workers {
                 .field("backend", &"multiprocessing")
                 .field("size", &crew.size())
                 .finish_non_exhaustive(),
+            #[cfg(feature = "mpi")]
+            Workers::Mpi(crew) => f
+                .debug_struct("Workers")
+                .field("backend", &"mpi")
+                .field("size", &crew.size())
+                .finish_non_exhaustive(),
         }
     }
 }
 
-/// The number of workers when none is given: the cores this program may use.
-pub(crate) fn default_size() -> usize {
+/// The number of workers when none is given: the cores this program may
+/// use, or on MPI the worker ranks (`backend` is the crew's own, if any).
+pub(crate) fn default_size(backend: Option<Backend>) -> usize {
+    #[cfg(feature = "mpi")]
+    if backend.map_or_else(try_get_backend, Ok) == Ok(Backend::Mpi) {
+        // An MPI that cannot start, or a job of rank 0 alone, is reported
+        // as the crew starts.
+        return crate::mpi::worker_ranks().map_or(1, |ranks| ranks.max(1));
+    }
+    let _ = backend;
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 

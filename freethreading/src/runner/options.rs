@@ -46,7 +46,7 @@ impl CrewOptions {
     /// Starts the crew, its workers named `<kind>-<serial>_<i>`, the serial
     /// counted in `serials` (one counter per kind).
     pub(crate) fn start(&self, kind: &str, serials: &AtomicUsize) -> Result<Workers, Failure> {
-        let size = self.workers.unwrap_or_else(default_size);
+        let size = self.workers.unwrap_or_else(|| default_size(self.backend));
         if size == 0 {
             return Err(Failure::ZeroWorkers);
         }

@@ -159,6 +159,10 @@ pub(crate) mod process {
         Command::new("freethreading-process-backend-unsupported")
     }
 
+    pub(crate) fn spawn(_command: &mut Command) -> io::Result<std::process::Child> {
+        Err(unsupported())
+    }
+
     pub(crate) fn stdin_is_channel_from(_parent: u32) -> bool {
         false
     }

@@ -47,8 +47,18 @@ use crate::codec::message::{self, Route};
 /// fn assert_task_value<T: freethreading::TaskValue>() {}
 /// assert_task_value::<&'static str>(); // borrowed data cannot leave the process
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent to or from a worker",
+    label = "not a `TaskValue`: it must be `Serialize + DeserializeOwned + Send + 'static`",
+    note = "task arguments, results and queue items cross to worker processes serialized: \
+            derive `serde::Serialize` and `serde::Deserialize` for your own types, and pass \
+            owned data"
+)]
 pub trait TaskValue: Serialize + DeserializeOwned + Send + 'static {}
 
+// Not recommended, so that the error names this trait once, with its message,
+// rather than each of `Serialize`, `Deserialize`, `Send` that fails.
+#[diagnostic::do_not_recommend]
 impl<T: Serialize + DeserializeOwned + Send + 'static> TaskValue for T {}
 
 /// A function that workers can run on either backend.
@@ -154,8 +164,13 @@ where
 {
     let input: A = message::decode(bytes).map_err(|e| TaskError::arguments(task, e))?;
     let output = unwind::catch(|| run(input))?;
-    let encoded =
-        message::encode(&output, Route::MayShare).map_err(|e| TaskError::result(task, e))?;
+    // An MPI rank shares no memory with rank 0: its results go inline.
+    let route = if crate::backend::try_get_backend() == Ok(crate::Backend::Mpi) {
+        Route::InlineOnly
+    } else {
+        Route::MayShare
+    };
+    let encoded = message::encode(&output, route).map_err(|e| TaskError::result(task, e))?;
     // The parent frees the block once it has read the reply; if this
     // process dies first, the parent reclaims it with the death.
     encoded.lent.hand_over();

@@ -6,6 +6,8 @@
 //! (`thread.rs`) or a child process (`process.rs`).
 
 mod error;
+#[cfg(feature = "mpi")]
+mod mpi;
 mod outcome;
 mod process;
 mod thread;
@@ -63,6 +65,8 @@ pub struct Worker<R> {
 enum Flavor<R> {
     Thread(thread::Worker<R>),
     Process(process::Worker<R>),
+    #[cfg(feature = "mpi")]
+    Mpi(mpi::Worker<R>),
 }
 
 /// The number in the next default name, `Worker-N`, counted per process
@@ -112,6 +116,11 @@ impl<R: TaskValue> Worker<R> {
                 Err(error) => thread::Worker::refusing(error),
             }),
             Backend::Multiprocessing => Flavor::Process(process::Worker::new(task.name(), &args)),
+            #[cfg(feature = "mpi")]
+            Backend::Mpi => Flavor::Mpi(mpi::Worker::new(task.name(), &args)),
+            // `get_backend` gives only a backend this build can run.
+            #[cfg(not(feature = "mpi"))]
+            Backend::Mpi => unreachable!("the mpi backend is not built"),
         };
         Worker {
             name: next_default_name(),
@@ -156,6 +165,8 @@ impl<R: TaskValue> Worker<R> {
         match &self.flavor {
             Flavor::Thread(worker) => worker.start(&self.name, self.daemon),
             Flavor::Process(worker) => worker.start(&self.name, self.daemon),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(worker) => worker.start(&self.name, self.daemon),
         }
     }
 
@@ -191,6 +202,8 @@ impl<R: TaskValue> Worker<R> {
         match self.flavor {
             Flavor::Thread(worker) => worker.join(),
             Flavor::Process(worker) => worker.join(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(worker) => worker.join(),
         }
     }
 
@@ -227,6 +240,8 @@ impl<R: TaskValue> Worker<R> {
         match &self.flavor {
             Flavor::Thread(worker) => worker.join_timeout(timeout),
             Flavor::Process(worker) => worker.join_timeout(timeout),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(worker) => worker.join_timeout(timeout),
         }
     }
 }
@@ -237,6 +252,8 @@ impl<R> Worker<R> {
         match &self.flavor {
             Flavor::Thread(worker) => worker.is_alive(),
             Flavor::Process(worker) => worker.is_alive(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(worker) => worker.is_alive(),
         }
     }
 
@@ -245,6 +262,8 @@ impl<R> Worker<R> {
         match &self.flavor {
             Flavor::Thread(worker) => worker.is_started(),
             Flavor::Process(worker) => worker.is_started(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(worker) => worker.is_started(),
         }
     }
 

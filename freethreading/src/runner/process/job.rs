@@ -10,39 +10,63 @@ use crate::process::reply::decode_reply;
 use crate::task::{TaskError, TaskValue};
 
 /// A job with its arguments serialized, and where its answer goes.
-pub(super) struct Job {
-    pub(super) task: &'static str,
-    pub(super) chunk: bool,
+pub(in crate::runner) struct Job {
+    pub(in crate::runner) task: &'static str,
+    pub(in crate::runner) chunk: bool,
     /// Shared, so that a big one is written from where it lies.
-    pub(super) args: bytes::Bytes,
+    pub(in crate::runner) args: bytes::Bytes,
     /// The shared-memory block the arguments lend, if they went that way:
     /// freed with the job (its reply in, its worker dead, or never sent)
     /// unless the worker freed it as it read it.
     #[expect(dead_code, reason = "a guard, whose drop frees the block")]
-    pub(super) lent: Lent,
-    pub(super) reply: Box<dyn Reply>,
+    pub(in crate::runner) lent: Lent,
+    pub(in crate::runner) reply: Box<dyn Reply>,
     /// Whether it was started once already: sent to a child that died
     /// before it could begin it, and now waiting for the replacement.
-    pub(super) started: bool,
+    pub(in crate::runner) started: bool,
     /// When its worker is killed if it has not answered (`apply_timeout`,
     /// `submit_timeout`).
-    pub(super) deadline: Option<Instant>,
+    pub(in crate::runner) deadline: Option<Instant>,
 }
 
 impl Job {
-    pub(super) fn one<R: TaskValue>(task: &'static str, args: Message, reply: OneReply<R>) -> Self {
+    pub(in crate::runner) fn one<R: TaskValue>(
+        task: &'static str,
+        args: Message,
+        reply: OneReply<R>,
+    ) -> Self {
+        Self::one_in(task, args, reply, true)
+    }
+
+    /// As [`one`](Self::one), for a worker that cannot be killed (an MPI
+    /// rank): once it runs, a cancel cannot stop it, as on threads.
+    #[cfg(feature = "mpi")]
+    pub(in crate::runner) fn one_unkillable<R: TaskValue>(
+        task: &'static str,
+        args: Message,
+        reply: OneReply<R>,
+    ) -> Self {
+        Self::one_in(task, args, reply, false)
+    }
+
+    fn one_in<R: TaskValue>(
+        task: &'static str,
+        args: Message,
+        reply: OneReply<R>,
+        killable: bool,
+    ) -> Self {
         Job {
             task,
             chunk: false,
             args: args.wire.into(),
             lent: args.lent,
-            reply: Box::new(One(reply)),
+            reply: Box::new(One { reply, killable }),
             started: false,
             deadline: None,
         }
     }
 
-    pub(super) fn chunk<R: TaskValue>(
+    pub(in crate::runner) fn chunk<R: TaskValue>(
         task: &'static str,
         args: Message,
         reply: ChunkReply<R>,
@@ -61,7 +85,7 @@ impl Job {
 
     /// Marks the job started, once; `false` (and the job dropped) when it was
     /// cancelled or is no longer wanted.
-    pub(super) fn start(&mut self) -> bool {
+    pub(in crate::runner) fn start(&mut self) -> bool {
         if self.started {
             return true;
         }
@@ -70,36 +94,36 @@ impl Job {
     }
 
     /// Whether its deadline has passed by `now`.
-    pub(super) fn overdue(&self, now: Instant) -> bool {
+    pub(in crate::runner) fn overdue(&self, now: Instant) -> bool {
         self.deadline.is_some_and(|deadline| now >= deadline)
     }
 
     /// Whether a cancel asked for its worker to be killed.
-    pub(super) fn kill_requested(&self) -> bool {
+    pub(in crate::runner) fn kill_requested(&self) -> bool {
         self.reply.kill_requested()
     }
 
     /// Whether it can be cancelled while it runs, so its link must look now
     /// and then whether it was.
-    pub(super) fn killable(&self) -> bool {
+    pub(in crate::runner) fn killable(&self) -> bool {
         self.reply.killable()
     }
 
-    pub(super) fn finish(self, frame: &[u8]) {
+    pub(in crate::runner) fn finish(self, frame: &[u8]) {
         self.reply.finish(frame, self.task);
     }
 
-    pub(super) fn fail(self, why: Failure) {
+    pub(in crate::runner) fn fail(self, why: Failure) {
         self.reply.fail(why);
     }
 
-    pub(super) fn dismiss(self) {
+    pub(in crate::runner) fn dismiss(self) {
         self.reply.dismiss();
     }
 }
 
 /// The far end of a job: decodes its answer, or reports why there is none.
-pub(super) trait Reply: Send {
+pub(in crate::runner) trait Reply: Send {
     /// Marks the job started; `false` when it was cancelled or is no longer wanted.
     fn start(&mut self) -> bool;
     /// Delivers the answer in a reply frame.
@@ -118,28 +142,36 @@ pub(super) trait Reply: Send {
     }
 }
 
-struct One<R: Send>(OneReply<R>);
+struct One<R: Send> {
+    reply: OneReply<R>,
+    /// Whether its worker may be killed to stop it once it runs.
+    killable: bool,
+}
 
 impl<R: TaskValue> Reply for One<R> {
     fn start(&mut self) -> bool {
-        self.0.start_in_process()
+        if self.killable {
+            self.reply.start_in_process()
+        } else {
+            self.reply.start()
+        }
     }
 
     fn killable(&self) -> bool {
-        self.0.is_cancellable()
+        self.killable && self.reply.is_cancellable()
     }
 
     fn kill_requested(&self) -> bool {
-        self.0.kill_requested()
+        self.reply.kill_requested()
     }
 
     fn finish(self: Box<Self>, frame: &[u8], task: &str) {
-        self.0
+        self.reply
             .deliver(decode_reply::<R>(frame, task).map_err(Failure::Task));
     }
 
     fn fail(self: Box<Self>, why: Failure) {
-        self.0.deliver(Err(why));
+        self.reply.deliver(Err(why));
     }
 
     // A cancelled job's outcome is already published; dropping the reply is a no-op.

@@ -18,7 +18,7 @@
 //! once. Termination hangs up every channel: each driver then kills its
 //! child and fails what was in flight as terminated.
 
-mod job;
+pub(super) mod job;
 mod link;
 
 use std::collections::VecDeque;

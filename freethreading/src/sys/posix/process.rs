@@ -81,6 +81,11 @@ pub(crate) fn command_for_worker(arg0: Option<OsString>, channel: Channel) -> Co
     command
 }
 
+/// Starts the worker `command` describes.
+pub(crate) fn spawn(command: &mut Command) -> io::Result<std::process::Child> {
+    command.spawn()
+}
+
 /// In a worker: takes the channel inherited as standard input, and puts
 /// `/dev/null` there instead, so that a task reading standard input reads
 /// nothing rather than the protocol (as Python's worker processes do).

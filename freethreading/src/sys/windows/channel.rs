@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use windows_sys::Win32::Foundation::{
-    ERROR_BROKEN_PIPE, ERROR_IO_PENDING, ERROR_NO_DATA, ERROR_OPERATION_ABORTED, GENERIC_READ,
-    GENERIC_WRITE, HANDLE, INVALID_HANDLE_VALUE, TRUE, WAIT_OBJECT_0,
+    ERROR_BROKEN_PIPE, ERROR_IO_PENDING, ERROR_NO_DATA, ERROR_OPERATION_ABORTED,
+    ERROR_PIPE_NOT_CONNECTED, GENERIC_READ, GENERIC_WRITE, HANDLE, INVALID_HANDLE_VALUE, TRUE,
+    WAIT_OBJECT_0,
 };
 use windows_sys::Win32::Storage::FileSystem::{
     CreateFileW, FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_OVERLAPPED, OPEN_EXISTING,
@@ -43,6 +44,11 @@ struct Inner {
     closed: AtomicBool,
     /// A byte read ahead by `wait_readable`, delivered first.
     ahead: Mutex<Option<u8>>,
+    /// Manual-reset events of requests that have ended, for the next ones:
+    /// creating and closing one per request cost two more system calls (a
+    /// round trip to the wineserver each, under Wine). A read or write
+    /// resets its event as it begins.
+    events: Mutex<Vec<OwnedHandle>>,
 }
 
 const BUFFER: u32 = 64 * 1024;
@@ -101,6 +107,7 @@ impl Channel {
             server,
             closed: AtomicBool::new(false),
             ahead: Mutex::new(None),
+            events: Mutex::new(Vec::new()),
         };
         Channel {
             inner: Arc::new(inner),
@@ -153,14 +160,32 @@ impl Channel {
         timeout: Option<Duration>,
         start: impl FnOnce(HANDLE, *mut OVERLAPPED) -> windows_sys::core::BOOL,
     ) -> io::Result<Option<u32>> {
-        // SAFETY: plain call: an unnamed manual-reset event.
-        let event =
-            super::owned(unsafe { CreateEventW(std::ptr::null(), TRUE, 0, std::ptr::null()) })?;
+        let reused = self.inner.events.lock().pop();
+        let event = if let Some(event) = reused {
+            event
+        } else {
+            // SAFETY: plain call: an unnamed manual-reset event.
+            let event = unsafe { CreateEventW(std::ptr::null(), TRUE, 0, std::ptr::null()) };
+            super::owned(event)?
+        };
         // SAFETY: all-zero is a valid OVERLAPPED (offsets are unused on pipes).
         let mut request: OVERLAPPED = unsafe { std::mem::zeroed() };
         request.hEvent = event.as_raw_handle();
+        let ended = self.run(&mut request, timeout, start);
+        // The request has ended (`run` waits it out): its event is free.
+        self.inner.events.lock().push(event);
+        ended
+    }
+
+    /// [`overlapped`](Self::overlapped)'s request, started and waited out.
+    fn run(
+        &self,
+        request: &mut OVERLAPPED,
+        timeout: Option<Duration>,
+        start: impl FnOnce(HANDLE, *mut OVERLAPPED) -> windows_sys::core::BOOL,
+    ) -> io::Result<Option<u32>> {
         let handle = self.raw();
-        if start(handle, &raw mut request) == 0 {
+        if start(handle, request) == 0 {
             let error = io::Error::last_os_error();
             if !super::is(&error, ERROR_IO_PENDING) {
                 return Err(error);
@@ -170,14 +195,14 @@ impl Channel {
                 // SAFETY: a live event handle.
                 if unsafe { WaitForSingleObject(request.hEvent, ms) } != WAIT_OBJECT_0 {
                     // SAFETY: cancels only this request, still live here.
-                    unsafe { CancelIoEx(handle, &raw const request) };
+                    unsafe { CancelIoEx(handle, &raw const *request) };
                 }
             }
         }
         let mut done = 0;
         // SAFETY: `request` stays in place until the request has ended,
         // which waiting here ensures.
-        if unsafe { GetOverlappedResult(handle, &raw const request, &raw mut done, TRUE) } == 0 {
+        if unsafe { GetOverlappedResult(handle, &raw const *request, &raw mut done, TRUE) } == 0 {
             let error = io::Error::last_os_error();
             return if super::is(&error, ERROR_OPERATION_ABORTED) && !self.closed() {
                 Ok(None)
@@ -251,9 +276,12 @@ impl Channel {
     }
 }
 
-/// Whether `error` says the peer has closed its end.
+/// Whether `error` says the peer has closed its end: a client whose server
+/// disconnected it reads `ERROR_PIPE_NOT_CONNECTED`, not a broken pipe.
 fn ended(error: &io::Error) -> bool {
-    super::is(error, ERROR_BROKEN_PIPE) || super::is(error, ERROR_NO_DATA)
+    super::is(error, ERROR_BROKEN_PIPE)
+        || super::is(error, ERROR_NO_DATA)
+        || super::is(error, ERROR_PIPE_NOT_CONNECTED)
 }
 
 impl Read for &Channel {
@@ -406,5 +434,18 @@ mod tests {
         std::thread::sleep(Duration::from_millis(50));
         a.shutdown(Shutdown::Both).unwrap();
         assert_eq!(reader.join().unwrap().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_client_whose_server_shut_down_reads_the_end() {
+        let (a, b) = Channel::pair().unwrap();
+        a.shutdown(Shutdown::Both).unwrap();
+        assert_eq!((&b).read(&mut [0; 8]).unwrap(), 0, "an end of stream");
+        assert!(wait_readable(&b, Duration::from_secs(5)).unwrap());
+        assert_eq!(read_now(&b, &mut [0; 8]).unwrap(), 0);
+        assert_eq!(
+            send(&b, b"x").unwrap_err().kind(),
+            io::ErrorKind::BrokenPipe
+        );
     }
 }

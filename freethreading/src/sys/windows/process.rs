@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use windows_sys::Win32::Foundation::{
-    DUPLICATE_SAME_ACCESS, DuplicateHandle, HANDLE, WAIT_OBJECT_0,
+    DUPLICATE_SAME_ACCESS, DuplicateHandle, ERROR_INTERNAL_ERROR, HANDLE, WAIT_OBJECT_0,
 };
 use windows_sys::Win32::Storage::FileSystem::{
     CreateFileW, FILE_SHARE_READ, FILE_SHARE_WRITE, OPEN_EXISTING,
@@ -120,6 +120,21 @@ pub(crate) fn command_for_worker(_arg0: Option<OsString>, channel: Channel) -> C
         command.stdin(Stdio::from(handle));
     }
     command
+}
+
+/// Starts the worker `command` describes. Wine 8's `CreateProcessW` fails
+/// now and then with `ERROR_INTERNAL_ERROR` while many processes start and
+/// end at once (about once in a thousand starts in the failure tests):
+/// that error is tried again, twice at most. The command can start again,
+/// since `std` duplicates its standard handles for each child.
+pub(crate) fn spawn(command: &mut Command) -> io::Result<std::process::Child> {
+    let mut tries = 0;
+    loop {
+        match command.spawn() {
+            Err(e) if super::is(&e, ERROR_INTERNAL_ERROR) && tries < 2 => tries += 1,
+            other => return other,
+        }
+    }
 }
 
 /// Whether standard input is a pipe whose server end process `parent` made:

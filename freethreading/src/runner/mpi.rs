@@ -1,0 +1,335 @@
+//! MPI workers for a pool or executor: one link per worker, each on a
+//! worker rank of its own (`mpi/link.rs`), served by a driver thread of
+//! rank 0, all fed from one multi-consumer channel of jobs (crossbeam's
+//! unbounded list channel) — the process crew's shape without its children.
+//!
+//! A job is the process backend's (`runner/process/job.rs`): the task's
+//! name, its arguments serialized by the caller's thread, and a reply that
+//! decodes the answer, which is the process backend's reply frame. A driver
+//! holds its link while it sends a job and waits for its answer, one job at
+//! a time; a synchronous call (`WorkerPool::apply`) that finds a link idle
+//! does the round trip itself, saving two thread wake-ups.
+//!
+//! What MPI cannot do: a rank cannot be killed alone, nor started again.
+//! So a deadline (`apply_timeout`) stops the caller's wait, as on threads,
+//! while the task runs on; `terminate` fails the queued jobs and lets the
+//! running ones finish; `max_tasks_per_worker` is refused as unsupported.
+//! A rank that dies ends the whole MPI job, rank 0 with it (`mpirun` says
+//! which rank died and how): no job waits for a dead rank.
+
+use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::{self, JoinHandle};
+
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::{Mutex, RwLock};
+
+use super::process::job::Job;
+use super::reply::{ChunkReply, OneReply};
+use super::stats::Counters;
+use super::{Failure, Initializer, Refused};
+use crate::codec;
+use crate::codec::message::Route;
+use crate::mpi::{NotReady, RankLink};
+use crate::task::{Task, TaskError};
+
+pub(crate) struct Crew {
+    /// `None` once closed: senders never outlive it, so closing disconnects.
+    sender: RwLock<Option<Sender<Job>>>,
+    /// Kept to discard queued jobs on terminate or cancel.
+    receiver: Receiver<Job>,
+    shared: Arc<Shared>,
+    slots: Vec<Arc<Slot>>,
+    drivers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+struct Shared {
+    terminated: AtomicBool,
+    broken: OnceLock<Failure>,
+    counters: Arc<Counters>,
+}
+
+impl Shared {
+    fn refusal(&self) -> Option<Failure> {
+        if self.terminated.load(Ordering::Acquire) {
+            Some(Failure::Terminated)
+        } else {
+            self.broken.get().cloned()
+        }
+    }
+
+    /// Runs `job` on `link`, and delivers its outcome.
+    fn serve(&self, link: &mut RankLink, mut job: Job) {
+        if let Some(why) = self.refusal() {
+            return job.fail(why);
+        }
+        if !job.start() {
+            return job.dismiss();
+        }
+        if !crate::mpi::fits(job.args.len()) {
+            let error = TaskError::arguments(
+                job.task,
+                format!(
+                    "{} bytes, over what one MPI message may carry",
+                    job.args.len()
+                ),
+            );
+            return job.fail(Failure::Task(error));
+        }
+        let answer = link
+            .send_job(job.task, job.chunk, &job.args)
+            .and_then(|()| link.reply());
+        match answer {
+            // Decoding runs the user's `Deserialize`: a panic there must not
+            // take the driver down; the reply reports it.
+            Ok(frame) => {
+                let _ = catch_unwind(AssertUnwindSafe(|| job.finish(&frame)));
+            }
+            Err(error) => {
+                let failure = Failure::Spawn(Arc::new(io::Error::new(
+                    error.kind(),
+                    format!("worker rank {}: {error}", link.rank()),
+                )));
+                let _ = self.broken.set(failure.clone());
+                job.fail(failure);
+            }
+        }
+    }
+}
+
+/// One worker: its link, `None` once closed.
+struct Slot {
+    link: Mutex<Option<RankLink>>,
+}
+
+impl Crew {
+    pub(crate) fn start(
+        prefix: &str,
+        size: usize,
+        initializer: Option<&Initializer>,
+        max_jobs: Option<usize>,
+    ) -> Result<Crew, Failure> {
+        if max_jobs.is_some() {
+            return Err(Failure::Spawn(Arc::new(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "max_tasks_per_worker is not supported on the mpi backend: \
+                 a worker rank cannot be replaced",
+            ))));
+        }
+        let initializer = match initializer {
+            Some(init) => Some((
+                init.name(),
+                init.serialized_args().map_err(Failure::Initializer)?,
+            )),
+            None => None,
+        };
+        let names: Vec<String> = (0..size).map(|i| format!("{prefix}_{i}")).collect();
+        let shared = Arc::new(Shared {
+            terminated: AtomicBool::new(false),
+            broken: OnceLock::new(),
+            counters: Arc::default(),
+        });
+        // Welcomed, not yet greeted: each driver reads its greeting first,
+        // so that building a pool never waits for a rank busy with another
+        // pool's task.
+        let links = RankLink::open_many(&names, true, initializer)
+            .map_err(|error| Failure::Spawn(Arc::new(error)))?;
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        let slots: Vec<Arc<Slot>> = links
+            .into_iter()
+            .map(|link| {
+                Arc::new(Slot {
+                    link: Mutex::new(Some(link)),
+                })
+            })
+            .collect();
+        let crew = Crew {
+            sender: RwLock::new(Some(sender)),
+            receiver,
+            shared,
+            slots,
+            drivers: Mutex::new(Vec::new()),
+        };
+        for (i, slot) in crew.slots.iter().enumerate() {
+            let (slot, receiver, shared) = (
+                Arc::clone(slot),
+                crew.receiver.clone(),
+                Arc::clone(&crew.shared),
+            );
+            let spawned = thread::Builder::new()
+                .name(format!("{prefix}_{i}-driver"))
+                .spawn(move || drive(&slot, &receiver, &shared));
+            match spawned {
+                Ok(handle) => crew.drivers.lock().push(handle),
+                Err(error) => {
+                    crew.terminate();
+                    crew.join();
+                    return Err(Failure::Spawn(Arc::new(error)));
+                }
+            }
+        }
+        Ok(crew)
+    }
+
+    pub(crate) fn size(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub(crate) fn broken(&self) -> Option<Failure> {
+        self.shared.broken.get().cloned()
+    }
+
+    pub(crate) fn counters(&self) -> &Arc<Counters> {
+        &self.shared.counters
+    }
+
+    fn submit(&self, job: Job) -> Result<(), Refused> {
+        if let Some(why) = self.shared.broken.get() {
+            job.fail(why.clone());
+            return Ok(());
+        }
+        match &*self.sender.read() {
+            Some(sender) => sender.send(job).map_err(|_| Refused),
+            None => Err(Refused),
+        }
+    }
+
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "the same signature as the thread crew's, which moves the arguments"
+    )]
+    pub(crate) fn run_one<T: Task>(
+        &self,
+        task: T,
+        args: T::Args,
+        reply: OneReply<T::Output>,
+    ) -> Result<(), Refused> {
+        match job_of(task, &args, reply) {
+            Some(job) => self.submit(job),
+            None => Ok(()),
+        }
+    }
+
+    /// As [`run_one`](Self::run_one), for a caller about to wait for the
+    /// outcome: on an idle worker the round trip is made on this thread.
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "the same signature as the thread crew's, which moves the arguments"
+    )]
+    pub(crate) fn run_one_now<T: Task>(
+        &self,
+        task: T,
+        args: T::Args,
+        reply: OneReply<T::Output>,
+    ) -> Result<(), Refused> {
+        let Some(job) = job_of(task, &args, reply) else {
+            return Ok(());
+        };
+        if self.sender.read().is_none() {
+            return Err(Refused);
+        }
+        for slot in &self.slots {
+            let Some(mut link) = slot.link.try_lock() else {
+                continue;
+            };
+            // A link its driver has not greeted yet is the driver's.
+            if let Some(link) = link.as_mut().filter(|link| link.is_ready()) {
+                self.shared.serve(link, job);
+                return Ok(());
+            }
+        }
+        self.submit(job)
+    }
+
+    pub(crate) fn run_chunk<T, C>(
+        &self,
+        task: T,
+        chunk: C,
+        len: usize,
+        reply: ChunkReply<T::Output>,
+    ) -> Result<(), Refused>
+    where
+        T: Task,
+        C: IntoIterator<Item = T::Args> + Send + 'static,
+    {
+        let name = task.name();
+        let items: Vec<T::Args> = chunk.into_iter().collect();
+        match codec::encode_arguments(name, &items, Route::InlineOnly) {
+            Ok(args) => self.submit(Job::chunk(name, args, reply, len)),
+            Err(error) => {
+                reply.deliver(Err(Failure::Task(error)));
+                Ok(())
+            }
+        }
+    }
+
+    pub(crate) fn close(&self) {
+        self.sender.write().take();
+    }
+
+    pub(crate) fn discard_pending(&self, why: &Failure) {
+        while let Ok(job) = self.receiver.try_recv() {
+            job.fail(why.clone());
+        }
+    }
+
+    /// Closes and fails the queued jobs; a running task cannot be stopped
+    /// on a rank, and finishes.
+    pub(crate) fn terminate(&self) {
+        self.shared.terminated.store(true, Ordering::Release);
+        self.close();
+        self.discard_pending(&Failure::Terminated);
+    }
+
+    pub(crate) fn join(&self) {
+        let drivers = std::mem::take(&mut *self.drivers.lock());
+        let me = thread::current().id();
+        for driver in drivers {
+            // A pool dropped by a callback on one of its own drivers cannot
+            // wait for it; it ends on its own once closed.
+            if driver.thread().id() != me {
+                let _ = driver.join();
+            }
+        }
+    }
+}
+
+/// A driver's life: the greeting, jobs until the crew is closed, then the
+/// link closes. A link the rank refused (its initializer failed, another
+/// build) breaks the crew, like a process crew's worker that cannot start.
+fn drive(slot: &Slot, receiver: &Receiver<Job>, shared: &Shared) {
+    if let Some(link) = slot.link.lock().as_mut() {
+        let failure = match link.ready() {
+            Ok(()) => None,
+            Err(NotReady::Initializer(error)) => Some(Failure::Initializer(error)),
+            Err(NotReady::Lost(error)) => Some(Failure::Spawn(Arc::new(error))),
+        };
+        if let Some(failure) = failure {
+            let _ = shared.broken.set(failure);
+        }
+    }
+    for job in receiver {
+        let mut link = slot.link.lock();
+        match link.as_mut() {
+            Some(link) => shared.serve(link, job),
+            None => job.fail(Failure::Terminated),
+        }
+    }
+    // Dropping the link closes it, after any job the rank is running.
+    slot.link.lock().take();
+}
+
+/// The job of one call; `None` when the arguments cannot be serialized,
+/// which has failed the call already.
+fn job_of<T: Task>(task: T, args: &T::Args, reply: OneReply<T::Output>) -> Option<Job> {
+    let name = task.name();
+    match codec::encode_arguments(name, args, Route::InlineOnly) {
+        Ok(args) => Some(Job::one_unkillable(name, args, reply)),
+        Err(error) => {
+            reply.deliver(Err(Failure::Task(error)));
+            None
+        }
+    }
+}
