@@ -3,7 +3,8 @@
 //! dies, and thousands of workers that come and go. Each failure must reach
 //! the caller as an error, the pool must go on, and nothing may hang or leak.
 //!
-//! Linux only: the process backend runs there alone for now.
+//! Linux only: they read `/proc` and send signals. Their Windows
+//! counterparts are `process_failures_windows.rs`.
 #![cfg(target_os = "linux")]
 
 // Worker processes of this test binary start here.

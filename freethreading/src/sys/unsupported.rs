@@ -163,6 +163,14 @@ pub(crate) mod process {
         Err(unsupported())
     }
 
+    pub(crate) fn exit_code_name(_code: i32) -> Option<&'static str> {
+        None
+    }
+
+    pub(crate) fn kill_with_this_process(_child: &std::process::Child) -> io::Result<()> {
+        Err(unsupported())
+    }
+
     pub(crate) fn stdin_is_channel_from(_parent: u32) -> bool {
         false
     }
@@ -177,6 +185,7 @@ pub(crate) mod process {
 
     pub(crate) fn send_descriptors(
         _channel: &Channel,
+        _child: u32,
         _arena: Option<()>,
         _stdout: bool,
     ) -> io::Result<()> {
