@@ -359,6 +359,34 @@ freethreading_tests::backend_tests! {
         assert_eq!(taken[0].len(), 60_000);
         assert_all_once_in_order(&taken, 3, 20_000);
     }
+
+    fn queue_item_skipping_a_field_is_refused_never_misread() {
+        // Small and big: each is either refused at `put`, with the item
+        // back, or read back as itself, never as another value.
+        for len in [0, 300 * 1024] {
+            let queue = Queue::new();
+            let item = SkipsAField { note: None, a: 1, b: 5, data: vec![9; len] };
+            match queue.put(item.clone()) {
+                Err(PutError::Encode(back, reason)) => {
+                    assert_eq!(back, item);
+                    assert!(!reason.is_empty());
+                }
+                Err(other) => panic!("unexpected {other:?}"),
+                Ok(()) => assert_eq!(queue.get_timeout(GENEROUS), Ok(item)),
+            }
+        }
+    }
+}
+
+/// A field skipped when `None`: postcard would write the struct without it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct SkipsAField {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    note: Option<u32>,
+    a: u8,
+    b: u8,
+    #[serde(with = "serde_bytes")]
+    data: Vec<u8>,
 }
 
 /// How many `Witness`es this process dropped (only one test makes them).

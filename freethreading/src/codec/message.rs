@@ -130,9 +130,11 @@ pub(crate) fn encode<T: Serialize + 'static>(
             lent: Lent::default(),
         });
     }
-    if super::probe::carries_big_bytes(value) {
+    // Postcard walks the whole value twice anyway (its size, its bytes), so
+    // one more walk to refuse a skipped field costs less than either.
+    if super::probe::carries_big_bytes(value) && !super::probe::skips_a_field(value) {
         // A value postcard cannot write (a sequence of unknown length) goes
-        // as bitcode.
+        // on to bitcode, which refuses it with an error too.
         let size = postcard::ser_flavors::Size::default();
         if let Ok(len) = postcard::serialize_with_flavor::<T, _, usize>(value, size) {
             // Big: written straight into shared memory, one copy.
@@ -205,8 +207,18 @@ pub(crate) fn decode<T: DeserializeOwned + 'static>(wire: &[u8]) -> Result<T, Me
     }
 }
 
+/// A value read from all of `bytes`: a byte left over means the bytes were
+/// not written as a `T` (postcard does not describe itself), an error
+/// rather than a value read from the wrong bytes.
 fn from_postcard<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, MessageError> {
-    postcard::from_bytes(bytes).map_err(|e| MessageError(e.to_string()))
+    match postcard::take_from_bytes(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(MessageError(format!(
+            "{} bytes left over after the value: not written as this type",
+            rest.len()
+        ))),
+        Err(e) => Err(MessageError(e.to_string())),
+    }
 }
 
 /// How many bytes a message carries: its own length, or for one in shared
@@ -322,5 +334,95 @@ mod tests {
             decode::<Vec<u8>>(&dropped.wire).is_err(),
             "the sender took it back"
         );
+    }
+}
+
+#[cfg(test)]
+mod refused_shapes {
+    use super::*;
+
+    /// Postcard writes a struct without its skipped field and reads the next
+    /// field's bytes in its place; bitcode refuses such a struct.
+    #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+    struct Skips {
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        note: Option<u32>,
+        a: u8,
+        b: u8,
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
+    }
+
+    #[test]
+    fn a_skipped_field_is_never_decoded_as_another_value() {
+        for len in [16 * 1024 - 1, 16 * 1024, 300 * 1024] {
+            for route in [Route::InlineOnly, Route::MayShare] {
+                let value = Skips {
+                    note: None,
+                    a: 1,
+                    b: 5,
+                    data: vec![9; len],
+                };
+                // Refused, or decoded as itself: never as another value.
+                if let Ok(message) = encode(&value, route) {
+                    message.lent.hand_over();
+                    if let Ok(back) = decode::<Skips>(&message.wire) {
+                        assert_eq!(back, value, "a {len}-byte field");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The big field first, the skipped one after it: the probe that finds
+    /// the big field stops there, so the skip must be looked for on its own.
+    #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+    struct SkipsLater {
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        note: Option<u32>,
+        a: u8,
+    }
+
+    #[test]
+    fn a_field_skipped_after_a_big_one_is_never_decoded_as_another_value() {
+        for route in [Route::InlineOnly, Route::MayShare] {
+            let value = SkipsLater {
+                data: vec![9; 300 * 1024],
+                note: None,
+                a: 1,
+            };
+            if let Ok(message) = encode(&value, route) {
+                message.lent.hand_over();
+                if let Ok(back) = decode::<SkipsLater>(&message.wire) {
+                    assert_eq!(back, value);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn postcard_bytes_left_over_are_an_error() {
+        let mut wire = postcard::to_allocvec(&7_u8).unwrap();
+        wire.push(3);
+        assert!(from_postcard::<u8>(&wire).is_err());
+    }
+
+    /// A sequence of unknown length: bitcode panics on it inside; the codec
+    /// reports an error instead.
+    struct Unsized;
+
+    impl Serialize for Unsized {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq((0..3_u8).filter(|x| x % 2 == 0))
+        }
+    }
+
+    #[test]
+    fn a_sequence_of_unknown_length_is_an_error_not_a_panic() {
+        let result = std::panic::catch_unwind(|| encode(&Unsized, Route::InlineOnly).map(|_| ()));
+        let encoded = result.expect("encoding must not panic");
+        assert!(encoded.is_err());
     }
 }

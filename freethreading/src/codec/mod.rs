@@ -9,6 +9,8 @@ mod buffers;
 pub(crate) mod message;
 mod probe;
 
+pub(crate) use probe::skips_a_field;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -17,8 +19,19 @@ use crate::task::TaskError;
 pub(crate) use bitcode::Error as CodecError;
 
 /// Serializes `value` into a fresh buffer.
+///
+/// bitcode panics on what its format cannot hold (a sequence of unknown
+/// length: `collect_seq` over a filtered iterator, `#[serde(flatten)]`); that
+/// is the value's shape, not a bug here, so it is an error like any other.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
-    bitcode::serialize(value)
+    let encoded =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| bitcode::serialize(value)));
+    encoded.unwrap_or_else(|_| {
+        Err(serde::ser::Error::custom(
+            "this value cannot be encoded: a sequence or map of unknown length \
+             (`collect_seq` over an iterator without an exact size, `#[serde(flatten)]`)",
+        ))
+    })
 }
 
 /// Deserializes a whole buffer.

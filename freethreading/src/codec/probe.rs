@@ -27,18 +27,39 @@ const LOOK_AT: usize = 256;
 /// Whether `value` has a byte string of [`BIG`] bytes or more among its
 /// first [`LOOK_AT`] values.
 pub(super) fn carries_big_bytes<T: Serialize + ?Sized>(value: &T) -> bool {
-    let mut probe = Probe { seen: 0 };
+    let mut probe = Probe {
+        seen: 0,
+        look_at: LOOK_AT,
+        big: BIG,
+    };
     matches!(value.serialize(&mut probe), Err(Stop::Found))
+}
+
+/// Whether `value` skips a struct field as it serializes
+/// (`skip_serializing_if`), which postcard, not describing itself, cannot
+/// read back: it would take the next field's bytes for the skipped one. A
+/// walk of the whole value, so for small ones (a queue's inline items).
+pub(crate) fn skips_a_field<T: Serialize + ?Sized>(value: &T) -> bool {
+    let mut probe = Probe {
+        seen: 0,
+        look_at: usize::MAX,
+        big: usize::MAX,
+    };
+    matches!(value.serialize(&mut probe), Err(Stop::Skipped))
 }
 
 struct Probe {
     seen: usize,
+    /// How many values to look at before giving up.
+    look_at: usize,
+    /// From how many bytes a byte string ends the walk.
+    big: usize,
 }
 
 impl Probe {
     fn visit(&mut self) -> Result<(), Stop> {
         self.seen += 1;
-        if self.seen > LOOK_AT {
+        if self.seen > self.look_at {
             Err(Stop::Enough)
         } else {
             Ok(())
@@ -53,6 +74,10 @@ enum Stop {
     Enough,
     /// The value's own `Serialize` failed; the real encoder will say why.
     Failed,
+    /// A struct skips a field (`skip_serializing_if`): postcard, which does
+    /// not describe itself, would write it without the field and read the
+    /// next field's bytes in its place, so it must not go as postcard.
+    Skipped,
 }
 
 impl fmt::Display for Stop {
@@ -89,6 +114,12 @@ impl ser::Serializer for &mut Probe {
     type SerializeStruct = Self;
     type SerializeStructVariant = Self;
 
+    // As both real encoders say: a type may take its byte path only in a
+    // compact format.
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+
     primitives! {
         serialize_bool: bool, serialize_i8: i8, serialize_i16: i16, serialize_i32: i32,
         serialize_i64: i64, serialize_i128: i128, serialize_u8: u8, serialize_u16: u16,
@@ -97,7 +128,7 @@ impl ser::Serializer for &mut Probe {
     }
 
     fn serialize_bytes(self, value: &[u8]) -> Result<(), Stop> {
-        if value.len() >= BIG {
+        if value.len() >= self.big {
             return Err(Stop::Found);
         }
         self.visit()
@@ -242,6 +273,10 @@ macro_rules! fields {
                 value: &T,
             ) -> Result<(), Stop> {
                 value.serialize(&mut **self)
+            }
+
+            fn skip_field(&mut self, _key: &'static str) -> Result<(), Stop> {
+                Err(Stop::Skipped)
             }
 
             fn end(self) -> Result<(), Stop> {

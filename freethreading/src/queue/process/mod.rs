@@ -60,7 +60,16 @@ impl<T: TaskValue> Queue<T> {
     /// never asks.
     pub(crate) fn put(&self, item: T, wait: Wait) -> Result<(), PutError<T>> {
         let mut inline = [0_u8; INLINE + 1];
-        let placed = match postcard::to_slice(&item, &mut inline[..INLINE]) {
+        // A small item goes as postcard, unless it skips a field, which
+        // postcard could not read back: the message's codec refuses it.
+        let small = postcard::to_slice(&item, &mut inline[..INLINE]);
+        let small = match small {
+            Ok(_) if crate::codec::skips_a_field(&item) => {
+                Err(postcard::Error::SerializeBufferFull)
+            }
+            other => other,
+        };
+        let placed = match small {
             Ok(bytes) => {
                 let len = bytes.len();
                 inline[len] = POSTCARD;
