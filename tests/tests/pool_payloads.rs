@@ -305,6 +305,43 @@ process_tests! {
         assert!(grown < 32 * MIB as u64, "peak grew by {} MiB", grown >> 20);
     }
 
+    fn a_worker_that_exits_holding_received_bytes_gives_them_back() {
+        let bytes = Bytes::from(payload(64 * MIB, 1));
+        let keep_and_exit = || {
+            let worker = Worker::new(keep, (bytes.clone(),));
+            worker.start().unwrap();
+            worker.join().unwrap();
+        };
+        keep_and_exit();
+        let base = peak_resident_bytes();
+        // Each one-shot worker keeps the block it received and exits
+        // normally (no destructor runs): its reaping gives the block back.
+        // `join` returns before the reap, so one more block may be in use.
+        for _ in 0..6 {
+            keep_and_exit();
+        }
+        let grown = peak_resident_bytes() - base;
+        assert!(grown < 96 * MIB as u64, "peak grew by {} MiB", grown >> 20);
+    }
+
+    fn a_retired_pool_worker_holding_received_bytes_gives_them_back() {
+        // Each worker serves one job, keeps its block, and is retired.
+        let pool = WorkerPool::builder()
+            .workers(1)
+            .max_tasks_per_worker(1)
+            .build()
+            .unwrap();
+        let bytes = Bytes::from(payload(64 * MIB, 2));
+        pool.apply(keep, (bytes.clone(),)).unwrap();
+        let base = peak_resident_bytes();
+        for _ in 0..6 {
+            pool.apply(keep, (bytes.clone(),)).unwrap();
+        }
+        let grown = peak_resident_bytes() - base;
+        // A retired child is reaped in the background: two may be pending.
+        assert!(grown < 160 * MIB as u64, "peak grew by {} MiB", grown >> 20);
+    }
+
     fn passing_64_mib_costs_at_most_three_times_it_on_each_side() {
         let pool = WorkerPool::new(1).unwrap();
         // The worker's own memory before any payload, and this process's.

@@ -62,10 +62,13 @@ impl Lent {
         self.0 = None;
     }
 
-    /// As [`hand_over`](Self::hand_over), and the block is no longer this
-    /// process's: for a queue item, which must outlive its producer.
-    pub(crate) fn give_away(mut self) {
-        if let Some(block) = self.0.take() {
+    /// Makes the block nobody's, so that this process's death no longer
+    /// frees it: for a queue item, which must outlive its producer. Done
+    /// before the item is placed (a death in between leaks the block rather
+    /// than freeing one the queue holds); still freed if this is dropped,
+    /// for an item never placed.
+    pub(crate) fn disown(&self) {
+        if let Some(block) = &self.0 {
             block.disown();
         }
     }

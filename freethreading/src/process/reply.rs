@@ -18,3 +18,13 @@ pub(crate) fn decode_reply<R: TaskValue>(frame: &[u8], task: &str) -> Result<R, 
         Err(error)
     }
 }
+
+/// Frees the shared-memory block a reply's value lies in, for a reply that
+/// will not be decoded (its job was cancelled while it ran, and the reply
+/// beat the kill): the block is the worker's, which lives on and would not
+/// free it.
+pub(crate) fn discard_reply(frame: &[u8]) {
+    if let Ok((_, payload)) = split::<ReplyHeader>(frame) {
+        message::discard(payload);
+    }
+}

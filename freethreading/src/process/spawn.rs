@@ -165,6 +165,16 @@ impl WorkerProcess {
         self.child.id()
     }
 
+    /// The worker's start time, which with its pid names it in the arena's
+    /// table of processes: read while it is unreaped (its pid is still its).
+    pub(crate) fn start_time(&self) -> u64 {
+        if self.reaped {
+            self.start
+        } else {
+            crate::sys::pid::start_time_unreaped(self.pid()).unwrap_or(0)
+        }
+    }
+
     /// Whether the worker has exited, without reaping it (see
     /// [`reap`](Self::reap)).
     pub(crate) fn has_exited(&self) -> bool {
@@ -307,14 +317,21 @@ impl WorkerProcess {
         }
     }
 
-    /// Waits for the worker to exit and returns its status.
+    /// Waits for the worker to exit and returns its status; the payload
+    /// blocks it still held are given back (see
+    /// [`crate::shared::process_exited`]).
     pub(crate) fn reap(&mut self) -> Option<ExitStatus> {
-        if !self.reaped {
+        let first = !self.reaped;
+        if first {
             // Dead or alive, an unreaped child still holds its pid.
             self.start = crate::sys::pid::start_time_unreaped(self.pid()).unwrap_or(0);
             self.reaped = true;
         }
-        self.child.wait().ok()
+        let status = self.child.wait().ok();
+        if first {
+            crate::shared::process_exited(self.pid(), self.start);
+        }
+        status
     }
 
     /// Ends the worker now (SIGKILL) and reaps it.

@@ -361,20 +361,30 @@ impl Arena {
     /// fresh tag, so that whoever holds the old one can no longer free it,
     /// and `owner` as its owner, so that it is freed with that process's
     /// death rather than its allocator's. The new tag; `None` if the block
-    /// was freed or taken over already. A process dying between the two
-    /// steps leaks the block, as a half-done allocation may.
+    /// was freed or taken over already. Both steps happen under the
+    /// allocator's (robust) lock (a process dying between them leaves the
+    /// block to its old owner, freed with that one's death), so a walk for
+    /// a dead process's blocks
+    /// ([`blocks_of`](Self::blocks_of)) sees the old tag with the old owner
+    /// or the new tag with the new one, never the new tag with the old
+    /// owner, which would free the block under its new holder.
     pub(crate) fn take_over(&self, data: u64, tag: u64, owner: u32) -> Option<u64> {
         let block = self.block(data.checked_sub(BLOCK_HEADER)?)?;
         let fresh = self.fresh_tag();
         if tag == 0 {
             return None;
         }
-        block
+        let header = self.header();
+        header.lock.lock(None);
+        let taken = block
             .tag
             .compare_exchange(tag, fresh, Ordering::AcqRel, Ordering::Relaxed)
-            .ok()?;
-        block.owner.store(owner, Ordering::Relaxed);
-        Some(fresh)
+            .is_ok();
+        if taken {
+            block.owner.store(owner, Ordering::Relaxed);
+        }
+        header.lock.unlock();
+        taken.then_some(fresh)
     }
 
     fn zero(&self, offset: u64, len: u64) {
@@ -405,12 +415,17 @@ impl Arena {
         true
     }
 
-    /// Records `owner` as the owner of the block at `data`, if it carries `tag`.
+    /// Records `owner` as the owner of the block at `data`, if it carries
+    /// `tag`: under the allocator's lock, so that a receiver's
+    /// [`take_over`](Self::take_over) in between is not overwritten.
     pub(crate) fn set_owner(&self, data: u64, tag: u64, owner: u32) {
         if let Some(block) = data.checked_sub(BLOCK_HEADER).and_then(|b| self.block(b)) {
+            let header = self.header();
+            header.lock.lock(None);
             if tag != 0 && block.tag.load(Ordering::Acquire) == tag {
                 block.owner.store(owner, Ordering::Relaxed);
             }
+            header.lock.unlock();
         }
     }
 
@@ -456,6 +471,11 @@ impl Arena {
         block.kind.store(kind::FREE, Ordering::Relaxed);
         let header = self.header();
         header.lock.lock(None);
+        // Nobody's while free, written under the lock: a walk for a dead
+        // process's blocks then never pairs a later allocation's kind and
+        // tag with this block's old owner (`alloc_as` sets them after
+        // unlocking, with no order a weakly ordered processor keeps).
+        block.owner.store(0, Ordering::Relaxed);
         block.next_free.store(
             header.free[class].load(Ordering::Relaxed),
             Ordering::Relaxed,

@@ -133,6 +133,21 @@ pub(crate) fn process_died(pid: u32, start: u64) {
     }
 }
 
+/// Gives back the big payloads a reaped worker still held, however it
+/// ended: a `bytes::Bytes` it received owns its block, and a worker that
+/// exits normally runs no destructors (`exit(0)`), so one kept in a static,
+/// a thread-local or a thread would hold its block for the arena's life.
+/// Unlike [`process_died`], not a death: barriers are not told. Call it once
+/// the worker's replies have all been read (its own result blocks are then
+/// freed already).
+pub(crate) fn process_exited(pid: u32, start: u64) {
+    if let Some(arena) = ARENA.get() {
+        if let Some(token) = members::token_of(arena, pid, start) {
+            payload::reclaim(arena, token);
+        }
+    }
+}
+
 /// The panic of a primitive that cannot get shared memory where it has no
 /// way to return the error.
 #[cold]

@@ -180,6 +180,7 @@ fn monitor_worker<R: TaskValue>(
     // our end makes sure), so the worker has finished now, and `join`
     // returns without waiting for the kernel to tear the process down. The
     // monitor reaps it right after, before it takes another worker.
+    let (pid, start) = (process.pid(), process.start_time());
     let WorkerProcess {
         mut child, channel, ..
     } = process;
@@ -187,6 +188,8 @@ fn monitor_worker<R: TaskValue>(
     drop(live);
     shared.outcome.publish(outcome);
     let _ = child.wait();
+    // Its reply is read: what it still held (a `Bytes` it kept) is freed.
+    crate::shared::process_exited(pid, start);
 }
 
 fn read_reply<R: TaskValue>(

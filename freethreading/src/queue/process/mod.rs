@@ -78,11 +78,12 @@ impl<T: TaskValue> Queue<T> {
             Err(postcard::Error::SerializeBufferFull) => {
                 match message::encode(&item, Route::MayShare) {
                     Ok(encoded) => {
+                        // The queue's once placed: whoever gets it frees it,
+                        // even after this process is gone.
+                        encoded.lent.disown();
                         let placed = self.place(&encoded.wire, wait);
                         if placed.is_ok() {
-                            // Now the queue's: whoever gets it frees it,
-                            // even after this process is gone.
-                            encoded.lent.give_away();
+                            encoded.lent.hand_over();
                         }
                         placed
                     }

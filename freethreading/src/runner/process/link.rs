@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use super::job::Job;
 use crate::current::LiveWorker;
+use crate::process::reply::discard_reply;
 use crate::process::spawn::WorkerProcess;
 use crate::process::wire::{FrameReader, FrameWriter, JobHeader, ReplyHeader, SPIN, split};
 use crate::runner::Failure;
@@ -257,6 +258,7 @@ impl Link {
                 // whoever cancelled was told the task would not complete.
                 let _ = catch_unwind(AssertUnwindSafe(|| {
                     if done.job.kill_requested() {
+                        discard_reply(frame);
                         done.job.fail(Failure::Cancelled);
                     } else {
                         done.job.finish(frame);
