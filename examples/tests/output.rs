@@ -51,8 +51,16 @@ const MPI_RANKS: &str = "5";
 
 fn run(binary: &str, backend: &str) -> Vec<String> {
     let mut command = if backend == "mpi" {
-        let mut mpirun = Command::new(std::env::var("MPIRUN").unwrap_or_else(|_| "mpirun".to_owned()));
-        mpirun.args(["-n", MPI_RANKS, "--oversubscribe", "--bind-to", "none", binary]);
+        let mut mpirun =
+            Command::new(std::env::var("MPIRUN").unwrap_or_else(|_| "mpirun".to_owned()));
+        mpirun.args([
+            "-n",
+            MPI_RANKS,
+            "--oversubscribe",
+            "--bind-to",
+            "none",
+            binary,
+        ]);
         mpirun
     } else {
         Command::new(binary)

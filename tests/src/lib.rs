@@ -133,7 +133,10 @@ pub fn run_on_mpi(module: &str, body: fn()) {
     let test = format!("{test}::mpi");
     let exe = std::env::current_exe().expect("the test binary's path");
     let ranks = std::env::var("FREETHREADING_TESTS_MPI_RANKS").unwrap_or_else(|_| "3".to_owned());
-    let workers = ranks.parse::<u32>().map_or(2, |n| n.saturating_sub(1)).to_string();
+    let workers = ranks
+        .parse::<u32>()
+        .map_or(2, |n| n.saturating_sub(1))
+        .to_string();
     let mpirun = std::env::var("MPIRUN").unwrap_or_else(|_| "mpirun".to_owned());
     // Rank 0 runs the test; the others start on the worker entry point
     // (`test_support!`), where they take over at once.
@@ -150,7 +153,10 @@ pub fn run_on_mpi(module: &str, body: fn()) {
     let status = command
         .status()
         .unwrap_or_else(|e| panic!("running `{mpirun}` for `{test}`: {e}"));
-    assert!(status.success(), "`{test}` failed on the mpi backend: {status}");
+    assert!(
+        status.success(),
+        "`{test}` failed on the mpi backend: {status}"
+    );
 }
 
 /// Runs the test of `module` on `backend` in a fresh copy of the test binary.

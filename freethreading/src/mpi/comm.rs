@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use mpi::environment::{Threading, Universe};
 use mpi::topology::SimpleCommunicator;
-use mpi::traits::{CommunicatorCollectives, Communicator, Destination, MatchedReceiveVec, Source};
+use mpi::traits::{Communicator, CommunicatorCollectives, Destination, MatchedReceiveVec, Source};
 use parking_lot::Mutex;
 
 /// A process's rank in the MPI job.

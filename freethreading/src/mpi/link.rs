@@ -103,7 +103,10 @@ impl RankLink {
         let greeting: Greeting = postcard::from_bytes(&bytes).map_err(|e| {
             NotReady::Lost(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("worker rank {} sent an unreadable greeting: {e}", self.place.rank),
+                format!(
+                    "worker rank {} sent an unreadable greeting: {e}",
+                    self.place.rank
+                ),
             ))
         })?;
         match greeting.hello {

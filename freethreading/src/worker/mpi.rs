@@ -64,8 +64,11 @@ impl<R: TaskValue> Worker<R> {
         let mut link = RankLink::open_many(&[name.to_owned()], daemon, None)
             .map_err(WorkerError::Spawn)?
             .pop()
-            .ok_or_else(|| WorkerError::Spawn(std::io::Error::other("no worker rank was opened")))?;
-        link.send_job(self.task, false, &args).map_err(WorkerError::Spawn)?;
+            .ok_or_else(|| {
+                WorkerError::Spawn(std::io::Error::other("no worker rank was opened"))
+            })?;
+        link.send_job(self.task, false, &args)
+            .map_err(WorkerError::Spawn)?;
         let outcome = Arc::clone(&self.outcome);
         let task = self.task;
         thread::Builder::new()
