@@ -14,8 +14,12 @@ use std::time::{Duration, Instant};
 const PATIENCE: Duration = Duration::from_secs(120);
 
 /// Declares test bodies that take the backend's name, one test per backend.
+/// With the feature `mpi`, a third test per body runs the example under
+/// `mpirun` (`.ci/mpi`); `#[mpi_unsupported = "why"]` before a body marks
+/// an example the mpi backend cannot run yet: its mpi test is ignored, with
+/// the reason.
 macro_rules! example_tests {
-    ($( fn $name:ident($backend:ident: &str) $body:block )*) => {$(
+    ($( $(#[mpi_unsupported = $why:literal])? fn $name:ident($backend:ident: &str) $body:block )*) => {$(
         mod $name {
             use super::*;
 
@@ -30,12 +34,38 @@ macro_rules! example_tests {
             fn multiprocessing() {
                 body("multiprocessing");
             }
+
+            #[cfg(feature = "mpi")]
+            #[test]
+            $(#[ignore = $why])?
+            fn mpi() {
+                body("mpi");
+            }
         }
     )*};
 }
 
+/// How many ranks an example runs on under MPI: rank 0 and four workers,
+/// the most any example's pool asks for.
+const MPI_RANKS: &str = "5";
+
 fn run(binary: &str, backend: &str) -> Vec<String> {
-    let mut child = Command::new(binary)
+    let mut command = if backend == "mpi" {
+        let mut mpirun =
+            Command::new(std::env::var("MPIRUN").unwrap_or_else(|_| "mpirun".to_owned()));
+        mpirun.args([
+            "-n",
+            MPI_RANKS,
+            "--oversubscribe",
+            "--bind-to",
+            "none",
+            binary,
+        ]);
+        mpirun
+    } else {
+        Command::new(binary)
+    };
+    let mut child = command
         .env("FREETHREADING_BACKEND", backend)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -73,7 +103,7 @@ fn run(binary: &str, backend: &str) -> Vec<String> {
 
 /// What `current_worker().name()` is in `main`: Python's names.
 fn main_name(backend: &str) -> &'static str {
-    if backend == "multiprocessing" {
+    if backend == "multiprocessing" || backend == "mpi" {
         "\"MainProcess\""
     } else {
         "\"MainThread\""
@@ -97,6 +127,7 @@ example_tests! {
         assert_eq!(out[0], PRIMES);
     }
 
+    #[mpi_unsupported = "primitives across MPI ranks are not done yet (issue 15, milestone 3)"]
     fn primes_with_workers_and_queues(backend: &str) {
         assert_eq!(run(env!("CARGO_BIN_EXE_primes_queue"), backend), [PRIMES]);
     }
@@ -113,6 +144,7 @@ example_tests! {
         );
     }
 
+    #[mpi_unsupported = "primitives across MPI ranks are not done yet (issue 15, milestone 3)"]
     fn queue_producer_and_consumer(backend: &str) {
         assert_eq!(
             run(env!("CARGO_BIN_EXE_queue"), backend),
@@ -120,6 +152,7 @@ example_tests! {
         );
     }
 
+    #[mpi_unsupported = "primitives across MPI ranks are not done yet (issue 15, milestone 3)"]
     fn simple_queue(backend: &str) {
         assert_eq!(
             run(env!("CARGO_BIN_EXE_simple_queue"), backend),
@@ -127,6 +160,7 @@ example_tests! {
         );
     }
 
+    #[mpi_unsupported = "primitives across MPI ranks are not done yet (issue 15, milestone 3)"]
     fn locks_and_recursive_countdowns(backend: &str) {
         let out = run(env!("CARGO_BIN_EXE_locks"), backend);
         assert_eq!(
@@ -148,6 +182,7 @@ example_tests! {
         assert_eq!(out.len(), 10);
     }
 
+    #[mpi_unsupported = "primitives across MPI ranks are not done yet (issue 15, milestone 3)"]
     fn semaphores_and_conditions(backend: &str) {
         let out = run(env!("CARGO_BIN_EXE_semaphores_conditions"), backend);
         assert_eq!(
@@ -168,6 +203,7 @@ example_tests! {
         );
     }
 
+    #[mpi_unsupported = "primitives across MPI ranks are not done yet (issue 15, milestone 3)"]
     fn events_and_barriers(backend: &str) {
         let out = run(env!("CARGO_BIN_EXE_events_barriers"), backend);
         let phase =
@@ -214,9 +250,11 @@ example_tests! {
     fn readme_quick_start(backend: &str) {
         let out = run(env!("CARGO_BIN_EXE_hello"), backend);
         assert_eq!(out[..4], ["true", "\"data\"", "0", "1"]);
+        // `get_ident() > 0`: on MPI the ident is the rank, 0 on rank 0.
+        let positive = if backend == "mpi" { "false" } else { "true" };
         assert_eq!(
             out[4..7],
-            ["true", main_name(backend), "Hello from MyWorker!"]
+            [positive, main_name(backend), "Hello from MyWorker!"]
         );
         assert_eq!(out[7], "[0, 1, 4, 9, 16]");
         assert!(

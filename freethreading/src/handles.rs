@@ -75,6 +75,10 @@ pub(crate) fn serialize<S: Serializer, T: Send + Sync + 'static>(
     shared: &Arc<T>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
+    #[cfg(feature = "mpi")]
+    if let Some(why) = crate::mpi::primitive_refused(short_type_name::<T>()) {
+        return Err(serde::ser::Error::custom(why));
+    }
     Handle {
         process: std::process::id(),
         id: export(shared),

@@ -74,7 +74,7 @@ impl RankLink {
                 link: place.tag,
                 welcome,
             };
-            if let Err(e) = comm::send(place.rank, ORDER, &order_message(&order, &[])) {
+            if let Err(e) = send(place.rank, &order_message(&order, &[])) {
                 // Never welcomed: nothing to close on the rank.
                 link.greeted = true;
                 link.place.tag = -1;
@@ -98,7 +98,7 @@ impl RankLink {
         if self.greeted {
             return Ok(());
         }
-        let bytes = comm::receive(self.place.rank, self.place.tag).map_err(NotReady::Lost)?;
+        let bytes = receive(self.place).map_err(NotReady::Lost)?;
         self.greeted = true;
         let greeting: Greeting = postcard::from_bytes(&bytes).map_err(|e| {
             NotReady::Lost(io::Error::new(
@@ -142,13 +142,13 @@ impl RankLink {
             link: self.place.tag,
             header,
         };
-        comm::send(self.place.rank, ORDER, &order_message(&order, args))
+        send(self.place.rank, &order_message(&order, args))
     }
 
     /// Waits for the reply frame of the job sent last (after the greeting,
     /// which must have been read).
     pub(crate) fn reply(&mut self) -> io::Result<Vec<u8>> {
-        comm::receive(self.place.rank, self.place.tag)
+        receive(self.place)
     }
 }
 
@@ -160,15 +160,32 @@ impl Drop for RankLink {
             let order = Order::Close {
                 link: self.place.tag,
             };
-            if comm::send(self.place.rank, ORDER, &order_message(&order, &[])).is_ok() {
+            if send(self.place.rank, &order_message(&order, &[])).is_ok() {
                 // An unread greeting comes first, then the close's answer.
                 if !self.greeted {
-                    let _ = comm::receive(self.place.rank, self.place.tag);
+                    let _ = receive(self.place);
                 }
-                let _ = comm::receive(self.place.rank, self.place.tag);
+                let _ = receive(self.place);
             }
             ranks::close(self.place);
         }
         self.live.take();
     }
+}
+
+/// Sends an order that `rank` will answer, counted as owed.
+fn send(rank: comm::Rank, order: &[u8]) -> io::Result<()> {
+    ranks::order_sent(rank);
+    let sent = comm::send(rank, ORDER, order);
+    if sent.is_err() {
+        ranks::answer_read(rank);
+    }
+    sent
+}
+
+/// Reads the next answer of the link at `place`.
+fn receive(place: Place) -> io::Result<Vec<u8>> {
+    let answer = comm::receive(place.rank, place.tag)?;
+    ranks::answer_read(place.rank);
+    Ok(answer)
 }

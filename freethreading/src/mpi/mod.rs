@@ -70,6 +70,25 @@ pub(crate) fn worker_ranks() -> io::Result<usize> {
 extern "C" fn stop_workers() {
     let _ = std::panic::catch_unwind(|| {
         if let Some(world) = comm::world().ok().filter(|world| world.rank == 0) {
+            // Daemon workers may still run (non-daemons were waited for by
+            // `#[freethreading::main]`): a moment for them to finish, then,
+            // as a daemon is killed when a Python program exits, the job
+            // ends, since no rank can be stopped alone and MPI_Finalize
+            // would wait for them for good.
+            let grace = std::time::Instant::now() + EXIT_GRACE;
+            let mut busy = ranks::busy();
+            while !busy.is_empty() && std::time::Instant::now() < grace {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                busy = ranks::busy();
+            }
+            if !busy.is_empty() {
+                let _ = std::io::Write::flush(&mut std::io::stdout());
+                eprintln!(
+                    "freethreading: rank 0 exits while worker rank(s) {busy:?} still run tasks \
+                     (daemon workers): ending the MPI job with MPI_Abort"
+                );
+                comm::abort(0);
+            }
             let stop = wire::order_message(&wire::Order::Stop, &[]);
             for rank in 1..world.size {
                 let _ = comm::send(rank, wire::ORDER, &stop);
@@ -78,6 +97,9 @@ extern "C" fn stop_workers() {
         comm::finalize();
     });
 }
+
+/// How long rank 0, exiting, waits for tasks still running on worker ranks.
+const EXIT_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// A fingerprint of the running executable's contents, the same on every
 /// rank that runs the same build, wherever its file lies: a worker rank
@@ -111,6 +133,37 @@ pub(crate) fn build_id() -> u64 {
             }
         }
         hasher.finish()
+    })
+}
+
+thread_local! {
+    /// Set while this thread encodes what goes to a worker rank.
+    static FOR_A_RANK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `encode` marked as encoding for a worker rank, where a primitive
+/// cannot go yet: its `Serialize` refuses ([`primitive_refused`]), so the
+/// call that would send it fails at once, on rank 0, rather than a task
+/// failing on a rank while rank 0 waits on the primitive for good.
+pub(crate) fn encoding_for_rank<R>(encode: impl FnOnce() -> R) -> R {
+    struct Unset(bool);
+    impl Drop for Unset {
+        fn drop(&mut self) {
+            FOR_A_RANK.set(self.0);
+        }
+    }
+    let _unset = Unset(FOR_A_RANK.replace(true));
+    encode()
+}
+
+/// Why primitive `kind` cannot be encoded now, when it is on its way to a
+/// worker rank.
+pub(crate) fn primitive_refused(kind: &str) -> Option<String> {
+    FOR_A_RANK.get().then(|| {
+        format!(
+            "a {kind} cannot reach an MPI worker rank: primitives across ranks are not \
+             supported on the mpi backend yet (unsupported)"
+        )
     })
 }
 

@@ -20,6 +20,9 @@ use super::wire::{FIRST_LINK_TAG, LAST_LINK_TAG};
 struct Table {
     /// Links open on each worker rank, rank `r` at `r - 1`.
     links: Vec<usize>,
+    /// Answers each worker rank owes (to welcomes, jobs, closes sent):
+    /// a rank that owes one at exit is running a task.
+    owed: Vec<usize>,
     /// Tags of links open (or closing) now.
     tags: BTreeSet<Tag>,
     /// Where the search for a free tag starts: tags are handed out in a
@@ -52,6 +55,7 @@ pub(crate) fn open(n: usize, worker_ranks: usize) -> io::Result<Vec<Place>> {
     let mut guard = TABLE.lock();
     let table = guard.get_or_insert_with(|| Table {
         links: vec![0; worker_ranks],
+        owed: vec![0; worker_ranks],
         tags: BTreeSet::new(),
         next_tag: FIRST_LINK_TAG,
     });
@@ -101,4 +105,36 @@ pub(crate) fn close(place: Place) {
         }
         table.tags.remove(&place.tag);
     }
+}
+
+/// Counts an order sent to `rank` that it will answer.
+pub(crate) fn order_sent(rank: Rank) {
+    owed(rank, |owed| *owed += 1);
+}
+
+/// Counts an answer read from `rank`.
+pub(crate) fn answer_read(rank: Rank) {
+    owed(rank, |owed| *owed = owed.saturating_sub(1));
+}
+
+fn owed(rank: Rank, change: impl FnOnce(&mut usize)) {
+    if let Some(table) = TABLE.lock().as_mut() {
+        if let Some(owed) = usize::try_from(rank - 1)
+            .ok()
+            .and_then(|i| table.owed.get_mut(i))
+        {
+            change(owed);
+        }
+    }
+}
+
+/// The worker ranks that owe answers now: those running a task.
+pub(crate) fn busy() -> Vec<Rank> {
+    TABLE.lock().as_ref().map_or_else(Vec::new, |table| {
+        (1..)
+            .zip(&table.owed)
+            .filter(|(_, owed)| **owed > 0)
+            .map(|(rank, _)| rank)
+            .collect()
+    })
 }

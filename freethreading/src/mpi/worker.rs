@@ -15,7 +15,7 @@ use super::comm::{self, Tag};
 use super::wire::{Greeting, ORDER, Order};
 use crate::codec::message::{self, Route};
 use crate::process::wire::{Hello, ReplyHeader, split};
-use crate::task::{TaskError, registry};
+use crate::task::{TaskError, registry, unwind};
 
 /// The exit status of a rank that cannot go on (a broken order, MPI gone):
 /// it aborts the whole job, so that rank 0 never waits for it in vain.
@@ -128,14 +128,20 @@ fn error_bytes(error: &TaskError) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-/// Finds `task` by name and runs it on the serialized `args`.
+/// Finds `task` by name and runs it on the serialized `args`. A panic
+/// that escapes the task's own catch (a result whose `Drop` panics, once
+/// encoded) is the job's error too: the rank must live on, since its death
+/// would end the whole MPI job.
 fn run(task: &str, args: &[u8], chunk: bool) -> Result<Vec<u8>, TaskError> {
-    let entry = registry::lookup(task)?;
-    if chunk {
-        entry.task().call_chunk_serialized(args)
-    } else {
-        entry.task().call_serialized(args)
-    }
+    unwind::catch(|| {
+        let entry = registry::lookup(task)?;
+        if chunk {
+            entry.task().call_chunk_serialized(args)
+        } else {
+            entry.task().call_serialized(args)
+        }
+    })
+    .and_then(|outcome| outcome)
 }
 
 fn fail(world: &comm::World, why: &str) -> ! {

@@ -256,7 +256,9 @@ impl Crew {
     {
         let name = task.name();
         let items: Vec<T::Args> = chunk.into_iter().collect();
-        match codec::encode_arguments(name, &items, Route::InlineOnly) {
+        match crate::mpi::encoding_for_rank(|| {
+            codec::encode_arguments(name, &items, Route::InlineOnly)
+        }) {
             Ok(args) => self.submit(Job::chunk(name, args, reply, len)),
             Err(error) => {
                 reply.deliver(Err(Failure::Task(error)));
@@ -325,7 +327,7 @@ fn drive(slot: &Slot, receiver: &Receiver<Job>, shared: &Shared) {
 /// which has failed the call already.
 fn job_of<T: Task>(task: T, args: &T::Args, reply: OneReply<T::Output>) -> Option<Job> {
     let name = task.name();
-    match codec::encode_arguments(name, args, Route::InlineOnly) {
+    match crate::mpi::encoding_for_rank(|| codec::encode_arguments(name, args, Route::InlineOnly)) {
         Ok(args) => Some(Job::one_unkillable(name, args, reply)),
         Err(error) => {
             reply.deliver(Err(Failure::Task(error)));

@@ -245,6 +245,10 @@ struct RawHandle {
 
 impl<T: Object> Serialize for Shared<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[cfg(feature = "mpi")]
+        if let Some(why) = crate::mpi::primitive_refused("process-backend primitive") {
+            return Err(serde::ser::Error::custom(why));
+        }
         self.arena.export(self.offset);
         RawHandle {
             arena: self.arena.id(),

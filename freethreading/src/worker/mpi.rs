@@ -32,7 +32,9 @@ pub(super) struct Worker<R> {
 
 impl<R: TaskValue> Worker<R> {
     pub(super) fn new<A: TaskValue>(task: &'static str, args: &A) -> Self {
-        let args = codec::encode_arguments(task, args, Route::InlineOnly).map(|m| m.wire);
+        let args = crate::mpi::encoding_for_rank(|| {
+            codec::encode_arguments(task, args, Route::InlineOnly).map(|m| m.wire)
+        });
         Worker {
             task,
             args,
