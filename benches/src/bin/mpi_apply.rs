@@ -12,9 +12,9 @@ fn tiny(x: u64) -> u64 {
     x.wrapping_mul(3) ^ 1
 }
 
-const ROUND_TRIPS: u64 = 20_000;
+const ROUND_TRIPS: u32 = 20_000;
 const MAP_ITEMS: u64 = 100_000;
-const MAPS: usize = 5;
+const MAPS: u32 = 5;
 
 #[freethreading::main]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,10 +26,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 pool.apply(tiny, (i,))?;
             }
             let start = Instant::now();
-            for i in 0..ROUND_TRIPS {
+            for i in 0..u64::from(ROUND_TRIPS) {
                 pool.apply(tiny, (i,))?;
             }
-            let micros = start.elapsed().as_secs_f64() * 1e6 / ROUND_TRIPS as f64;
+            let micros = start.elapsed().as_secs_f64() * 1e6 / f64::from(ROUND_TRIPS);
             println!("apply_us {micros:.2}");
         }
         "map" => {
@@ -39,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let out = pool.map(tiny, 0..MAP_ITEMS)?;
                 assert_eq!(out.len(), 100_000);
             }
-            let millis = start.elapsed().as_secs_f64() * 1e3 / MAPS as f64;
+            let millis = start.elapsed().as_secs_f64() * 1e3 / f64::from(MAPS);
             println!("map_ms {millis:.2}");
         }
         _ => return Err("usage: mpi_apply apply|map (under mpirun)".into()),

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use mpi::traits::{Communicator, Destination, Source};
 
-const ROUND_TRIPS: usize = 20_000;
+const ROUND_TRIPS: u32 = 20_000;
 
 fn main() {
     let Some(universe) = mpi::initialize() else {
@@ -25,7 +25,7 @@ fn main() {
                 peer.send(&order[..]);
                 let (_answer, _) = peer.receive_vec::<u8>();
             }
-            let micros = start.elapsed().as_secs_f64() * 1e6 / ROUND_TRIPS as f64;
+            let micros = start.elapsed().as_secs_f64() * 1e6 / f64::from(ROUND_TRIPS);
             println!("pingpong_us {micros:.2}");
         }
         1 => {
