@@ -24,8 +24,11 @@
 //! the two), so no two processes ever touch it at once.
 
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use super::arena::kind;
+use super::spin::Spin;
 use super::{Arena, global, members};
 
 /// Where a payload lies in the arena, as sent over a channel.
@@ -35,6 +38,8 @@ pub(crate) struct PayloadRef {
     offset: u64,
     tag: u64,
     len: u64,
+    /// Whether the payload is [streamed](stream): sent before it is written.
+    streamed: bool,
 }
 
 /// The length of a [`PayloadRef`] in [`to_bytes`](PayloadRef::to_bytes).
@@ -67,6 +72,7 @@ pub(crate) fn store_with(len: usize, write: impl FnOnce(&mut [u8]) -> bool) -> O
         offset: block.offset,
         tag: block.tag,
         len: len as u64,
+        streamed: false,
     };
     let written = checked_bytes(arena, &payload).is_some_and(|base| {
         // SAFETY: `base` starts `len` bytes of the block (checked by
@@ -83,14 +89,137 @@ pub(crate) fn store_with(len: usize, write: impl FnOnce(&mut [u8]) -> bool) -> O
     Some(payload)
 }
 
+/// From how many bytes an owned byte buffer is [streamed](stream): below
+/// this, the copy in is over before the receiver could start.
+pub(crate) const STREAM_FROM: usize = 4 << 20;
+
+/// How many bytes a streaming sender copies between two publications.
+const SLICE: usize = 1 << 20;
+
+/// The bit of a sent reference's length that marks it streamed.
+const STREAMED: u64 = 1 << 63;
+
+/// The room before a streamed payload's bytes: its progress word, on a
+/// cache line of its own.
+const PROGRESS_ROOM: u64 = 64;
+
+/// The progress of a stream whose sender gave it up unwritten.
+const ABANDONED: u64 = u64::MAX;
+
+fn sender_died() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::BrokenPipe,
+        "the sender of a payload died before writing it all",
+    )
+}
+
+/// Allocates a block for a payload of `len` bytes to be written *after*
+/// its reference is sent: the receiver copies each part out as soon as
+/// the returned [`Stream`] has published it. `None` as for [`store`].
+pub(crate) fn stream(len: usize) -> Option<(PayloadRef, Stream)> {
+    stream_owned_by(len, members::me())
+}
+
+fn stream_owned_by(len: usize, owner: u32) -> Option<(PayloadRef, Stream)> {
+    let arena = global().ok()?;
+    let room = (len as u64).checked_add(PROGRESS_ROOM)?;
+    let block = arena.alloc_dirty(kind::PAYLOAD, room, owner)?;
+    let payload = PayloadRef {
+        arena: arena.id(),
+        offset: block.offset,
+        tag: block.tag,
+        len: len as u64,
+        streamed: true,
+    };
+    let (Some(base), Some(progress)) = (checked_bytes(arena, &payload), arena.word(block.offset))
+    else {
+        arena.free_tagged(block.offset, block.tag);
+        return None;
+    };
+    // A reused block keeps its last count: nothing is published yet. The
+    // reference's sending orders this before the receiver's first look.
+    progress.store(0, Ordering::Relaxed);
+    Some((
+        payload,
+        Stream {
+            base,
+            len,
+            progress,
+            written: false,
+        },
+    ))
+}
+
+/// The writing end of a [streamed](stream) payload: [`write`](Self::write)
+/// copies the bytes in, publishing each slice; dropped unwritten, it
+/// tells the receiver so, which then fails rather than waits.
+pub(crate) struct Stream {
+    base: *mut u8,
+    len: usize,
+    progress: &'static AtomicU64,
+    written: bool,
+}
+
+// SAFETY: the block lies in the arena's mapping, which lives as long as
+// the process; only this handle writes it (see the module), from whichever
+// thread holds it.
+unsafe impl Send for Stream {}
+
+impl Stream {
+    /// Copies `bytes` (the payload's length) into the block, a slice at a
+    /// time, publishing each as it is done; never waits for the receiver.
+    /// Bytes of another length give the stream up.
+    pub(crate) fn write(mut self, bytes: &[u8]) {
+        if bytes.len() != self.len {
+            return;
+        }
+        let mut at = 0;
+        while at < self.len {
+            let end = (at + SLICE).min(self.len);
+            // SAFETY: `[at, end)` lies inside the block's `len` bytes
+            // (checked by `checked_bytes` at `stream`), above what was
+            // published, so no reader looks at it yet.
+            unsafe {
+                std::ptr::copy_nonoverlapping(bytes[at..end].as_ptr(), self.base.add(at), end - at);
+            }
+            // Release: a reader that sees `end` sees the bytes below it.
+            self.progress.store(end as u64, Ordering::Release);
+            at = end;
+        }
+        self.written = true;
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        if !self.written {
+            self.progress.store(ABANDONED, Ordering::Release);
+        }
+    }
+}
+
 /// The start of the payload's bytes, if the block is a payload block with
-/// its tag and holds `len` bytes.
+/// its tag and holds `len` bytes (behind the progress word if streamed).
 fn checked_bytes(arena: &Arena, payload: &PayloadRef) -> Option<*mut u8> {
     if payload.arena != arena.id() {
         return None;
     }
     let (base, room) = arena.bytes_tagged(payload.offset, kind::PAYLOAD, payload.tag)?;
-    (payload.len <= room).then_some(base)
+    if !payload.streamed {
+        return (payload.len <= room).then_some(base);
+    }
+    (payload.len.checked_add(PROGRESS_ROOM)? <= room).then(|| {
+        // SAFETY: the block holds `PROGRESS_ROOM + len` bytes (checked), so
+        // the pointer stays inside it.
+        unsafe { base.add(PROGRESS_ROOM as usize) }
+    })
+}
+
+fn stale() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        "a stale or invalid reference to a payload in shared memory",
+    )
 }
 
 impl PayloadRef {
@@ -100,22 +229,101 @@ impl PayloadRef {
     ///
     /// The reference is stale or garbage: another arena, a freed block, a
     /// length past the block.
+    /// A streamed payload is read once its sender has written all of it.
     pub(crate) fn read<R>(&self, read: impl FnOnce(&[u8]) -> R) -> io::Result<R> {
         let arena = global()?;
-        let base = checked_bytes(arena, self).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                "a stale or invalid reference to a payload in shared memory",
-            )
-        })?;
+        let base = checked_bytes(arena, self).ok_or_else(stale)?;
         let len = usize::try_from(self.len).map_err(io::Error::other)?;
+        if let Err(error) = self.wait_past(arena, len.saturating_sub(1)) {
+            arena.free_tagged(self.offset, self.tag);
+            return Err(error);
+        }
         // SAFETY: `base` starts `len` bytes inside the mapping (checked);
         // the block is this reference's alone until it is freed below, and
-        // its sender wrote it before sending the reference (see the module).
+        // its sender wrote it before sending the reference, or (streamed)
+        // before publishing all of it (see the module).
         let bytes = unsafe { std::slice::from_raw_parts(base.cast_const(), len) };
         let result = read(bytes);
-        arena.free_tagged(self.offset, self.tag);
+        if !arena.free_tagged(self.offset, self.tag) && self.streamed {
+            return Err(sender_died());
+        }
         Ok(result)
+    }
+
+    /// Runs `each` on the payload's bytes in order, a part at a time as its
+    /// sender publishes them (all at once if it is not streamed), then
+    /// frees the block: the receiver copies behind the sender.
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](Self::read); and for a streamed payload, its sender died
+    /// or gave up before writing all of it (the parts seen so far are then
+    /// a torn value, for the caller to drop).
+    pub(crate) fn read_streamed(&self, mut each: impl FnMut(&[u8])) -> io::Result<()> {
+        let arena = global()?;
+        let base = checked_bytes(arena, self).ok_or_else(stale)?;
+        let len = usize::try_from(self.len).map_err(io::Error::other)?;
+        let mut seen = 0;
+        while seen < len {
+            let ready = match self.wait_past(arena, seen) {
+                Ok(ready) => ready,
+                Err(error) => {
+                    arena.free_tagged(self.offset, self.tag);
+                    return Err(error);
+                }
+            };
+            // SAFETY: `[seen, ready)` lies inside the block's `len` bytes
+            // (checked; `ready <= len`); the sender wrote them before it
+            // published `ready` (acquired in `wait_past`) and never writes
+            // them again, and nobody frees the block before this reader
+            // (see the module).
+            let part = unsafe { std::slice::from_raw_parts(base.add(seen).cast_const(), ready - seen) };
+            each(part);
+            seen = ready;
+        }
+        // The free fails only if someone else freed the block meanwhile:
+        // its sender's death reported, its blocks reclaimed, and the bytes
+        // read perhaps another payload's.
+        if !arena.free_tagged(self.offset, self.tag) && self.streamed {
+            return Err(sender_died());
+        }
+        Ok(())
+    }
+
+    /// How many bytes the sender has published, once more than `seen`
+    /// (at most `len`): at once unless the payload is streamed. Polls, then
+    /// sleeps, looking between naps whether the sender still runs.
+    fn wait_past(&self, arena: &Arena, seen: usize) -> io::Result<usize> {
+        let len = usize::try_from(self.len).map_err(io::Error::other)?;
+        if !self.streamed || seen >= len {
+            return Ok(len);
+        }
+        let progress = arena.word(self.offset).ok_or_else(stale)?;
+        let mut spin = Spin::spaced(32);
+        let mut naps = 0_u32;
+        loop {
+            // Acquire, against the sender's release: the bytes below the
+            // count are written.
+            let done = progress.load(Ordering::Acquire);
+            if done == ABANDONED {
+                return Err(io::Error::new(
+                    io::ErrorKind::BrokenPipe,
+                    "the sender of a payload gave it up before writing it all",
+                ));
+            }
+            let done = usize::try_from(done).unwrap_or(usize::MAX).min(len);
+            if done > seen {
+                return Ok(done);
+            }
+            if !spin.next() {
+                match arena.owner(self.offset, self.tag) {
+                    Some(owner) if members::is_alive(owner) => {}
+                    _ => return Err(sender_died()),
+                }
+                std::thread::sleep(Duration::from_micros(20 << naps.min(6)));
+                naps += 1;
+            }
+        }
     }
 
     /// Takes the payload over where it lies, for reading in place for as
@@ -128,16 +336,15 @@ impl PayloadRef {
     /// # Errors
     ///
     /// As [`read`](Self::read).
+    /// A streamed payload is taken once its sender has written all of it.
     pub(crate) fn take(&self) -> io::Result<HeldPayload> {
         let arena = global()?;
-        let stale = || {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                "a stale or invalid reference to a payload in shared memory",
-            )
-        };
         let base = checked_bytes(arena, self).ok_or_else(stale)?;
         let len = usize::try_from(self.len).map_err(io::Error::other)?;
+        if let Err(error) = self.wait_past(arena, len.saturating_sub(1)) {
+            arena.free_tagged(self.offset, self.tag);
+            return Err(error);
+        }
         let tag = arena
             .take_over(self.offset, self.tag, members::me())
             .ok_or_else(stale)?;
@@ -185,7 +392,12 @@ impl PayloadRef {
     /// The fixed-size form sent in a message.
     pub(crate) fn to_bytes(self) -> [u8; REF_LEN] {
         let mut bytes = [0; REF_LEN];
-        for (i, word) in [self.arena, self.offset, self.tag, self.len]
+        let len = if self.streamed {
+            self.len | STREAMED
+        } else {
+            self.len
+        };
+        for (i, word) in [self.arena, self.offset, self.tag, len]
             .into_iter()
             .enumerate()
         {
@@ -201,11 +413,13 @@ impl PayloadRef {
                 bytes.get(i * 8..i * 8 + 8)?.try_into().ok()?,
             ))
         };
+        let len = word(3)?;
         Some(PayloadRef {
             arena: word(0)?,
             offset: word(1)?,
             tag: word(2)?,
-            len: word(3)?,
+            len: len & !STREAMED,
+            streamed: len & STREAMED != 0,
         })
     }
 }

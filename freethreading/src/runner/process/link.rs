@@ -199,6 +199,11 @@ impl Link {
                 continue;
             }
             waiting.batch_end = None;
+            if sent.is_ok() {
+                // Streamed arguments: the child copies them out behind
+                // this copy in.
+                waiting.job.fill();
+            }
         }
         if sent.is_err() {
             // The child is gone. It may have answered jobs before it went,
