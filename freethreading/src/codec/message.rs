@@ -18,7 +18,10 @@
 //!   mapping and frees the block, so big payloads are copied once per side,
 //!   never through the socket; a `Bytes` receiver copies nothing and keeps
 //!   the block until the `Bytes` is dropped. Without an arena, or with it
-//!   full, a big message goes inline.
+//!   full, a big message goes inline. A big byte buffer given away
+//!   ([`encode_owned`]: a pool call's arguments) is *streamed*: its
+//!   reference is sent before its bytes are written, and the sender's
+//!   [`Lent::fill`] writes them while the receiver copies them out.
 
 use std::fmt;
 
@@ -102,9 +105,8 @@ impl Lent {
         self.block.is_some()
     }
 
-    /// Whether the message is streamed and not yet filled.
-    #[cfg(all(test, process_backend))]
-    pub(crate) fn is_streaming(&self) -> bool {
+    /// Whether the message is streamed and not yet [filled](Self::fill).
+    pub(crate) fn is_unfilled(&self) -> bool {
         self.fill.is_some()
     }
 }
@@ -398,5 +400,36 @@ mod tests {
             decode::<Vec<u8>>(&dropped.wire).is_err(),
             "the sender took it back"
         );
+    }
+
+    #[test]
+    fn a_big_owned_buffer_is_streamed_and_read_while_it_is_filled() {
+        for len in [
+            payload::STREAM_FROM - 1,
+            payload::STREAM_FROM,
+            (64 << 20) + 3,
+        ] {
+            let big: Vec<u8> = (0..len).map(|i| (i % 253).to_le_bytes()[0]).collect();
+            let mut message = encode_owned((big.clone(),), Route::MayShare).unwrap();
+            assert!(message.lent.is_shared());
+            assert_eq!(message.lent.is_unfilled(), len >= payload::STREAM_FROM);
+            let wire = message.wire.clone();
+            let reader = std::thread::spawn(move || decode::<(Vec<u8>,)>(&wire));
+            message.lent.fill();
+            message.lent.hand_over();
+            let (back,) = reader.join().unwrap().unwrap();
+            assert!(back == big, "{len} bytes, byte for byte");
+        }
+        let inline = encode_owned((vec![1_u8; payload::STREAM_FROM],), Route::InlineOnly).unwrap();
+        assert!(!inline.lent.is_shared());
+        let numbers: Vec<u64> = (0..1 << 20).collect();
+        let words = encode_owned(numbers.clone(), Route::MayShare).unwrap();
+        assert!(words.lent.is_shared() && !words.lent.is_unfilled());
+        words.lent.hand_over();
+        assert_eq!(decode::<Vec<u64>>(&words.wire).unwrap(), numbers);
+        // A streamed message dropped unsent gives its block back.
+        let dropped = encode_owned(vec![2_u8; payload::STREAM_FROM], Route::MayShare).unwrap();
+        drop(dropped.lent);
+        assert!(decode::<Vec<u8>>(&dropped.wire).is_err());
     }
 }

@@ -21,7 +21,31 @@
 //! between the allocation and the free a block is reached only through its
 //! one reference, written by the sender before it sends the reference and
 //! read by the receiver after it arrives (the channel's system calls order
-//! the two), so no two processes ever touch it at once.
+//! the two), so no two processes ever touch the same bytes at once.
+//!
+//! A *streamed* payload ([`stream`], from [`STREAM_FROM`] bytes: a task's
+//! big byte-buffer arguments) is the exception to "written before sent":
+//! its reference goes out first (marked streamed), then the sender copies
+//! the bytes in a slice at a time, publishing after each slice how many
+//! are written in a counter at the block's start (a release store), and
+//! never waits for the receiver; the receiver copies out each part once
+//! the counter shows it (an acquire load), polling, yielding, then napping.
+//! Sender and receiver then touch the block at once, but never the same
+//! bytes: the receiver reads only bytes below the count it acquired, which
+//! the sender wrote before publishing it and never writes again, while the
+//! sender writes only at or above the count; so there is no data race, and
+//! the release/acquire pair makes the bytes below the count visible. The
+//! freeing rules stay as above: the receiver frees the block once it has
+//! read all of it, that is, after the sender's last write; a sender frees
+//! it only when the message will not be read, having given the stream up
+//! first (its counter set to "abandoned", so that a receiver fails rather
+//! than waits), never while its own copy runs. A sender that dies mid-copy
+//! never publishes the rest: its receiver, looking between naps, sees the
+//! block's owner dead (or the block freed by the death's reclaim) and fails
+//! the read, dropping what it had copied, so a torn value is never
+//! delivered. Only the sender that allocates the block writes its counter.
+//! A queue item is never streamed: its getter may come much later, and
+//! its producer must be done with it once `put` returns.
 
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -102,6 +126,7 @@ const STREAMED: u64 = 1 << 63;
 /// The room before a streamed payload's bytes: its progress word, on a
 /// cache line of its own.
 const PROGRESS_ROOM: u64 = 64;
+const PROGRESS_ROOM_BYTES: usize = 64;
 
 /// The progress of a stream whose sender gave it up unwritten.
 const ABANDONED: u64 = u64::MAX;
@@ -173,20 +198,32 @@ impl Stream {
         if bytes.len() != self.len {
             return;
         }
-        let mut at = 0;
-        while at < self.len {
-            let end = (at + SLICE).min(self.len);
-            // SAFETY: `[at, end)` lies inside the block's `len` bytes
-            // (checked by `checked_bytes` at `stream`), above what was
-            // published, so no reader looks at it yet.
-            unsafe {
-                std::ptr::copy_nonoverlapping(bytes[at..end].as_ptr(), self.base.add(at), end - at);
-            }
-            // Release: a reader that sees `end` sees the bytes below it.
-            self.progress.store(end as u64, Ordering::Release);
-            at = end;
-        }
+        self.write_up_to(bytes, self.len, || {});
         self.written = true;
+    }
+
+    /// Copies `bytes[..end]` in, from where `published` says it stopped,
+    /// a slice at a time, running `between` after each publication.
+    fn write_up_to(&mut self, bytes: &[u8], end: usize, mut between: impl FnMut()) {
+        let end = end.min(self.len).min(bytes.len());
+        let mut at = usize::try_from(self.progress.load(Ordering::Relaxed)).unwrap_or(end);
+        while at < end {
+            let next = (at + SLICE).min(end);
+            // SAFETY: `[at, next)` lies inside the block's `len` bytes
+            // (checked by `checked_bytes` at `stream`), at or above what
+            // was published, so no reader looks at it yet.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    bytes[at..next].as_ptr(),
+                    self.base.add(at),
+                    next - at,
+                );
+            }
+            // Release: a reader that sees `next` sees the bytes below it.
+            self.progress.store(next as u64, Ordering::Release);
+            at = next;
+            between();
+        }
     }
 }
 
@@ -211,7 +248,7 @@ fn checked_bytes(arena: &Arena, payload: &PayloadRef) -> Option<*mut u8> {
     (payload.len.checked_add(PROGRESS_ROOM)? <= room).then(|| {
         // SAFETY: the block holds `PROGRESS_ROOM + len` bytes (checked), so
         // the pointer stays inside it.
-        unsafe { base.add(PROGRESS_ROOM as usize) }
+        unsafe { base.add(PROGRESS_ROOM_BYTES) }
     })
 }
 
@@ -277,7 +314,8 @@ impl PayloadRef {
             // published `ready` (acquired in `wait_past`) and never writes
             // them again, and nobody frees the block before this reader
             // (see the module).
-            let part = unsafe { std::slice::from_raw_parts(base.add(seen).cast_const(), ready - seen) };
+            let part =
+                unsafe { std::slice::from_raw_parts(base.add(seen).cast_const(), ready - seen) };
             each(part);
             seen = ready;
         }
@@ -559,5 +597,111 @@ mod tests {
             5000,
             "others' blocks stay"
         );
+    }
+
+    /// `len` bytes of a pattern that a torn or shifted copy breaks.
+    fn pattern(len: usize, seed: u8) -> Vec<u8> {
+        (0..len)
+            .map(|i| (i % 251).to_le_bytes()[0] ^ seed)
+            .collect()
+    }
+
+    /// Reads `payload` part by part on another thread, counting in `seen`
+    /// the bytes it has: the bytes and how many parts came, or the error.
+    fn read_elsewhere(
+        payload: PayloadRef,
+        seen: std::sync::Arc<AtomicU64>,
+    ) -> std::sync::mpsc::Receiver<io::Result<(Vec<u8>, usize)>> {
+        let (done, result) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (mut bytes, mut parts) = (Vec::new(), 0);
+            let read = payload.read_streamed(|part| {
+                bytes.extend_from_slice(part);
+                parts += 1;
+                seen.store(bytes.len() as u64, Ordering::Release);
+            });
+            let _ = done.send(read.map(|()| (bytes, parts)));
+        });
+        result
+    }
+
+    fn writer_progress(payload: &PayloadRef) -> u64 {
+        let word = global().unwrap().word(payload.offset).unwrap();
+        word.load(Ordering::Acquire)
+    }
+
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+    #[test]
+    fn a_streamed_payload_is_read_behind_its_writer() {
+        // 20 MiB + 5: a 32 MiB class no other test here uses. Its block is
+        // first filled with other bytes, so a read ahead of the writer shows.
+        let len = STREAM_FROM + (16 << 20) + 5;
+        let dirt = store(&[&vec![0xee; len + 64]]).unwrap();
+        dirt.read(|_| ()).unwrap();
+        for round in 0..3_u8 {
+            let bytes = pattern(len, round);
+            let (payload, mut writer) = stream(len).unwrap();
+            assert_eq!(payload.offset, dirt.offset, "the block is reused");
+            let sent = PayloadRef::from_bytes(&payload.to_bytes()).unwrap();
+            assert_eq!(sent, payload, "sent as streamed");
+            let seen = std::sync::Arc::new(AtomicU64::new(0));
+            let result = read_elsewhere(sent, seen.clone());
+            // Each slice waits until the reader has it, so the reader waits
+            // for each slice in turn.
+            writer.write_up_to(&bytes, len, || {
+                let published = writer_progress(&payload);
+                let start = std::time::Instant::now();
+                while seen.load(Ordering::Acquire) < published && start.elapsed() < WAIT {
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                }
+            });
+            writer.written = true;
+            let (read, parts) = result.recv_timeout(WAIT).unwrap().unwrap();
+            assert!(read == bytes, "the bytes, in order, none torn");
+            assert_eq!(parts, len.div_ceil(SLICE), "read slice by slice as they came");
+        }
+    }
+
+    #[test]
+    fn a_streamed_payload_read_whole_or_taken_waits_for_all_of_it() {
+        let len = STREAM_FROM + 1;
+        let bytes = pattern(len, 9);
+        let (payload, writer) = stream(len).unwrap();
+        let reader = std::thread::spawn(move || payload.read(<[u8]>::to_vec));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        writer.write(&bytes);
+        assert!(reader.join().unwrap().unwrap() == bytes);
+        let (payload, writer) = stream(len).unwrap();
+        let taker = std::thread::spawn(move || payload.take().map(|held| held.as_ref().to_vec()));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        writer.write(&bytes);
+        assert!(taker.join().unwrap().unwrap() == bytes);
+    }
+
+    #[test]
+    fn a_stream_whose_sender_dies_fails_its_reader_and_is_freed() {
+        // 10 MiB: a 16 MiB class no other test here uses. Written by a
+        // process that no longer runs: half of it published,
+        // then nothing more, as when the sender is killed mid-copy.
+        let token = members::register_for_test(0x3fff_ffe0, 777);
+        let len = STREAM_FROM + (6 << 20);
+        let bytes = pattern(len, 3);
+        let (payload, mut writer) = stream_owned_by(len, token).unwrap();
+        writer.write_up_to(&bytes, len / 2, || {});
+        std::mem::forget(writer);
+        let read = read_elsewhere(payload, std::sync::Arc::default()).recv_timeout(WAIT);
+        let error = read.expect("no hang").expect_err("a torn value");
+        assert!(error.to_string().contains("died"), "{error}");
+        assert!(payload.read(|_| ()).is_err(), "freed by its reader");
+        // Given up unwritten (a job dropped after its reference went out).
+        let (payload, writer) = stream(len).unwrap();
+        drop(writer);
+        let read = read_elsewhere(payload, std::sync::Arc::default()).recv_timeout(WAIT);
+        let error = read.expect("no hang").expect_err("nothing to read");
+        assert!(error.to_string().contains("gave it up"), "{error}");
+        let again = stream(len).unwrap().0;
+        assert_eq!(again.offset, payload.offset, "both blocks freed");
+        again.release();
     }
 }

@@ -89,6 +89,11 @@ impl Job {
         self.lent.fill();
     }
 
+    /// Whether its arguments are streamed and not yet written.
+    pub(in crate::runner) fn is_unfilled(&self) -> bool {
+        self.lent.is_unfilled()
+    }
+
     /// Marks the job started, once; `false` (and the job dropped) when it was
     /// cancelled or is no longer wanted.
     pub(in crate::runner) fn start(&mut self) -> bool {
