@@ -659,7 +659,11 @@ mod tests {
             writer.written = true;
             let (read, parts) = result.recv_timeout(WAIT).unwrap().unwrap();
             assert!(read == bytes, "the bytes, in order, none torn");
-            assert_eq!(parts, len.div_ceil(SLICE), "read slice by slice as they came");
+            assert_eq!(
+                parts,
+                len.div_ceil(SLICE),
+                "read slice by slice as they came"
+            );
         }
     }
 
