@@ -207,6 +207,38 @@ backend_tests! {
 }
 
 backend_tests! {
+    fn big_arguments_streamed_while_copied_arrive_whole_at_every_size() {
+        // On processes, owned arguments from 4 MiB up are streamed: the
+        // worker copies them out while this process copies them in.
+        let pool = WorkerPool::new(2).unwrap();
+        for (len, seed) in [(4 * MIB - 1, 1), (4 * MIB, 2), (4 * MIB + 1, 3), (64 * MIB + 4095, 4)] {
+            let bytes = payload(len, seed);
+            let (got, back) = pool.apply(echo, (bytes.clone(),)).unwrap();
+            assert_eq!(got, fingerprint(&bytes), "{len} bytes arrived whole");
+            assert!(back == bytes, "{len} bytes, byte for byte");
+            assert_eq!(pool.apply(length, (bytes,)).unwrap(), len);
+        }
+    }
+
+    fn many_streamed_arguments_in_a_row_and_in_flight_stay_apart() {
+        let pool = WorkerPool::new(2).unwrap();
+        for seed in 0..12 {
+            let bytes = payload(5 * MIB + usize::from(seed), seed);
+            let (got, back) = pool.apply(echo, (bytes.clone(),)).unwrap();
+            assert_eq!(got, fingerprint(&bytes));
+            assert!(back == bytes, "call {seed}");
+        }
+        let sent: Vec<Vec<u8>> = (0..6).map(|seed| payload(6 * MIB - 4096 * usize::from(seed), seed + 20)).collect();
+        let pending: Vec<_> = sent.iter().map(|bytes| pool.apply_async(echo, (bytes.clone(),)).unwrap()).collect();
+        for (bytes, result) in sent.iter().zip(pending) {
+            let (got, back) = result.get().unwrap();
+            assert_eq!(got, fingerprint(bytes));
+            assert!(&back == bytes);
+        }
+    }
+}
+
+backend_tests! {
     fn bytes_cross_apply_map_and_queues_at_every_size_around_the_threshold() {
         let pool = WorkerPool::new(2).unwrap();
         let threshold = 256 * 1024;

@@ -57,21 +57,60 @@ pub(super) fn from_held<T: 'static>(held: HeldPayload) -> Result<T, MessageError
     downcast(value)
 }
 
+/// A byte buffer of the fast path that owns its value, to be read from
+/// later (a streamed message's source): its bytes as [`as_bytes`] finds them.
+pub(super) struct Owned<T>(pub(super) T);
+
+impl<T: 'static> AsRef<[u8]> for Owned<T> {
+    fn as_ref(&self) -> &[u8] {
+        as_bytes(&self.0).unwrap_or_default()
+    }
+}
+
 /// A `T` made of a copy of `bytes`, if `T` is a byte buffer of the fast path.
 pub(super) fn from_bytes<T: 'static>(bytes: &[u8]) -> Result<T, MessageError> {
+    is_buffer::<T>()?;
+    let mut buffer = sized(bytes.len());
+    buffer.extend_from_slice(bytes);
+    from_vec(buffer)
+}
+
+fn is_buffer<T: 'static>() -> Result<(), MessageError> {
+    let id = TypeId::of::<T>();
+    let buffers = [
+        TypeId::of::<Vec<u8>>(),
+        TypeId::of::<Box<[u8]>>(),
+        TypeId::of::<Bytes>(),
+        TypeId::of::<(Vec<u8>,)>(),
+        TypeId::of::<(Box<[u8]>,)>(),
+        TypeId::of::<(Bytes,)>(),
+    ];
+    if buffers.contains(&id) {
+        Ok(())
+    } else {
+        Err(MessageError::new(format!(
+            "raw bytes sent for a `{}`",
+            std::any::type_name::<T>()
+        )))
+    }
+}
+
+/// A `T` owning `bytes`, if `T` is a byte buffer of the fast path.
+pub(super) fn from_vec<T: 'static>(bytes: Vec<u8>) -> Result<T, MessageError> {
+    is_buffer::<T>()?;
     let id = TypeId::of::<T>();
     let value: Box<dyn Any> = if id == TypeId::of::<Vec<u8>>() {
-        Box::new(copied(bytes))
+        Box::new(bytes)
     } else if id == TypeId::of::<Box<[u8]>>() {
-        Box::new(copied(bytes).into_boxed_slice())
+        Box::new(bytes.into_boxed_slice())
     } else if id == TypeId::of::<Bytes>() {
-        Box::new(Bytes::from(copied(bytes)))
+        Box::new(Bytes::from(bytes))
     } else if id == TypeId::of::<(Vec<u8>,)>() {
-        Box::new((copied(bytes),))
+        Box::new((bytes,))
     } else if id == TypeId::of::<(Box<[u8]>,)>() {
-        Box::new((copied(bytes).into_boxed_slice(),))
+        Box::new((bytes.into_boxed_slice(),))
     } else if id == TypeId::of::<(Bytes,)>() {
-        Box::new((Bytes::from(copied(bytes)),))
+        Box::new((Bytes::from(bytes),))
     } else {
         return Err(MessageError::new(format!(
             "raw bytes sent for a `{}`",
@@ -88,12 +127,11 @@ fn downcast<T: 'static>(value: Box<dyn Any>) -> Result<T, MessageError> {
         .map_err(|_| MessageError::new("a byte buffer of another type".to_owned()))
 }
 
-/// `bytes` in a buffer of their own, on huge pages when it is big: a fresh
-/// buffer of many megabytes otherwise costs more in page faults than in the
-/// copy itself.
-fn copied(bytes: &[u8]) -> Vec<u8> {
-    let mut buffer = Vec::with_capacity(bytes.len());
+/// An empty buffer with room for `len` bytes, on huge pages when it is
+/// big: a fresh buffer of many megabytes otherwise costs more in page
+/// faults than in the copy itself.
+pub(super) fn sized(len: usize) -> Vec<u8> {
+    let mut buffer = Vec::with_capacity(len);
     crate::sys::memory::prefer_huge_pages(&mut buffer);
-    buffer.extend_from_slice(bytes);
     buffer
 }

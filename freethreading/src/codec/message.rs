@@ -18,15 +18,18 @@
 //!   mapping and frees the block, so big payloads are copied once per side,
 //!   never through the socket; a `Bytes` receiver copies nothing and keeps
 //!   the block until the `Bytes` is dropped. Without an arena, or with it
-//!   full, a big message goes inline.
+//!   full, a big message goes inline. A big byte buffer given away
+//!   ([`encode_owned`]: a pool call's arguments) is *streamed*: its
+//!   reference is sent before its bytes are written, and the sender's
+//!   [`Lent::fill`] writes them while the receiver copies them out.
 
 use std::fmt;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::buffers::{as_bytes, from_bytes, from_held, holds_in_place};
-use crate::shared::payload::{self, PayloadRef};
+use super::buffers::{Owned, as_bytes, from_bytes, from_held, from_vec, holds_in_place, sized};
+use crate::shared::payload::{self, PayloadRef, Stream};
 
 const INLINE: u8 = 0;
 const INLINE_BYTES: u8 = 1;
@@ -51,24 +54,49 @@ pub(crate) struct Message {
 /// unless [handed over](Lent::hand_over): a sender keeps it while the
 /// message may still be read (a job until its reply or its worker's death),
 /// and whichever of it and the receiver frees the block first does.
-#[derive(Debug, Default)]
+///
+/// A [streamed](payload::stream) message's block is written after the
+/// message is sent: [`fill`](Lent::fill) copies its bytes in. Dropped
+/// unfilled, it gives the stream up (its receiver fails rather than waits)
+/// before it frees the block.
+#[derive(Default)]
 #[must_use = "dropping it frees the block the message names"]
-pub(crate) struct Lent(Option<PayloadRef>);
+pub(crate) struct Lent {
+    block: Option<PayloadRef>,
+    fill: Option<Fill>,
+}
+
+/// What a streamed message's block is still to be filled with.
+struct Fill {
+    source: Box<dyn AsRef<[u8]> + Send>,
+    stream: Stream,
+}
 
 impl Lent {
+    /// Writes a streamed message's bytes into its block, publishing them as
+    /// they go, once the message is sent (so that the receiver copies them
+    /// out behind this); nothing for any other message, or a second time.
+    pub(crate) fn fill(&mut self) {
+        if let Some(Fill { source, stream }) = self.fill.take() {
+            stream.write((*source).as_ref());
+        }
+    }
+
     /// Leaves the block to the receiver alone, who frees it once read (or,
-    /// if this process dies first, whoever reports its death).
+    /// if this process dies first, whoever reports its death); a streamed
+    /// message is filled first.
     pub(crate) fn hand_over(mut self) {
-        self.0 = None;
+        self.fill();
+        self.block = None;
     }
 
     /// Makes the block nobody's, so that this process's death no longer
     /// frees it: for a queue item, which must outlive its producer. Done
     /// before the item is placed (a death in between leaks the block rather
     /// than freeing one the queue holds); still freed if this is dropped,
-    /// for an item never placed.
+    /// for an item never placed. (A queue item is never streamed.)
     pub(crate) fn disown(&self) {
-        if let Some(block) = &self.0 {
+        if let Some(block) = &self.block {
             block.disown();
         }
     }
@@ -76,13 +104,29 @@ impl Lent {
     /// Whether the message went through shared memory.
     #[cfg(all(test, process_backend))]
     pub(crate) fn is_shared(&self) -> bool {
-        self.0.is_some()
+        self.block.is_some()
+    }
+
+    /// Whether the message is streamed and not yet [filled](Self::fill).
+    pub(crate) fn is_unfilled(&self) -> bool {
+        self.fill.is_some()
+    }
+}
+
+impl fmt::Debug for Lent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lent")
+            .field("block", &self.block)
+            .field("unfilled", &self.fill.is_some())
+            .finish()
     }
 }
 
 impl Drop for Lent {
     fn drop(&mut self) {
-        if let Some(block) = self.0.take() {
+        // The stream first: it must not touch the block once freed.
+        drop(self.fill.take());
+        if let Some(block) = self.block.take() {
             block.release();
         }
     }
@@ -111,6 +155,29 @@ impl fmt::Display for MessageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Encodes `value` as a message, taking it: a big byte buffer (from
+/// [`STREAM_FROM`](payload::STREAM_FROM) bytes) is *streamed*: the message
+/// names a block not yet written, and its [`Lent::fill`], run by the
+/// sender once the message is sent, copies the bytes in while the receiver
+/// copies them out. Anything else is as [`encode`].
+pub(crate) fn encode_owned<T: Serialize + Send + 'static>(
+    value: T,
+    route: Route,
+) -> Result<Message, super::CodecError> {
+    let len = as_bytes(&value).map_or(0, <[u8]>::len);
+    if route == Route::MayShare && len >= payload::STREAM_FROM {
+        if let Some((block, stream)) = payload::stream(len) {
+            let mut message = shared(SHARED_BYTES, block);
+            message.lent.fill = Some(Fill {
+                source: Box::new(Owned(value)),
+                stream,
+            });
+            return Ok(message);
+        }
+    }
+    encode(&value, route)
 }
 
 /// Encodes `value` as a message.
@@ -178,7 +245,10 @@ fn shared(form: u8, lent: PayloadRef) -> Message {
     wire.push(form);
     Message {
         wire,
-        lent: Lent(Some(lent)),
+        lent: Lent {
+            block: Some(lent),
+            fill: None,
+        },
     }
 }
 
@@ -198,6 +268,13 @@ pub(crate) fn decode<T: DeserializeOwned + 'static>(wire: &[u8]) -> Result<T, Me
             if form == SHARED_BYTES && holds_in_place::<T>() {
                 let held = lent.take().map_err(|e| MessageError(e.to_string()))?;
                 return from_held(held);
+            }
+            if form == SHARED_BYTES {
+                // Copied out part by part, behind a streaming sender.
+                let mut buffer = sized(usize::try_from(lent.len()).unwrap_or(0));
+                lent.read_streamed(|part| buffer.extend_from_slice(part))
+                    .map_err(|e| MessageError(e.to_string()))?;
+                return from_vec(buffer);
             }
             lent.read(|bytes| match form {
                 SHARED => super::decode(bytes).map_err(|e| MessageError(e.to_string())),
@@ -337,6 +414,37 @@ mod tests {
             decode::<Vec<u8>>(&dropped.wire).is_err(),
             "the sender took it back"
         );
+    }
+
+    #[test]
+    fn a_big_owned_buffer_is_streamed_and_read_while_it_is_filled() {
+        for len in [
+            payload::STREAM_FROM - 1,
+            payload::STREAM_FROM,
+            (64 << 20) + 3,
+        ] {
+            let big: Vec<u8> = (0..len).map(|i| (i % 253).to_le_bytes()[0]).collect();
+            let mut message = encode_owned((big.clone(),), Route::MayShare).unwrap();
+            assert!(message.lent.is_shared());
+            assert_eq!(message.lent.is_unfilled(), len >= payload::STREAM_FROM);
+            let wire = message.wire.clone();
+            let reader = std::thread::spawn(move || decode::<(Vec<u8>,)>(&wire));
+            message.lent.fill();
+            message.lent.hand_over();
+            let (back,) = reader.join().unwrap().unwrap();
+            assert!(back == big, "{len} bytes, byte for byte");
+        }
+        let inline = encode_owned((vec![1_u8; payload::STREAM_FROM],), Route::InlineOnly).unwrap();
+        assert!(!inline.lent.is_shared());
+        let numbers: Vec<u64> = (0..1 << 20).collect();
+        let words = encode_owned(numbers.clone(), Route::MayShare).unwrap();
+        assert!(words.lent.is_shared() && !words.lent.is_unfilled());
+        words.lent.hand_over();
+        assert_eq!(decode::<Vec<u64>>(&words.wire).unwrap(), numbers);
+        // A streamed message dropped unsent gives its block back.
+        let dropped = encode_owned(vec![2_u8; payload::STREAM_FROM], Route::MayShare).unwrap();
+        drop(dropped.lent);
+        assert!(decode::<Vec<u8>>(&dropped.wire).is_err());
     }
 }
 

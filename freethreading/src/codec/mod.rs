@@ -48,3 +48,13 @@ pub(crate) fn encode_arguments<T: Serialize + 'static>(
 ) -> Result<message::Message, TaskError> {
     message::encode(args, route).map_err(|e| TaskError::arguments(task, e))
 }
+
+/// As [`encode_arguments`], taking the arguments, so that a big byte
+/// buffer can be [streamed](message::encode_owned).
+pub(crate) fn encode_owned_arguments<T: Serialize + Send + 'static>(
+    task: &str,
+    args: T,
+    route: message::Route,
+) -> Result<message::Message, TaskError> {
+    message::encode_owned(args, route).map_err(|e| TaskError::arguments(task, e))
+}

@@ -429,6 +429,20 @@ impl Arena {
         }
     }
 
+    /// The owner of the block at `data` ([`alloc_dirty`](Self::alloc_dirty)),
+    /// if it still carries `tag`: `None` once it is freed or taken over.
+    pub(crate) fn owner(&self, data: u64, tag: u64) -> Option<u32> {
+        let block = self.block(data.checked_sub(BLOCK_HEADER)?)?;
+        let owner = block.owner.load(Ordering::Relaxed);
+        (tag != 0 && block.tag.load(Ordering::Acquire) == tag).then_some(owner)
+    }
+
+    /// The shared word at `offset` (8-aligned, inside the arena): a counter
+    /// kept in a block's data, such as a streamed payload's progress.
+    pub(crate) fn word(&self, offset: u64) -> Option<&AtomicU64> {
+        self.at(offset)
+    }
+
     /// The blocks of `kind` that the process of `owner` allocated and that
     /// are still in use, as (data offset, tag): a walk of every block, for
     /// the rare death of a process.

@@ -21,12 +21,44 @@
 //! between the allocation and the free a block is reached only through its
 //! one reference, written by the sender before it sends the reference and
 //! read by the receiver after it arrives (the channel's system calls order
-//! the two), so no two processes ever touch it at once.
+//! the two), so no two processes ever touch the same bytes at once.
+//!
+//! A *streamed* payload ([`stream`], from [`STREAM_FROM`] bytes: a task's
+//! big byte-buffer arguments) is the exception to "written before sent":
+//! its reference goes out first (marked streamed), then the sender copies
+//! the bytes in a slice at a time, publishing after each slice how many
+//! are written in a counter at the block's start (a release store), and
+//! never waits for the receiver; the receiver copies out each part once
+//! the counter shows it (an acquire load), polling, yielding, then napping.
+//! Sender and receiver then touch the block at once, but never the same
+//! bytes: the receiver reads only bytes below the count it acquired, which
+//! the sender wrote before publishing it and never writes again, while the
+//! sender writes only at or above the count; so there is no data race, and
+//! the release/acquire pair makes the bytes below the count visible. The
+//! freeing rules stay as above: the receiver frees the block once it has
+//! read all of it, that is, after the sender's last write; a sender frees
+//! it only when the message will not be read, having given the stream up
+//! first (its counter set to "abandoned", so that a receiver fails rather
+//! than waits), never while its own copy runs. A sender that dies mid-copy
+//! never publishes the rest: its receiver, looking between naps, sees the
+//! block's owner dead (or the block freed by the death's reclaim) and fails
+//! the read, dropping what it had copied, so a torn value is never
+//! delivered. Only the sender that allocates the block writes its counter.
+//! A queue item is never streamed: its getter may come much later, and
+//! its producer must be done with it once `put` returns.
 
 use std::io;
 
 use super::arena::kind;
 use super::{Arena, global, members};
+
+#[path = "payload_stream.rs"]
+mod streamed;
+
+use streamed::{PROGRESS_ROOM, PROGRESS_ROOM_BYTES, STREAMED, sender_died};
+#[cfg(all(test, process_backend))]
+use streamed::{SLICE, stream_owned_by};
+pub(crate) use streamed::{STREAM_FROM, Stream, stream};
 
 /// Where a payload lies in the arena, as sent over a channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +67,8 @@ pub(crate) struct PayloadRef {
     offset: u64,
     tag: u64,
     len: u64,
+    /// Whether the payload is [streamed](stream): sent before it is written.
+    streamed: bool,
 }
 
 /// The length of a [`PayloadRef`] in [`to_bytes`](PayloadRef::to_bytes).
@@ -67,6 +101,7 @@ pub(crate) fn store_with(len: usize, write: impl FnOnce(&mut [u8]) -> bool) -> O
         offset: block.offset,
         tag: block.tag,
         len: len as u64,
+        streamed: false,
     };
     let written = checked_bytes(arena, &payload).is_some_and(|base| {
         // SAFETY: `base` starts `len` bytes of the block (checked by
@@ -84,13 +119,27 @@ pub(crate) fn store_with(len: usize, write: impl FnOnce(&mut [u8]) -> bool) -> O
 }
 
 /// The start of the payload's bytes, if the block is a payload block with
-/// its tag and holds `len` bytes.
+/// its tag and holds `len` bytes (behind the progress word if streamed).
 fn checked_bytes(arena: &Arena, payload: &PayloadRef) -> Option<*mut u8> {
     if payload.arena != arena.id() {
         return None;
     }
     let (base, room) = arena.bytes_tagged(payload.offset, kind::PAYLOAD, payload.tag)?;
-    (payload.len <= room).then_some(base)
+    if !payload.streamed {
+        return (payload.len <= room).then_some(base);
+    }
+    (payload.len.checked_add(PROGRESS_ROOM)? <= room).then(|| {
+        // SAFETY: the block holds `PROGRESS_ROOM + len` bytes (checked), so
+        // the pointer stays inside it.
+        unsafe { base.add(PROGRESS_ROOM_BYTES) }
+    })
+}
+
+fn stale() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        "a stale or invalid reference to a payload in shared memory",
+    )
 }
 
 impl PayloadRef {
@@ -100,22 +149,27 @@ impl PayloadRef {
     ///
     /// The reference is stale or garbage: another arena, a freed block, a
     /// length past the block.
+    /// A streamed payload is read once its sender has written all of it.
     pub(crate) fn read<R>(&self, read: impl FnOnce(&[u8]) -> R) -> io::Result<R> {
         let arena = global()?;
-        let base = checked_bytes(arena, self).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                "a stale or invalid reference to a payload in shared memory",
-            )
-        })?;
+        let base = checked_bytes(arena, self).ok_or_else(stale)?;
         let len = usize::try_from(self.len).map_err(io::Error::other)?;
+        if let Err(error) = self.wait_past(arena, len.saturating_sub(1)) {
+            arena.free_tagged(self.offset, self.tag);
+            return Err(error);
+        }
         // SAFETY: `base` starts `len` bytes inside the mapping (checked);
         // the block is this reference's alone until it is freed below, and
-        // its sender wrote it before sending the reference (see the module).
+        // its sender wrote it before sending the reference, or (streamed)
+        // before publishing all of it (see the module).
         let bytes = unsafe { std::slice::from_raw_parts(base.cast_const(), len) };
         // Freed even if `read` (a user's `Deserialize`) panics.
-        let _free = FreeOnDrop(arena, self);
-        Ok(read(bytes))
+        let guard = FreeOnDrop(arena, self);
+        let result = read(bytes);
+        if !guard.free() && self.streamed {
+            return Err(sender_died());
+        }
+        Ok(result)
     }
 
     /// Takes the payload over where it lies, for reading in place for as
@@ -128,16 +182,15 @@ impl PayloadRef {
     /// # Errors
     ///
     /// As [`read`](Self::read).
+    /// A streamed payload is taken once its sender has written all of it.
     pub(crate) fn take(&self) -> io::Result<HeldPayload> {
         let arena = global()?;
-        let stale = || {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                "a stale or invalid reference to a payload in shared memory",
-            )
-        };
         let base = checked_bytes(arena, self).ok_or_else(stale)?;
         let len = usize::try_from(self.len).map_err(io::Error::other)?;
+        if let Err(error) = self.wait_past(arena, len.saturating_sub(1)) {
+            arena.free_tagged(self.offset, self.tag);
+            return Err(error);
+        }
         let tag = arena
             .take_over(self.offset, self.tag, members::me())
             .ok_or_else(stale)?;
@@ -185,7 +238,12 @@ impl PayloadRef {
     /// The fixed-size form sent in a message.
     pub(crate) fn to_bytes(self) -> [u8; REF_LEN] {
         let mut bytes = [0; REF_LEN];
-        for (i, word) in [self.arena, self.offset, self.tag, self.len]
+        let len = if self.streamed {
+            self.len | STREAMED
+        } else {
+            self.len
+        };
+        for (i, word) in [self.arena, self.offset, self.tag, len]
             .into_iter()
             .enumerate()
         {
@@ -201,11 +259,13 @@ impl PayloadRef {
                 bytes.get(i * 8..i * 8 + 8)?.try_into().ok()?,
             ))
         };
+        let len = word(3)?;
         Some(PayloadRef {
             arena: word(0)?,
             offset: word(1)?,
             tag: word(2)?,
-            len: word(3)?,
+            len: len & !STREAMED,
+            streamed: len & STREAMED != 0,
         })
     }
 }
@@ -213,6 +273,16 @@ impl PayloadRef {
 /// Frees a payload's block when dropped: after [`PayloadRef::read`]'s
 /// reader, however it ends.
 struct FreeOnDrop<'a>(&'a Arena, &'a PayloadRef);
+
+impl FreeOnDrop<'_> {
+    /// Frees the block now: `false` if it was not this reference's any more
+    /// (a streamed one whose sender died or gave up, reclaimed meanwhile).
+    fn free(self) -> bool {
+        let freed = self.0.free_tagged(self.1.offset, self.1.tag);
+        std::mem::forget(self);
+        freed
+    }
+}
 
 impl Drop for FreeOnDrop<'_> {
     fn drop(&mut self) {
@@ -265,147 +335,5 @@ pub(crate) fn reclaim(arena: &Arena, token: u32) {
 }
 
 #[cfg(all(test, process_backend))]
-mod tests {
-    use super::*;
-
-    /// A receiver takes blocks over while a reclaim for their dead sender
-    /// walks the arena: none it took may be freed under it. (The race was
-    /// a walk reading the old owner, then the receiver's fresh tag; it hit
-    /// about once in 100,000 takes.)
-    #[test]
-    fn a_block_taken_over_is_never_reclaimed_with_its_sender() {
-        use std::sync::Arc;
-        use std::sync::atomic::{AtomicBool, Ordering};
-        use std::time::{Duration, Instant};
-
-        let arena = global().unwrap();
-        let dead = 0x2fff_fff1_u32;
-        let stop = Arc::new(AtomicBool::new(false));
-        let reclaimer = {
-            let stop = Arc::clone(&stop);
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    reclaim(global().unwrap(), dead);
-                }
-            })
-        };
-        let deadline = Instant::now() + Duration::from_secs(3);
-        let (mut freed_under_us, mut taken) = (0_u64, 0_u64);
-        while Instant::now() < deadline {
-            let sent: Vec<PayloadRef> = (0..32)
-                .filter_map(|_| {
-                    let block = arena.alloc_dirty(kind::PAYLOAD, 1000, dead)?;
-                    Some(PayloadRef {
-                        arena: arena.id(),
-                        offset: block.offset,
-                        tag: block.tag,
-                        len: 1000,
-                    })
-                })
-                .collect();
-            for payload in sent {
-                if let Ok(held) = payload.take() {
-                    taken += 1;
-                    // Only the holder may free it now.
-                    if !arena.free_tagged(held.offset, held.tag) {
-                        freed_under_us += 1;
-                    }
-                    std::mem::forget(held);
-                }
-            }
-        }
-        stop.store(true, Ordering::Relaxed);
-        reclaimer.join().unwrap();
-        assert!(taken > 0);
-        assert_eq!(freed_under_us, 0, "of {taken} blocks taken over");
-    }
-
-    #[test]
-    fn a_payload_round_trips_once_and_its_block_is_reused() {
-        let body = vec![7; 300_000];
-        let parts: [&[u8]; 2] = [b"head", &body];
-        let payload = store(&parts).unwrap();
-        let copied = payload.read(<[u8]>::to_vec).unwrap();
-        assert_eq!(&copied[..4], b"head");
-        assert_eq!(copied.len(), 300_004);
-        assert!(copied[4..].iter().all(|&b| b == 7));
-        assert!(payload.read(|_| ()).is_err(), "read once only");
-        let again = store(&[&vec![1; 300_000]]).unwrap();
-        assert_eq!(again.offset, payload.offset, "the freed block is reused");
-        again.release();
-        again.release();
-        assert!(again.read(|_| ()).is_err());
-    }
-
-    #[test]
-    fn a_payload_taken_over_is_read_in_place_and_freed_when_dropped() {
-        // 3 MB, a size class (4 MiB) no other test here uses.
-        let payload = store(&[&vec![4; 3_000_000]]).unwrap();
-        let held = payload.take().unwrap();
-        assert_eq!(held.as_ref().len(), 3_000_000);
-        assert!(held.as_ref().iter().all(|&b| b == 4));
-        assert!(payload.take().is_err(), "taken over once only");
-        assert!(payload.read(|_| ()).is_err(), "the old tag reads nothing");
-        payload.release();
-        let other = store(&[&vec![5; 3_000_000]]).unwrap();
-        assert_ne!(
-            other.offset, payload.offset,
-            "the sender's release freed nothing"
-        );
-        other.release();
-        assert_eq!(held.as_ref()[2_999_999], 4, "still the payload's bytes");
-        drop(held);
-        let again = store(&[&vec![6; 3_000_000]]).unwrap();
-        assert_eq!(again.offset, payload.offset, "dropping it freed the block");
-        again.release();
-    }
-
-    #[test]
-    fn garbage_references_fail_validation() {
-        let payload = store(&[&vec![1; 1000]]).unwrap();
-        let mut longer = payload;
-        longer.len = 1 << 40;
-        assert!(longer.read(|_| ()).is_err());
-        let mut moved = payload;
-        moved.offset += 64;
-        assert!(moved.read(|_| ()).is_err());
-        assert!(PayloadRef::from_bytes(&payload.to_bytes()[..31]).is_none());
-        let back = PayloadRef::from_bytes(&payload.to_bytes()).unwrap();
-        assert_eq!(back.read(<[u8]>::len).unwrap(), 1000);
-    }
-
-    #[test]
-    fn a_reported_death_frees_the_payloads_the_dead_process_held() {
-        let arena = global().unwrap();
-        // A process that no longer runs (no pid is this high), as the
-        // process backend reports a worker killed while writing a result.
-        let (pid, start) = (0x3fff_fff0, 12_345);
-        let token = members::register_for_test(pid, start);
-        let held = arena.alloc_dirty(kind::PAYLOAD, 4000, token).unwrap();
-        let mine = store(&[&vec![5; 4000]]).unwrap();
-        super::super::process_died(pid, start);
-        assert!(
-            !arena.free_tagged(held.offset, held.tag),
-            "freed with the death"
-        );
-        assert_eq!(
-            mine.read(<[u8]>::len).unwrap(),
-            4000,
-            "the living keep theirs"
-        );
-    }
-
-    #[test]
-    fn blocks_of_a_dead_owner_are_reclaimed() {
-        let arena = global().unwrap();
-        let payload = store(&[&vec![3; 5000]]).unwrap();
-        let other = arena.alloc_dirty(kind::PAYLOAD, 100, 0x7fff_fff0).unwrap();
-        reclaim(arena, 0x7fff_fff0);
-        assert!(!arena.free_tagged(other.offset, other.tag), "reclaimed");
-        assert_eq!(
-            payload.read(<[u8]>::len).unwrap(),
-            5000,
-            "others' blocks stay"
-        );
-    }
-}
+#[path = "payload_tests.rs"]
+mod tests;

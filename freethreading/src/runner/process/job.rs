@@ -17,8 +17,8 @@ pub(in crate::runner) struct Job {
     pub(in crate::runner) args: bytes::Bytes,
     /// The shared-memory block the arguments lend, if they went that way:
     /// freed with the job (its reply in, its worker dead, or never sent)
-    /// unless the worker freed it as it read it.
-    #[expect(dead_code, reason = "a guard, whose drop frees the block")]
+    /// unless the worker freed it as it read it. A streamed one is
+    /// [filled](Self::fill) once the job is sent.
     pub(in crate::runner) lent: Lent,
     pub(in crate::runner) reply: Box<dyn Reply>,
     /// Whether it was started once already: sent to a child that died
@@ -81,6 +81,17 @@ impl Job {
             started: false,
             deadline: None,
         }
+    }
+
+    /// Writes the arguments' block if they are streamed and it is not
+    /// written yet: once the job is sent, while the worker copies them out.
+    pub(in crate::runner) fn fill(&mut self) {
+        self.lent.fill();
+    }
+
+    /// Whether its arguments are streamed and not yet written.
+    pub(in crate::runner) fn is_unfilled(&self) -> bool {
+        self.lent.is_unfilled()
     }
 
     /// Marks the job started, once; `false` (and the job dropped) when it was

@@ -134,14 +134,28 @@ impl Link {
     }
 
     /// Whether another job may be written before the replies come.
+    /// A job whose streamed arguments are not yet written ends its batch:
+    /// the child may wait for them before it reads further, and they are
+    /// written only once the whole batch is sent, so nothing may follow
+    /// them (on a small pipe, it could fill it and never be read).
     pub(super) fn has_room(&self) -> bool {
         self.in_flight.is_empty()
-            || (self.in_flight.len() < self.depth && self.unanswered_bytes < UNANSWERED_BYTES)
+            || (self.in_flight.len() < self.depth
+                && self.unanswered_bytes < UNANSWERED_BYTES
+                && !self.ends_with_a_stream())
     }
 
     /// Whether `job` fits beside the jobs in flight (any job fits alone).
     pub(super) fn fits(&self, job: &Job) -> bool {
-        self.in_flight.is_empty() || self.unanswered_bytes + job.args.len() <= UNANSWERED_BYTES
+        self.in_flight.is_empty()
+            || (self.unanswered_bytes + job.args.len() <= UNANSWERED_BYTES
+                && !self.ends_with_a_stream())
+    }
+
+    fn ends_with_a_stream(&self) -> bool {
+        self.in_flight
+            .back()
+            .is_some_and(|waiting| waiting.job.is_unfilled())
     }
 
     /// Starts over at one job in flight, as after a pause.
@@ -200,6 +214,11 @@ impl Link {
                 continue;
             }
             waiting.batch_end = None;
+            if sent.is_ok() {
+                // Streamed arguments: the child copies them out behind
+                // this copy in.
+                waiting.job.fill();
+            }
         }
         if sent.is_err() {
             // The child is gone. It may have answered jobs before it went,

@@ -449,10 +449,6 @@ impl Crew {
         }
     }
 
-    #[allow(
-        clippy::needless_pass_by_value,
-        reason = "the same signature as the thread crew's, which moves the arguments"
-    )]
     pub(crate) fn run_one<T: Task>(
         &self,
         task: T,
@@ -460,7 +456,7 @@ impl Crew {
         reply: OneReply<T::Output>,
         deadline: Option<Instant>,
     ) -> Result<(), Refused> {
-        match job_of(task, &args, reply) {
+        match job_of(task, args, reply) {
             Some(mut job) => {
                 job.deadline = deadline;
                 self.submit(job)
@@ -471,17 +467,13 @@ impl Crew {
 
     /// As [`run_one`](Self::run_one), for a caller about to wait for the
     /// outcome: on an idle worker the round trip is made on this thread.
-    #[allow(
-        clippy::needless_pass_by_value,
-        reason = "the same signature as the thread crew's, which moves the arguments"
-    )]
     pub(crate) fn run_one_now<T: Task>(
         &self,
         task: T,
         args: T::Args,
         reply: OneReply<T::Output>,
     ) -> Result<(), Refused> {
-        let Some(mut job) = job_of(task, &args, reply) else {
+        let Some(mut job) = job_of(task, args, reply) else {
             return Ok(());
         };
         if self.sender.read().is_none() {
@@ -582,9 +574,9 @@ impl Crew {
 
 /// The job of one call; `None` when the arguments cannot be serialized,
 /// which has failed the call already.
-fn job_of<T: Task>(task: T, args: &T::Args, reply: OneReply<T::Output>) -> Option<Job> {
+fn job_of<T: Task>(task: T, args: T::Args, reply: OneReply<T::Output>) -> Option<Job> {
     let name = task.name();
-    match codec::encode_arguments(name, args, Route::MayShare) {
+    match codec::encode_owned_arguments(name, args, Route::MayShare) {
         Ok(args) => Some(Job::one(name, args, reply)),
         Err(error) => {
             reply.deliver(Err(Failure::Task(error)));
