@@ -30,6 +30,12 @@ fn double(x: u64) -> u64 {
     2 * x
 }
 
+/// Who runs it: the worker's identity (its process or its thread).
+#[worker_fn]
+fn who() -> u64 {
+    freethreading::get_ident()
+}
+
 /// Yields `0..3`, then `None` once, then `3..6`: not a fused iterator.
 struct Stutter(u64);
 
@@ -49,12 +55,14 @@ impl Iterator for Stutter {
 freethreading_tests::backend_tests! {
     fn a_result_dropped_on_a_worker_that_panics_does_not_kill_the_worker() {
         let pool = WorkerPool::new(1).unwrap();
+        let worker = pool.apply(who, ()).unwrap();
         // Dropped at once, the result is dropped on the worker when it is ready.
         drop(pool.apply_async(slow_grenade, ()).unwrap());
         std::thread::sleep(Duration::from_millis(300));
         let result = pool.apply_async(double, (21,)).unwrap();
         assert!(result.wait_timeout(Duration::from_secs(30)), "the only worker died");
         assert_eq!(result.get().unwrap(), 42);
+        assert_eq!(pool.apply(who, ()).unwrap(), worker, "the worker was replaced");
     }
 
     fn an_iterator_that_stops_and_resumes_is_read_up_to_its_first_end() {

@@ -215,12 +215,16 @@ fn encode_error(
     writer.push(&ReplyHeader { id, ok: false }, &bytes)
 }
 
-/// Finds `task` by name and runs it on the serialized `args`.
+/// Finds `task` by name and runs it on the serialized `args`. A panic that
+/// escapes the task's own catch (a result whose `Drop` panics, once it is
+/// encoded) is the job's error, not the end of the worker.
 fn run(task: &str, args: &[u8], chunk: bool) -> Result<Vec<u8>, TaskError> {
     let entry = registry::lookup(task)?;
-    if chunk {
-        entry.task().call_chunk_serialized(args)
-    } else {
-        entry.task().call_serialized(args)
-    }
+    crate::task::unwind::catch(|| {
+        if chunk {
+            entry.task().call_chunk_serialized(args)
+        } else {
+            entry.task().call_serialized(args)
+        }
+    })?
 }
