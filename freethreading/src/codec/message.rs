@@ -504,12 +504,9 @@ mod refused_shapes {
                 note: None,
                 a: 1,
             };
-            if let Ok(message) = encode(&value, route) {
-                message.lent.hand_over();
-                if let Ok(back) = decode::<SkipsLater>(&message.wire) {
-                    assert_eq!(back, value);
-                }
-            }
+            // Refused: postcard, chosen for the big field, would write the
+            // struct without the skipped one and fail (or misread) it back.
+            assert!(encode(&value, route).is_err());
         }
     }
 
