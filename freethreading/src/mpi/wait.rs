@@ -11,7 +11,7 @@
 //!    it: waking up between polls costs more than the whole round trip
 //!    (`benches/mpi.sh`: with a few spin-loop hints between polls, about
 //!    0.6 µs per hop went to the hints alone on this machine). Once every
-//!    [`POLLS_PER_CLOCK`] polls (a few microseconds) the waiter reads the
+//!    [`POLLS_PER_YIELD`] polls (about a microsecond) the waiter reads the
 //!    clock, which cost as much as a poll, and yields once: on a host
 //!    busy with other work its partner rank may be queued on its core, and
 //!    waits there for that yield (without it, a 100 µs phase made each
@@ -31,8 +31,13 @@ use std::time::{Duration, Instant};
 
 /// How long a waiter polls without pause, where cores are to spare.
 const POLL_ALONE: Duration = Duration::from_micros(50);
-/// Polls between two readings of the clock in phase 1.
-const POLLS_PER_CLOCK: u32 = 32;
+/// Polls between two yields (and readings of the clock) in phase 1. With
+/// 32, a hop between two ranks that the scheduler had put on one core of
+/// this busy machine took 3.7–3.9 µs, the time of 32 polls (a round trip
+/// 8.6–14.3 µs); with 8, 2.6–3.8 µs (6.4–9.3), while ranks on cores of
+/// their own still found most messages before the first yield (0.3–0.8 µs
+/// a hop).
+const POLLS_PER_YIELD: u32 = 8;
 /// When a waiter stops yielding and sleeps: on a virtual machine whose
 /// ranks share cores, a shorter phase missed most replies to quick tasks
 /// (`benches/mpi.sh`: an `apply` took 560 µs with 50 µs, 13 µs with 1 ms).
@@ -77,7 +82,7 @@ impl Backoff {
         let started = *self.started.get_or_insert_with(Instant::now);
         if self.alone {
             self.polls += 1;
-            if self.polls % POLLS_PER_CLOCK != 0 {
+            if self.polls % POLLS_PER_YIELD != 0 {
                 return;
             }
             if started.elapsed() < POLL_ALONE {
