@@ -114,9 +114,14 @@ fn meet_twice(barrier: Barrier) -> (usize, usize) {
     (first, second)
 }
 
+/// The byte at `i` of a big item.
+fn pattern(i: usize) -> u8 {
+    u8::try_from(i % 251).expect("under 251")
+}
+
 #[worker_fn]
 fn send_big(queue: Queue<Vec<u8>>, len: usize) {
-    let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+    let bytes: Vec<u8> = (0..len).map(pattern).collect();
     queue.put(bytes).expect("room for a big item");
 }
 
@@ -260,6 +265,6 @@ freethreading_tests::backend_tests! {
         let bytes = queue.get_timeout(PATIENCE).unwrap();
         worker.join().unwrap();
         assert_eq!(bytes.len(), len);
-        assert!(bytes.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
+        assert!(bytes.iter().enumerate().all(|(i, &b)| b == pattern(i)));
     }
 }

@@ -131,7 +131,7 @@ impl Barrier {
             Flavor::Thread(barrier) => barrier.set_action(Arc::new(move || action.call(()))),
             #[cfg(feature = "mpi")]
             Flavor::Mpi(barrier) => {
-                barrier.set_action(action.name(), Arc::new(move || action.call(())))
+                barrier.set_action(action.name(), Arc::new(move || action.call(())));
             }
         }
         Ok(self)

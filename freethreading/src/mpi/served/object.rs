@@ -165,7 +165,7 @@ impl Object {
                 | Op::ReleaseSave
                 | Op::AcquireRestore(_)),
             ) => match object.lock() {
-                Some(lock) => lock_op(lock, op),
+                Some(lock) => lock_op(lock, &op),
                 None => object.wrong("a lock operation"),
             },
             (Object::Event(event), op) => match op {
@@ -258,8 +258,8 @@ fn item_or(item: Option<Item>, patience: Patience) -> Result<Answer, Op> {
     }
 }
 
-fn lock_op(lock: &dyn ConditionLockOps, op: Op) -> Answer {
-    match op {
+fn lock_op(lock: &dyn ConditionLockOps, op: &Op) -> Answer {
+    match *op {
         Op::Acquire(patience) => {
             if lock.acquire_until(patience.deadline()) {
                 Answer::Done

@@ -114,7 +114,7 @@ fn answer_to(rank: Rank, number: u64, answer: Answer) {
             let _ = comm::send(rank, SERVED, &bytes);
         }
         Err(error) => {
-            eprintln!("freethreading: an answer to rank {rank} failed to encode: {error}")
+            eprintln!("freethreading: an answer to rank {rank} failed to encode: {error}");
         }
     }
 }
