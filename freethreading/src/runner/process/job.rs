@@ -195,6 +195,7 @@ impl Job {
             args,
             lent,
             reply,
+            encode,
             started,
             deadline,
         } = self;
@@ -205,6 +206,7 @@ impl Job {
                 args,
                 lent,
                 reply,
+                encode,
                 started,
                 deadline,
             })
