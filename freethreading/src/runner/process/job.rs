@@ -188,29 +188,15 @@ impl Job {
     /// Delivers the answer in a reply frame; gives the job back if the
     /// worker died while it streamed the result, for its link to fail it
     /// as the worker's death.
-    pub(in crate::runner) fn finish(self, frame: &[u8]) -> Result<(), Box<Job>> {
-        let Job {
-            task,
-            chunk,
-            args,
-            lent,
-            reply,
-            encode,
-            started,
-            deadline,
-        } = self;
-        reply.finish(frame, task).map_err(|reply| {
-            Box::new(Job {
-                task,
-                chunk,
-                args,
-                lent,
-                reply,
-                encode,
-                started,
-                deadline,
-            })
-        })
+    pub(in crate::runner) fn finish(mut self, frame: &[u8]) -> Result<(), Box<Job>> {
+        // The reply moves out for `finish`, and back in if it gives itself back.
+        match self.reply.finish(frame, self.task) {
+            Ok(()) => Ok(()),
+            Err(reply) => {
+                self.reply = reply;
+                Err(Box::new(self))
+            }
+        }
     }
 
     pub(in crate::runner) fn fail(self, why: Failure) {
