@@ -85,6 +85,8 @@ fn serve(parent: u32) -> ! {
         // The parent is gone already: nobody is waiting for this worker.
         exit(0);
     }
+    // Task after task allocates and frees the same buffers: keep them.
+    crate::sys::memory::keep_freed_memory_for_reuse();
     let channel = sys::take_inherited_channel()
         .unwrap_or_else(|e| fail(&format!("no channel to the parent on standard input: {e}")));
     let (arena, stdout) = match sys::receive_descriptors(&channel) {
