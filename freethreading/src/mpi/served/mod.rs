@@ -41,10 +41,13 @@ use ops::{Answer, Kind, Misuse, Op};
 pub(crate) use service::start as start_service;
 
 /// Whether new primitives are served by rank 0: on the MPI backend (and
-/// not inside another backend's [`install`](crate::Backend::install)).
+/// not inside another backend's [`install`](crate::Backend::install)). A
+/// program not started on MPI that installs `Backend::Mpi` gets the thread
+/// flavor, as it has no ranks to serve.
 pub(crate) fn served_flavor() -> bool {
     crate::entry::take_over_if_worker();
     crate::backend::primitives_backend() == Ok(crate::Backend::Mpi)
+        && crate::backend::try_get_backend() == Ok(crate::Backend::Mpi)
 }
 
 /// Rank 0's objects that have been sent to worker ranks, by id.
@@ -87,8 +90,13 @@ impl Remote {
 
     /// A new `Condition` over `lock`, a served `Lock` or `RLock`.
     pub(crate) fn condition(lock: &Remote) -> Result<Self, crate::SharedMemoryError> {
+        // On rank 0 the lock is at hand (and stays out of the table until
+        // it is sent); a worker rank names it.
         let kind = Kind::Condition {
-            lock: lock.id().unwrap_or(0),
+            lock: match &lock.object {
+                Some(_) => 0,
+                None => lock.id().unwrap_or(0),
+            },
         };
         Self::make(kind, |_| lock.object.clone())
             .map_err(|e| crate::SharedMemoryError::new("Condition", e))
