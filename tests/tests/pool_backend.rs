@@ -86,7 +86,8 @@ freethreading_tests::backend_tests! {
             outcome.unwrap().unwrap();
             assert_eq!(queue.get().unwrap(), 7);
         } else {
-            // Threads, and MPI's rank 0, make thread-flavor queues.
+            // Threads make thread-flavor queues, MPI's rank 0 queues served
+            // to its ranks: neither reaches a worker process.
             let error = outcome.map_or_else(|e| e.to_string(), |r| format!("{r:?}"));
             assert!(error.contains("process"), "{error}");
         }

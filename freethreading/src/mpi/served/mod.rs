@@ -201,9 +201,11 @@ pub(crate) mod handle {
     ) -> Result<Arc<Remote>, D::Error> {
         let id = u64::deserialize(deserializer)?;
         if crate::backend::try_get_backend() != Ok(crate::Backend::Mpi) {
-            return Err(D::Error::custom(
-                "a primitive of the mpi backend outside an MPI job",
-            ));
+            return Err(D::Error::custom(format_args!(
+                "a primitive served by MPI rank 0 cannot be used in process {}, which is no \
+                 rank of its MPI job (a worker process of another backend?)",
+                std::process::id()
+            )));
         }
         if !on_rank_0().map_err(D::Error::custom)? {
             return Ok(Arc::new(Remote {
