@@ -98,7 +98,7 @@ freethreading_tests::backend_tests! {
         let queue: Queue<u32> = Queue::new();
         let pool = WorkerPool::new(1).unwrap();
         let outcome = pool.apply(put_under_lock, (lock, queue.clone(), 7));
-        let error = || outcome.as_ref().map_or_else(|e| e.to_string(), |r| format!("{r:?}"));
+        let error = || outcome.as_ref().map_or_else(ToString::to_string, |r| format!("{r:?}"));
         match get_backend() {
             Backend::Threading => {
                 outcome.as_ref().unwrap().as_ref().unwrap();

@@ -75,6 +75,9 @@ pub(crate) struct Remote {
     id: OnceLock<u64>,
     /// On rank 0, the object itself.
     object: Option<Arc<Object>>,
+    /// What kind of primitive it is ([`Kind::code`]), checked when a handle
+    /// is decoded as a primitive type.
+    code: u8,
 }
 
 fn on_rank_0() -> io::Result<bool> {
@@ -103,17 +106,20 @@ impl Remote {
     }
 
     fn make(kind: Kind, lock: impl Fn(u64) -> Option<Arc<Object>>) -> io::Result<Self> {
+        let code = kind.code();
         if on_rank_0()? {
             let object = Object::new(&kind, lock).map_err(io::Error::other)?;
             return Ok(Remote {
                 id: OnceLock::new(),
                 object: Some(Arc::new(object)),
+                code,
             });
         }
         match client::call(0, Op::Create(kind))? {
             Answer::Count(id) => Ok(Remote {
                 id: OnceLock::from(id),
                 object: None,
+                code,
             }),
             other => Err(io::Error::other(format!(
                 "rank 0 did not make the primitive: {other:?}"
@@ -181,25 +187,29 @@ fn lost(error: &io::Error) -> String {
     format!("MPI worker rank {rank} cannot reach rank 0's primitive service: {error}")
 }
 
-/// Serde for a served primitive, as its id; use with
-/// `#[serde(with = "crate::mpi::served::handle")]`.
+/// Serde for a served primitive, as its id and kind; each primitive type
+/// has its module (`#[serde(with = "crate::mpi::served::handle::lock")]`),
+/// which refuses a handle of another kind, as the process flavor does.
 pub(crate) mod handle {
     use super::*;
 
-    pub(crate) fn serialize<S: Serializer>(
-        remote: &Arc<Remote>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        remote
-            .id()
-            .map_err(serde::ser::Error::custom)?
-            .serialize(serializer)
+    fn serialize<S: Serializer>(remote: &Arc<Remote>, serializer: S) -> Result<S::Ok, S::Error> {
+        let id = remote.id().map_err(serde::ser::Error::custom)?;
+        (id, remote.code).serialize(serializer)
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+    fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
+        expected: u8,
     ) -> Result<Arc<Remote>, D::Error> {
-        let id = u64::deserialize(deserializer)?;
+        let (id, code) = <(u64, u8)>::deserialize(deserializer)?;
+        if code != expected {
+            return Err(D::Error::custom(format_args!(
+                "expected a handle to {}, found one to {}",
+                Kind::name_of(expected),
+                Kind::name_of(code)
+            )));
+        }
         if crate::backend::try_get_backend() != Ok(crate::Backend::Mpi) {
             return Err(D::Error::custom(format_args!(
                 "a primitive served by MPI rank 0 cannot be used in process {}, which is no \
@@ -211,6 +221,7 @@ pub(crate) mod handle {
             return Ok(Arc::new(Remote {
                 id: OnceLock::from(id),
                 object: None,
+                code,
             }));
         }
         let object = resolve(id).ok_or_else(|| {
@@ -219,7 +230,40 @@ pub(crate) mod handle {
         Ok(Arc::new(Remote {
             id: OnceLock::from(id),
             object: Some(object),
+            code,
         }))
+    }
+
+    macro_rules! kinds {
+        ($($module:ident = $code:expr;)*) => {$(
+            pub(crate) mod $module {
+                use super::{Arc, Deserializer, Kind, Remote, Serializer};
+
+                pub(crate) fn serialize<S: Serializer>(
+                    remote: &Arc<Remote>,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    super::serialize(remote, serializer)
+                }
+
+                pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Arc<Remote>, D::Error> {
+                    super::deserialize(deserializer, $code)
+                }
+            }
+        )*};
+    }
+
+    kinds! {
+        lock = Kind::LOCK;
+        rlock = Kind::RLOCK;
+        semaphore = Kind::SEMAPHORE;
+        event = Kind::EVENT;
+        condition = Kind::CONDITION;
+        barrier = Kind::BARRIER;
+        queue = Kind::QUEUE;
+        simple_queue = Kind::SIMPLE_QUEUE;
     }
 }
 
@@ -269,5 +313,33 @@ impl Remote {
             Answer::Index(Some(index)) => Ok(usize::try_from(index).unwrap_or(usize::MAX)),
             _ => Err(crate::BrokenBarrier),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::de::value::{Error, SeqDeserializer};
+
+    use super::*;
+
+    #[test]
+    fn a_handle_decoded_as_another_primitive_is_an_error() {
+        // A Lock's handle, (id, kind), read where an Event is expected.
+        let wire = [5, u64::from(Kind::LOCK)].into_iter();
+        let error = handle::event::deserialize(SeqDeserializer::<_, Error>::new(wire))
+            .err()
+            .expect("refused");
+        assert_eq!(
+            error.to_string(),
+            "expected a handle to Event, found one to Lock"
+        );
+        let wire = [5, u64::from(Kind::EVENT)].into_iter();
+        let error = handle::event::deserialize(SeqDeserializer::<_, Error>::new(wire))
+            .err()
+            .expect("outside MPI");
+        assert!(
+            error.to_string().contains("no rank of its MPI job"),
+            "{error}"
+        );
     }
 }
