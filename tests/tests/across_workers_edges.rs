@@ -114,6 +114,21 @@ fn meet_twice(barrier: Barrier) -> (usize, usize) {
     (first, second)
 }
 
+#[worker_fn]
+fn take_and_keep(rlock: RLock) {
+    rlock.acquire();
+}
+
+/// For each lock: whether this worker could take it, and whether it could
+/// release it.
+#[worker_fn]
+fn try_every_rlock(rlocks: Vec<RLock>) -> Vec<(bool, bool)> {
+    rlocks
+        .iter()
+        .map(|rlock| (rlock.try_acquire(), rlock.release().is_ok()))
+        .collect()
+}
+
 /// The byte at `i` of a big item.
 fn pattern(i: usize) -> u8 {
     u8::try_from(i % 251).expect("under 251")
@@ -255,6 +270,22 @@ freethreading_tests::backend_tests! {
         assert_eq!(second, [0, 1, 2, 3]);
         assert!(!barrier.broken());
         assert_eq!(barrier.n_waiting(), 0);
+    }
+
+    fn rlocks_kept_by_pool_workers_belong_to_no_other_worker() {
+        // Four pool workers each keep an RLock; on MPI they take every
+        // worker rank, so the Worker started next shares a rank (and its
+        // thread) with one of them, yet is another owner.
+        let pool = WorkerPool::new(4).unwrap();
+        let rlocks: Vec<RLock> = (0..4).map(|_| RLock::new()).collect();
+        pool.map(take_and_keep, rlocks.iter().cloned())
+            .unwrap();
+        let worker = Worker::new(try_every_rlock, (rlocks.clone(),));
+        worker.start().unwrap();
+        assert_eq!(worker.join().unwrap(), [(false, false); 4]);
+        for rlock in &rlocks {
+            assert!(!rlock.is_owned() && !rlock.try_acquire());
+        }
     }
 
     fn a_big_item_comes_from_a_worker_through_a_queue() {

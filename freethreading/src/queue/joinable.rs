@@ -79,7 +79,7 @@ enum Flavor<T: TaskValue> {
     Process(#[serde(with = "crate::shared::arc")] Arc<process::Queue<T>>),
     /// On the MPI backend: served by rank 0.
     #[cfg(feature = "mpi")]
-    Mpi(#[serde(with = "crate::mpi::served::handle")] Arc<Remote>),
+    Mpi(#[serde(with = "crate::mpi::served::handle::queue")] Arc<Remote>),
 }
 
 impl<T: TaskValue> Queue<T> {

@@ -61,7 +61,7 @@ enum Flavor<T: TaskValue> {
     Process(#[serde(with = "crate::shared::arc")] Arc<process::Queue<T>>),
     /// On the MPI backend: served by rank 0.
     #[cfg(feature = "mpi")]
-    Mpi(#[serde(with = "crate::mpi::served::handle")] Arc<Remote>),
+    Mpi(#[serde(with = "crate::mpi::served::handle::simple_queue")] Arc<Remote>),
 }
 
 impl<T: TaskValue> SimpleQueue<T> {

@@ -64,7 +64,7 @@ enum Flavor {
     Process(#[serde(with = "crate::shared::arc")] Arc<process::Condition>),
     /// On the MPI backend: served by rank 0, with its lock.
     #[cfg(feature = "mpi")]
-    Mpi(#[serde(with = "crate::mpi::served::handle")] Arc<Remote>),
+    Mpi(#[serde(with = "crate::mpi::served::handle::condition")] Arc<Remote>),
 }
 
 impl Condition {

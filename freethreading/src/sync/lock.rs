@@ -63,7 +63,7 @@ pub(super) enum Flavor {
     Process(#[serde(with = "crate::shared::arc")] Arc<process::Lock>),
     /// On the MPI backend: served by rank 0.
     #[cfg(feature = "mpi")]
-    Mpi(#[serde(with = "crate::mpi::served::handle")] Arc<Remote>),
+    Mpi(#[serde(with = "crate::mpi::served::handle::lock")] Arc<Remote>),
 }
 
 impl Flavor {

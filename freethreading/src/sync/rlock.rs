@@ -56,7 +56,7 @@ pub(super) enum Flavor {
     Process(#[serde(with = "crate::shared::arc")] Arc<process::RLock>),
     /// On the MPI backend: served by rank 0.
     #[cfg(feature = "mpi")]
-    Mpi(#[serde(with = "crate::mpi::served::handle")] Arc<Remote>),
+    Mpi(#[serde(with = "crate::mpi::served::handle::rlock")] Arc<Remote>),
 }
 
 impl Flavor {

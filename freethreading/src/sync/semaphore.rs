@@ -84,7 +84,7 @@ enum Flavor {
     Process(#[serde(with = "crate::shared::arc")] Arc<process::Semaphore>),
     /// On the MPI backend: served by rank 0.
     #[cfg(feature = "mpi")]
-    Mpi(#[serde(with = "crate::mpi::served::handle")] Arc<Remote>),
+    Mpi(#[serde(with = "crate::mpi::served::handle::semaphore")] Arc<Remote>),
 }
 
 impl Flavor {

@@ -41,10 +41,13 @@ use ops::{Answer, Kind, Misuse, Op};
 pub(crate) use service::start as start_service;
 
 /// Whether new primitives are served by rank 0: on the MPI backend (and
-/// not inside another backend's [`install`](crate::Backend::install)).
+/// not inside another backend's [`install`](crate::Backend::install)). A
+/// program not started on MPI that installs `Backend::Mpi` gets the thread
+/// flavor, as it has no ranks to serve.
 pub(crate) fn served_flavor() -> bool {
     crate::entry::take_over_if_worker();
     crate::backend::primitives_backend() == Ok(crate::Backend::Mpi)
+        && crate::backend::try_get_backend() == Ok(crate::Backend::Mpi)
 }
 
 /// Rank 0's objects that have been sent to worker ranks, by id.
@@ -72,6 +75,9 @@ pub(crate) struct Remote {
     id: OnceLock<u64>,
     /// On rank 0, the object itself.
     object: Option<Arc<Object>>,
+    /// What kind of primitive it is ([`Kind::code`]), checked when a handle
+    /// is decoded as a primitive type.
+    code: u8,
 }
 
 fn on_rank_0() -> io::Result<bool> {
@@ -87,25 +93,33 @@ impl Remote {
 
     /// A new `Condition` over `lock`, a served `Lock` or `RLock`.
     pub(crate) fn condition(lock: &Remote) -> Result<Self, crate::SharedMemoryError> {
+        // On rank 0 the lock is at hand (and stays out of the table until
+        // it is sent); a worker rank names it.
         let kind = Kind::Condition {
-            lock: lock.id().unwrap_or(0),
+            lock: match &lock.object {
+                Some(_) => 0,
+                None => lock.id().unwrap_or(0),
+            },
         };
         Self::make(kind, |_| lock.object.clone())
             .map_err(|e| crate::SharedMemoryError::new("Condition", e))
     }
 
     fn make(kind: Kind, lock: impl Fn(u64) -> Option<Arc<Object>>) -> io::Result<Self> {
+        let code = kind.code();
         if on_rank_0()? {
             let object = Object::new(&kind, lock).map_err(io::Error::other)?;
             return Ok(Remote {
                 id: OnceLock::new(),
                 object: Some(Arc::new(object)),
+                code,
             });
         }
         match client::call(0, Op::Create(kind))? {
             Answer::Count(id) => Ok(Remote {
                 id: OnceLock::from(id),
                 object: None,
+                code,
             }),
             other => Err(io::Error::other(format!(
                 "rank 0 did not make the primitive: {other:?}"
@@ -173,34 +187,41 @@ fn lost(error: &io::Error) -> String {
     format!("MPI worker rank {rank} cannot reach rank 0's primitive service: {error}")
 }
 
-/// Serde for a served primitive, as its id; use with
-/// `#[serde(with = "crate::mpi::served::handle")]`.
+/// Serde for a served primitive, as its id and kind; each primitive type
+/// has its module (`#[serde(with = "crate::mpi::served::handle::lock")]`),
+/// which refuses a handle of another kind, as the process flavor does.
 pub(crate) mod handle {
     use super::*;
 
-    pub(crate) fn serialize<S: Serializer>(
-        remote: &Arc<Remote>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        remote
-            .id()
-            .map_err(serde::ser::Error::custom)?
-            .serialize(serializer)
+    fn serialize<S: Serializer>(remote: &Arc<Remote>, serializer: S) -> Result<S::Ok, S::Error> {
+        let id = remote.id().map_err(serde::ser::Error::custom)?;
+        (id, remote.code).serialize(serializer)
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+    fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
+        expected: u8,
     ) -> Result<Arc<Remote>, D::Error> {
-        let id = u64::deserialize(deserializer)?;
+        let (id, code) = <(u64, u8)>::deserialize(deserializer)?;
+        if code != expected {
+            return Err(D::Error::custom(format_args!(
+                "expected a handle to {}, found one to {}",
+                Kind::name_of(expected),
+                Kind::name_of(code)
+            )));
+        }
         if crate::backend::try_get_backend() != Ok(crate::Backend::Mpi) {
-            return Err(D::Error::custom(
-                "a primitive of the mpi backend outside an MPI job",
-            ));
+            return Err(D::Error::custom(format_args!(
+                "a primitive served by MPI rank 0 cannot be used in process {}, which is no \
+                 rank of its MPI job (a worker process of another backend?)",
+                std::process::id()
+            )));
         }
         if !on_rank_0().map_err(D::Error::custom)? {
             return Ok(Arc::new(Remote {
                 id: OnceLock::from(id),
                 object: None,
+                code,
             }));
         }
         let object = resolve(id).ok_or_else(|| {
@@ -209,7 +230,40 @@ pub(crate) mod handle {
         Ok(Arc::new(Remote {
             id: OnceLock::from(id),
             object: Some(object),
+            code,
         }))
+    }
+
+    macro_rules! kinds {
+        ($($module:ident = $code:expr;)*) => {$(
+            pub(crate) mod $module {
+                use super::{Arc, Deserializer, Kind, Remote, Serializer};
+
+                pub(crate) fn serialize<S: Serializer>(
+                    remote: &Arc<Remote>,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    super::serialize(remote, serializer)
+                }
+
+                pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Arc<Remote>, D::Error> {
+                    super::deserialize(deserializer, $code)
+                }
+            }
+        )*};
+    }
+
+    kinds! {
+        lock = Kind::LOCK;
+        rlock = Kind::RLOCK;
+        semaphore = Kind::SEMAPHORE;
+        event = Kind::EVENT;
+        condition = Kind::CONDITION;
+        barrier = Kind::BARRIER;
+        queue = Kind::QUEUE;
+        simple_queue = Kind::SIMPLE_QUEUE;
     }
 }
 
@@ -259,5 +313,33 @@ impl Remote {
             Answer::Index(Some(index)) => Ok(usize::try_from(index).unwrap_or(usize::MAX)),
             _ => Err(crate::BrokenBarrier),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::de::value::{Error, SeqDeserializer};
+
+    use super::*;
+
+    #[test]
+    fn a_handle_decoded_as_another_primitive_is_an_error() {
+        // A Lock's handle, (id, kind), read where an Event is expected.
+        let wire = [5, u64::from(Kind::LOCK)].into_iter();
+        let error = handle::event::deserialize(SeqDeserializer::<_, Error>::new(wire))
+            .err()
+            .expect("refused");
+        assert_eq!(
+            error.to_string(),
+            "expected a handle to Event, found one to Lock"
+        );
+        let wire = [5, u64::from(Kind::EVENT)].into_iter();
+        let error = handle::event::deserialize(SeqDeserializer::<_, Error>::new(wire))
+            .err()
+            .expect("outside MPI");
+        assert!(
+            error.to_string().contains("no rank of its MPI job"),
+            "{error}"
+        );
     }
 }

@@ -81,6 +81,46 @@ pub(crate) enum Kind {
     SimpleQueue,
 }
 
+impl Kind {
+    pub(crate) const LOCK: u8 = 1;
+    pub(crate) const RLOCK: u8 = 2;
+    pub(crate) const SEMAPHORE: u8 = 3;
+    pub(crate) const EVENT: u8 = 4;
+    pub(crate) const CONDITION: u8 = 5;
+    pub(crate) const BARRIER: u8 = 6;
+    pub(crate) const QUEUE: u8 = 7;
+    pub(crate) const SIMPLE_QUEUE: u8 = 8;
+
+    /// The kind as a handle carries it.
+    pub(crate) fn code(&self) -> u8 {
+        match self {
+            Kind::Lock => Kind::LOCK,
+            Kind::RLock => Kind::RLOCK,
+            Kind::Semaphore { .. } => Kind::SEMAPHORE,
+            Kind::Event => Kind::EVENT,
+            Kind::Condition { .. } => Kind::CONDITION,
+            Kind::Barrier { .. } => Kind::BARRIER,
+            Kind::Queue { .. } => Kind::QUEUE,
+            Kind::SimpleQueue => Kind::SIMPLE_QUEUE,
+        }
+    }
+
+    /// The primitive type a code names, for errors.
+    pub(crate) fn name_of(code: u8) -> &'static str {
+        match code {
+            Kind::LOCK => "Lock",
+            Kind::RLOCK => "RLock",
+            Kind::SEMAPHORE => "Semaphore",
+            Kind::EVENT => "Event",
+            Kind::CONDITION => "Condition",
+            Kind::BARRIER => "Barrier",
+            Kind::QUEUE => "Queue",
+            Kind::SIMPLE_QUEUE => "SimpleQueue",
+            _ => "primitive of an unknown kind",
+        }
+    }
+}
+
 /// One operation. Those of a lock (`Acquire` to `Snapshot`) also apply to a
 /// `Condition`, meaning its lock.
 #[derive(Debug, Serialize, Deserialize)]
