@@ -243,7 +243,19 @@ impl PayloadRef {
             if !spin.next() {
                 match arena.owner(self.offset, self.tag) {
                     Some(owner) if members::is_alive(owner) => {}
-                    _ => return Err(sender_died()),
+                    // Its sender is dead, but may have published the rest
+                    // since the count was read, then exited (a one-shot
+                    // worker exits once its result is written): a count
+                    // still short of `seen` is what makes the payload torn.
+                    Some(_) => match progress.load(Ordering::Acquire) {
+                        ABANDONED => return Err(sender_gave_up()),
+                        last if usize::try_from(last).is_ok_and(|last| last > seen) => {
+                            return Ok(usize::try_from(last).unwrap_or(len).min(len));
+                        }
+                        _ => return Err(sender_died()),
+                    },
+                    // Freed (its sender's death reclaimed it): gone.
+                    None => return Err(sender_died()),
                 }
                 std::thread::sleep(Duration::from_micros(20 << naps.min(6)));
                 naps += 1;

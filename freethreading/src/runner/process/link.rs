@@ -223,8 +223,11 @@ impl Link {
         if sent.is_err() {
             // The child is gone. It may have answered jobs before it went,
             // and those answers are delivered; the job it was running is
-            // the first one left, if that arrived whole.
-            let _ = self.deliver_replies(true);
+            // the first one left, if that arrived whole; unless it died
+            // writing the result of a cancelled job, before any other.
+            if let Went::Unread = self.deliver_replies(true) {
+                return Went::Unread;
+            }
             return match self.in_flight.front() {
                 Some(front) if front.batch_end.is_none() => Went::Lost,
                 _ => Went::Unread,
