@@ -11,7 +11,10 @@
 //!   on processes once a primitive was serialized).
 //! - On a worker rank, each operation is a request to rank 0's service
 //!   (`service.rs`), answered over MPI (`client.rs`); one made there is made
-//!   on rank 0 by a request, so it may travel anywhere too.
+//!   on rank 0 by a request, so it may travel anywhere too. One that never
+//!   did is dropped from the table with its last handle there (a queue made,
+//!   filled and dropped inside a task is freed with its items), as a
+//!   primitive never serialized is on processes.
 //! - The service never waits: an operation that would (a held lock, an
 //!   empty queue, a condition's or a barrier's wait) runs on a thread of its
 //!   own, acting for the worker rank's thread (so an `RLock` taken there
@@ -28,7 +31,7 @@ mod service;
 
 use std::collections::HashMap;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
@@ -68,6 +71,14 @@ pub(crate) fn resolve(id: u64) -> Option<Arc<Object>> {
     TABLE.lock().as_ref()?.get(&id).cloned()
 }
 
+/// Takes object `id` out of the table: it lives on only while an operation
+/// or a `Condition` still holds it.
+fn forget(id: u64) {
+    if let Some(table) = TABLE.lock().as_mut() {
+        table.remove(&id);
+    }
+}
+
 /// A primitive of the MPI backend as one rank holds it.
 pub(crate) struct Remote {
     /// Its id in rank 0's table, once it has one: at once on a worker rank,
@@ -78,6 +89,21 @@ pub(crate) struct Remote {
     /// What kind of primitive it is ([`Kind::code`]), checked when a handle
     /// is decoded as a primitive type.
     code: u8,
+    /// Whether rank 0 forgets it when this handle drops: made by this worker
+    /// rank and never serialized since, so no other handle to it exists.
+    forget_on_drop: AtomicBool,
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        if !self.forget_on_drop.load(Ordering::Acquire) {
+            return;
+        }
+        if let Some(&id) = self.id.get() {
+            // An error means MPI is gone (the job is ending): nothing to free.
+            let _ = client::call(id, Op::Forget);
+        }
+    }
 }
 
 fn on_rank_0() -> io::Result<bool> {
@@ -113,6 +139,7 @@ impl Remote {
                 id: OnceLock::new(),
                 object: Some(Arc::new(object)),
                 code,
+                forget_on_drop: AtomicBool::new(false),
             });
         }
         match client::call(0, Op::Create(kind))? {
@@ -120,6 +147,7 @@ impl Remote {
                 id: OnceLock::from(id),
                 object: None,
                 code,
+                forget_on_drop: AtomicBool::new(true),
             }),
             other => Err(io::Error::other(format!(
                 "rank 0 did not make the primitive: {other:?}"
@@ -195,6 +223,8 @@ pub(crate) mod handle {
 
     fn serialize<S: Serializer>(remote: &Arc<Remote>, serializer: S) -> Result<S::Ok, S::Error> {
         let id = remote.id().map_err(serde::ser::Error::custom)?;
+        // A copy may now be anywhere: rank 0 keeps the object for good.
+        remote.forget_on_drop.store(false, Ordering::Release);
         (id, remote.code).serialize(serializer)
     }
 
@@ -222,6 +252,7 @@ pub(crate) mod handle {
                 id: OnceLock::from(id),
                 object: None,
                 code,
+                forget_on_drop: AtomicBool::new(false),
             }));
         }
         let object = resolve(id).ok_or_else(|| {
@@ -231,6 +262,7 @@ pub(crate) mod handle {
             id: OnceLock::from(id),
             object: Some(object),
             code,
+            forget_on_drop: AtomicBool::new(false),
         }))
     }
 

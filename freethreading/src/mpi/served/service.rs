@@ -78,6 +78,10 @@ fn handle(rank: Rank, bytes: &[u8]) {
             Ok(made) => Answer::Count(super::enter(&Arc::new(made))),
             Err(why) => Answer::Failed(why),
         },
+        Op::Forget => {
+            super::forget(object);
+            Answer::Done
+        }
         op => match super::resolve(object) {
             None => Answer::Failed(format!("rank 0 has no primitive with id {object}")),
             Some(object) => match crate::current::acting_for(owner, || object.quick(op)) {
