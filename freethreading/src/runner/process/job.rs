@@ -1,16 +1,12 @@
-//! A job for a process worker: the task's name with its arguments serialized
-//! (a `map` chunk's by the driver that sends it, [`Job::ready`]), and the
-//! [`Reply`] that decodes the answer and delivers it.
+//! A job for a process worker: the task's name with its arguments already
+//! serialized, and the [`Reply`] that decodes the answer and delivers it.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
 
 use super::super::Failure;
 use super::super::reply::{ChunkReply, OneReply};
-use crate::codec;
-use crate::codec::message::{Lent, Message, Route};
+use crate::codec::message::{Lent, Message};
 use crate::process::reply::decode_reply;
-use crate::task::unwind::payload_message;
 use crate::task::{TaskError, TaskValue};
 
 /// A job with its arguments serialized, and where its answer goes.
@@ -25,8 +21,6 @@ pub(in crate::runner) struct Job {
     /// [filled](Self::fill) once the job is sent.
     pub(in crate::runner) lent: Lent,
     pub(in crate::runner) reply: Box<dyn Reply>,
-    /// How to serialize the arguments, until [`ready`](Self::ready) has.
-    encode: Option<Box<dyn FnOnce() -> Result<Message, TaskError> + Send>>,
     /// Whether it was started once already: sent to a child that died
     /// before it could begin it, and now waiting for the replacement.
     pub(in crate::runner) started: bool,
@@ -67,7 +61,6 @@ impl Job {
             args: args.wire.into(),
             lent: args.lent,
             reply: Box::new(One { reply, killable }),
-            encode: None,
             started: false,
             deadline: None,
         }
@@ -85,66 +78,8 @@ impl Job {
             args: args.wire.into(),
             lent: args.lent,
             reply: Box::new(Chunk { reply, len }),
-            encode: None,
             started: false,
             deadline: None,
-        }
-    }
-
-    /// The job of a `map` chunk, whose items are serialized by the driver
-    /// that takes it ([`ready`](Self::ready)) rather than by the caller: the
-    /// caller only cuts the input into chunks, and the drivers, one per
-    /// worker, serialize them side by side. Over tiny items, the caller's
-    /// thread is what bounds a big pool.
-    pub(in crate::runner) fn chunk_encoded_later<A, R>(
-        task: &'static str,
-        items: Vec<A>,
-        reply: ChunkReply<R>,
-        len: usize,
-    ) -> Self
-    where
-        A: serde::Serialize + Send + 'static,
-        R: TaskValue,
-    {
-        Job {
-            encode: Some(Box::new(move || {
-                codec::encode_arguments(task, &items, Route::MayShare)
-            })),
-            ..Self::chunk(
-                task,
-                Message {
-                    wire: Vec::new(),
-                    lent: Lent::default(),
-                },
-                reply,
-                len,
-            )
-        }
-    }
-
-    /// Serializes the arguments if that was left to the driver: `None` when
-    /// they cannot be, which has failed the job. A `Serialize` that panics
-    /// is that job's error, and the driver that ran it goes on.
-    pub(in crate::runner) fn ready(mut self) -> Option<Self> {
-        let Some(encode) = self.encode.take() else {
-            return Some(self);
-        };
-        let encoded = catch_unwind(AssertUnwindSafe(encode)).unwrap_or_else(|panic| {
-            Err(TaskError::arguments(
-                self.task,
-                format!("serializing them panicked: {}", payload_message(&*panic)),
-            ))
-        });
-        match encoded {
-            Ok(message) => {
-                self.args = message.wire.into();
-                self.lent = message.lent;
-                Some(self)
-            }
-            Err(error) => {
-                self.fail(Failure::Task(error));
-                None
-            }
         }
     }
 

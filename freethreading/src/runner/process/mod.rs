@@ -3,11 +3,11 @@
 //! by a driver of the parent (on a pooled thread, `process/monitors.rs`), all fed from one queue
 //! of jobs (`runner/job_queue.rs`, shared with the MPI crew).
 //!
-//! A job is a task's name with its arguments serialized (by the caller's
-//! thread for one call, so an argument that cannot be serialized fails its
-//! own call at once; by the driver that takes it for a `map` chunk, so that
-//! the drivers encode chunks side by side) and a reply that decodes the
-//! answer and delivers it (`job.rs`). A driver waits for a job without holding its slot, then holds
+//! A job is a task's name with its arguments already serialized (by the
+//! caller's thread, so an argument that cannot be serialized fails its own
+//! call at once, and so that the caller serializes the next chunk of a map
+//! while a driver sends this one) and a reply that decodes the answer and
+//! delivers it (`job.rs`). A driver waits for a job without holding its slot, then holds
 //! the slot while it writes jobs and reads replies (`link.rs`), until no job
 //! is left. A synchronous call (`WorkerPool::apply`) that finds a slot idle
 //! takes it instead and does the round trip itself, which saves the two
@@ -274,12 +274,11 @@ impl Shared {
                     more.filter(|_| !at_quota)
                         .and_then(|jobs| jobs.try_recv().ok())
                 });
-                let Some(job) = next else { break };
+                let Some(mut job) = next else { break };
                 if let Some(why) = self.refusal() {
                     job.fail(why);
                     continue;
                 }
-                let Some(mut job) = job.ready() else { continue };
                 if !link.fits(&job) {
                     waiting.push_front(job);
                     break;
@@ -516,7 +515,14 @@ impl Crew {
         C: IntoIterator<Item = T::Args> + Send + 'static,
     {
         let items: Vec<T::Args> = chunk.into_iter().collect();
-        self.submit(Job::chunk_encoded_later(task.name(), items, reply, len))
+        let name = task.name();
+        match codec::encode_arguments(name, &items, Route::MayShare) {
+            Ok(args) => self.submit(Job::chunk(name, args, reply, len)),
+            Err(error) => {
+                reply.deliver(Err(Failure::Task(error)));
+                Ok(())
+            }
+        }
     }
 
     pub(crate) fn close(&self) {
