@@ -425,6 +425,9 @@ process_tests! {
             assert!(task.to_string().contains("picky_square"), "{task}");
             assert!(task.to_string().contains(why), "{task}");
         }
+        let error = pool.apply(picky_square, (Picky(14),)).unwrap_err();
+        let task = error.task_error().expect("a task error");
+        assert!(task.is_serialization() && task.to_string().contains("panics on 14"), "{task}");
         let squares = pool.map(picky_square, (0..12).map(Picky)).unwrap();
         assert_eq!(squares, (0..12).map(|i| i * i).collect::<Vec<u32>>());
         assert_pool_goes_on(&pool);

@@ -206,8 +206,24 @@ pub(crate) fn encode_owned<T: Serialize + Send + 'static>(
     encode(&value, route)
 }
 
-/// Encodes `value` as a message.
+/// Encodes `value` as a message. A panic in the value's own `Serialize` is
+/// an error, as bitcode's refusals are ([`super::encode`]).
 pub(crate) fn encode<T: Serialize + 'static>(
+    value: &T,
+    route: Route,
+) -> Result<Message, super::CodecError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        encode_unguarded(value, route)
+    }))
+    .unwrap_or_else(|panic| {
+        Err(serde::ser::Error::custom(format_args!(
+            "encoding it panicked: {}",
+            crate::task::unwind::payload_message(&*panic)
+        )))
+    })
+}
+
+fn encode_unguarded<T: Serialize + 'static>(
     value: &T,
     route: Route,
 ) -> Result<Message, super::CodecError> {

@@ -106,6 +106,8 @@ pub(crate) fn store_with(len: usize, write: impl FnOnce(&mut [u8]) -> bool) -> O
         len: len as u64,
         streamed: false,
     };
+    // Freed if `write` fails, or panics (a value's own `Serialize` may).
+    let unwritten = FreeOnDrop(arena, &payload);
     let written = checked_bytes(arena, &payload).is_some_and(|base| {
         // SAFETY: `base` starts `len` bytes of the block (checked by
         // `checked_bytes`), which this process allocated and nobody else
@@ -115,9 +117,10 @@ pub(crate) fn store_with(len: usize, write: impl FnOnce(&mut [u8]) -> bool) -> O
         write(bytes)
     });
     if !written {
-        arena.free_tagged(block.offset, block.tag);
+        unwritten.free();
         return None;
     }
+    std::mem::forget(unwritten);
     Some(payload)
 }
 
