@@ -127,7 +127,6 @@ example_tests! {
         assert_eq!(out[0], PRIMES);
     }
 
-    #[mpi_unsupported = "primitives across MPI ranks are not done yet (issue 15, milestone 3)"]
     fn primes_with_workers_and_queues(backend: &str) {
         assert_eq!(run(env!("CARGO_BIN_EXE_primes_queue"), backend), [PRIMES]);
     }
@@ -144,7 +143,6 @@ example_tests! {
         );
     }
 
-    #[mpi_unsupported = "primitives across MPI ranks are not done yet (issue 15, milestone 3)"]
     fn queue_producer_and_consumer(backend: &str) {
         assert_eq!(
             run(env!("CARGO_BIN_EXE_queue"), backend),
@@ -152,7 +150,6 @@ example_tests! {
         );
     }
 
-    #[mpi_unsupported = "primitives across MPI ranks are not done yet (issue 15, milestone 3)"]
     fn simple_queue(backend: &str) {
         assert_eq!(
             run(env!("CARGO_BIN_EXE_simple_queue"), backend),
@@ -160,9 +157,29 @@ example_tests! {
         );
     }
 
-    #[mpi_unsupported = "primitives across MPI ranks are not done yet (issue 15, milestone 3)"]
     fn locks_and_recursive_countdowns(backend: &str) {
         let out = run(env!("CARGO_BIN_EXE_locks"), backend);
+        if backend == "mpi" {
+            // Lines of different ranks come in any order (mpirun forwards
+            // each rank's output on its own): each worker's own, in order.
+            for name in ["'Worker-0'", "'Worker-1'"] {
+                let mine: Vec<&String> = out.iter().filter(|l| l.starts_with(name)).collect();
+                let expected: Vec<String> = ["acquired the lock", "3...", "2...", "1...", "go!"]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, step)| {
+                        if i == 0 {
+                            format!("{name} {step}")
+                        } else {
+                            format!("{name}: {step}")
+                        }
+                    })
+                    .collect();
+                assert_eq!(mine, expected.iter().collect::<Vec<_>>(), "{out:?}");
+            }
+            assert_eq!(out.len(), 10, "{out:?}");
+            return;
+        }
         assert_eq!(
             sorted(out[..2].to_vec()),
             lines(&[
@@ -182,9 +199,24 @@ example_tests! {
         assert_eq!(out.len(), 10);
     }
 
-    #[mpi_unsupported = "primitives across MPI ranks are not done yet (issue 15, milestone 3)"]
     fn semaphores_and_conditions(backend: &str) {
         let out = run(env!("CARGO_BIN_EXE_semaphores_conditions"), backend);
+        if backend == "mpi" {
+            // mpirun forwards each rank's output on its own: lines of
+            // different ranks come in any order, whatever order they were
+            // printed in.
+            assert_eq!(
+                sorted(out),
+                lines(&[
+                    "'Worker-0' in restricted section",
+                    "'Worker-1' in restricted section",
+                    "'Worker-2' in restricted section",
+                    "'Producer' sent: 42",
+                    "'Consumer' received: 42",
+                ])
+            );
+            return;
+        }
         assert_eq!(
             sorted(out[..3].to_vec()),
             lines(&[
@@ -203,11 +235,26 @@ example_tests! {
         );
     }
 
-    #[mpi_unsupported = "primitives across MPI ranks are not done yet (issue 15, milestone 3)"]
     fn events_and_barriers(backend: &str) {
         let out = run(env!("CARGO_BIN_EXE_events_barriers"), backend);
         let phase =
             |verb: &str| -> Vec<String> { (0..3).map(|i| format!("'Runner-{i}' {verb}")).collect() };
+        if backend == "mpi" {
+            // Lines of different ranks come in any order (mpirun forwards
+            // each rank's output on its own): each runner's own, in order.
+            for i in 0..3 {
+                let mine: Vec<&String> =
+                    out.iter().filter(|l| l.starts_with(&format!("'Runner-{i}'"))).collect();
+                let expected = [
+                    format!("'Runner-{i}' waiting for start signal"),
+                    format!("'Runner-{i}' started"),
+                    format!("'Runner-{i}' passed checkpoint"),
+                ];
+                assert_eq!(mine, expected.iter().collect::<Vec<_>>(), "{out:?}");
+            }
+            assert_eq!(out.len(), 9, "{out:?}");
+            return;
+        }
         assert_eq!(sorted(out[..3].to_vec()), phase("waiting for start signal"));
         assert_eq!(
             sorted(out.clone()),

@@ -271,7 +271,33 @@ fn me() -> WorkerInfo {
 /// The calling thread's own identity, whatever the backend: what an `RLock`
 /// records as its owner, since threads of one process must not share it.
 pub(crate) fn thread_ident() -> u64 {
+    #[cfg(feature = "mpi")]
+    if let Some(owner) = ACTING_FOR.get() {
+        return owner;
+    }
     this_thread().ident()
+}
+
+#[cfg(feature = "mpi")]
+thread_local! {
+    /// Set while rank 0's primitive service runs a request of a worker
+    /// rank's thread: the identity that thread has there.
+    static ACTING_FOR: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `op` with [`thread_ident`] answering `owner`: rank 0's primitive
+/// service acting for a thread of a worker rank, so that an `RLock` it
+/// takes there is owned by that thread.
+#[cfg(feature = "mpi")]
+pub(crate) fn acting_for<R>(owner: u64, op: impl FnOnce() -> R) -> R {
+    struct Restore(Option<u64>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ACTING_FOR.set(self.0);
+        }
+    }
+    let _restore = Restore(ACTING_FOR.replace(Some(owner)));
+    op()
 }
 
 /// A worker counted as alive from the moment it is started until dropped.

@@ -112,8 +112,14 @@ fn reply(requests: SimpleQueue<(u64, SimpleQueue<u64>)>) {
     mailbox.put(n * 2).expect("the mailbox accepts the reply");
 }
 
+/// This worker's identifier, once all of them are alive at once (on MPI a
+/// worker's identifier is its rank, which a worker that has ended leaves to
+/// the next one).
 #[worker_fn]
-fn identity() -> u64 {
+fn identity(all_alive: Barrier) -> u64 {
+    all_alive
+        .wait_timeout(PATIENCE)
+        .expect("every worker reaches the barrier");
     get_ident()
 }
 
@@ -244,7 +250,8 @@ freethreading_tests::backend_tests! {
     }
 
     fn every_worker_has_its_own_identity() {
-        let workers: Vec<_> = (0..4).map(|_| Worker::new(identity, ())).collect();
+        let all_alive = Barrier::new(4).unwrap();
+        let workers: Vec<_> = (0..4).map(|_| Worker::new(identity, (all_alive.clone(),))).collect();
         start_all(&workers);
         let mut idents = join_all(workers);
         idents.push(get_ident());

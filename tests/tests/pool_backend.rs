@@ -86,9 +86,27 @@ freethreading_tests::backend_tests! {
             outcome.unwrap().unwrap();
             assert_eq!(queue.get().unwrap(), 7);
         } else {
-            // Threads, and MPI's rank 0, make thread-flavor queues.
+            // Threads make thread-flavor queues, MPI's rank 0 queues served
+            // to its ranks: neither reaches a worker process.
             let error = outcome.map_or_else(|e| e.to_string(), |r| format!("{r:?}"));
             assert!(error.contains("process"), "{error}");
+        }
+    }
+
+    fn a_primitive_made_for_threads_reaches_no_other_process() {
+        let lock = Backend::Threading.install(Lock::new).unwrap();
+        let queue: Queue<u32> = Queue::new();
+        let pool = WorkerPool::new(1).unwrap();
+        let outcome = pool.apply(put_under_lock, (lock, queue.clone(), 7));
+        let error = || outcome.as_ref().map_or_else(ToString::to_string, |r| format!("{r:?}"));
+        match get_backend() {
+            Backend::Threading => {
+                outcome.as_ref().unwrap().as_ref().unwrap();
+                assert_eq!(queue.get().unwrap(), 7);
+            }
+            // Refused on rank 0, as the task's arguments are encoded.
+            Backend::Mpi => assert!(error().contains("cannot reach an MPI worker rank"), "{}", error()),
+            _ => assert!(error().contains("cannot be used in process"), "{}", error()),
         }
     }
 

@@ -199,6 +199,23 @@ pub(crate) fn try_receive(from: Rank, tag: Tag) -> io::Result<Option<Vec<u8>>> {
     Ok(Some(bytes))
 }
 
+/// The next message with `tag` from any rank, if one has arrived, with
+/// its sender: what rank 0's primitive service listens for.
+pub(crate) fn try_receive_any(tag: Tag) -> io::Result<Option<(Rank, Vec<u8>)>> {
+    let state = CALLS.lock();
+    if state.finalized {
+        return Err(finalized());
+    }
+    let comm = SimpleCommunicator::world();
+    let Some(probed) = comm.any_process().immediate_matched_probe_with_tag(tag) else {
+        return Ok(None);
+    };
+    let from = probed.1.source_rank();
+    let (bytes, _status) = probed.matched_receive_vec::<u8>();
+    drop(state);
+    Ok(Some((from, bytes)))
+}
+
 /// Waits for the next message from `from` with `tag`, or until `deadline`
 /// (`Ok(None)` then).
 pub(crate) fn receive_by(

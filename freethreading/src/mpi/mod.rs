@@ -9,6 +9,7 @@
 //! - `worker`: a worker rank's loop.
 //! - `ranks`: rank 0's table of worker ranks and the links open on them.
 //! - `link`: rank 0's side of one link, a worker on a worker rank.
+//! - `served`: primitives across ranks, served by rank 0.
 //!
 //! The runners build on these: `runner/mpi.rs` (a pool's or executor's
 //! crew, one link per worker) and `worker/mpi.rs` (a `Worker`, one link for
@@ -17,6 +18,7 @@
 pub(crate) mod comm;
 mod link;
 mod ranks;
+pub(crate) mod served;
 mod wait;
 mod wire;
 mod worker;
@@ -58,6 +60,7 @@ pub(crate) fn world() -> io::Result<&'static comm::World> {
         if let Err(e) = AT_EXIT.get_or_init(|| comm::at_exit(stop_workers)) {
             return Err(io::Error::other(e.to_string()));
         }
+        served::start_service();
     }
     Ok(world)
 }
@@ -143,10 +146,12 @@ thread_local! {
     static FOR_A_RANK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Runs `encode` marked as encoding for a worker rank, where a primitive
-/// cannot go yet: its `Serialize` refuses ([`primitive_refused`]), so the
-/// call that would send it fails at once, on rank 0, rather than a task
-/// failing on a rank while rank 0 waits on the primitive for good.
+/// Runs `encode` marked as encoding for a worker rank, where a primitive of
+/// the thread or process flavor (one made inside another backend's
+/// `Backend::install`) cannot go: its `Serialize` refuses
+/// ([`primitive_refused`]), so the call that would send it fails at once,
+/// on rank 0, rather than a task failing on a rank while rank 0 waits on the
+/// primitive for good. The mpi backend's own primitives (`served`) go.
 pub(crate) fn encoding_for_rank<R>(encode: impl FnOnce() -> R) -> R {
     struct Unset(bool);
     impl Drop for Unset {
@@ -163,8 +168,9 @@ pub(crate) fn encoding_for_rank<R>(encode: impl FnOnce() -> R) -> R {
 pub(crate) fn primitive_refused(kind: &str) -> Option<String> {
     FOR_A_RANK.get().then(|| {
         format!(
-            "a {kind} cannot reach an MPI worker rank: primitives across ranks are not \
-             supported on the mpi backend yet (unsupported)"
+            "a {kind} made for another backend cannot reach an MPI worker rank \
+             (unsupported): only primitives made on the mpi backend cross ranks, not one \
+             made inside `Backend::install` of threads or processes"
         )
     })
 }

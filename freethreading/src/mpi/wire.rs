@@ -18,6 +18,10 @@ use crate::process::wire::{Hello, JobHeader, Welcome};
 
 /// The tag of every order from rank 0.
 pub(crate) const ORDER: Tag = 1;
+/// The tag of a request to rank 0's primitive service (`mpi/served/`).
+pub(crate) const SERVE: Tag = 2;
+/// The tag of the service's answers to a worker rank.
+pub(crate) const SERVED: Tag = 3;
 /// The first tag a link may answer on; below it, the protocol's own.
 pub(crate) const FIRST_LINK_TAG: Tag = 16;
 /// The last: MPI promises tags up to at least 32767 (`MPI_TAG_UB`).

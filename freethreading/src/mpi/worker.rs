@@ -39,10 +39,14 @@ pub(super) fn serve(world: &comm::World) -> ! {
                 let hello = if welcome.build == super::build_id() {
                     crate::current::become_rank_worker(welcome.name.clone(), welcome.daemon);
                     match &welcome.initializer {
-                        Some((name, args)) => match run(name, args, false) {
-                            Ok(_) => Hello::Ready,
-                            Err(error) => Hello::InitializerFailed(error),
-                        },
+                        Some((name, args)) => {
+                            match crate::current::acting_for(link_identity(link), || {
+                                run(name, args, false)
+                            }) {
+                                Ok(_) => Hello::Ready,
+                                Err(error) => Hello::InitializerFailed(error),
+                            }
+                        }
                         None => Hello::Ready,
                     }
                 } else {
@@ -69,7 +73,11 @@ pub(super) fn serve(world: &comm::World) -> ! {
                 let outcome = match links.get(&link) {
                     Some(me) => {
                         crate::current::become_rank_worker(me.name.clone(), me.daemon);
-                        run(header.task, payload, header.chunk)
+                        // Links share this thread: each is a worker of its
+                        // own, which an `RLock` must tell apart.
+                        crate::current::acting_for(link_identity(link), || {
+                            run(header.task, payload, header.chunk)
+                        })
                     }
                     // Its welcome was refused (another build, a failed
                     // initializer): none of its jobs runs here.
@@ -95,6 +103,13 @@ pub(super) fn serve(world: &comm::World) -> ! {
             }
         }
     }
+}
+
+/// The identity (`current::thread_ident`) of this rank's thread while it
+/// runs link `link`'s jobs: above the thread counters, so no thread a task
+/// starts has it.
+fn link_identity(link: Tag) -> u64 {
+    (1 << 47) | u64::try_from(link).unwrap_or(0)
 }
 
 fn answer(world: &comm::World, link: Tag, bytes: &[u8]) {
@@ -142,6 +157,8 @@ fn run(task: &str, args: &[u8], chunk: bool) -> Result<Vec<u8>, TaskError> {
         }
     })
     .and_then(|outcome| outcome)
+    // Inline on a rank (it shares no memory with rank 0): nothing is lent.
+    .map(|output| output.0.wire)
 }
 
 fn fail(world: &comm::World, why: &str) -> ! {

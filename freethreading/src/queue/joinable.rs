@@ -10,6 +10,11 @@ use super::receive::Receive;
 use super::wait::Wait;
 use super::{GetError, PutError, TaskDoneError};
 use super::{process, thread};
+#[cfg(feature = "mpi")]
+use crate::mpi::served::{
+    Remote,
+    ops::{Kind, Op, Patience},
+};
 use crate::{SharedMemoryError, TaskValue};
 
 /// A FIFO queue between workers, optionally bounded, that counts finished
@@ -72,6 +77,9 @@ pub struct Queue<T: TaskValue> {
 enum Flavor<T: TaskValue> {
     Thread(#[serde(with = "crate::handles")] Arc<thread::Queue<T>>),
     Process(#[serde(with = "crate::shared::arc")] Arc<process::Queue<T>>),
+    /// On the MPI backend: served by rank 0.
+    #[cfg(feature = "mpi")]
+    Mpi(#[serde(with = "crate::mpi::served::handle::queue")] Arc<Remote>),
 }
 
 impl<T: TaskValue> Queue<T> {
@@ -160,6 +168,15 @@ impl<T: TaskValue> Queue<T> {
     /// # Ok::<(), freethreading::SharedMemoryError>(())
     /// ```
     pub fn try_bounded(maxsize: usize) -> Result<Self, SharedMemoryError> {
+        #[cfg(feature = "mpi")]
+        if crate::mpi::served::served_flavor() {
+            let kind = Kind::Queue {
+                maxsize: u64::try_from(maxsize).unwrap_or(u64::MAX),
+            };
+            return Ok(Queue {
+                flavor: Flavor::Mpi(Arc::new(Remote::new("Queue", kind)?)),
+            });
+        }
         let flavor = if crate::shared::process_flavor() {
             Flavor::Process(Arc::new(process::Queue::new(maxsize)?))
         } else {
@@ -173,6 +190,8 @@ impl<T: TaskValue> Queue<T> {
         match &self.flavor {
             Flavor::Thread(queue) => queue.maxsize(),
             Flavor::Process(queue) => queue.maxsize(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(queue) => queue.count(Op::MaxSize),
         }
     }
 
@@ -199,6 +218,8 @@ impl<T: TaskValue> Queue<T> {
                 Ok(queue.put(crate::strict::queue_item(item)?, Wait::Forever)?)
             }
             Flavor::Process(queue) => queue.put(item, Wait::Forever),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(queue) => queue.put(item, Wait::Forever),
         }
     }
 
@@ -222,6 +243,8 @@ impl<T: TaskValue> Queue<T> {
         match &self.flavor {
             Flavor::Thread(queue) => Ok(queue.put(crate::strict::queue_item(item)?, Wait::Never)?),
             Flavor::Process(queue) => queue.put(item, Wait::Never),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(queue) => queue.put(item, Wait::Never),
         }
     }
 
@@ -250,6 +273,8 @@ impl<T: TaskValue> Queue<T> {
                 Ok(queue.put(crate::strict::queue_item(item)?, Wait::timeout(timeout))?)
             }
             Flavor::Process(queue) => queue.put(item, Wait::timeout(timeout)),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(queue) => queue.put(item, Wait::timeout(timeout)),
         }
     }
 
@@ -323,6 +348,8 @@ impl<T: TaskValue> Queue<T> {
         match &self.flavor {
             Flavor::Thread(queue) => queue.receive(wait),
             Flavor::Process(queue) => queue.receive(wait),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(queue) => queue.receive(wait),
         }
     }
 
@@ -351,6 +378,11 @@ impl<T: TaskValue> Queue<T> {
         match &self.flavor {
             Flavor::Thread(queue) => queue.task_done(),
             Flavor::Process(queue) => queue.task_done(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(queue) => queue
+                .checked(Op::TaskDone)
+                .map(drop)
+                .map_err(|_| TaskDoneError),
         }
     }
 
@@ -367,6 +399,10 @@ impl<T: TaskValue> Queue<T> {
             }
             Flavor::Process(queue) => {
                 queue.join(Wait::Forever);
+            }
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(queue) => {
+                queue.call(Op::Join(Patience::Forever));
             }
         }
     }
@@ -391,6 +427,8 @@ impl<T: TaskValue> Queue<T> {
         match &self.flavor {
             Flavor::Thread(queue) => queue.join(Wait::timeout(timeout)),
             Flavor::Process(queue) => queue.join(Wait::timeout(timeout)),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(queue) => queue.ask(Op::Join(Patience::of_wait(Wait::timeout(timeout)))),
         }
     }
 
@@ -399,6 +437,8 @@ impl<T: TaskValue> Queue<T> {
         match &self.flavor {
             Flavor::Thread(queue) => queue.qsize(),
             Flavor::Process(queue) => queue.qsize(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(queue) => queue.count(Op::QSize),
         }
     }
 
@@ -407,6 +447,8 @@ impl<T: TaskValue> Queue<T> {
         match &self.flavor {
             Flavor::Thread(queue) => queue.empty(),
             Flavor::Process(queue) => queue.empty(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(queue) => queue.count(Op::QSize) == 0,
         }
     }
 
@@ -416,6 +458,11 @@ impl<T: TaskValue> Queue<T> {
         match &self.flavor {
             Flavor::Thread(queue) => queue.full(),
             Flavor::Process(queue) => queue.full(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(_) => {
+                let maxsize = self.maxsize();
+                maxsize > 0 && self.qsize() >= maxsize
+            }
         }
     }
 }
@@ -433,6 +480,8 @@ impl<T: TaskValue> Clone for Queue<T> {
         let flavor = match &self.flavor {
             Flavor::Thread(queue) => Flavor::Thread(Arc::clone(queue)),
             Flavor::Process(queue) => Flavor::Process(Arc::clone(queue)),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(queue) => Flavor::Mpi(Arc::clone(queue)),
         };
         Queue { flavor }
     }
@@ -444,6 +493,8 @@ impl<T: TaskValue> Queue<T> {
         match &self.flavor {
             Flavor::Thread(queue) => queue.unfinished_tasks(),
             Flavor::Process(queue) => queue.unfinished_tasks(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(queue) => queue.count(Op::Unfinished),
         }
     }
 }
@@ -453,6 +504,8 @@ impl<T: TaskValue> fmt::Debug for Queue<T> {
         let unfinished = match &self.flavor {
             Flavor::Thread(queue) => queue.unfinished_tasks(),
             Flavor::Process(queue) => queue.unfinished_tasks(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(queue) => queue.count(Op::Unfinished),
         };
         f.debug_struct("Queue")
             .field("maxsize", &self.maxsize())

@@ -18,8 +18,8 @@ mod joinable;
 mod process;
 mod receive;
 mod simple;
-mod thread;
-mod wait;
+pub(crate) mod thread;
+pub(crate) mod wait;
 
 pub use error::{Empty, Full, GetError, PutError, TaskDoneError};
 pub use joinable::Queue;

@@ -11,6 +11,11 @@ use super::receive::Receive;
 use super::wait::Wait;
 use super::{GetError, PutError};
 use super::{process, thread};
+#[cfg(feature = "mpi")]
+use crate::mpi::served::{
+    Remote,
+    ops::{Kind, Op},
+};
 use crate::{SharedMemoryError, TaskValue};
 
 /// An unbounded FIFO queue between workers, without task counting: Python's
@@ -54,6 +59,9 @@ pub struct SimpleQueue<T: TaskValue> {
 enum Flavor<T: TaskValue> {
     Thread(#[serde(with = "crate::handles")] Arc<thread::SimpleQueue<T>>),
     Process(#[serde(with = "crate::shared::arc")] Arc<process::Queue<T>>),
+    /// On the MPI backend: served by rank 0.
+    #[cfg(feature = "mpi")]
+    Mpi(#[serde(with = "crate::mpi::served::handle::simple_queue")] Arc<Remote>),
 }
 
 impl<T: TaskValue> SimpleQueue<T> {
@@ -85,6 +93,12 @@ impl<T: TaskValue> SimpleQueue<T> {
     /// # Ok::<(), freethreading::SharedMemoryError>(())
     /// ```
     pub fn try_new() -> Result<Self, SharedMemoryError> {
+        #[cfg(feature = "mpi")]
+        if crate::mpi::served::served_flavor() {
+            return Ok(SimpleQueue {
+                flavor: Flavor::Mpi(Arc::new(Remote::new("SimpleQueue", Kind::SimpleQueue)?)),
+            });
+        }
         let flavor = if crate::shared::process_flavor() {
             Flavor::Process(Arc::new(process::Queue::new(0)?))
         } else {
@@ -108,6 +122,8 @@ impl<T: TaskValue> SimpleQueue<T> {
                 Ok(())
             }
             Flavor::Process(queue) => queue.put(item, Wait::Forever),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(queue) => queue.put(item, Wait::Forever),
         }
     }
 
@@ -170,6 +186,8 @@ impl<T: TaskValue> SimpleQueue<T> {
         match &self.flavor {
             Flavor::Thread(queue) => queue.receive(wait),
             Flavor::Process(queue) => queue.receive(wait),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(queue) => queue.receive(wait),
         }
     }
 
@@ -179,6 +197,8 @@ impl<T: TaskValue> SimpleQueue<T> {
         match &self.flavor {
             Flavor::Thread(queue) => queue.empty(),
             Flavor::Process(queue) => queue.empty(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(queue) => queue.count(Op::QSize) == 0,
         }
     }
 }
@@ -196,6 +216,8 @@ impl<T: TaskValue> Clone for SimpleQueue<T> {
         let flavor = match &self.flavor {
             Flavor::Thread(queue) => Flavor::Thread(Arc::clone(queue)),
             Flavor::Process(queue) => Flavor::Process(Arc::clone(queue)),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(queue) => Flavor::Mpi(Arc::clone(queue)),
         };
         SimpleQueue { flavor }
     }
@@ -206,6 +228,8 @@ impl<T: TaskValue> fmt::Debug for SimpleQueue<T> {
         let len = match &self.flavor {
             Flavor::Thread(queue) => queue.qsize(),
             Flavor::Process(queue) => queue.qsize(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(queue) => queue.count(Op::QSize),
         };
         f.debug_struct("SimpleQueue")
             .field("len", &len)

@@ -34,6 +34,7 @@ use super::{Failure, Initializer, Refused};
 use crate::codec;
 use crate::codec::message::Route;
 use crate::mpi::{NotReady, RankLink};
+use crate::process::reply::Torn;
 use crate::task::{Task, TaskError};
 
 pub(crate) struct Crew {
@@ -83,7 +84,14 @@ impl Shared {
             // Decoding runs the user's `Deserialize`: a panic there must not
             // take the driver down; the reply reports it.
             Ok(frame) => {
-                let _ = catch_unwind(AssertUnwindSafe(|| job.finish(&frame)));
+                let _ = catch_unwind(AssertUnwindSafe(|| {
+                    // A rank's results are inline, never torn.
+                    if let Err(torn) = job.finish(&frame) {
+                        let job = *torn;
+                        let error = Torn::error(job.task);
+                        job.fail(Failure::Task(error));
+                    }
+                }));
             }
             Err(error) => {
                 let failure = Failure::Spawn(Arc::new(io::Error::new(

@@ -24,7 +24,7 @@
 //! the two), so no two processes ever touch the same bytes at once.
 //!
 //! A *streamed* payload ([`stream`], from [`STREAM_FROM`] bytes: a task's
-//! big byte-buffer arguments) is the exception to "written before sent":
+//! big byte-buffer arguments or result) is the exception to "written before sent":
 //! its reference goes out first (marked streamed), then the sender copies
 //! the bytes in a slice at a time, publishing after each slice how many
 //! are written in a counter at the block's start (a release store), and
@@ -43,7 +43,10 @@
 //! never publishes the rest: its receiver, looking between naps, sees the
 //! block's owner dead (or the block freed by the death's reclaim) and fails
 //! the read, dropping what it had copied, so a torn value is never
-//! delivered. Only the sender that allocates the block writes its counter.
+//! delivered. A receiver that drops such a payload unread
+//! ([`PayloadRef::discard`]) frees it only once it is written whole (or its
+//! sender is gone), never under the sender's copy. Only the sender that
+//! allocates the block writes its counter.
 //! A queue item is never streamed: its getter may come much later, and
 //! its producer must be done with it once `put` returns.
 
@@ -58,7 +61,7 @@ mod streamed;
 use streamed::{PROGRESS_ROOM, PROGRESS_ROOM_BYTES, STREAMED, sender_died};
 #[cfg(all(test, process_backend))]
 use streamed::{SLICE, stream_owned_by};
-pub(crate) use streamed::{STREAM_FROM, Stream, stream};
+pub(crate) use streamed::{STREAM_FROM, Stream, is_unwritten, stream};
 
 /// Where a payload lies in the arena, as sent over a channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +106,8 @@ pub(crate) fn store_with(len: usize, write: impl FnOnce(&mut [u8]) -> bool) -> O
         len: len as u64,
         streamed: false,
     };
+    // Freed if `write` fails, or panics (a value's own `Serialize` may).
+    let unwritten = FreeOnDrop(arena, &payload);
     let written = checked_bytes(arena, &payload).is_some_and(|base| {
         // SAFETY: `base` starts `len` bytes of the block (checked by
         // `checked_bytes`), which this process allocated and nobody else
@@ -112,9 +117,10 @@ pub(crate) fn store_with(len: usize, write: impl FnOnce(&mut [u8]) -> bool) -> O
         write(bytes)
     });
     if !written {
-        arena.free_tagged(block.offset, block.tag);
+        unwritten.free();
         return None;
     }
+    std::mem::forget(unwritten);
     Some(payload)
 }
 

@@ -9,6 +9,11 @@ use serde::{Deserialize, Serialize};
 use super::{BarrierError, BrokenBarrier};
 use super::{process, thread};
 use crate::Task;
+#[cfg(feature = "mpi")]
+use crate::mpi::served::{
+    Remote,
+    ops::{Kind, Op},
+};
 
 /// A meeting point that releases a fixed number of parties together:
 /// Python's `Barrier`.
@@ -56,6 +61,9 @@ pub struct Barrier {
 enum Flavor {
     Thread(#[serde(with = "crate::handles")] Arc<thread::Barrier>),
     Process(#[serde(with = "crate::shared::arc")] Arc<process::Barrier>),
+    /// On the MPI backend: served by rank 0.
+    #[cfg(feature = "mpi")]
+    Mpi(#[serde(with = "crate::mpi::served::handle::barrier")] Arc<Remote>),
 }
 
 impl Barrier {
@@ -69,6 +77,16 @@ impl Barrier {
     pub fn new(parties: usize) -> Result<Self, BarrierError> {
         if parties == 0 {
             return Err(BarrierError::NoParties);
+        }
+        #[cfg(feature = "mpi")]
+        if crate::mpi::served::served_flavor() {
+            let kind = Kind::Barrier {
+                parties: u64::try_from(parties).unwrap_or(u64::MAX),
+            };
+            let barrier = Remote::new("Barrier", kind).map_err(BarrierError::SharedMemory)?;
+            return Ok(Barrier {
+                flavor: Flavor::Mpi(Arc::new(barrier)),
+            });
         }
         let flavor = if crate::shared::process_flavor() {
             let barrier = process::Barrier::new(parties).map_err(BarrierError::SharedMemory)?;
@@ -111,6 +129,10 @@ impl Barrier {
         match &self.flavor {
             Flavor::Process(barrier) => barrier.set_action(action.name()),
             Flavor::Thread(barrier) => barrier.set_action(Arc::new(move || action.call(()))),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(barrier) => {
+                barrier.set_action(action.name(), Arc::new(move || action.call(())));
+            }
         }
         Ok(self)
     }
@@ -124,6 +146,10 @@ impl Barrier {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.set_timeout(Some(timeout)),
             Flavor::Process(barrier) => barrier.set_timeout(Some(timeout)),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(barrier) => {
+                barrier.call(Op::SetTimeout(Some(timeout)));
+            }
         }
         self
     }
@@ -143,6 +169,8 @@ impl Barrier {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.wait(barrier.default_timeout()),
             Flavor::Process(barrier) => barrier.wait(barrier.default_timeout()),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(barrier) => barrier.meet(None),
         }
     }
 
@@ -167,6 +195,8 @@ impl Barrier {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.wait(Some(timeout)),
             Flavor::Process(barrier) => barrier.wait(Some(timeout)),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(barrier) => barrier.meet(Some(timeout)),
         }
     }
 
@@ -176,6 +206,10 @@ impl Barrier {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.reset(),
             Flavor::Process(barrier) => barrier.reset(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(barrier) => {
+                barrier.call(Op::Reset);
+            }
         }
     }
 
@@ -185,6 +219,10 @@ impl Barrier {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.abort(),
             Flavor::Process(barrier) => barrier.abort(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(barrier) => {
+                barrier.call(Op::Abort);
+            }
         }
     }
 
@@ -193,6 +231,8 @@ impl Barrier {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.parties(),
             Flavor::Process(barrier) => barrier.parties(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(barrier) => barrier.count(Op::Parties),
         }
     }
 
@@ -201,6 +241,8 @@ impl Barrier {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.n_waiting(),
             Flavor::Process(barrier) => barrier.n_waiting(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(barrier) => barrier.count(Op::NWaiting),
         }
     }
 
@@ -209,6 +251,8 @@ impl Barrier {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.broken(),
             Flavor::Process(barrier) => barrier.broken(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(barrier) => barrier.ask(Op::Broken),
         }
     }
 }

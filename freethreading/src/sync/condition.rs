@@ -13,6 +13,11 @@ use super::condition_lock::ConditionLockOps;
 use super::process;
 use super::thread::{self, ConditionLock};
 use super::{ConditionError, Lock, RLock, ReleaseError, lock, rlock};
+#[cfg(feature = "mpi")]
+use crate::mpi::served::{
+    Remote,
+    ops::{Answer, Misuse, Op, Patience},
+};
 
 /// A condition variable over a [`Lock`] or an [`RLock`]: Python's `Condition`.
 ///
@@ -57,6 +62,9 @@ pub struct Condition {
 enum Flavor {
     Thread(#[serde(with = "crate::handles")] Arc<thread::Condition>),
     Process(#[serde(with = "crate::shared::arc")] Arc<process::Condition>),
+    /// On the MPI backend: served by rank 0, with its lock.
+    #[cfg(feature = "mpi")]
+    Mpi(#[serde(with = "crate::mpi::served::handle::condition")] Arc<Remote>),
 }
 
 impl Condition {
@@ -141,6 +149,8 @@ impl Condition {
             lock::Flavor::Process(lock) => Flavor::Process(Arc::new(process::Condition::new(
                 process::ConditionLock::Lock(lock),
             )?)),
+            #[cfg(feature = "mpi")]
+            lock::Flavor::Mpi(lock) => Flavor::Mpi(Arc::new(Remote::condition(&lock)?)),
         };
         Ok(Condition { flavor })
     }
@@ -181,6 +191,8 @@ impl Condition {
             rlock::Flavor::Process(lock) => Flavor::Process(Arc::new(process::Condition::new(
                 process::ConditionLock::RLock(lock),
             )?)),
+            #[cfg(feature = "mpi")]
+            rlock::Flavor::Mpi(lock) => Flavor::Mpi(Arc::new(Remote::condition(&lock)?)),
         };
         Ok(Condition { flavor })
     }
@@ -290,6 +302,11 @@ impl Condition {
         match &self.flavor {
             Flavor::Thread(condition) => condition.notify(n),
             Flavor::Process(condition) => condition.notify(n),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(condition) => condition
+                .checked(Op::Notify(u64::try_from(n).unwrap_or(u64::MAX)))
+                .map(drop)
+                .map_err(Misuse::condition),
         }
     }
 
@@ -302,6 +319,11 @@ impl Condition {
         match &self.flavor {
             Flavor::Thread(condition) => condition.notify_all(),
             Flavor::Process(condition) => condition.notify_all(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(condition) => condition
+                .checked(Op::Notify(u64::MAX))
+                .map(drop)
+                .map_err(Misuse::condition),
         }
     }
 
@@ -311,6 +333,8 @@ impl Condition {
         match &self.flavor {
             Flavor::Thread(condition) => condition.lock().held(),
             Flavor::Process(condition) => condition.lock().held(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(condition) => &**condition,
         }
     }
 
@@ -318,6 +342,11 @@ impl Condition {
         match &self.flavor {
             Flavor::Thread(condition) => condition.wait_until(deadline),
             Flavor::Process(condition) => condition.wait_until(deadline),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(condition) => condition
+                .checked(Op::Wait(Patience::until(deadline)))
+                .map(|answer| answer == Answer::Bool(true))
+                .map_err(Misuse::condition),
         }
     }
 
@@ -334,6 +363,8 @@ impl Condition {
         match &self.flavor {
             Flavor::Thread(condition) => condition.wait_held_until(deadline),
             Flavor::Process(condition) => condition.wait_held_until(deadline),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(condition) => condition.ask(Op::Wait(Patience::until(deadline))),
         }
     }
 
@@ -359,6 +390,11 @@ impl Condition {
         match &self.flavor {
             Flavor::Thread(condition) => condition.notify_held(n),
             Flavor::Process(condition) => condition.notify_held(n),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(condition) => {
+                // Held: nothing to report.
+                let _ = condition.checked(Op::Notify(u64::try_from(n).unwrap_or(u64::MAX)));
+            }
         }
     }
 }
@@ -407,6 +443,20 @@ impl fmt::Debug for Condition {
                     ),
                 };
                 debug.field("waiting", &condition.n_waiting());
+            }
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(condition) => {
+                match condition.call(Op::Snapshot) {
+                    Answer::Bool(locked) => {
+                        debug.field("lock", &format_args!("Lock {{ locked: {locked} }}"))
+                    }
+                    Answer::Snapshot(owner, count) => debug.field(
+                        "lock",
+                        &format_args!("RLock {{ owner: {owner:?}, count: {count} }}"),
+                    ),
+                    _ => debug.field("lock", &"?"),
+                };
+                debug.field("waiting", &condition.count(Op::NWaiting));
             }
         }
         debug.finish()

@@ -9,6 +9,11 @@ use serde::{Deserialize, Serialize};
 use crate::SharedMemoryError;
 
 use super::{process, thread};
+#[cfg(feature = "mpi")]
+use crate::mpi::served::{
+    Remote,
+    ops::{Kind, Op, Patience},
+};
 
 /// A flag that some workers set and others wait for: Python's `Event`.
 ///
@@ -43,10 +48,17 @@ pub struct Event {
 enum Flavor {
     Thread(#[serde(with = "crate::handles")] Arc<thread::Event>),
     Process(#[serde(with = "crate::shared::arc")] Arc<process::Event>),
+    /// On the MPI backend: served by rank 0.
+    #[cfg(feature = "mpi")]
+    Mpi(#[serde(with = "crate::mpi::served::handle::event")] Arc<Remote>),
 }
 
 impl Flavor {
     fn try_new() -> Result<Self, SharedMemoryError> {
+        #[cfg(feature = "mpi")]
+        if crate::mpi::served::served_flavor() {
+            return Ok(Flavor::Mpi(Arc::new(Remote::new("Event", Kind::Event)?)));
+        }
         Ok(if crate::shared::process_flavor() {
             Flavor::Process(Arc::new(process::Event::new()?))
         } else {
@@ -95,6 +107,10 @@ impl Event {
         match &self.flavor {
             Flavor::Thread(event) => event.set(),
             Flavor::Process(event) => event.set(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(event) => {
+                event.call(Op::Set);
+            }
         }
     }
 
@@ -103,6 +119,10 @@ impl Event {
         match &self.flavor {
             Flavor::Thread(event) => event.clear(),
             Flavor::Process(event) => event.clear(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(event) => {
+                event.call(Op::Clear);
+            }
         }
     }
 
@@ -111,6 +131,8 @@ impl Event {
         match &self.flavor {
             Flavor::Thread(event) => event.is_set(),
             Flavor::Process(event) => event.is_set(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(event) => event.ask(Op::IsSet),
         }
     }
 
@@ -119,6 +141,8 @@ impl Event {
         match &self.flavor {
             Flavor::Thread(event) => event.wait_until(None),
             Flavor::Process(event) => event.wait_until(None),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(event) => event.ask(Op::Wait(Patience::Forever)),
         };
     }
 
@@ -128,6 +152,8 @@ impl Event {
         match &self.flavor {
             Flavor::Thread(event) => event.wait_until(thread::deadline(timeout)),
             Flavor::Process(event) => event.wait_until(thread::deadline(timeout)),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(event) => event.ask(Op::Wait(Patience::until(thread::deadline(timeout)))),
         }
     }
 }

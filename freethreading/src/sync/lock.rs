@@ -11,6 +11,11 @@ use crate::SharedMemoryError;
 use super::process::{self, Taken};
 use super::thread;
 use super::{OwnerDied, ReleaseError};
+#[cfg(feature = "mpi")]
+use crate::mpi::served::{
+    Remote,
+    ops::{Kind, Misuse, Op, Patience},
+};
 
 /// A lock that one worker holds at a time: Python's `Lock`.
 ///
@@ -56,10 +61,17 @@ pub struct Lock {
 pub(super) enum Flavor {
     Thread(#[serde(with = "crate::handles")] Arc<thread::Lock>),
     Process(#[serde(with = "crate::shared::arc")] Arc<process::Lock>),
+    /// On the MPI backend: served by rank 0.
+    #[cfg(feature = "mpi")]
+    Mpi(#[serde(with = "crate::mpi::served::handle::lock")] Arc<Remote>),
 }
 
 impl Flavor {
     fn try_new() -> Result<Self, SharedMemoryError> {
+        #[cfg(feature = "mpi")]
+        if crate::mpi::served::served_flavor() {
+            return Ok(Flavor::Mpi(Arc::new(Remote::new("Lock", Kind::Lock)?)));
+        }
         Ok(if crate::shared::process_flavor() {
             Flavor::Process(Arc::new(process::Lock::new()?))
         } else {
@@ -181,6 +193,8 @@ impl Lock {
         match &self.flavor {
             Flavor::Thread(lock) => lock.try_acquire(),
             Flavor::Process(lock) => lock.try_acquire(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(lock) => lock.ask(Op::Acquire(Patience::Never)),
         }
     }
 
@@ -193,6 +207,10 @@ impl Lock {
         match &self.flavor {
             Flavor::Thread(lock) => lock.acquire_until(deadline).then_some(Taken::Clean),
             Flavor::Process(lock) => lock.acquire_until(deadline),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(lock) => lock
+                .ask(Op::Acquire(Patience::until(deadline)))
+                .then_some(Taken::Clean),
         }
     }
 
@@ -215,6 +233,8 @@ impl Lock {
         match &self.flavor {
             Flavor::Thread(lock) => lock.release(),
             Flavor::Process(lock) => lock.release(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(lock) => lock.checked(Op::Release).map(drop).map_err(Misuse::release),
         }
     }
 
@@ -223,6 +243,8 @@ impl Lock {
         match &self.flavor {
             Flavor::Thread(lock) => lock.locked(),
             Flavor::Process(lock) => lock.locked(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(lock) => lock.ask(Op::Locked),
         }
     }
 }

@@ -16,14 +16,14 @@
 
 mod barrier;
 mod condition;
-mod condition_lock;
+pub(crate) mod condition_lock;
 mod error;
 mod event;
 mod lock;
 mod process;
 mod rlock;
 mod semaphore;
-mod thread;
+pub(crate) mod thread;
 
 #[cfg(test)]
 mod tests;

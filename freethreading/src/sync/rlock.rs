@@ -12,6 +12,11 @@ use crate::SharedMemoryError;
 use super::process::{self, Taken};
 use super::thread;
 use super::{OwnerDied, ReleaseError};
+#[cfg(feature = "mpi")]
+use crate::mpi::served::{
+    Remote,
+    ops::{Kind, Misuse, Op, Patience},
+};
 
 /// A reentrant lock: Python's `RLock`.
 ///
@@ -49,10 +54,17 @@ pub struct RLock {
 pub(super) enum Flavor {
     Thread(#[serde(with = "crate::handles")] Arc<thread::RLock>),
     Process(#[serde(with = "crate::shared::arc")] Arc<process::RLock>),
+    /// On the MPI backend: served by rank 0.
+    #[cfg(feature = "mpi")]
+    Mpi(#[serde(with = "crate::mpi::served::handle::rlock")] Arc<Remote>),
 }
 
 impl Flavor {
     fn try_new() -> Result<Self, SharedMemoryError> {
+        #[cfg(feature = "mpi")]
+        if crate::mpi::served::served_flavor() {
+            return Ok(Flavor::Mpi(Arc::new(Remote::new("RLock", Kind::RLock)?)));
+        }
         Ok(if crate::shared::process_flavor() {
             Flavor::Process(Arc::new(process::RLock::new()?))
         } else {
@@ -146,6 +158,8 @@ impl RLock {
         match &self.flavor {
             Flavor::Thread(lock) => lock.try_acquire(),
             Flavor::Process(lock) => lock.try_acquire(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(lock) => lock.ask(Op::Acquire(Patience::Never)),
         }
     }
 
@@ -158,6 +172,10 @@ impl RLock {
         match &self.flavor {
             Flavor::Thread(lock) => lock.acquire_until(deadline).then_some(Taken::Clean),
             Flavor::Process(lock) => lock.acquire_until(deadline),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(lock) => lock
+                .ask(Op::Acquire(Patience::until(deadline)))
+                .then_some(Taken::Clean),
         }
     }
 
@@ -183,6 +201,8 @@ impl RLock {
         match &self.flavor {
             Flavor::Thread(lock) => lock.release(),
             Flavor::Process(lock) => lock.release(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(lock) => lock.checked(Op::Release).map(drop).map_err(Misuse::release),
         }
     }
 
@@ -191,6 +211,8 @@ impl RLock {
         match &self.flavor {
             Flavor::Thread(lock) => lock.is_owned(),
             Flavor::Process(lock) => lock.is_owned(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(lock) => lock.ask(Op::IsOwned),
         }
     }
 }
@@ -207,6 +229,8 @@ impl fmt::Debug for RLock {
         let (owner, count) = match &self.flavor {
             Flavor::Thread(lock) => lock.snapshot(),
             Flavor::Process(lock) => lock.snapshot(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(lock) => lock.snapshot(),
         };
         f.debug_struct("RLock")
             .field("owner", &owner)

@@ -10,6 +10,11 @@ use crate::SharedMemoryError;
 
 use super::ReleaseError;
 use super::{process, thread};
+#[cfg(feature = "mpi")]
+use crate::mpi::served::{
+    Remote,
+    ops::{Kind, Misuse, Op, Patience},
+};
 
 /// A counter of permits: Python's `Semaphore`.
 ///
@@ -77,10 +82,26 @@ pub struct BoundedSemaphore {
 enum Flavor {
     Thread(#[serde(with = "crate::handles")] Arc<thread::Semaphore>),
     Process(#[serde(with = "crate::shared::arc")] Arc<process::Semaphore>),
+    /// On the MPI backend: served by rank 0.
+    #[cfg(feature = "mpi")]
+    Mpi(#[serde(with = "crate::mpi::served::handle::semaphore")] Arc<Remote>),
 }
 
 impl Flavor {
     fn try_new(value: usize, bounded: bool) -> Result<Self, SharedMemoryError> {
+        #[cfg(feature = "mpi")]
+        if crate::mpi::served::served_flavor() {
+            let kind = Kind::Semaphore {
+                value: u64::try_from(value).unwrap_or(u64::MAX),
+                bounded,
+            };
+            let what = if bounded {
+                "BoundedSemaphore"
+            } else {
+                "Semaphore"
+            };
+            return Ok(Flavor::Mpi(Arc::new(Remote::new(what, kind)?)));
+        }
         Ok(if crate::shared::process_flavor() {
             Flavor::Process(Arc::new(process::Semaphore::new(value, bounded)?))
         } else {
@@ -92,6 +113,8 @@ impl Flavor {
         match self {
             Flavor::Thread(semaphore) => semaphore.acquire_until(deadline),
             Flavor::Process(semaphore) => semaphore.acquire_until(deadline),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(semaphore) => semaphore.ask(Op::Acquire(Patience::until(deadline))),
         }
     }
 
@@ -99,6 +122,8 @@ impl Flavor {
         match self {
             Flavor::Thread(semaphore) => semaphore.try_acquire(),
             Flavor::Process(semaphore) => semaphore.try_acquire(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(semaphore) => semaphore.ask(Op::Acquire(Patience::Never)),
         }
     }
 
@@ -106,6 +131,11 @@ impl Flavor {
         match self {
             Flavor::Thread(semaphore) => semaphore.release_n(n),
             Flavor::Process(semaphore) => semaphore.release_n(n),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(semaphore) => semaphore
+                .checked(Op::ReleaseN(u64::try_from(n).unwrap_or(u64::MAX)))
+                .map(drop)
+                .map_err(Misuse::release),
         }
     }
 
@@ -113,6 +143,8 @@ impl Flavor {
         match self {
             Flavor::Thread(semaphore) => semaphore.value(),
             Flavor::Process(semaphore) => semaphore.value(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(semaphore) => semaphore.count(Op::Value),
         }
     }
 
@@ -120,6 +152,8 @@ impl Flavor {
         match self {
             Flavor::Thread(semaphore) => semaphore.bound(),
             Flavor::Process(semaphore) => semaphore.bound(),
+            #[cfg(feature = "mpi")]
+            Flavor::Mpi(semaphore) => semaphore.bound(),
         }
     }
 }

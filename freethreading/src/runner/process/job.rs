@@ -120,8 +120,18 @@ impl Job {
         self.reply.killable()
     }
 
-    pub(in crate::runner) fn finish(self, frame: &[u8]) {
-        self.reply.finish(frame, self.task);
+    /// Delivers the answer in a reply frame; gives the job back if the
+    /// worker died while it streamed the result, for its link to fail it
+    /// as the worker's death.
+    pub(in crate::runner) fn finish(mut self, frame: &[u8]) -> Result<(), Box<Job>> {
+        // The reply moves out for `finish`, and back in if it gives itself back.
+        match self.reply.finish(frame, self.task) {
+            Ok(()) => Ok(()),
+            Err(reply) => {
+                self.reply = reply;
+                Err(Box::new(self))
+            }
+        }
     }
 
     pub(in crate::runner) fn fail(self, why: Failure) {
@@ -137,8 +147,9 @@ impl Job {
 pub(in crate::runner) trait Reply: Send {
     /// Marks the job started; `false` when it was cancelled or is no longer wanted.
     fn start(&mut self) -> bool;
-    /// Delivers the answer in a reply frame.
-    fn finish(self: Box<Self>, frame: &[u8], task: &str);
+    /// Delivers the answer in a reply frame; gives itself back, delivering
+    /// nothing, if the worker died while it streamed the result.
+    fn finish(self: Box<Self>, frame: &[u8], task: &str) -> Result<(), Box<dyn Reply>>;
     /// Delivers a failure instead.
     fn fail(self: Box<Self>, why: Failure);
     /// Drops a job that [`start`](Reply::start) refused, without an outcome.
@@ -176,9 +187,12 @@ impl<R: TaskValue> Reply for One<R> {
         self.reply.kill_requested()
     }
 
-    fn finish(self: Box<Self>, frame: &[u8], task: &str) {
-        self.reply
-            .deliver(decode_reply::<R>(frame, task).map_err(Failure::Task));
+    fn finish(self: Box<Self>, frame: &[u8], task: &str) -> Result<(), Box<dyn Reply>> {
+        let Ok(outcome) = decode_reply::<R>(frame, task) else {
+            return Err(self);
+        };
+        self.reply.deliver(outcome.map_err(Failure::Task));
+        Ok(())
     }
 
     fn fail(self: Box<Self>, why: Failure) {
@@ -199,8 +213,11 @@ impl<R: TaskValue> Reply for Chunk<R> {
         self.reply.wanted()
     }
 
-    fn finish(self: Box<Self>, frame: &[u8], task: &str) {
-        let outcome = decode_reply::<Vec<R>>(frame, task).and_then(|results| {
+    fn finish(self: Box<Self>, frame: &[u8], task: &str) -> Result<(), Box<dyn Reply>> {
+        let Ok(outcome) = decode_reply::<Vec<R>>(frame, task) else {
+            return Err(self);
+        };
+        let outcome = outcome.and_then(|results| {
             if results.len() == self.len {
                 Ok(results)
             } else {
@@ -212,6 +229,7 @@ impl<R: TaskValue> Reply for Chunk<R> {
             }
         });
         self.reply.deliver(outcome.map_err(Failure::Task));
+        Ok(())
     }
 
     fn fail(self: Box<Self>, why: Failure) {

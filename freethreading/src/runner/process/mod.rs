@@ -5,8 +5,9 @@
 //!
 //! A job is a task's name with its arguments already serialized (by the
 //! caller's thread, so an argument that cannot be serialized fails its own
-//! call at once) and a reply that decodes the answer and delivers it
-//! (`job.rs`). A driver waits for a job without holding its slot, then holds
+//! call at once, and so that the caller serializes the next chunk of a map
+//! while a driver sends this one) and a reply that decodes the answer and
+//! delivers it (`job.rs`). A driver waits for a job without holding its slot, then holds
 //! the slot while it writes jobs and reads replies (`link.rs`), until no job
 //! is left. A synchronous call (`WorkerPool::apply`) that finds a slot idle
 //! takes it instead and does the round trip itself, which saves the two
@@ -513,8 +514,8 @@ impl Crew {
         T: Task,
         C: IntoIterator<Item = T::Args> + Send + 'static,
     {
-        let name = task.name();
         let items: Vec<T::Args> = chunk.into_iter().collect();
+        let name = task.name();
         match codec::encode_arguments(name, &items, Route::MayShare) {
             Ok(args) => self.submit(Job::chunk(name, args, reply, len)),
             Err(error) => {

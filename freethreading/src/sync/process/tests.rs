@@ -259,7 +259,9 @@ fn a_primitive_never_serialized_is_freed_with_its_last_handle() {
     let lock = process(Lock::new);
     let (offset, tag) = match &lock.flavor {
         crate::sync::lock::Flavor::Process(lock) => lock.shared().raw(),
-        crate::sync::lock::Flavor::Thread(_) => unreachable!(),
+        crate::sync::lock::Flavor::Thread(_) => unreachable!("made with the process flavor"),
+        #[cfg(feature = "mpi")]
+        crate::sync::lock::Flavor::Mpi(_) => unreachable!("made with the process flavor"),
     };
     let arena = crate::shared::global().unwrap();
     drop(lock);

@@ -14,6 +14,8 @@ mod lock;
 mod rlock;
 mod semaphore;
 
+#[cfg(feature = "mpi")]
+pub(crate) use barrier::Action;
 pub(crate) use barrier::Barrier;
 pub(crate) use condition::{Condition, ConditionLock};
 pub(crate) use event::Event;

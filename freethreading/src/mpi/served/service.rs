@@ -1,0 +1,124 @@
+//! Rank 0's primitive service: one thread that takes the worker ranks'
+//! requests (tag `SERVE`, from any rank) and answers each (tag `SERVED`).
+//!
+//! It never waits for a primitive: each operation is tried at once
+//! ([`Object::quick`]), and one that would wait (a lock held by another, an
+//! empty queue, a condition's or barrier's wait, a deadline to honour) moves
+//! to a thread of its own, which runs it waiting as asked and answers when
+//! it is done. Every operation runs acting for the asking thread
+//! (`current::acting_for`): rank `r`'s thread `t` is `r << 48 | t`, so that
+//! an `RLock` it takes on rank 0 is that thread's, and no thread of rank 0
+//! (whose identities are small counters) has its identity.
+//!
+//! The service stops when MPI is finalized (rank 0 exiting).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::Object;
+use super::ops::{Answer, Op, Reply, Request};
+use crate::mpi::comm::{self, Backoff, Rank};
+use crate::mpi::wire::{SERVE, SERVED};
+
+/// Starts the service, once, on rank 0.
+pub(crate) fn start() {
+    static STARTED: AtomicBool = AtomicBool::new(false);
+    if STARTED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let started = std::thread::Builder::new()
+        .name("freethreading-mpi-service".to_owned())
+        .spawn(serve);
+    if let Err(error) = started {
+        // Without it no worker rank could use a primitive: say so; a rank
+        // that asks waits, as it would for a rank 0 that is busy.
+        eprintln!("freethreading: rank 0 could not start its primitive service: {error}");
+    }
+}
+
+fn serve() {
+    let mut backoff = Backoff::new();
+    loop {
+        match comm::try_receive_any(SERVE) {
+            Ok(Some((rank, bytes))) => {
+                handle(rank, &bytes);
+                backoff = Backoff::new();
+            }
+            Ok(None) => backoff.pause(),
+            // MPI finalized: the program is exiting.
+            Err(_) => return,
+        }
+    }
+}
+
+/// The identity, on rank 0, of thread `thread` of worker rank `rank`.
+fn owner(rank: Rank, thread: u64) -> u64 {
+    (u64::try_from(rank).unwrap_or(0) << 48) | (thread & ((1 << 48) - 1))
+}
+
+fn handle(rank: Rank, bytes: &[u8]) {
+    let Ok(request) = postcard::from_bytes::<Request>(bytes) else {
+        // The asker waits for an answer that cannot be addressed: the job
+        // cannot go on, and must not hang.
+        eprintln!(
+            "freethreading: rank 0 received an unreadable primitive request from rank {rank}; \
+             aborting the MPI job"
+        );
+        comm::abort(70)
+    };
+    let Request {
+        number,
+        object,
+        thread,
+        op,
+    } = request;
+    let owner = owner(rank, thread);
+    let answer = match op {
+        Op::Create(kind) => match Object::new(&kind, super::resolve) {
+            Ok(made) => Answer::Count(super::enter(&Arc::new(made))),
+            Err(why) => Answer::Failed(why),
+        },
+        Op::Forget => {
+            super::forget(object);
+            Answer::Done
+        }
+        op => match super::resolve(object) {
+            None => Answer::Failed(format!("rank 0 has no primitive with id {object}")),
+            Some(object) => match crate::current::acting_for(owner, || object.quick(op)) {
+                Ok(answer) => answer,
+                Err(op) => return wait_aside(rank, number, owner, object, op),
+            },
+        },
+    };
+    answer_to(rank, number, answer);
+}
+
+/// Runs `op`, which waits, on a thread of its own.
+fn wait_aside(rank: Rank, number: u64, owner: u64, object: Arc<Object>, op: Op) {
+    let spawned = std::thread::Builder::new()
+        .name("freethreading-mpi-wait".to_owned())
+        .spawn(move || {
+            let answer = crate::current::acting_for(owner, || object.apply(op));
+            answer_to(rank, number, answer);
+        });
+    if let Err(error) = spawned {
+        answer_to(
+            rank,
+            number,
+            Answer::Failed(format!("rank 0 could not start a thread to wait: {error}")),
+        );
+    }
+}
+
+fn answer_to(rank: Rank, number: u64, answer: Answer) {
+    let reply = Reply { number, answer };
+    match postcard::to_stdvec(&reply) {
+        // An error: MPI finalized, the program exiting.
+        Ok(bytes) => {
+            let _ = comm::send(rank, SERVED, &bytes);
+        }
+        Err(error) => {
+            eprintln!("freethreading: an answer to rank {rank} failed to encode: {error}");
+        }
+    }
+}
