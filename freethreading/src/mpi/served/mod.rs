@@ -292,9 +292,16 @@ impl Remote {
 impl Remote {
     /// A barrier's action: on rank 0 the task itself, from a worker rank
     /// its name, which rank 0 finds in its registry.
-    pub(crate) fn set_action(&self, name: &str, action: crate::sync::thread::Action) {
+    pub(crate) fn set_action(&self, name: &'static str, action: crate::sync::thread::Action) {
         match self.object.as_deref() {
-            Some(Object::Barrier(barrier)) => barrier.set_action(action),
+            // Run by the last party: a thread of rank 0, or on its rank.
+            Some(Object::Barrier(barrier)) => barrier.set_action(Arc::new(move || {
+                match service::run_action_at_the_asker(name) {
+                    None => action(),
+                    Some(Ok(())) => {}
+                    Some(Err(why)) => std::panic::resume_unwind(Box::new(why)),
+                }
+            })),
             _ => {
                 self.call(Op::SetAction(name.to_owned()));
             }

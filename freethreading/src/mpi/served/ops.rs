@@ -149,8 +149,11 @@ pub(crate) enum Op {
     /// A `Barrier`'s wait, with its own timeout or the barrier's default.
     Meet(Option<Patience>),
     SetTimeout(Option<Duration>),
-    /// A `Barrier`'s action, a registered task found by name on rank 0.
+    /// A `Barrier`'s action, a registered task found by name.
     SetAction(String),
+    /// The barrier action that [`Answer::RunAction`] asked for has run
+    /// (`true`) or failed: sent with the number of the wait that asked.
+    ActionDone(bool),
     Reset,
     Abort,
     Parties,
@@ -197,6 +200,10 @@ pub(crate) enum Answer {
     Misuse(Misuse),
     /// The request itself failed: an unknown object, a wrong kind.
     Failed(String),
+    /// Not yet the answer to a barrier's wait: this party arrived last, and
+    /// runs the barrier's action (a task, by name) before anyone goes on,
+    /// then says so with [`Op::ActionDone`]; the answer follows.
+    RunAction(String),
 }
 
 /// The misuses a primitive reports as errors.
