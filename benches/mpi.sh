@@ -7,14 +7,37 @@
 #     mpi4py.futures' MPIPoolExecutor.map on the same ranks, with its
 #     default chunksize (1) and with ours (Python's: 100 000 / (4 x 2)).
 # Needs Open MPI and `pip install mpi4py`.
+#
+#   benches/mpi.sh        all of the above, ranks on this host (shared memory)
+#   benches/mpi.sh tcp    only apply against the ping-pong, run by $MPIRUN:
+#                         `.ci/mpi-netns bench` runs it with ranks in two
+#                         network namespaces, over TCP
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-M=(mpirun --oversubscribe --bind-to none)
+M=("${MPIRUN:-mpirun}" --oversubscribe --bind-to none)
 ROUNDS=${ROUNDS:-5}
 cargo build -q --release -p freethreading-benches --features mpi --bin mpi_pingpong --bin mpi_apply
-bin=target/release
+bin=$PWD/target/release
+median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 declare -A runs
+if [[ ${1:-} == tcp ]]; then
+    # Not --oversubscribe: the hosts' slots suffice, and Open MPI would make
+    # the bare ping-pong yield between polls (mpi_yield_when_idle).
+    T=("${MPIRUN:-mpirun}" --bind-to none)
+    for ((round = 0; round < ROUNDS; round++)); do
+        runs[pingpong]+=" $("${T[@]}" -n 2 "$bin/mpi_pingpong" | awk '{print $2}')"
+        runs[apply]+=" $(FREETHREADING_BACKEND=mpi "${T[@]}" -n 2 "$bin/mpi_apply" apply | awk '{print $2}')"
+    done
+    echo "pingpong:${runs[pingpong]}"
+    echo "apply:${runs[apply]}"
+    p=$(echo "${runs[pingpong]}" | median); a=$(echo "${runs[apply]}" | median)
+    echo
+    echo "| measure | freethreading mpi | comparison | ratio |"
+    echo "|---|---|---|---|"
+    echo "| apply round trip over TCP, 1 worker rank on another host (µs) | $a | bare MPI_Send/MPI_Recv ping-pong, same path: $p | $(awk "BEGIN {printf \"%.2fx\", $a / $p}") |"
+    exit 0
+fi
 for ((round = 0; round < ROUNDS; round++)); do
     runs[pingpong]+=" $("${M[@]}" -n 2 $bin/mpi_pingpong | awk '{print $2}')"
     runs[apply]+=" $(FREETHREADING_BACKEND=mpi "${M[@]}" -n 2 $bin/mpi_apply apply | awk '{print $2}')"
@@ -24,7 +47,6 @@ for ((round = 0; round < ROUNDS; round++)); do
         runs[mpi4py_default]+=" $("${M[@]}" -n 3 python3 -m mpi4py.futures benches/python/mpi_futures_map.py 1 | awk '{print $2}')"
     fi
 done
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for key in pingpong apply map mpi4py_chunked mpi4py_default; do
     echo "$key:${runs[$key]}"
 done

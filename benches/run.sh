@@ -12,9 +12,15 @@
 #   benches/run.sh --passes N    as many passes
 #   benches/run.sh --smoke       every workload once, small, one pass (CI runs this)
 #   FT_BENCH_ONLY=key,key ...    only those workloads, on every side
+#   FT_BENCH_SUITE=path ...      run this prebuilt suite binary (release) rather
+#                                than cargo: no toolchain, no sources, no network
+#                                needed (benches/pack.sh builds it and packs it
+#                                with this script, the Python side and the pinned
+#                                Python library)
 #
 # The figures are kept in target/bench-suite/: results.jsonl and table.md.
 set -euo pipefail
+suite_bin=${FT_BENCH_SUITE:+$(realpath "$FT_BENCH_SUITE")}
 cd "$(dirname "$0")/.."
 
 smoke=()
@@ -38,7 +44,8 @@ echo
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "- machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
     "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
-echo "- $(rustc --version); $(python3 --version 2>&1 || echo 'no python3')"
+echo "- ${suite_bin:+prebuilt suite $suite_bin, }$(rustc --version 2>/dev/null || echo 'no rustc');" \
+    "$(python3 --version 2>&1 || echo 'no python3')"
 
 # Python: the library itself (pip package `free-threading`, import name
 # `freethreading`), at a pinned version, installed into a private directory
@@ -69,7 +76,9 @@ for pass in $(seq 1 "$passes"); do
     echo
     echo "# Pass $pass of $passes"
     for backend in threading multiprocessing; do
-        if [[ ${#smoke[@]} -gt 0 ]]; then
+        if [[ -n $suite_bin ]]; then
+            FREETHREADING_BACKEND=$backend "$suite_bin" --bench "${smoke[@]}"
+        elif [[ ${#smoke[@]} -gt 0 ]]; then
             FREETHREADING_BACKEND=$backend cargo test -q -p freethreading-benches --bench suite -- --smoke
         else
             FREETHREADING_BACKEND=$backend cargo bench -q -p freethreading-benches --bench suite

@@ -177,6 +177,31 @@ fn send_big(queue: Queue<Vec<u8>>, len: usize) {
     queue.put(bytes).expect("room for a big item");
 }
 
+/// Makes `queues` queues one after another, puts an item of `len` bytes in
+/// each and drops it, item and all, as a task that uses a queue of its own
+/// for a while does.
+#[worker_fn]
+fn fill_and_drop_queues(queues: usize, len: usize) {
+    for i in 0..queues {
+        let queue = Queue::new();
+        queue
+            .put(vec![u8::try_from(i % 251).expect("under 251"); len])
+            .expect("room");
+    }
+}
+
+/// This process's resident set, from `/proc` (0 where there is none).
+fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib * 1024)
+        })
+        .unwrap_or(0)
+}
+
 freethreading_tests::backend_tests! {
     fn timeouts_expire_in_a_worker_while_the_program_holds_everything() {
         let lock = Lock::new();
@@ -356,5 +381,17 @@ freethreading_tests::backend_tests! {
         worker.join().unwrap();
         assert_eq!(bytes.len(), len);
         assert!(bytes.iter().enumerate().all(|(i, &b)| b == pattern(i)));
+    }
+
+    fn primitives_made_and_dropped_inside_a_worker_are_freed_with_what_they_hold() {
+        // 256 MiB put in queues that the task drops, one at a time: nothing
+        // may keep them, here or anywhere, once the task is done.
+        const MIB: usize = 1 << 20;
+        let pool = WorkerPool::new(1).unwrap();
+        pool.apply(fill_and_drop_queues, (1, MIB)).unwrap();
+        let base = resident_bytes();
+        pool.apply(fill_and_drop_queues, (32, 8 * MIB)).unwrap();
+        let grown = resident_bytes().saturating_sub(base);
+        assert!(grown < 96 * MIB as u64, "this process grew by {} MiB", grown >> 20);
     }
 }

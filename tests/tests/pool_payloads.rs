@@ -138,6 +138,26 @@ fn kept() -> Vec<u64> {
         .collect()
 }
 
+/// The same bytes back, as they are: a result streamed from 4 MiB up.
+#[worker_fn]
+fn echo_vec(bytes: Vec<u8>) -> Vec<u8> {
+    bytes
+}
+
+/// A `Vec<u8>` of `len` made in the worker.
+#[worker_fn]
+fn make_vec(len: usize, seed: u8) -> Vec<u8> {
+    payload(len, seed)
+}
+
+/// A result whose bytes past `readable` cannot be read: the worker dies
+/// (of `SIGSEGV`) while it streams them back, part of them sent.
+#[cfg(target_os = "linux")]
+#[worker_fn]
+fn cut_short(len: usize, readable: usize) -> Bytes {
+    Bytes::from_owner(unreadable::Tail::new(len, readable))
+}
+
 /// A user's struct with a byte field marked for serde's bytes path.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Frame {
@@ -235,6 +255,32 @@ backend_tests! {
             assert_eq!(got, fingerprint(bytes));
             assert!(&back == bytes);
         }
+    }
+}
+
+backend_tests! {
+    fn big_results_streamed_back_arrive_whole_at_every_size() {
+        // On processes, results from 4 MiB up are streamed: this process
+        // copies them out while the worker copies them in.
+        let pool = WorkerPool::new(2).unwrap();
+        for (len, seed) in [(4 * MIB - 1, 1), (4 * MIB, 2), (4 * MIB + 1, 3)] {
+            let bytes = payload(len, seed);
+            assert!(pool.apply(make_vec, (len, seed)).unwrap() == bytes, "{len} bytes made");
+            assert!(pool.apply(echo_vec, (bytes.clone(),)).unwrap() == bytes, "{len} bytes back");
+        }
+        let bytes = payload(64 * MIB + 4095, 4);
+        assert!(pool.apply(echo_vec, (bytes.clone(),)).unwrap() == bytes, "64 MiB back");
+        // Through the drivers, several in flight; a boxed slice; a `Bytes`;
+        // a `Worker`'s one-shot child, which exits once it has written it.
+        let pending: Vec<_> = (0..5_u8).map(|seed| pool.apply_async(make_vec, (5 * MIB + usize::from(seed), seed)).unwrap()).collect();
+        for (seed, result) in (0..5_u8).zip(pending) {
+            assert!(result.get().unwrap() == payload(5 * MIB + usize::from(seed), seed), "call {seed}");
+        }
+        assert_eq!(&pool.apply(make, (6 * MIB, 5)).unwrap()[..], &payload(6 * MIB, 5)[..]);
+        assert_eq!(pool.apply(make_bytes, (6 * MIB, 6)).unwrap(), Bytes::from(payload(6 * MIB, 6)));
+        let worker = Worker::new(make_vec, (7 * MIB, 7));
+        worker.start().unwrap();
+        assert!(worker.join().unwrap() == payload(7 * MIB, 7));
     }
 }
 
@@ -424,6 +470,109 @@ process_tests! {
         pool.apply(put_big, (queue.clone(), 4 * MIB, 3)).unwrap();
         let _ = pool.apply(die_holding, (vec![0_u8; 2],));
         assert_eq!(queue.get().unwrap(), payload(4 * MIB, 3));
+    }
+}
+
+#[cfg(target_os = "linux")]
+process_tests! {
+    fn a_worker_dying_while_it_streams_a_result_fails_that_job_alone_and_frees_it() {
+        let pool = WorkerPool::new(1).unwrap();
+        let (len, readable) = (64 * MIB, 40 * MIB);
+        let torn = |pool: &WorkerPool| {
+            let error = pool.apply(cut_short, (len, readable)).unwrap_err();
+            let task = error.task_error().unwrap_or_else(|| panic!("not a task error: {error}"));
+            assert!(task.is_worker_death(), "not a worker death: {task}");
+            // A good one after it, from the same size class: it reuses the
+            // torn one's block if that was freed.
+            let made = pool.apply(make_bytes, (len, 8)).unwrap();
+            assert_eq!(fingerprint(&made), fingerprint(&payload(len, 8)));
+        };
+        torn(&pool);
+        let base = peak_resident_bytes();
+        for _ in 0..4 {
+            torn(&pool);
+        }
+        // Each torn block left in use would have sent the next good result
+        // to a fresh block, whose 64 MiB this process reads.
+        let grown = peak_resident_bytes() - base;
+        assert!(grown < 32 * MIB as u64, "peak grew by {} MiB", grown >> 20);
+        // Jobs queued behind a torn one are not blamed for its death: they
+        // run on the replacement.
+        let torn = pool.apply_async(cut_short, (len, readable)).unwrap();
+        let behind: Vec<_> = (0..4).map(|n| pool.apply_async(length, (vec![1; n],)).unwrap()).collect();
+        assert!(torn.get().unwrap_err().task_error().is_some_and(freethreading::TaskError::is_worker_death));
+        for (n, result) in behind.into_iter().enumerate() {
+            assert_eq!(result.get().unwrap(), n);
+        }
+        // A `Worker`'s child too.
+        let worker = Worker::new(cut_short, (8 * MIB, 6 * MIB));
+        worker.start().unwrap();
+        let error = worker.join().unwrap_err();
+        let task = error.task_error().unwrap_or_else(|| panic!("not a task error: {error}"));
+        assert!(task.is_worker_death(), "not a worker death: {task}");
+    }
+}
+
+/// Memory whose tail cannot be read, for a result that kills the worker
+/// that streams it (Linux: anonymous `mmap`, then `mprotect`).
+#[cfg(target_os = "linux")]
+mod unreadable {
+    use rustix::mm::{MapFlags, MprotectFlags, ProtFlags, mmap_anonymous, mprotect, munmap};
+
+    /// `len` bytes, the first `readable` of them (a whole number of pages)
+    /// a pattern, the rest unreadable.
+    pub(crate) struct Tail {
+        base: *mut std::ffi::c_void,
+        len: usize,
+    }
+
+    // SAFETY: the mapping is this value's alone and only ever read.
+    unsafe impl Send for Tail {}
+
+    impl Tail {
+        pub(crate) fn new(len: usize, readable: usize) -> Self {
+            assert!(readable % 4096 == 0 && readable <= len);
+            // SAFETY: a fresh private anonymous mapping, at an address the
+            // kernel picks, so it touches no other memory.
+            let base = unsafe {
+                mmap_anonymous(
+                    std::ptr::null_mut(),
+                    len,
+                    ProtFlags::READ | ProtFlags::WRITE,
+                    MapFlags::PRIVATE,
+                )
+            }
+            .expect("mmap");
+            // SAFETY: `readable` bytes at the start of the mapping, this
+            // value's alone; then its tail made unreadable, which no Rust
+            // reference covers.
+            unsafe {
+                std::ptr::write_bytes(base.cast::<u8>(), 0x5a, readable);
+                mprotect(
+                    base.cast::<u8>().add(readable).cast(),
+                    len - readable,
+                    MprotectFlags::empty(),
+                )
+                .expect("mprotect");
+            }
+            Tail { base, len }
+        }
+    }
+
+    impl AsRef<[u8]> for Tail {
+        fn as_ref(&self) -> &[u8] {
+            // SAFETY: `len` bytes of the mapping, which lives as long as
+            // this; reading its tail faults, which is the point (the
+            // worker dies as it copies them).
+            unsafe { std::slice::from_raw_parts(self.base.cast::<u8>(), self.len) }
+        }
+    }
+
+    impl Drop for Tail {
+        fn drop(&mut self) {
+            // SAFETY: the mapping made in `new`, no longer borrowed.
+            let _ = unsafe { munmap(self.base, self.len) };
+        }
     }
 }
 

@@ -111,6 +111,32 @@ impl<'de> Deserialize<'de> for Unwritable {
     }
 }
 
+/// Serializes as its number, except 13, which fails to, and 14, whose
+/// `Serialize` panics.
+#[derive(Debug)]
+struct Picky(u32);
+
+impl Serialize for Picky {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            13 => Err(serde::ser::Error::custom("Picky never serializes 13")),
+            14 => panic!("Picky panics on 14"),
+            n => serializer.serialize_u32(n),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Picky {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        u32::deserialize(deserializer).map(Picky)
+    }
+}
+
+#[worker_fn]
+fn picky_square(value: Picky) -> u32 {
+    value.0 * value.0
+}
+
 #[worker_fn]
 fn make_unreadable() -> Unreadable {
     Unreadable
@@ -387,6 +413,21 @@ process_tests! {
         assert_pool_goes_on(&pool);
         let worker = Worker::new(take_unwritable, (Unwritable,));
         assert!(matches!(worker.start(), Err(WorkerError::Task(e)) if e.is_serialization()));
+    }
+
+    fn a_map_item_that_cannot_be_serialized_fails_the_map_and_the_pool_goes_on() {
+        let pool = WorkerPool::new(2).unwrap();
+        for (bad, why) in [(13, "never serializes 13"), (14, "panics on 14")] {
+            let items = (0..40).map(|i| Picky(if i == 21 { bad } else { 100 + i }));
+            let error = pool.map_chunked(picky_square, items, 4).unwrap_err();
+            let task = error.task_error().expect("a task error");
+            assert!(task.is_serialization(), "{task}");
+            assert!(task.to_string().contains("picky_square"), "{task}");
+            assert!(task.to_string().contains(why), "{task}");
+        }
+        let squares = pool.map(picky_square, (0..12).map(Picky)).unwrap();
+        assert_eq!(squares, (0..12).map(|i| i * i).collect::<Vec<u32>>());
+        assert_pool_goes_on(&pool);
     }
 
     fn a_killed_parent_leaves_no_orphans() {

@@ -53,6 +53,15 @@ fn lists_seen_inside() -> (bool, bool, bool) {
     )
 }
 
+/// Waits at `gate`, then says where it runs: its ident and its host.
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // task arguments are owned: they cross to the worker
+fn where_after(gate: String) -> (u64, Option<String>) {
+    gate::wait_at(&gate);
+    let me = current_worker();
+    (me.ident(), me.host().map(str::to_owned))
+}
+
 #[worker_fn]
 fn backend_inside() -> String {
     get_backend().to_string()
@@ -192,6 +201,47 @@ freethreading_tests::backend_tests! {
             _ => assert_eq!(name, "threading"),
         }
         assert_eq!(run(Worker::new(backend_inside, ())), name, "a worker agrees");
+    }
+
+    fn each_worker_reports_the_host_it_runs_on() {
+        let _serial = serial();
+        // On MPI, one Worker per worker rank, all alive at once, so that
+        // every rank (and so every host) has one.
+        let count = if get_backend() == Backend::Mpi {
+            std::env::var("OMPI_COMM_WORLD_SIZE").unwrap().parse::<usize>().unwrap() - 1
+        } else {
+            2
+        };
+        let gate = Gate::closed();
+        let workers: Vec<_> = (0..count)
+            .map(|i| Worker::new(where_after, (gate.path(),)).with_name(format!("Where-{i}")))
+            .collect();
+        for worker in &workers {
+            worker.start().unwrap();
+        }
+        // While they run, the caller's list says where each one is.
+        let mut listed: Vec<(u64, Option<String>)> = enumerate()
+            .iter()
+            .filter(|w| w.name().starts_with("Where-"))
+            .map(|w| (w.ident(), w.host().map(str::to_owned)))
+            .collect();
+        gate.open();
+        let mut seen: Vec<_> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+        listed.sort();
+        seen.sort();
+        assert_eq!(seen, listed, "the workers and their caller's list agree");
+        if get_backend() == Backend::Mpi {
+            assert!(seen.iter().all(|(_, host)| host.as_ref().is_some_and(|h| !h.is_empty())));
+            // .ci/mpi-netns starts the ranks on several hosts (network
+            // namespaces), and says how many.
+            if let Ok(hosts) = std::env::var("FREETHREADING_TESTS_MPI_HOSTS") {
+                let mut all: HashSet<String> = seen.into_iter().filter_map(|(_, h)| h).collect();
+                all.extend(current_worker().host().map(str::to_owned));
+                assert_eq!(all.len(), hosts.parse::<usize>().unwrap(), "hosts: {all:?}");
+            }
+        } else {
+            assert!(seen.iter().all(|(_, host)| host.is_none()), "{seen:?}");
+        }
     }
 }
 

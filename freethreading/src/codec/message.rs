@@ -19,11 +19,12 @@
 //!   never through the socket; a `Bytes` receiver copies nothing and keeps
 //!   the block until the `Bytes` is dropped. Without an arena, or with it
 //!   full, a big message goes inline. A big byte buffer given away
-//!   ([`encode_owned`]: a pool call's arguments) is *streamed*: its
+//!   ([`encode_owned`]: a pool call's arguments, a task's result) is *streamed*: its
 //!   reference is sent before its bytes are written, and the sender's
 //!   [`Lent::fill`] writes them while the receiver copies them out.
 
 use std::fmt;
+use std::io;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -45,6 +46,7 @@ pub(crate) const SHARED_FROM: usize = 256 * 1024;
 
 /// An encoded message: the bytes to send, and the arena block they lend if
 /// the value went through shared memory.
+#[derive(Debug)]
 pub(crate) struct Message {
     pub(crate) wire: Vec<u8>,
     pub(crate) lent: Lent,
@@ -143,17 +145,41 @@ pub(crate) enum Route {
 
 /// Why a message could not be read back.
 #[derive(Debug)]
-pub(crate) struct MessageError(String);
+pub(crate) struct MessageError {
+    reason: String,
+    /// Whether it was a streamed payload whose sender died (or gave it
+    /// up) before writing all of it.
+    unwritten: bool,
+}
 
 impl MessageError {
     pub(super) fn new(reason: String) -> Self {
-        MessageError(reason)
+        MessageError {
+            reason,
+            unwritten: false,
+        }
+    }
+
+    /// An error reading a payload from shared memory; a stream its sender
+    /// left unwritten is marked so (see [`unwritten`](Self::unwritten)).
+    fn reading(error: &io::Error) -> Self {
+        MessageError {
+            reason: error.to_string(),
+            unwritten: payload::is_unwritten(error),
+        }
+    }
+
+    /// Whether the message was [streamed](payload::stream) and its sender
+    /// died or gave it up before writing all of it: for a reply, its
+    /// worker's death, to be reported as such rather than as a bad value.
+    pub(crate) fn unwritten(&self) -> bool {
+        self.unwritten
     }
 }
 
 impl fmt::Display for MessageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.reason)
     }
 }
 
@@ -257,33 +283,36 @@ fn shared(form: u8, lent: PayloadRef) -> Message {
 pub(crate) fn decode<T: DeserializeOwned + 'static>(wire: &[u8]) -> Result<T, MessageError> {
     let (&form, rest) = wire
         .split_last()
-        .ok_or_else(|| MessageError("an empty message".to_owned()))?;
+        .ok_or_else(|| MessageError::new("an empty message".to_owned()))?;
     match form {
-        INLINE => super::decode(rest).map_err(|e| MessageError(e.to_string())),
+        INLINE => super::decode(rest).map_err(|e| MessageError::new(e.to_string())),
         INLINE_BYTES => from_bytes(rest),
         INLINE_POSTCARD => from_postcard(rest),
         SHARED | SHARED_BYTES | SHARED_POSTCARD => {
-            let lent = PayloadRef::from_bytes(rest)
-                .ok_or_else(|| MessageError("a truncated shared-memory reference".to_owned()))?;
+            let lent = PayloadRef::from_bytes(rest).ok_or_else(|| {
+                MessageError::new("a truncated shared-memory reference".to_owned())
+            })?;
             if form == SHARED_BYTES && holds_in_place::<T>() {
-                let held = lent.take().map_err(|e| MessageError(e.to_string()))?;
+                let held = lent.take().map_err(|e| MessageError::reading(&e))?;
                 return from_held(held);
             }
             if form == SHARED_BYTES {
                 // Copied out part by part, behind a streaming sender.
                 let mut buffer = sized(usize::try_from(lent.len()).unwrap_or(0));
                 lent.read_streamed(|part| buffer.extend_from_slice(part))
-                    .map_err(|e| MessageError(e.to_string()))?;
+                    .map_err(|e| MessageError::reading(&e))?;
                 return from_vec(buffer);
             }
             lent.read(|bytes| match form {
-                SHARED => super::decode(bytes).map_err(|e| MessageError(e.to_string())),
+                SHARED => super::decode(bytes).map_err(|e| MessageError::new(e.to_string())),
                 SHARED_POSTCARD => from_postcard(bytes),
                 _ => from_bytes(bytes),
             })
-            .map_err(|e| MessageError(e.to_string()))?
+            .map_err(|e| MessageError::reading(&e))?
         }
-        other => Err(MessageError(format!("a message of unknown form {other}"))),
+        other => Err(MessageError::new(format!(
+            "a message of unknown form {other}"
+        ))),
     }
 }
 
@@ -293,11 +322,11 @@ pub(crate) fn decode<T: DeserializeOwned + 'static>(wire: &[u8]) -> Result<T, Me
 fn from_postcard<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, MessageError> {
     match postcard::take_from_bytes(bytes) {
         Ok((value, [])) => Ok(value),
-        Ok((_, rest)) => Err(MessageError(format!(
+        Ok((_, rest)) => Err(MessageError::new(format!(
             "{} bytes left over after the value: not written as this type",
             rest.len()
         ))),
-        Err(e) => Err(MessageError(e.to_string())),
+        Err(e) => Err(MessageError::new(e.to_string())),
     }
 }
 
@@ -318,13 +347,17 @@ pub(crate) fn carried_len(wire: &[u8]) -> usize {
 }
 
 /// Frees the block a message names, if any, without reading it: for a
-/// receiver that drops a message unread (a queue dropped with items in it).
-pub(crate) fn discard(wire: &[u8]) {
+/// receiver that drops a message unread (a queue dropped with items in it,
+/// the reply of a cancelled job). A streamed one is freed once its sender
+/// is done writing it (never under its copy); `false` if its sender died
+/// or gave it up first.
+pub(crate) fn discard(wire: &[u8]) -> bool {
     if let Some((&(SHARED | SHARED_BYTES | SHARED_POSTCARD), rest)) = wire.split_last() {
         if let Some(lent) = PayloadRef::from_bytes(rest) {
-            lent.release();
+            return lent.discard();
         }
     }
+    true
 }
 
 #[cfg(all(test, process_backend))]

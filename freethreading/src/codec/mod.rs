@@ -22,15 +22,18 @@ pub(crate) use bitcode::Error as CodecError;
 ///
 /// bitcode panics on what its format cannot hold (a sequence of unknown
 /// length: `collect_seq` over a filtered iterator, `#[serde(flatten)]`); that
-/// is the value's shape, not a bug here, so it is an error like any other.
+/// is the value's shape, not a bug here, so it is an error like any other,
+/// as is a panic in the value's own `Serialize`.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
     let encoded =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| bitcode::serialize(value)));
-    encoded.unwrap_or_else(|_| {
-        Err(serde::ser::Error::custom(
-            "this value cannot be encoded: a sequence or map of unknown length \
-             (`collect_seq` over an iterator without an exact size, `#[serde(flatten)]`)",
-        ))
+    encoded.unwrap_or_else(|panic| {
+        Err(serde::ser::Error::custom(format_args!(
+            "encoding it panicked: {} (the format cannot hold a sequence or map of \
+             unknown length: `collect_seq` over an iterator without an exact size, \
+             `#[serde(flatten)]`)",
+            crate::task::unwind::payload_message(&*panic)
+        )))
     })
 }
 

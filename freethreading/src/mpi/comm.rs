@@ -7,9 +7,10 @@
 //! A send is an immediate send tested until done; a receive is a matched
 //! probe (`MPI_Improbe`), which takes a message out of the queue for this
 //! caller alone, then its receive (`MPI_Mrecv`) of a message already there.
-//! Waiting is polling with a backoff ([`Backoff`]): a few dozen microseconds
-//! of yields, then sleeps growing to a millisecond, so that idle ranks on an
-//! oversubscribed host leave the cores to the ranks that work. Serialized
+//! Waiting is polling with a backoff ([`Backoff`], `wait.rs`): polls back to
+//! back for a moment where the host has a core per rank, then between
+//! yields, then sleeps growing to a millisecond, so that idle ranks leave
+//! the cores to the ranks that work. Serialized
 //! calls suit every MPI library and cost one uncontended lock per call; the
 //! crate never needs two calls to run at once, since none of them waits.
 //!
@@ -22,12 +23,14 @@ use std::ffi::c_int;
 use std::io;
 use std::sync::OnceLock;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use mpi::environment::{Threading, Universe};
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::{Communicator, CommunicatorCollectives, Destination, MatchedReceiveVec, Source};
 use parking_lot::Mutex;
+
+pub(crate) use super::wait::Backoff;
 
 /// A process's rank in the MPI job.
 pub(crate) type Rank = i32;
@@ -112,7 +115,8 @@ fn start() -> Result<World, String> {
             let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
             String::from_utf8_lossy(&name[..end]).into_owned()
         })
-        .collect();
+        .collect::<Vec<String>>();
+    super::wait::decide(hosts.iter().filter(|name| **name == host).count());
     Ok(World {
         rank: comm.rank(),
         size,
@@ -145,9 +149,15 @@ pub(crate) fn send(to: Rank, tag: Tag, bytes: &[u8]) -> io::Result<()> {
             if state.finalized {
                 return Err(finalized());
             }
-            SimpleCommunicator::world()
+            let request = SimpleCommunicator::world()
                 .process_at_rank(to)
-                .immediate_send_with_tag(scope, bytes, tag)
+                .immediate_send_with_tag(scope, bytes, tag);
+            // A small message is usually sent at once: tested under the
+            // same lock, it costs no second turn.
+            match request.test() {
+                Ok(_) => return Ok(()),
+                Err(pending) => pending,
+            }
         };
         let mut backoff = Backoff::new();
         loop {
@@ -259,39 +269,5 @@ pub(crate) fn at_exit(on_exit: extern "C" fn()) -> io::Result<()> {
         Err(io::Error::other("atexit refused the MPI finalizer"))
     } else {
         Ok(())
-    }
-}
-
-/// How a waiter polls: between yields until [`SPIN`], then sleeping from
-/// 20 µs, doubling up to 1 ms, so that an idle rank leaves its core to the
-/// others. (Polling without yields first made round trips slower and
-/// noisier on this 2-core machine, where ranks share cores.)
-pub(crate) struct Backoff {
-    started: Instant,
-    sleep: Duration,
-}
-
-/// How long a waiter polls before it sleeps: on a virtual machine whose
-/// ranks share cores, a shorter spin missed most replies to quick tasks
-/// (`benches/mpi.sh`: an `apply` took 560 µs with 50 µs, 13 µs with 1 ms).
-const SPIN: Duration = Duration::from_millis(1);
-const FIRST_SLEEP: Duration = Duration::from_micros(20);
-const LONGEST_SLEEP: Duration = Duration::from_millis(1);
-
-impl Backoff {
-    pub(crate) fn new() -> Self {
-        Backoff {
-            started: Instant::now(),
-            sleep: FIRST_SLEEP,
-        }
-    }
-
-    pub(crate) fn pause(&mut self) {
-        if self.started.elapsed() < SPIN {
-            thread::yield_now();
-        } else {
-            thread::sleep(self.sleep);
-            self.sleep = (self.sleep * 2).min(LONGEST_SLEEP);
-        }
     }
 }

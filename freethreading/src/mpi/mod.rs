@@ -4,6 +4,7 @@
 //! by name as a worker process finds them (the model is `mpi4py.futures`).
 //!
 //! - `comm`: every direct MPI call, and the threading level (serialized).
+//! - `wait`: how a wait polls, yields and sleeps between those calls.
 //! - `wire`: the orders rank 0 sends and the answers of the worker ranks.
 //! - `worker`: a worker rank's loop.
 //! - `ranks`: rank 0's table of worker ranks and the links open on them.
@@ -18,6 +19,7 @@ pub(crate) mod comm;
 mod link;
 mod ranks;
 pub(crate) mod served;
+mod wait;
 mod wire;
 mod worker;
 

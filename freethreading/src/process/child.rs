@@ -26,7 +26,7 @@ use super::wire::{
     FrameReader, FrameWriter, Hello, JobHeader, PROTOCOL, ReplyHeader, SPIN, WORKER_ENV_VAR,
     Welcome, split, write_message,
 };
-use crate::codec::message::{self, Route};
+use crate::codec::message::{self, Message, Route};
 use crate::sys::process::{self as sys, Channel};
 use crate::task::{TaskError, registry};
 
@@ -85,6 +85,8 @@ fn serve(parent: u32) -> ! {
         // The parent is gone already: nobody is waiting for this worker.
         exit(0);
     }
+    // Task after task allocates and frees the same buffers: keep them.
+    crate::sys::memory::keep_freed_memory_for_reuse();
     let channel = sys::take_inherited_channel()
         .unwrap_or_else(|e| fail(&format!("no channel to the parent on standard input: {e}")));
     let (arena, stdout) = match sys::receive_descriptors(&channel) {
@@ -163,23 +165,23 @@ fn serve_jobs(
             };
             let (header, args) =
                 split::<JobHeader<'_>>(frame).unwrap_or_else(|garbled| fail(&garbled.0));
-            let outcome = run(header.task, args, header.chunk).map(bytes::Bytes::from);
-            let pushed = match &outcome {
-                Ok(bytes) => writer.push_shared(
-                    &ReplyHeader {
+            // The result's block, if it has one, is lent until the reply
+            // is sent: a result over the limit drops it unread.
+            let mut lent = None;
+            let pushed = match run(header.task, args, header.chunk) {
+                Ok(Message { wire, lent: block }) => {
+                    let reply = ReplyHeader {
                         id: header.id,
                         ok: true,
-                    },
-                    bytes,
-                ),
-                Err(error) => encode_error(&mut writer, header.id, error),
+                    };
+                    let pushed = writer.push_shared(&reply, &bytes::Bytes::from(wire));
+                    lent = Some(block);
+                    pushed
+                }
+                Err(error) => encode_error(&mut writer, header.id, &error),
             };
             if let Err(too_big) = pushed {
-                if let Ok(bytes) = &outcome {
-                    // Over the limit: the result's block, if it has one,
-                    // will never be read.
-                    message::discard(bytes);
-                }
+                drop(lent.take());
                 let error = TaskError::result(header.task, too_big.0);
                 encode_error(&mut writer, header.id, &error)
                     .unwrap_or_else(|garbled| fail(&garbled.0));
@@ -189,7 +191,15 @@ fn serve_jobs(
             // every job before it is done. What the task printed comes out
             // before its result does.
             let _ = std::io::stdout().flush();
-            if writer.send_to(channel).is_err() || one_shot {
+            if writer.send_to(channel).is_err() {
+                exit(0);
+            }
+            // A streamed result is written now, the parent copying it out
+            // behind; then its block is the parent's to free.
+            if let Some(lent) = lent {
+                lent.hand_over();
+            }
+            if one_shot {
                 exit(0);
             }
         }
@@ -218,13 +228,14 @@ fn encode_error(
 /// Finds `task` by name and runs it on the serialized `args`. A panic that
 /// escapes the task's own catch (a result whose `Drop` panics, once it is
 /// encoded) is the job's error, not the end of the worker.
-fn run(task: &str, args: &[u8], chunk: bool) -> Result<Vec<u8>, TaskError> {
+fn run(task: &str, args: &[u8], chunk: bool) -> Result<Message, TaskError> {
     let entry = registry::lookup(task)?;
-    crate::task::unwind::catch(|| {
+    let output = crate::task::unwind::catch(|| {
         if chunk {
             entry.task().call_chunk_serialized(args)
         } else {
             entry.task().call_serialized(args)
         }
-    })?
+    })??;
+    Ok(output.0)
 }

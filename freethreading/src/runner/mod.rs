@@ -18,6 +18,7 @@
 pub(crate) mod completion;
 mod error;
 mod initializer;
+mod job_queue;
 #[cfg(feature = "mpi")]
 mod mpi;
 mod options;

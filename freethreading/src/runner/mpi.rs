@@ -1,7 +1,7 @@
 //! MPI workers for a pool or executor: one link per worker, each on a
 //! worker rank of its own (`mpi/link.rs`), served by a driver thread of
-//! rank 0, all fed from one multi-consumer channel of jobs (crossbeam's
-//! unbounded list channel) — the process crew's shape without its children.
+//! rank 0, all fed from one queue of jobs (`runner/job_queue.rs`, shared
+//! with the process crew) — the process crew's shape without its children.
 //!
 //! A job is the process backend's (`runner/process/job.rs`): the task's
 //! name, its arguments serialized by the caller's thread, and a reply that
@@ -23,9 +23,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::{self, JoinHandle};
 
-use crossbeam_channel::{Receiver, Sender};
-use parking_lot::{Mutex, RwLock};
+use crossbeam_channel::Receiver;
+use parking_lot::Mutex;
 
+use super::job_queue::JobQueue;
 use super::process::job::Job;
 use super::reply::{ChunkReply, OneReply};
 use super::stats::Counters;
@@ -33,13 +34,11 @@ use super::{Failure, Initializer, Refused};
 use crate::codec;
 use crate::codec::message::Route;
 use crate::mpi::{NotReady, RankLink};
+use crate::process::reply::Torn;
 use crate::task::{Task, TaskError};
 
 pub(crate) struct Crew {
-    /// `None` once closed: senders never outlive it, so closing disconnects.
-    sender: RwLock<Option<Sender<Job>>>,
-    /// Kept to discard queued jobs on terminate or cancel.
-    receiver: Receiver<Job>,
+    jobs: JobQueue,
     shared: Arc<Shared>,
     slots: Vec<Arc<Slot>>,
     drivers: Mutex<Vec<JoinHandle<()>>>,
@@ -85,7 +84,14 @@ impl Shared {
             // Decoding runs the user's `Deserialize`: a panic there must not
             // take the driver down; the reply reports it.
             Ok(frame) => {
-                let _ = catch_unwind(AssertUnwindSafe(|| job.finish(&frame)));
+                let _ = catch_unwind(AssertUnwindSafe(|| {
+                    // A rank's results are inline, never torn.
+                    if let Err(torn) = job.finish(&frame) {
+                        let job = *torn;
+                        let error = Torn::error(job.task);
+                        job.fail(Failure::Task(error));
+                    }
+                }));
             }
             Err(error) => {
                 let failure = Failure::Spawn(Arc::new(io::Error::new(
@@ -136,7 +142,6 @@ impl Crew {
         // pool's task.
         let links = RankLink::open_many(&names, true, initializer)
             .map_err(|error| Failure::Spawn(Arc::new(error)))?;
-        let (sender, receiver) = crossbeam_channel::unbounded();
         let slots: Vec<Arc<Slot>> = links
             .into_iter()
             .map(|link| {
@@ -146,8 +151,7 @@ impl Crew {
             })
             .collect();
         let crew = Crew {
-            sender: RwLock::new(Some(sender)),
-            receiver,
+            jobs: JobQueue::new(),
             shared,
             slots,
             drivers: Mutex::new(Vec::new()),
@@ -155,7 +159,7 @@ impl Crew {
         for (i, slot) in crew.slots.iter().enumerate() {
             let (slot, receiver, shared) = (
                 Arc::clone(slot),
-                crew.receiver.clone(),
+                crew.jobs.receiver(),
                 Arc::clone(&crew.shared),
             );
             let spawned = thread::Builder::new()
@@ -190,10 +194,7 @@ impl Crew {
             job.fail(why.clone());
             return Ok(());
         }
-        match &*self.sender.read() {
-            Some(sender) => sender.send(job).map_err(|_| Refused),
-            None => Err(Refused),
-        }
+        self.jobs.submit(job)
     }
 
     #[allow(
@@ -227,7 +228,7 @@ impl Crew {
         let Some(job) = job_of(task, &args, reply) else {
             return Ok(());
         };
-        if self.sender.read().is_none() {
+        if self.jobs.is_closed() {
             return Err(Refused);
         }
         for slot in &self.slots {
@@ -268,13 +269,11 @@ impl Crew {
     }
 
     pub(crate) fn close(&self) {
-        self.sender.write().take();
+        self.jobs.close();
     }
 
     pub(crate) fn discard_pending(&self, why: &Failure) {
-        while let Ok(job) = self.receiver.try_recv() {
-            job.fail(why.clone());
-        }
+        self.jobs.discard(why);
     }
 
     /// Closes and fails the queued jobs; a running task cannot be stopped

@@ -24,7 +24,7 @@
 //! the two), so no two processes ever touch the same bytes at once.
 //!
 //! A *streamed* payload ([`stream`], from [`STREAM_FROM`] bytes: a task's
-//! big byte-buffer arguments) is the exception to "written before sent":
+//! big byte-buffer arguments or result) is the exception to "written before sent":
 //! its reference goes out first (marked streamed), then the sender copies
 //! the bytes in a slice at a time, publishing after each slice how many
 //! are written in a counter at the block's start (a release store), and
@@ -43,7 +43,10 @@
 //! never publishes the rest: its receiver, looking between naps, sees the
 //! block's owner dead (or the block freed by the death's reclaim) and fails
 //! the read, dropping what it had copied, so a torn value is never
-//! delivered. Only the sender that allocates the block writes its counter.
+//! delivered. A receiver that drops such a payload unread
+//! ([`PayloadRef::discard`]) frees it only once it is written whole (or its
+//! sender is gone), never under the sender's copy. Only the sender that
+//! allocates the block writes its counter.
 //! A queue item is never streamed: its getter may come much later, and
 //! its producer must be done with it once `put` returns.
 
@@ -58,7 +61,7 @@ mod streamed;
 use streamed::{PROGRESS_ROOM, PROGRESS_ROOM_BYTES, STREAMED, sender_died};
 #[cfg(all(test, process_backend))]
 use streamed::{SLICE, stream_owned_by};
-pub(crate) use streamed::{STREAM_FROM, Stream, stream};
+pub(crate) use streamed::{STREAM_FROM, Stream, is_unwritten, stream};
 
 /// Where a payload lies in the arena, as sent over a channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

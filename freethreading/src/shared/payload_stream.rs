@@ -29,11 +29,39 @@ pub(super) const PROGRESS_ROOM_BYTES: usize = 64;
 /// The progress of a stream whose sender gave it up unwritten.
 const ABANDONED: u64 = u64::MAX;
 
+/// The error of a streamed payload its sender left unwritten, told apart
+/// from the others by [`is_unwritten`].
+#[derive(Debug)]
+struct Unwritten(&'static str);
+
+impl std::fmt::Display for Unwritten {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for Unwritten {}
+
 pub(super) fn sender_died() -> io::Error {
     io::Error::new(
         io::ErrorKind::BrokenPipe,
-        "the sender of a payload died before writing it all",
+        Unwritten("the sender of a payload died before writing it all"),
     )
+}
+
+fn sender_gave_up() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::BrokenPipe,
+        Unwritten("the sender of a payload gave it up before writing it all"),
+    )
+}
+
+/// Whether `error` says a streamed payload's sender died or gave it up
+/// before writing all of it (and not that the reference was bad).
+pub(crate) fn is_unwritten(error: &io::Error) -> bool {
+    error
+        .get_ref()
+        .is_some_and(<dyn std::error::Error + Send + Sync>::is::<Unwritten>)
 }
 
 /// Allocates a block for a payload of `len` bytes to be written *after*
@@ -175,6 +203,21 @@ impl PayloadRef {
         Ok(())
     }
 
+    /// Frees the block without reading it (a receiver that drops the
+    /// message), once its sender is done writing it, so that it is never
+    /// freed under a streaming sender's copy; `false` if that sender died
+    /// or gave the stream up first.
+    pub(crate) fn discard(&self) -> bool {
+        let Ok(arena) = global() else { return true };
+        if arena.id() != self.arena {
+            return true;
+        }
+        let len = usize::try_from(self.len).unwrap_or(usize::MAX);
+        let written = self.wait_past(arena, len.saturating_sub(1));
+        arena.free_tagged(self.offset, self.tag);
+        !written.as_ref().is_err_and(is_unwritten)
+    }
+
     /// How many bytes the sender has published, once more than `seen`
     /// (at most `len`): at once unless the payload is streamed. Polls, then
     /// sleeps, looking between naps whether the sender still runs.
@@ -191,10 +234,7 @@ impl PayloadRef {
             // count are written.
             let done = progress.load(Ordering::Acquire);
             if done == ABANDONED {
-                return Err(io::Error::new(
-                    io::ErrorKind::BrokenPipe,
-                    "the sender of a payload gave it up before writing it all",
-                ));
+                return Err(sender_gave_up());
             }
             let done = usize::try_from(done).unwrap_or(usize::MAX).min(len);
             if done > seen {
@@ -203,7 +243,19 @@ impl PayloadRef {
             if !spin.next() {
                 match arena.owner(self.offset, self.tag) {
                     Some(owner) if members::is_alive(owner) => {}
-                    _ => return Err(sender_died()),
+                    // Its sender is dead, but may have published the rest
+                    // since the count was read, then exited (a one-shot
+                    // worker exits once its result is written): a count
+                    // still short of `seen` is what makes the payload torn.
+                    Some(_) => match progress.load(Ordering::Acquire) {
+                        ABANDONED => return Err(sender_gave_up()),
+                        last if usize::try_from(last).is_ok_and(|last| last > seen) => {
+                            return Ok(usize::try_from(last).unwrap_or(len).min(len));
+                        }
+                        _ => return Err(sender_died()),
+                    },
+                    // Freed (its sender's death reclaimed it): gone.
+                    None => return Err(sender_died()),
                 }
                 std::thread::sleep(Duration::from_micros(20 << naps.min(6)));
                 naps += 1;

@@ -48,6 +48,9 @@ pub(crate) mod memfd {
 pub(crate) mod memory {
     /// A hint the platform has no use for here.
     pub(crate) fn prefer_huge_pages(_buffer: &mut Vec<u8>) {}
+
+    /// No worker processes here: nothing to tune.
+    pub(crate) fn keep_freed_memory_for_reuse() {}
 }
 
 pub(crate) mod pid {

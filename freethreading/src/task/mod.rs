@@ -129,19 +129,28 @@ pub trait Task: Copy + Send + Sync + 'static {
 #[doc(hidden)]
 pub trait ErasedTask: Sync {
     /// Decodes the arguments, runs the task catching a panic, encodes the result.
-    fn call_serialized(&self, args: &[u8]) -> Result<Vec<u8>, TaskError>;
+    fn call_serialized(&self, args: &[u8]) -> Result<EncodedOutput, TaskError>;
 
     /// Decodes a vector of argument tuples, runs the task on each in order
     /// (a panic fails the whole chunk, as on threads), encodes the results.
-    fn call_chunk_serialized(&self, chunk: &[u8]) -> Result<Vec<u8>, TaskError>;
+    fn call_chunk_serialized(&self, chunk: &[u8]) -> Result<EncodedOutput, TaskError>;
 }
 
+// Not public API. What a task's result became in a worker process: a
+// message to send as the reply, whose block, if the result is a big byte
+// buffer, is [streamed](message::encode_owned): written once the reply has
+// gone out ([`Lent::fill`](message::Lent::fill)), while the parent copies
+// it out behind.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct EncodedOutput(pub(crate) message::Message);
+
 impl<T: Task> ErasedTask for T {
-    fn call_serialized(&self, args: &[u8]) -> Result<Vec<u8>, TaskError> {
+    fn call_serialized(&self, args: &[u8]) -> Result<EncodedOutput, TaskError> {
         serialized_call(self.name(), args, |args| self.call(args))
     }
 
-    fn call_chunk_serialized(&self, chunk: &[u8]) -> Result<Vec<u8>, TaskError> {
+    fn call_chunk_serialized(&self, chunk: &[u8]) -> Result<EncodedOutput, TaskError> {
         serialized_call(self.name(), chunk, |chunk: Vec<T::Args>| {
             chunk
                 .into_iter()
@@ -152,15 +161,16 @@ impl<T: Task> ErasedTask for T {
 }
 
 /// Decodes `bytes` as `run`'s input, runs it catching a panic, encodes its
-/// output; errors name `task`.
+/// output, taking it (so that a big byte buffer is streamed back); errors
+/// name `task`.
 fn serialized_call<A, O>(
     task: &str,
     bytes: &[u8],
     run: impl FnOnce(A) -> O,
-) -> Result<Vec<u8>, TaskError>
+) -> Result<EncodedOutput, TaskError>
 where
     A: DeserializeOwned + 'static,
-    O: Serialize + 'static,
+    O: Serialize + Send + 'static,
 {
     let input: A = message::decode(bytes).map_err(|e| TaskError::arguments(task, e))?;
     let output = unwind::catch(|| run(input))?;
@@ -170,9 +180,9 @@ where
     } else {
         Route::MayShare
     };
-    let encoded = message::encode(&output, route).map_err(|e| TaskError::result(task, e))?;
-    // The parent frees the block once it has read the reply; if this
-    // process dies first, the parent reclaims it with the death.
-    encoded.lent.hand_over();
-    Ok(encoded.wire)
+    // The sender hands the block over once the reply is sent (and the
+    // block filled, if streamed); the parent frees it once it has read the
+    // reply, or reclaims it with this process's death.
+    let encoded = message::encode_owned(output, route).map_err(|e| TaskError::result(task, e))?;
+    Ok(EncodedOutput(encoded))
 }

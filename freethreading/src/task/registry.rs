@@ -213,7 +213,7 @@ mod tests {
         let entry = lookup("registry::tests::add").unwrap();
         let args = message::encode(&(40_u32, 2_u32), Route::InlineOnly).unwrap();
         let output = entry.task().call_serialized(&args.wire).unwrap();
-        assert_eq!(message::decode::<u32>(&output).unwrap(), 42);
+        assert_eq!(message::decode::<u32>(&output.0.wire).unwrap(), 42);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::outcome::Outcome;
 use crate::codec;
 use crate::codec::message::Route;
 use crate::mpi::{NotReady, RankLink};
-use crate::process::reply::decode_reply;
+use crate::process::reply::{Torn, decode_reply};
 use crate::task::{TaskError, TaskValue};
 
 /// A worker run on a worker rank.
@@ -76,7 +76,10 @@ impl<R: TaskValue> Worker<R> {
             .spawn(move || {
                 let result = match link.ready() {
                     Ok(()) => match link.reply() {
-                        Ok(frame) => decode_reply(&frame, task).map_err(WorkerError::Task),
+                        // A rank's results are inline, never torn.
+                        Ok(frame) => decode_reply(&frame, task)
+                            .unwrap_or_else(|Torn| Err(Torn::error(task)))
+                            .map_err(WorkerError::Task),
                         Err(error) => Err(WorkerError::Spawn(error)),
                     },
                     Err(why) => {

@@ -197,14 +197,18 @@ fn read_reply<R: TaskValue>(
     reader: &mut FrameReader,
     task: &str,
 ) -> Result<R, WorkerError> {
-    let Ok(Some(frame)) = process.read_frame(reader) else {
-        let status = process.reap();
-        // Barriers it took part in must not wait for it any more.
-        process.report_death();
-        return Err(WorkerError::Task(TaskError::worker_died(
-            process.pid(),
-            status.as_ref(),
-        )));
-    };
-    decode_reply(frame, task).map_err(WorkerError::Task)
+    if let Ok(Some(frame)) = process.read_frame(reader) {
+        // Torn: the child died while it streamed its result, reported as
+        // a death before the reply.
+        if let Ok(outcome) = decode_reply(frame, task) {
+            return outcome.map_err(WorkerError::Task);
+        }
+    }
+    let status = process.reap();
+    // Barriers it took part in must not wait for it any more.
+    process.report_death();
+    Err(WorkerError::Task(TaskError::worker_died(
+        process.pid(),
+        status.as_ref(),
+    )))
 }

@@ -1,12 +1,16 @@
-//! A job for a process worker: the task's name with its arguments already
-//! serialized, and the [`Reply`] that decodes the answer and delivers it.
+//! A job for a process worker: the task's name with its arguments serialized
+//! (a `map` chunk's by the driver that sends it, [`Job::ready`]), and the
+//! [`Reply`] that decodes the answer and delivers it.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
 
 use super::super::Failure;
 use super::super::reply::{ChunkReply, OneReply};
-use crate::codec::message::{Lent, Message};
+use crate::codec;
+use crate::codec::message::{Lent, Message, Route};
 use crate::process::reply::decode_reply;
+use crate::task::unwind::payload_message;
 use crate::task::{TaskError, TaskValue};
 
 /// A job with its arguments serialized, and where its answer goes.
@@ -21,6 +25,8 @@ pub(in crate::runner) struct Job {
     /// [filled](Self::fill) once the job is sent.
     pub(in crate::runner) lent: Lent,
     pub(in crate::runner) reply: Box<dyn Reply>,
+    /// How to serialize the arguments, until [`ready`](Self::ready) has.
+    encode: Option<Box<dyn FnOnce() -> Result<Message, TaskError> + Send>>,
     /// Whether it was started once already: sent to a child that died
     /// before it could begin it, and now waiting for the replacement.
     pub(in crate::runner) started: bool,
@@ -61,6 +67,7 @@ impl Job {
             args: args.wire.into(),
             lent: args.lent,
             reply: Box::new(One { reply, killable }),
+            encode: None,
             started: false,
             deadline: None,
         }
@@ -78,8 +85,66 @@ impl Job {
             args: args.wire.into(),
             lent: args.lent,
             reply: Box::new(Chunk { reply, len }),
+            encode: None,
             started: false,
             deadline: None,
+        }
+    }
+
+    /// The job of a `map` chunk, whose items are serialized by the driver
+    /// that takes it ([`ready`](Self::ready)) rather than by the caller: the
+    /// caller only cuts the input into chunks, and the drivers, one per
+    /// worker, serialize them side by side. Over tiny items, the caller's
+    /// thread is what bounds a big pool.
+    pub(in crate::runner) fn chunk_encoded_later<A, R>(
+        task: &'static str,
+        items: Vec<A>,
+        reply: ChunkReply<R>,
+        len: usize,
+    ) -> Self
+    where
+        A: serde::Serialize + Send + 'static,
+        R: TaskValue,
+    {
+        Job {
+            encode: Some(Box::new(move || {
+                codec::encode_arguments(task, &items, Route::MayShare)
+            })),
+            ..Self::chunk(
+                task,
+                Message {
+                    wire: Vec::new(),
+                    lent: Lent::default(),
+                },
+                reply,
+                len,
+            )
+        }
+    }
+
+    /// Serializes the arguments if that was left to the driver: `None` when
+    /// they cannot be, which has failed the job. A `Serialize` that panics
+    /// is that job's error, and the driver that ran it goes on.
+    pub(in crate::runner) fn ready(mut self) -> Option<Self> {
+        let Some(encode) = self.encode.take() else {
+            return Some(self);
+        };
+        let encoded = catch_unwind(AssertUnwindSafe(encode)).unwrap_or_else(|panic| {
+            Err(TaskError::arguments(
+                self.task,
+                format!("serializing them panicked: {}", payload_message(&*panic)),
+            ))
+        });
+        match encoded {
+            Ok(message) => {
+                self.args = message.wire.into();
+                self.lent = message.lent;
+                Some(self)
+            }
+            Err(error) => {
+                self.fail(Failure::Task(error));
+                None
+            }
         }
     }
 
@@ -120,8 +185,18 @@ impl Job {
         self.reply.killable()
     }
 
-    pub(in crate::runner) fn finish(self, frame: &[u8]) {
-        self.reply.finish(frame, self.task);
+    /// Delivers the answer in a reply frame; gives the job back if the
+    /// worker died while it streamed the result, for its link to fail it
+    /// as the worker's death.
+    pub(in crate::runner) fn finish(mut self, frame: &[u8]) -> Result<(), Box<Job>> {
+        // The reply moves out for `finish`, and back in if it gives itself back.
+        match self.reply.finish(frame, self.task) {
+            Ok(()) => Ok(()),
+            Err(reply) => {
+                self.reply = reply;
+                Err(Box::new(self))
+            }
+        }
     }
 
     pub(in crate::runner) fn fail(self, why: Failure) {
@@ -137,8 +212,9 @@ impl Job {
 pub(in crate::runner) trait Reply: Send {
     /// Marks the job started; `false` when it was cancelled or is no longer wanted.
     fn start(&mut self) -> bool;
-    /// Delivers the answer in a reply frame.
-    fn finish(self: Box<Self>, frame: &[u8], task: &str);
+    /// Delivers the answer in a reply frame; gives itself back, delivering
+    /// nothing, if the worker died while it streamed the result.
+    fn finish(self: Box<Self>, frame: &[u8], task: &str) -> Result<(), Box<dyn Reply>>;
     /// Delivers a failure instead.
     fn fail(self: Box<Self>, why: Failure);
     /// Drops a job that [`start`](Reply::start) refused, without an outcome.
@@ -176,9 +252,12 @@ impl<R: TaskValue> Reply for One<R> {
         self.reply.kill_requested()
     }
 
-    fn finish(self: Box<Self>, frame: &[u8], task: &str) {
-        self.reply
-            .deliver(decode_reply::<R>(frame, task).map_err(Failure::Task));
+    fn finish(self: Box<Self>, frame: &[u8], task: &str) -> Result<(), Box<dyn Reply>> {
+        let Ok(outcome) = decode_reply::<R>(frame, task) else {
+            return Err(self);
+        };
+        self.reply.deliver(outcome.map_err(Failure::Task));
+        Ok(())
     }
 
     fn fail(self: Box<Self>, why: Failure) {
@@ -199,8 +278,11 @@ impl<R: TaskValue> Reply for Chunk<R> {
         self.reply.wanted()
     }
 
-    fn finish(self: Box<Self>, frame: &[u8], task: &str) {
-        let outcome = decode_reply::<Vec<R>>(frame, task).and_then(|results| {
+    fn finish(self: Box<Self>, frame: &[u8], task: &str) -> Result<(), Box<dyn Reply>> {
+        let Ok(outcome) = decode_reply::<Vec<R>>(frame, task) else {
+            return Err(self);
+        };
+        let outcome = outcome.and_then(|results| {
             if results.len() == self.len {
                 Ok(results)
             } else {
@@ -212,6 +294,7 @@ impl<R: TaskValue> Reply for Chunk<R> {
             }
         });
         self.reply.deliver(outcome.map_err(Failure::Task));
+        Ok(())
     }
 
     fn fail(self: Box<Self>, why: Failure) {

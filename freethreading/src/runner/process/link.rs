@@ -223,8 +223,11 @@ impl Link {
         if sent.is_err() {
             // The child is gone. It may have answered jobs before it went,
             // and those answers are delivered; the job it was running is
-            // the first one left, if that arrived whole.
-            let _ = self.deliver_replies(true);
+            // the first one left, if that arrived whole; unless it died
+            // writing the result of a cancelled job, before any other.
+            if let Went::Unread = self.deliver_replies(true) {
+                return Went::Unread;
+            }
             return match self.in_flight.front() {
                 Some(front) if front.batch_end.is_none() => Went::Lost,
                 _ => Went::Unread,
@@ -270,19 +273,44 @@ impl Link {
                     1
                 };
                 self.last_reply = now;
+                let InFlight {
+                    id,
+                    job,
+                    sent,
+                    bytes,
+                    ..
+                } = done;
                 // Decoding runs the user's `Deserialize` and may drop the
                 // user's values: a panic there must not take the driver, and
                 // with it the jobs in flight, down. The reply reports it.
                 // A cancel that came too late to kill the child still wins:
                 // whoever cancelled was told the task would not complete.
-                let _ = catch_unwind(AssertUnwindSafe(|| {
-                    if done.job.kill_requested() {
-                        discard_reply(frame);
-                        done.job.fail(Failure::Cancelled);
+                let torn = catch_unwind(AssertUnwindSafe(|| {
+                    if job.kill_requested() {
+                        let written = discard_reply(frame);
+                        job.fail(Failure::Cancelled);
+                        written.err().map(|_| None)
                     } else {
-                        done.job.finish(frame);
+                        job.finish(frame).err().map(Some)
                     }
                 }));
+                // The child died while it streamed a result: the job is
+                // lost with it (the jobs behind it never started), and
+                // fails as a death once the child is reaped.
+                if let Ok(Some(lost)) = torn {
+                    let Some(job) = lost else {
+                        return Went::Unread;
+                    };
+                    self.unanswered_bytes += bytes;
+                    self.in_flight.push_front(InFlight {
+                        id,
+                        job: *job,
+                        sent,
+                        bytes,
+                        batch_end: None,
+                    });
+                    return Went::Lost;
+                }
                 answered = true;
             }
             if !to_the_end && (answered || self.in_flight.is_empty()) {

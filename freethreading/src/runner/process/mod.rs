@@ -1,12 +1,13 @@
 //! Process workers for a pool or executor: one long-lived child process per
 //! worker, reached through a [`Link`] in a slot of its own, each slot served
-//! by a driver of the parent (on a pooled thread, `process/monitors.rs`), all fed from one multi-consumer channel
-//! of jobs (crossbeam's unbounded list channel).
+//! by a driver of the parent (on a pooled thread, `process/monitors.rs`), all fed from one queue
+//! of jobs (`runner/job_queue.rs`, shared with the MPI crew).
 //!
-//! A job is a task's name with its arguments already serialized (by the
-//! caller's thread, so an argument that cannot be serialized fails its own
-//! call at once) and a reply that decodes the answer and delivers it
-//! (`job.rs`). A driver waits for a job without holding its slot, then holds
+//! A job is a task's name with its arguments serialized (by the caller's
+//! thread for one call, so an argument that cannot be serialized fails its
+//! own call at once; by the driver that takes it for a `map` chunk, so that
+//! the drivers encode chunks side by side) and a reply that decodes the
+//! answer and delivers it (`job.rs`). A driver waits for a job without holding its slot, then holds
 //! the slot while it writes jobs and reads replies (`link.rs`), until no job
 //! is left. A synchronous call (`WorkerPool::apply`) that finds a slot idle
 //! takes it instead and does the round trip itself, which saves the two
@@ -31,8 +32,9 @@ use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Condvar, Mutex};
 
+use super::job_queue::JobQueue;
 use super::reply::{ChunkReply, OneReply};
 use super::stats::Counters;
 use super::{Failure, Initializer, Refused};
@@ -59,10 +61,7 @@ const IDLE_CHECK: Duration = Duration::from_millis(100);
 use link::{Link, Went};
 
 pub(crate) struct Crew {
-    /// `None` once closed: senders never outlive it, so closing disconnects.
-    sender: RwLock<Option<Sender<Job>>>,
-    /// Kept to discard queued jobs on terminate or cancel.
-    receiver: Receiver<Job>,
+    jobs: JobQueue,
     shared: Arc<Shared>,
     slots: Vec<Arc<Slot>>,
     drivers: Mutex<Vec<DriverRun>>,
@@ -275,11 +274,12 @@ impl Shared {
                     more.filter(|_| !at_quota)
                         .and_then(|jobs| jobs.try_recv().ok())
                 });
-                let Some(mut job) = next else { break };
+                let Some(job) = next else { break };
                 if let Some(why) = self.refusal() {
                     job.fail(why);
                     continue;
                 }
+                let Some(mut job) = job.ready() else { continue };
                 if !link.fits(&job) {
                     waiting.push_front(job);
                     break;
@@ -364,10 +364,8 @@ impl Crew {
             )),
             None => None,
         };
-        let (sender, receiver) = crossbeam_channel::unbounded();
         let mut crew = Crew {
-            sender: RwLock::new(Some(sender)),
-            receiver,
+            jobs: JobQueue::new(),
             shared: Arc::new(Shared {
                 terminated: AtomicBool::new(false),
                 broken: OnceLock::new(),
@@ -401,7 +399,7 @@ impl Crew {
         });
         let driver = Driver {
             slot: Arc::clone(&slot),
-            receiver: self.receiver.clone(),
+            receiver: self.jobs.receiver(),
             shared: Arc::clone(&self.shared),
         };
         let (started_tx, started) = mpsc::sync_channel(1);
@@ -443,10 +441,7 @@ impl Crew {
     }
 
     fn submit(&self, job: Job) -> Result<(), Refused> {
-        match &*self.sender.read() {
-            Some(sender) => sender.send(job).map_err(|_| Refused),
-            None => Err(Refused),
-        }
+        self.jobs.submit(job)
     }
 
     pub(crate) fn run_one<T: Task>(
@@ -476,7 +471,7 @@ impl Crew {
         let Some(mut job) = job_of(task, args, reply) else {
             return Ok(());
         };
-        if self.sender.read().is_none() {
+        if self.jobs.is_closed() {
             return Err(Refused);
         }
         for slot in &self.slots {
@@ -520,25 +515,16 @@ impl Crew {
         T: Task,
         C: IntoIterator<Item = T::Args> + Send + 'static,
     {
-        let name = task.name();
         let items: Vec<T::Args> = chunk.into_iter().collect();
-        match codec::encode_arguments(name, &items, Route::MayShare) {
-            Ok(args) => self.submit(Job::chunk(name, args, reply, len)),
-            Err(error) => {
-                reply.deliver(Err(Failure::Task(error)));
-                Ok(())
-            }
-        }
+        self.submit(Job::chunk_encoded_later(task.name(), items, reply, len))
     }
 
     pub(crate) fn close(&self) {
-        self.sender.write().take();
+        self.jobs.close();
     }
 
     pub(crate) fn discard_pending(&self, why: &Failure) {
-        while let Ok(job) = self.receiver.try_recv() {
-            job.fail(why.clone());
-        }
+        self.jobs.discard(why);
     }
 
     pub(crate) fn terminate(&self) {

@@ -3,3 +3,6 @@
 
 /// A hint macOS has no use for.
 pub(crate) fn prefer_huge_pages(_buffer: &mut Vec<u8>) {}
+
+/// macOS's allocator keeps freed memory for reuse by itself.
+pub(crate) fn keep_freed_memory_for_reuse() {}

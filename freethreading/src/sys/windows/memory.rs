@@ -4,3 +4,6 @@
 
 /// Changes nothing: see the module's note.
 pub(crate) fn prefer_huge_pages(_buffer: &mut Vec<u8>) {}
+
+/// The Windows heap keeps freed memory for reuse by itself.
+pub(crate) fn keep_freed_memory_for_reuse() {}
