@@ -44,6 +44,16 @@ pub(super) fn call(object: u64, op: Op) -> io::Result<Answer> {
     }
 }
 
+/// Tells rank 0 `op` about object `object`, expecting no answer.
+pub(super) fn tell(object: u64, op: Op) -> io::Result<()> {
+    send(&Request {
+        number: NEXT.fetch_add(1, Ordering::Relaxed),
+        object,
+        thread: crate::current::thread_ident(),
+        op,
+    })
+}
+
 fn send(request: &Request) -> io::Result<()> {
     let bytes = postcard::to_stdvec(request).map_err(io::Error::other)?;
     comm::send(0, SERVE, &bytes)

@@ -28,7 +28,7 @@ mod service;
 
 use std::collections::HashMap;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
@@ -63,6 +63,13 @@ fn enter(object: &Arc<Object>) -> u64 {
     id
 }
 
+/// Takes object `id` out of rank 0's table.
+fn forget(id: u64) {
+    let forgotten = TABLE.lock().as_mut().and_then(|table| table.remove(&id));
+    // Dropped outside the table's lock: a queue may hold much.
+    drop(forgotten);
+}
+
 /// Rank 0's object with `id`.
 pub(crate) fn resolve(id: u64) -> Option<Arc<Object>> {
     TABLE.lock().as_ref()?.get(&id).cloned()
@@ -78,6 +85,22 @@ pub(crate) struct Remote {
     /// What kind of primitive it is ([`Kind::code`]), checked when a handle
     /// is decoded as a primitive type.
     code: u8,
+    /// Made on this worker rank and never sent anywhere: rank 0 may forget
+    /// it when it is dropped here, as a process-flavor primitive never
+    /// serialized is freed with its last handle. (Once sent, copies cannot
+    /// be counted: it lives for the program's life.)
+    private: AtomicBool,
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        if self.private.load(Ordering::Acquire) {
+            if let Some(&id) = self.id.get() {
+                // MPI gone (the program ending) is no matter: so is rank 0.
+                let _ = client::tell(id, Op::Forget);
+            }
+        }
+    }
 }
 
 fn on_rank_0() -> io::Result<bool> {
@@ -113,6 +136,7 @@ impl Remote {
                 id: OnceLock::new(),
                 object: Some(Arc::new(object)),
                 code,
+                private: AtomicBool::new(false),
             });
         }
         match client::call(0, Op::Create(kind))? {
@@ -120,6 +144,7 @@ impl Remote {
                 id: OnceLock::from(id),
                 object: None,
                 code,
+                private: AtomicBool::new(true),
             }),
             other => Err(io::Error::other(format!(
                 "rank 0 did not make the primitive: {other:?}"
@@ -195,6 +220,8 @@ pub(crate) mod handle {
 
     fn serialize<S: Serializer>(remote: &Arc<Remote>, serializer: S) -> Result<S::Ok, S::Error> {
         let id = remote.id().map_err(serde::ser::Error::custom)?;
+        // Copies may now be anywhere.
+        remote.private.store(false, Ordering::Release);
         (id, remote.code).serialize(serializer)
     }
 
@@ -222,6 +249,7 @@ pub(crate) mod handle {
                 id: OnceLock::from(id),
                 object: None,
                 code,
+                private: AtomicBool::new(false),
             }));
         }
         let object = resolve(id).ok_or_else(|| {
@@ -231,6 +259,7 @@ pub(crate) mod handle {
             id: OnceLock::from(id),
             object: Some(object),
             code,
+            private: AtomicBool::new(false),
         }))
     }
 

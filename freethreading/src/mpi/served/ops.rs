@@ -127,6 +127,9 @@ impl Kind {
 pub(crate) enum Op {
     /// Make a primitive; answered with its id.
     Create(Kind),
+    /// The primitive, made by the asking rank, was dropped there without
+    /// ever being sent: rank 0 lets it go. Not answered.
+    Forget,
     Acquire(Patience),
     Release,
     Locked,
@@ -159,7 +162,7 @@ pub(crate) enum Op {
     Parties,
     Broken,
     /// An item, a message of `codec/message.rs`.
-    Put(Vec<u8>, Patience),
+    Put(#[serde(with = "serde_bytes")] Vec<u8>, Patience),
     Get(Patience),
     TaskDone,
     Join(Patience),
@@ -191,7 +194,7 @@ pub(crate) enum Answer {
     /// A barrier's arrival index, or `None` when it broke.
     Index(Option<u64>),
     /// A queue's item.
-    Item(Vec<u8>),
+    Item(#[serde(with = "serde_bytes")] Vec<u8>),
     /// The operation could not be done now (a full queue, an empty one, a
     /// lock taken, a deadline passed).
     Refused,

@@ -76,6 +76,12 @@ fn handle(rank: Rank, bytes: &[u8]) {
         op,
     } = request;
     let owner = owner(rank, thread);
+    if let Op::Forget = op {
+        // Its rank made it and dropped it, never sending it anywhere: nobody
+        // else can name it. Freed once no wait of that rank still runs on it.
+        super::forget(object);
+        return;
+    }
     if let Op::ActionDone(ran) = op {
         // For the wait whose thread asked for the action: no answer.
         let waiting = ACTIONS
