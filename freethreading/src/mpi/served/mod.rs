@@ -11,7 +11,8 @@
 //!   on processes once a primitive was serialized).
 //! - On a worker rank, each operation is a request to rank 0's service
 //!   (`service.rs`), answered over MPI (`client.rs`); one made there is made
-//!   on rank 0 by a request, so it may travel anywhere too.
+//!   on rank 0 by a request, so it may travel anywhere too, and if it is
+//!   dropped there never having been sent, rank 0 forgets it (`Op::Forget`).
 //! - The service never waits: an operation that would (a held lock, an
 //!   empty queue, a condition's or a barrier's wait) runs on a thread of its
 //!   own, acting for the worker rank's thread (so an `RLock` taken there
