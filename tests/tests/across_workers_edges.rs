@@ -8,6 +8,7 @@
 // Worker processes of this test binary start here.
 freethreading::test_support!();
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use freethreading::{
@@ -127,6 +128,42 @@ fn try_every_rlock(rlocks: Vec<RLock>) -> Vec<(bool, bool)> {
         .iter()
         .map(|rlock| (rlock.try_acquire(), rlock.release().is_ok()))
         .collect()
+}
+
+/// Set where a barrier's action ran: in the process of the last party.
+static ACTED_HERE: AtomicBool = AtomicBool::new(false);
+
+#[worker_fn]
+fn note_the_action() {
+    ACTED_HERE.store(true, Ordering::SeqCst);
+}
+
+#[worker_fn]
+fn failing_action() {
+    panic!("the barrier action failed");
+}
+
+/// Arms `barrier` with its action from inside a worker.
+#[worker_fn]
+fn arm(barrier: Barrier) -> bool {
+    barrier.with_action(note_the_action).is_ok()
+}
+
+/// Meets the others; the arrival index, and whether the action ran here.
+#[worker_fn]
+fn meet_and_tell(barrier: Barrier) -> (Option<usize>, bool) {
+    let index = barrier.wait_timeout(PATIENCE).ok();
+    (index, ACTED_HERE.load(Ordering::SeqCst))
+}
+
+fn meet_in_workers(barrier: &Barrier, parties: usize) -> Vec<(Option<usize>, bool)> {
+    let workers: Vec<_> = (0..parties)
+        .map(|_| Worker::new(meet_and_tell, (barrier.clone(),)))
+        .collect();
+    for worker in &workers {
+        worker.start().unwrap();
+    }
+    workers.into_iter().map(|w| w.join().unwrap()).collect()
 }
 
 /// The byte at `i` of a big item.
@@ -311,6 +348,28 @@ freethreading_tests::backend_tests! {
         for rlock in &rlocks {
             assert!(!rlock.is_owned() && !rlock.try_acquire());
         }
+    }
+
+    fn a_barrier_action_runs_in_the_worker_that_arrives_last() {
+        let barrier = Barrier::new(3).unwrap().with_action(note_the_action).unwrap();
+        let seen = meet_in_workers(&barrier, 3);
+        let last = seen.iter().find(|(index, _)| *index == Some(2)).expect("a last party");
+        assert!(last.1, "the action ran where the last party runs: {seen:?}");
+        assert!(seen.iter().all(|(index, _)| index.is_some()), "{seen:?}");
+    }
+
+    fn a_barrier_armed_in_a_worker_runs_its_action_and_a_failing_one_breaks_it() {
+        let barrier = Barrier::new(2).unwrap();
+        let armer = Worker::new(arm, (barrier.clone(),));
+        armer.start().unwrap();
+        assert!(armer.join().unwrap());
+        let seen = meet_in_workers(&barrier, 2);
+        let last = seen.iter().find(|(index, _)| *index == Some(1)).expect("a last party");
+        assert!(last.1, "the action ran where the last party runs: {seen:?}");
+        let failing = Barrier::new(2).unwrap().with_action(failing_action).unwrap();
+        let seen = meet_in_workers(&failing, 2);
+        assert!(seen.iter().all(|(index, _)| index.is_none()), "broken for both: {seen:?}");
+        assert!(failing.broken());
     }
 
     fn a_big_item_comes_from_a_worker_through_a_queue() {

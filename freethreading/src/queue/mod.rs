@@ -5,7 +5,9 @@
 //! thread flavor lives in [`thread`]. Items are [`TaskValue`](crate::TaskValue)s
 //! on every backend, because on processes they are serialized into shared
 //! memory; a queue is itself a `TaskValue`, so queues and primitives can travel
-//! through queues.
+//! through queues. On the mpi backend (feature `mpi`) a queue lives on rank 0,
+//! holding its items encoded, and a task on a worker rank puts and gets them
+//! over MPI.
 //!
 //! The error design: Python's `Full` and `Empty` exceptions are the
 //! [`Full`]/[`Empty`] types and the cases of [`PutError`]/[`GetError`], one

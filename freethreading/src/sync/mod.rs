@@ -13,6 +13,11 @@
 //!
 //! Timeouts are `_timeout` variants taking a [`Duration`](std::time::Duration);
 //! the plain variants wait as long as it takes.
+//!
+//! On the mpi backend (feature `mpi`) each primitive lives on rank 0, where
+//! using it costs what it costs on threads; a task on a worker rank reaches
+//! it over MPI, one round trip per operation, with the same semantics (an
+//! `RLock` belongs to the thread and worker that took it).
 
 mod barrier;
 mod condition;

@@ -25,8 +25,42 @@ pub(super) fn call(object: u64, op: Op) -> io::Result<Answer> {
         thread: crate::current::thread_ident(),
         op,
     };
-    let bytes = postcard::to_stdvec(&request).map_err(io::Error::other)?;
-    comm::send(0, SERVE, &bytes)?;
+    send(&request)?;
+    loop {
+        match answer_to(number)? {
+            // This thread arrived last at a barrier: it runs the action,
+            // then waits on for its answer.
+            Answer::RunAction(name) => {
+                let ran = super::object::call_action(&name).is_ok();
+                send(&Request {
+                    number,
+                    object,
+                    thread: request.thread,
+                    op: Op::ActionDone(ran),
+                })?;
+            }
+            answer => return Ok(answer),
+        }
+    }
+}
+
+/// Tells rank 0 `op` about object `object`, expecting no answer.
+pub(super) fn tell(object: u64, op: Op) -> io::Result<()> {
+    send(&Request {
+        number: NEXT.fetch_add(1, Ordering::Relaxed),
+        object,
+        thread: crate::current::thread_ident(),
+        op,
+    })
+}
+
+fn send(request: &Request) -> io::Result<()> {
+    let bytes = postcard::to_stdvec(request).map_err(io::Error::other)?;
+    comm::send(0, SERVE, &bytes)
+}
+
+/// The next answer to request `number`.
+fn answer_to(number: u64) -> io::Result<Answer> {
     let mut backoff = Backoff::new();
     loop {
         if let Some(answer) = ARRIVED.lock().as_mut().and_then(|a| a.remove(&number)) {

@@ -11,10 +11,8 @@
 //!   on processes once a primitive was serialized).
 //! - On a worker rank, each operation is a request to rank 0's service
 //!   (`service.rs`), answered over MPI (`client.rs`); one made there is made
-//!   on rank 0 by a request, so it may travel anywhere too. One that never
-//!   did is dropped from the table with its last handle there (a queue made,
-//!   filled and dropped inside a task is freed with its items), as a
-//!   primitive never serialized is on processes.
+//!   on rank 0 by a request, so it may travel anywhere too, and if it is
+//!   dropped there never having been sent, rank 0 forgets it (`Op::Forget`).
 //! - The service never waits: an operation that would (a held lock, an
 //!   empty queue, a condition's or a barrier's wait) runs on a thread of its
 //!   own, acting for the worker rank's thread (so an `RLock` taken there
@@ -66,17 +64,16 @@ fn enter(object: &Arc<Object>) -> u64 {
     id
 }
 
+/// Takes object `id` out of rank 0's table.
+fn forget(id: u64) {
+    let forgotten = TABLE.lock().as_mut().and_then(|table| table.remove(&id));
+    // Dropped outside the table's lock: a queue may hold much.
+    drop(forgotten);
+}
+
 /// Rank 0's object with `id`.
 pub(crate) fn resolve(id: u64) -> Option<Arc<Object>> {
     TABLE.lock().as_ref()?.get(&id).cloned()
-}
-
-/// Takes object `id` out of the table: it lives on only while an operation
-/// or a `Condition` still holds it.
-fn forget(id: u64) {
-    if let Some(table) = TABLE.lock().as_mut() {
-        table.remove(&id);
-    }
 }
 
 /// A primitive of the MPI backend as one rank holds it.
@@ -89,19 +86,20 @@ pub(crate) struct Remote {
     /// What kind of primitive it is ([`Kind::code`]), checked when a handle
     /// is decoded as a primitive type.
     code: u8,
-    /// Whether rank 0 forgets it when this handle drops: made by this worker
-    /// rank and never serialized since, so no other handle to it exists.
-    forget_on_drop: AtomicBool,
+    /// Made on this worker rank and never sent anywhere: rank 0 may forget
+    /// it when it is dropped here, as a process-flavor primitive never
+    /// serialized is freed with its last handle. (Once sent, copies cannot
+    /// be counted: it lives for the program's life.)
+    private: AtomicBool,
 }
 
 impl Drop for Remote {
     fn drop(&mut self) {
-        if !self.forget_on_drop.load(Ordering::Acquire) {
-            return;
-        }
-        if let Some(&id) = self.id.get() {
-            // An error means MPI is gone (the job is ending): nothing to free.
-            let _ = client::call(id, Op::Forget);
+        if self.private.load(Ordering::Acquire) {
+            if let Some(&id) = self.id.get() {
+                // MPI gone (the program ending) is no matter: so is rank 0.
+                let _ = client::tell(id, Op::Forget);
+            }
         }
     }
 }
@@ -139,7 +137,7 @@ impl Remote {
                 id: OnceLock::new(),
                 object: Some(Arc::new(object)),
                 code,
-                forget_on_drop: AtomicBool::new(false),
+                private: AtomicBool::new(false),
             });
         }
         match client::call(0, Op::Create(kind))? {
@@ -147,7 +145,7 @@ impl Remote {
                 id: OnceLock::from(id),
                 object: None,
                 code,
-                forget_on_drop: AtomicBool::new(true),
+                private: AtomicBool::new(true),
             }),
             other => Err(io::Error::other(format!(
                 "rank 0 did not make the primitive: {other:?}"
@@ -223,8 +221,8 @@ pub(crate) mod handle {
 
     fn serialize<S: Serializer>(remote: &Arc<Remote>, serializer: S) -> Result<S::Ok, S::Error> {
         let id = remote.id().map_err(serde::ser::Error::custom)?;
-        // A copy may now be anywhere: rank 0 keeps the object for good.
-        remote.forget_on_drop.store(false, Ordering::Release);
+        // Copies may now be anywhere.
+        remote.private.store(false, Ordering::Release);
         (id, remote.code).serialize(serializer)
     }
 
@@ -252,7 +250,7 @@ pub(crate) mod handle {
                 id: OnceLock::from(id),
                 object: None,
                 code,
-                forget_on_drop: AtomicBool::new(false),
+                private: AtomicBool::new(false),
             }));
         }
         let object = resolve(id).ok_or_else(|| {
@@ -262,7 +260,7 @@ pub(crate) mod handle {
             id: OnceLock::from(id),
             object: Some(object),
             code,
-            forget_on_drop: AtomicBool::new(false),
+            private: AtomicBool::new(false),
         }))
     }
 
@@ -324,9 +322,16 @@ impl Remote {
 impl Remote {
     /// A barrier's action: on rank 0 the task itself, from a worker rank
     /// its name, which rank 0 finds in its registry.
-    pub(crate) fn set_action(&self, name: &str, action: crate::sync::thread::Action) {
+    pub(crate) fn set_action(&self, name: &'static str, action: crate::sync::thread::Action) {
         match self.object.as_deref() {
-            Some(Object::Barrier(barrier)) => barrier.set_action(action),
+            // Run by the last party: a thread of rank 0, or on its rank.
+            Some(Object::Barrier(barrier)) => barrier.set_action(Arc::new(move || {
+                match service::run_action_at_the_asker(name) {
+                    None => action(),
+                    Some(Ok(())) => {}
+                    Some(Err(why)) => std::panic::resume_unwind(Box::new(why)),
+                }
+            })),
             _ => {
                 self.call(Op::SetAction(name.to_owned()));
             }

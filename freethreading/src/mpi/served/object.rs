@@ -311,7 +311,14 @@ fn barrier_op(barrier: &thread::Barrier, op: Op) -> Answer {
         }
         Op::SetAction(name) => match registry::lookup(&name) {
             Ok(entry) => {
-                barrier.set_action(Arc::new(move || run_action(entry)));
+                barrier.set_action(Arc::new(move || {
+                    if let Err(why) = super::service::run_action_at_the_asker(entry.name())
+                        .unwrap_or_else(|| call_action(entry.name()))
+                    {
+                        // The barrier breaks, as for an action that panics.
+                        std::panic::resume_unwind(Box::new(why));
+                    }
+                }));
                 Answer::Done
             }
             Err(error) => Answer::Failed(error.to_string()),
@@ -331,13 +338,11 @@ fn barrier_op(barrier: &thread::Barrier, op: Op) -> Answer {
     }
 }
 
-/// A barrier's action set from a worker rank, run on rank 0 by name; its
-/// failure unwinds into the barrier, which breaks, as a panic there does.
-fn run_action(entry: &'static registry::TaskEntry) {
-    let outcome =
-        crate::codec::encode_arguments(entry.name(), &(), crate::codec::message::Route::InlineOnly)
-            .and_then(|args| entry.task().call_serialized(&args.wire));
-    if let Err(error) = outcome {
-        std::panic::resume_unwind(Box::new(error.to_string()));
-    }
+/// Runs the barrier action `name`, a registered task, here.
+pub(crate) fn call_action(name: &str) -> Result<(), String> {
+    let entry = registry::lookup(name).map_err(|e| e.to_string())?;
+    crate::codec::encode_arguments(name, &(), crate::codec::message::Route::InlineOnly)
+        .and_then(|args| entry.task().call_serialized(&args.wire))
+        .map(drop)
+        .map_err(|error| error.to_string())
 }

@@ -127,8 +127,8 @@ impl Kind {
 pub(crate) enum Op {
     /// Make a primitive; answered with its id.
     Create(Kind),
-    /// Drop a primitive a worker rank made and never sent on, with its
-    /// last handle there; answered `Done`.
+    /// The primitive, made by the asking rank, was dropped there without
+    /// ever being sent: rank 0 lets it go. Not answered.
     Forget,
     Acquire(Patience),
     Release,
@@ -152,8 +152,11 @@ pub(crate) enum Op {
     /// A `Barrier`'s wait, with its own timeout or the barrier's default.
     Meet(Option<Patience>),
     SetTimeout(Option<Duration>),
-    /// A `Barrier`'s action, a registered task found by name on rank 0.
+    /// A `Barrier`'s action, a registered task found by name.
     SetAction(String),
+    /// The barrier action that [`Answer::RunAction`] asked for has run
+    /// (`true`) or failed: sent with the number of the wait that asked.
+    ActionDone(bool),
     Reset,
     Abort,
     Parties,
@@ -200,6 +203,10 @@ pub(crate) enum Answer {
     Misuse(Misuse),
     /// The request itself failed: an unknown object, a wrong kind.
     Failed(String),
+    /// Not yet the answer to a barrier's wait: this party arrived last, and
+    /// runs the barrier's action (a task, by name) before anyone goes on,
+    /// then says so with [`Op::ActionDone`]; the answer follows.
+    RunAction(String),
 }
 
 /// The misuses a primitive reports as errors.

@@ -12,8 +12,11 @@
 //!
 //! The service stops when MPI is finalized (rank 0 exiting).
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+
+use parking_lot::Mutex;
 
 use super::Object;
 use super::ops::{Answer, Op, Reply, Request};
@@ -73,15 +76,28 @@ fn handle(rank: Rank, bytes: &[u8]) {
         op,
     } = request;
     let owner = owner(rank, thread);
+    if let Op::Forget = op {
+        // Its rank made it and dropped it, never sending it anywhere: nobody
+        // else can name it. Freed once no wait of that rank still runs on it.
+        super::forget(object);
+        return;
+    }
+    if let Op::ActionDone(ran) = op {
+        // For the wait whose thread asked for the action: no answer.
+        let waiting = ACTIONS
+            .lock()
+            .as_mut()
+            .and_then(|a| a.remove(&(rank, number)));
+        if let Some(waiting) = waiting {
+            let _ = waiting.send(ran);
+        }
+        return;
+    }
     let answer = match op {
         Op::Create(kind) => match Object::new(&kind, super::resolve) {
             Ok(made) => Answer::Count(super::enter(&Arc::new(made))),
             Err(why) => Answer::Failed(why),
         },
-        Op::Forget => {
-            super::forget(object);
-            Answer::Done
-        }
         op => match super::resolve(object) {
             None => Answer::Failed(format!("rank 0 has no primitive with id {object}")),
             Some(object) => match crate::current::acting_for(owner, || object.quick(op)) {
@@ -98,6 +114,7 @@ fn wait_aside(rank: Rank, number: u64, owner: u64, object: Arc<Object>, op: Op) 
     let spawned = std::thread::Builder::new()
         .name("freethreading-mpi-wait".to_owned())
         .spawn(move || {
+            ASKER.set(Some((rank, number)));
             let answer = crate::current::acting_for(owner, || object.apply(op));
             answer_to(rank, number, answer);
         });
@@ -108,6 +125,39 @@ fn wait_aside(rank: Rank, number: u64, owner: u64, object: Arc<Object>, op: Op) 
             Answer::Failed(format!("rank 0 could not start a thread to wait: {error}")),
         );
     }
+}
+
+thread_local! {
+    /// On a thread running a worker rank's waiting request: the rank and
+    /// the request's number.
+    static ASKER: std::cell::Cell<Option<(Rank, u64)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Barrier actions running on the worker rank that arrived last, each
+/// awaited by the thread running that rank's wait, by (rank, number).
+static ACTIONS: Mutex<Option<HashMap<(Rank, u64), ActionDone>>> = Mutex::new(None);
+
+/// Where the end of a barrier action run on a worker rank is told.
+type ActionDone = mpsc::Sender<bool>;
+
+/// On a thread running a worker rank's barrier wait, the last to arrive:
+/// has the rank run the barrier's action `name` (as the last party's thread
+/// runs it on the other backends) and waits for it; `None` elsewhere (rank
+/// 0's own threads run it themselves).
+pub(super) fn run_action_at_the_asker(name: &str) -> Option<Result<(), String>> {
+    let (rank, number) = ASKER.get()?;
+    let (done, ran) = mpsc::channel();
+    ACTIONS
+        .lock()
+        .get_or_insert_with(HashMap::new)
+        .insert((rank, number), done);
+    answer_to(rank, number, Answer::RunAction(name.to_owned()));
+    Some(match ran.recv() {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(format!("the barrier action failed on worker rank {rank}")),
+        // Only if MPI is gone, the program ending.
+        Err(_) => Err(format!("worker rank {rank} never ran the barrier action")),
+    })
 }
 
 fn answer_to(rank: Rank, number: u64, answer: Answer) {
