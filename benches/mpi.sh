@@ -20,10 +20,19 @@ ROUNDS=${ROUNDS:-5}
 cargo build -q --release -p freethreading-benches --features mpi --bin mpi_pingpong --bin mpi_apply
 bin=$PWD/target/release
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-# Each round's apply over its ping-pong, then their median.
+# Each round's apply over its ping-pong (means of each job's round trips, or
+# with `_med` their medians), then their median.
 ratios() {
-    paste <(echo "${runs[apply]}" | tr ' ' '\n' | grep .) <(echo "${runs[pingpong]}" | tr ' ' '\n' | grep .) |
+    paste <(echo "${runs[apply${1:-}]}" | tr ' ' '\n' | grep .) \
+        <(echo "${runs[pingpong${1:-}]}" | tr ' ' '\n' | grep .) |
         awk '{printf " %.2f", $1 / $2}'
+}
+# The median round trip of each job: a few round trips that lose the core
+# for a time slice raise a job's mean, not its median.
+medians() {
+    echo "ping-pong, median round trip per round:${runs[pingpong_med]}"
+    echo "apply, median round trip per round:${runs[apply_med]}"
+    echo "apply / ping-pong by those medians:$(ratios _med); median $(ratios _med | median)"
 }
 declare -A runs
 if [[ ${1:-} == tcp ]]; then
@@ -31,12 +40,15 @@ if [[ ${1:-} == tcp ]]; then
     # the bare ping-pong yield between polls (mpi_yield_when_idle).
     T=("${MPIRUN:-mpirun}" --bind-to none)
     for ((round = 0; round < ROUNDS; round++)); do
-        runs[pingpong]+=" $("${T[@]}" -n 2 "$bin/mpi_pingpong" | awk '{print $2}')"
-        runs[apply]+=" $(FREETHREADING_BACKEND=mpi "${T[@]}" -n 2 "$bin/mpi_apply" apply | awk '{print $2}')"
+        out=$("${T[@]}" -n 2 "$bin/mpi_pingpong")
+        runs[pingpong]+=" $(awk '{print $2}' <<<"$out")"; runs[pingpong_med]+=" $(awk '{print $4}' <<<"$out")"
+        out=$(FREETHREADING_BACKEND=mpi "${T[@]}" -n 2 "$bin/mpi_apply" apply)
+        runs[apply]+=" $(awk '{print $2}' <<<"$out")"; runs[apply_med]+=" $(awk '{print $4}' <<<"$out")"
     done
     echo "pingpong:${runs[pingpong]}"
     echo "apply:${runs[apply]}"
     echo "apply / ping-pong per round:$(ratios); median $(ratios | median)"
+    medians
     p=$(echo "${runs[pingpong]}" | median); a=$(echo "${runs[apply]}" | median)
     echo
     echo "| measure | freethreading mpi | comparison | ratio |"
@@ -45,8 +57,10 @@ if [[ ${1:-} == tcp ]]; then
     exit 0
 fi
 for ((round = 0; round < ROUNDS; round++)); do
-    runs[pingpong]+=" $("${M[@]}" -n 2 $bin/mpi_pingpong | awk '{print $2}')"
-    runs[apply]+=" $(FREETHREADING_BACKEND=mpi "${M[@]}" -n 2 $bin/mpi_apply apply | awk '{print $2}')"
+    out=$("${M[@]}" -n 2 "$bin/mpi_pingpong")
+    runs[pingpong]+=" $(awk '{print $2}' <<<"$out")"; runs[pingpong_med]+=" $(awk '{print $4}' <<<"$out")"
+    out=$(FREETHREADING_BACKEND=mpi "${M[@]}" -n 2 "$bin/mpi_apply" apply)
+    runs[apply]+=" $(awk '{print $2}' <<<"$out")"; runs[apply_med]+=" $(awk '{print $4}' <<<"$out")"
     runs[map]+=" $(FREETHREADING_BACKEND=mpi "${M[@]}" -n 3 $bin/mpi_apply map | awk '{print $2}')"
     runs[mpi4py_chunked]+=" $("${M[@]}" -n 3 python3 -m mpi4py.futures benches/python/mpi_futures_map.py 12500 | awk '{print $2}')"
     if ((round < 3)); then
@@ -57,6 +71,7 @@ for key in pingpong apply map mpi4py_chunked mpi4py_default; do
     echo "$key:${runs[$key]}"
 done
 echo "apply / ping-pong per round:$(ratios); median $(ratios | median)"
+medians
 p=$(echo "${runs[pingpong]}" | median); a=$(echo "${runs[apply]}" | median)
 m=$(echo "${runs[map]}" | median); c=$(echo "${runs[mpi4py_chunked]}" | median)
 d=$(echo "${runs[mpi4py_default]}" | median)
