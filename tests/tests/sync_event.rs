@@ -12,18 +12,30 @@ use freethreading::Event;
 const SHORT: Duration = Duration::from_millis(50);
 const GENEROUS: Duration = Duration::from_secs(30);
 
-/// Three threads wait on `event` with `wait`; once they have waited long
-/// enough to sleep, `release` runs, and every one must return `true`.
+/// Three threads wait on `event` with `wait`; once all three are about to
+/// wait, and then long enough to be asleep in it, `release` runs, and every
+/// one must return `true`. (Timing the threads' start alone failed under
+/// load: a thread not yet waiting when the event is set and cleared at once
+/// rightly waits on.)
 fn three_waiters(
     event: &Event,
     wait: impl Fn(&Event) -> bool + Sync,
     release: impl FnOnce(&Event),
 ) {
     let (sender, receiver) = mpsc::channel();
+    let (ready, all_ready) = mpsc::channel();
     std::thread::scope(|s| {
         for _ in 0..3 {
-            let (sender, wait) = (sender.clone(), &wait);
-            s.spawn(move || sender.send(wait(event)).expect("main thread listening"));
+            let (sender, ready, wait) = (sender.clone(), ready.clone(), &wait);
+            s.spawn(move || {
+                ready.send(()).expect("main thread listening");
+                sender.send(wait(event)).expect("main thread listening");
+            });
+        }
+        for _ in 0..3 {
+            all_ready
+                .recv_timeout(GENEROUS)
+                .expect("every waiter starts");
         }
         assert!(
             receiver.recv_timeout(SHORT).is_err(),
