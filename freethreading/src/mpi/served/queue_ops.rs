@@ -10,11 +10,18 @@ use crate::codec::message::{self, Route};
 use crate::queue::wait::Wait;
 use crate::queue::{GetError, PutError};
 
+/// What a request or an answer adds around a queue item (postcard's request
+/// number, object, thread, operation, length and patience), rounded up: an
+/// item is refused at `put` unless it fits with it, so that an answer that
+/// carries it to a worker rank later always fits too (one that did not
+/// would leave the getter waiting, the item gone).
+const FRAMING: usize = 64;
+
 impl Remote {
     /// Puts `item`, waiting as `wait` says for room.
     pub(crate) fn put<T: TaskValue>(&self, item: T, wait: Wait) -> Result<(), PutError<T>> {
         let wire = match message::encode(&item, Route::InlineOnly) {
-            Ok(encoded) if crate::mpi::fits(encoded.wire.len()) => encoded.wire,
+            Ok(encoded) if crate::mpi::fits(encoded.wire.len() + FRAMING) => encoded.wire,
             Ok(encoded) => {
                 let why = format!(
                     "{} bytes, over what one MPI message may carry",
