@@ -91,6 +91,14 @@ pub(super) struct Link {
     jobs_started: usize,
 }
 
+/// A streamed result its child died writing (see `deliver_replies`).
+enum TornResult {
+    /// Of this job, given back to be failed as the child's death.
+    Of(Box<Job>),
+    /// Of a cancelled job, already failed as cancelled.
+    OfCancelledJob,
+}
+
 impl Link {
     pub(super) fn new() -> Self {
         Link {
@@ -289,27 +297,28 @@ impl Link {
                     if job.kill_requested() {
                         let written = discard_reply(frame);
                         job.fail(Failure::Cancelled);
-                        written.err().map(|_| None)
+                        written.err().map(|_| TornResult::OfCancelledJob)
                     } else {
-                        job.finish(frame).err().map(Some)
+                        job.finish(frame).err().map(TornResult::Of)
                     }
                 }));
-                // The child died while it streamed a result: the job is
-                // lost with it (the jobs behind it never started), and
-                // fails as a death once the child is reaped.
-                if let Ok(Some(lost)) = torn {
-                    let Some(job) = lost else {
-                        return Went::Unread;
-                    };
-                    self.unanswered_bytes += bytes;
-                    self.in_flight.push_front(InFlight {
-                        id,
-                        job: *job,
-                        sent,
-                        bytes,
-                        batch_end: None,
-                    });
-                    return Went::Lost;
+                match torn {
+                    // The child died while it streamed a result: the job is
+                    // lost with it (the jobs behind it never started), and
+                    // fails as a death once the child is reaped.
+                    Ok(Some(TornResult::Of(job))) => {
+                        self.unanswered_bytes += bytes;
+                        self.in_flight.push_front(InFlight {
+                            id,
+                            job: *job,
+                            sent,
+                            bytes,
+                            batch_end: None,
+                        });
+                        return Went::Lost;
+                    }
+                    Ok(Some(TornResult::OfCancelledJob)) => return Went::Unread,
+                    _ => {}
                 }
                 answered = true;
             }

@@ -514,8 +514,8 @@ impl Crew {
         T: Task,
         C: IntoIterator<Item = T::Args> + Send + 'static,
     {
-        let items: Vec<T::Args> = chunk.into_iter().collect();
         let name = task.name();
+        let items: Vec<T::Args> = chunk.into_iter().collect();
         match codec::encode_arguments(name, &items, Route::MayShare) {
             Ok(args) => self.submit(Job::chunk(name, args, reply, len)),
             Err(error) => {
