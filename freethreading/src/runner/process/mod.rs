@@ -376,20 +376,43 @@ impl Crew {
             slots: Vec::new(),
             drivers: Mutex::new(Vec::new()),
         };
+        // Every driver starts its child at once, and only then are they
+        // waited for: on a machine with cores to spare the children start
+        // side by side, rather than each after the last one's `exec`.
+        let mut starting = Vec::with_capacity(size);
+        let mut failed = None;
         for i in 0..size {
-            if let Err(error) = crew.add_worker(format!("{prefix}_{i}")) {
-                crew.terminate();
-                crew.join();
-                return Err(Failure::Spawn(Arc::new(error)));
+            match crew.add_worker(format!("{prefix}_{i}")) {
+                Ok(started) => starting.push(started),
+                Err(error) => {
+                    failed = Some(error);
+                    break;
+                }
             }
+        }
+        for started in starting {
+            let outcome = started.recv().unwrap_or_else(|_| {
+                Err(io::Error::other(
+                    "a worker's driver ended before starting it",
+                ))
+            });
+            if let Err(error) = outcome {
+                failed.get_or_insert(error);
+            }
+        }
+        if let Some(error) = failed {
+            crew.terminate();
+            crew.join();
+            return Err(Failure::Spawn(Arc::new(error)));
         }
         Ok(crew)
     }
 
     /// Starts one driver, which starts its child (a child dies with the
-    /// thread that started it), and waits until it has: a pool that cannot
-    /// start its workers fails to build. The driver reads the hello.
-    fn add_worker(&mut self, name: String) -> io::Result<()> {
+    /// thread that started it): the receiver says whether it has. A pool
+    /// that cannot start its workers fails to build. The driver reads the
+    /// hello.
+    fn add_worker(&mut self, name: String) -> io::Result<mpsc::Receiver<io::Result<()>>> {
         let slot = Arc::new(Slot {
             name,
             link: Mutex::new(Link::new()),
@@ -414,16 +437,8 @@ impl Crew {
             drop(done_tx);
         }))?;
         self.drivers.lock().push(DriverRun { thread, done });
-        match started.recv() {
-            Ok(Ok(())) => {
-                self.slots.push(slot);
-                Ok(())
-            }
-            Ok(Err(error)) => Err(error),
-            Err(_) => Err(io::Error::other(
-                "a worker's driver ended before starting it",
-            )),
-        }
+        self.slots.push(slot);
+        Ok(started)
     }
 
     /// Every slot was started, or the crew was not made.
