@@ -60,7 +60,7 @@ pub(crate) fn world() -> io::Result<&'static comm::World> {
         if let Err(e) = AT_EXIT.get_or_init(|| comm::at_exit(stop_workers)) {
             return Err(io::Error::other(e.to_string()));
         }
-        served::start_service();
+        served::start_service()?;
     }
     Ok(world)
 }

@@ -13,7 +13,7 @@
 //! The service stops when MPI is finalized (rank 0 exiting).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io;
 use std::sync::{Arc, mpsc};
 
 use parking_lot::Mutex;
@@ -23,20 +23,26 @@ use super::ops::{Answer, Op, Reply, Request};
 use crate::mpi::comm::{self, Backoff, Rank};
 use crate::mpi::wire::{SERVE, SERVED};
 
-/// Starts the service, once, on rank 0.
-pub(crate) fn start() {
-    static STARTED: AtomicBool = AtomicBool::new(false);
-    if STARTED.swap(true, Ordering::AcqRel) {
-        return;
+/// Starts the service on rank 0, once it succeeds: without it a worker
+/// rank asking for a primitive would wait for good, so a failure is the
+/// caller's error (rank 0's first use of the backend), and the next use
+/// tries again.
+pub(crate) fn start() -> io::Result<()> {
+    static STARTED: Mutex<bool> = Mutex::new(false);
+    let mut started = STARTED.lock();
+    if !*started {
+        std::thread::Builder::new()
+            .name("freethreading-mpi-service".to_owned())
+            .spawn(serve)
+            .map_err(|error| {
+                io::Error::new(
+                    error.kind(),
+                    format!("rank 0 could not start its primitive service: {error}"),
+                )
+            })?;
+        *started = true;
     }
-    let started = std::thread::Builder::new()
-        .name("freethreading-mpi-service".to_owned())
-        .spawn(serve);
-    if let Err(error) = started {
-        // Without it no worker rank could use a primitive: say so; a rank
-        // that asks waits, as it would for a rank 0 that is busy.
-        eprintln!("freethreading: rank 0 could not start its primitive service: {error}");
-    }
+    Ok(())
 }
 
 fn serve() {
