@@ -1,5 +1,6 @@
 //! What only the process backend can survive: workers that abort, exit, are
-//! killed or write garbage, results that cannot be read back, a parent that
+//! killed or write garbage, results that cannot be read back, a pool that
+//! cannot start all its workers, a parent that
 //! dies, and thousands of workers that come and go. Each failure must reach
 //! the caller as an error, the pool must go on, and nothing may hang or leak.
 //!
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use freethreading::{PoolError, Worker, WorkerError, WorkerPool, active_children, worker_fn};
 use freethreading_tests::process_tests;
-use rustix::process::Signal;
+use rustix::process::{Resource, Signal, getrlimit, setrlimit};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -493,6 +494,37 @@ process_tests! {
             || zombie_children().is_empty(),
         );
         assert!(active_children().is_empty());
+    }
+
+    fn a_pool_that_runs_out_of_descriptors_fails_to_build_and_leaves_nothing() {
+        // What the first pool opens once (the shared memory) is opened here;
+        // then room for the channels of two or three workers of eight. The
+        // pool's drivers start their children side by side: those started
+        // before the failure must be ended and reaped, none left running.
+        drop(WorkerPool::new(1).unwrap());
+        let descriptors = open_descriptors();
+        let before = getrlimit(Resource::Nofile);
+        let mut limited = before;
+        limited.current = Some(u64::try_from(descriptors).unwrap() + 8);
+        setrlimit(Resource::Nofile, limited).expect("lowering RLIMIT_NOFILE");
+        let built = WorkerPool::new(8);
+        setrlimit(Resource::Nofile, before).expect("restoring RLIMIT_NOFILE");
+        match built {
+            Err(PoolError::Spawn(error)) => assert_eq!(
+                error.raw_os_error(),
+                Some(rustix::io::Errno::MFILE.raw_os_error()),
+                "{error}"
+            ),
+            Err(other) => panic!("expected a spawn error, got {other}"),
+            Ok(_) => panic!("eight workers started with room for three"),
+        }
+        eventually(
+            PATIENCE,
+            || format!("left: {:?}, zombies {:?}", active_children(), zombie_children()),
+            || active_children().is_empty() && zombie_children().is_empty(),
+        );
+        assert_eq!(open_descriptors(), descriptors, "no descriptor leaked");
+        assert_pool_goes_on(&WorkerPool::new(8).unwrap());
     }
 
     fn pools_dropped_as_they_start_leave_no_zombies() {
