@@ -1,7 +1,7 @@
 //! What only the process backend can survive: workers that abort, exit, are
 //! killed or write garbage, results that cannot be read back, a pool that
-//! cannot start all its workers, a parent that
-//! dies, and thousands of workers that come and go. Each failure must reach
+//! cannot start all its workers, a parent that dies, and thousands of
+//! workers that come and go. Each failure must reach
 //! the caller as an error, the pool must go on, and nothing may hang or leak.
 //!
 //! Linux only: they read `/proc` and send signals. Their Windows
