@@ -60,6 +60,23 @@ impl<R: Send + 'static> AsyncResult<R> {
     /// failing item in order), [`PoolError::Terminated`] when the pool was
     /// terminated before it ran, [`PoolError::Initializer`] when the pool's
     /// initializer failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn divide(a: u64, b: u64) -> u64 {
+    ///     a / b
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// assert_eq!(pool.apply_async(divide, (12, 4))?.get()?, 3);
+    /// let error = pool.apply_async(divide, (1, 0))?.get().unwrap_err();
+    /// assert!(error.is_panic());
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn get(self) -> Result<R, PoolError> {
         self.take(None)
     }
@@ -73,6 +90,23 @@ impl<R: Send + 'static> AsyncResult<R> {
     ///
     /// [`PoolError::Timeout`] when the result is not ready in time, and the
     /// errors of [`get`](Self::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(1)?;
+    /// let result = pool.apply_async(square, (9,))?;
+    /// assert_eq!(result.get_timeout(Duration::from_secs(60))?, 81);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn get_timeout(self, timeout: Duration) -> Result<R, PoolError> {
         self.take(deadline(timeout))
     }
@@ -85,16 +119,69 @@ impl<R: Send + 'static> AsyncResult<R> {
     }
 
     /// Waits until the result is ready.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(1)?;
+    /// let result = pool.apply_async(square, (3,))?;
+    /// result.wait();
+    /// assert!(result.ready());
+    /// assert_eq!(result.get()?, 9);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn wait(&self) {
         self.completion.wait_until(None);
     }
 
     /// Waits until the result is ready or `timeout` passes; `true` if it is ready.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(1)?;
+    /// let result = pool.apply_async(square, (5,))?;
+    /// assert!(result.wait_timeout(Duration::from_secs(60)));
+    /// assert_eq!(result.get()?, 25); // the handle was kept
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.completion.wait_until(deadline(timeout))
     }
 
     /// Whether the result is ready (and its [`on_ready`](Self::on_ready) callbacks have run).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(1)?;
+    /// let result = pool.apply_async(square, (2,))?;
+    /// result.wait();
+    /// assert!(result.ready());
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn ready(&self) -> bool {
         self.completion.is_ready()
     }
@@ -105,6 +192,27 @@ impl<R: Send + 'static> AsyncResult<R> {
     ///
     /// [`PoolError::NotReady`] while the result is not ready, as Python raises
     /// `ValueError`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn check_even(x: u64) -> u64 {
+    ///     assert!(x % 2 == 0, "odd");
+    ///     x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let even = pool.apply_async(check_even, (2,))?;
+    /// let odd = pool.apply_async(check_even, (3,))?;
+    /// even.wait();
+    /// odd.wait();
+    /// assert_eq!(even.successful()?, true);
+    /// assert_eq!(odd.successful()?, false);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn successful(&self) -> Result<bool, PoolError> {
         self.completion.succeeded().ok_or(PoolError::NotReady)
     }

@@ -46,6 +46,19 @@ impl WorkerPoolBuilder {
 
     /// The number of worker threads (or processes); by default the number of
     /// cores this program may use, [`std::thread::available_parallelism`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::WorkerPool;
+    ///
+    /// let pool = WorkerPool::builder().workers(2).build()?;
+    /// assert_eq!(pool.workers(), 2);
+    /// let default = WorkerPool::builder().build()?;
+    /// let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    /// assert_eq!(default.workers(), cores);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn workers(mut self, workers: usize) -> Self {
         self.options.set_workers(workers);
         self
@@ -125,6 +138,34 @@ impl WorkerPoolBuilder {
     /// are: every task that runs afterwards fails with
     /// [`PoolError::Initializer`], on every worker, and new calls return that
     /// error at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// thread_local! {
+    ///     static OFFSET: Cell<u64> = const { Cell::new(0) };
+    /// }
+    ///
+    /// #[worker_fn]
+    /// fn set_offset(offset: u64) {
+    ///     OFFSET.with(|cell| cell.set(offset));
+    /// }
+    ///
+    /// #[worker_fn]
+    /// fn add_offset(x: u64) -> u64 {
+    ///     x + OFFSET.with(Cell::get)
+    /// }
+    ///
+    /// let pool = WorkerPool::builder()
+    ///     .workers(2)
+    ///     .initializer(set_offset, (100,))
+    ///     .build()?;
+    /// assert_eq!(pool.map(add_offset, 0..3)?, [100, 101, 102]);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn initializer<I>(mut self, task: I, args: I::Args) -> Self
     where
         I: Task<Output = ()>,
@@ -142,6 +183,18 @@ impl WorkerPoolBuilder {
     /// when the initializer is not registered under a unique name,
     /// [`PoolError::Spawn`] when a thread could not be started, and
     /// [`PoolError::Backend`] when the backend cannot run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{PoolError, WorkerPool};
+    ///
+    /// let pool = WorkerPool::builder().workers(1).build()?;
+    /// assert_eq!(pool.workers(), 1);
+    /// let error = WorkerPool::builder().workers(0).build().unwrap_err();
+    /// assert!(matches!(error, PoolError::ZeroWorkers));
+    /// # Ok::<(), PoolError>(())
+    /// ```
     pub fn build(self) -> Result<WorkerPool, PoolError> {
         static POOLS: AtomicUsize = AtomicUsize::new(0);
         let workers = self.options.start("WorkerPool", &POOLS)?;

@@ -221,6 +221,25 @@ impl<R> Stream<R> {
 /// of 1); the iteration goes on after an error. Dropping it early is fine:
 /// the queued chunks still run and their results are discarded. With the
 /// `futures-core` feature it is also a `Stream` of the same items.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{worker_fn, WorkerPool};
+///
+/// #[worker_fn]
+/// fn halve(x: u32) -> u32 {
+///     assert!(x % 2 == 0, "{x} is odd");
+///     x / 2
+/// }
+///
+/// let pool = WorkerPool::new(2)?;
+/// let results: Vec<_> = pool.imap(halve, [2, 3, 4])?.collect();
+/// assert_eq!(results[0].as_ref().ok(), Some(&1));
+/// assert_eq!(results[1].as_ref().unwrap_err().panic_message(), Some("3 is odd"));
+/// assert_eq!(results[2].as_ref().ok(), Some(&2)); // it goes on after an error
+/// # Ok::<(), freethreading::PoolError>(())
+/// ```
 #[must_use = "the results, and any errors, are lost unless the iterator is used"]
 pub struct IMap<R> {
     stream: Stream<R>,
@@ -235,6 +254,26 @@ impl<R: Send> IMap<R> {
 
     /// Like [`next`](Iterator::next), but gives up after `timeout`, returning
     /// `Some(Err(PoolError::Timeout))`; the result can still be had later.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let mut squares = pool.imap(square, [3, 4])?;
+    /// let patience = Duration::from_secs(60);
+    /// assert_eq!(squares.next_timeout(patience).transpose()?, Some(9));
+    /// assert_eq!(squares.next_timeout(patience).transpose()?, Some(16));
+    /// assert!(squares.next_timeout(patience).is_none());
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R, PoolError>> {
         let deadline = deadline(timeout);
         self.stream.next_with(|stream| stream.in_order(deadline))
@@ -258,6 +297,24 @@ impl<R: Send> Iterator for IMap<R> {
 /// Within a chunk the order is kept; chunks come in the order they finish.
 /// Errors are as for [`IMap`]. With the `futures-core` feature it is also a
 /// `Stream` of the same items.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{worker_fn, WorkerPool};
+///
+/// #[worker_fn]
+/// fn double(x: i32) -> i32 {
+///     2 * x
+/// }
+///
+/// let pool = WorkerPool::new(2)?;
+/// let results = pool.imap_unordered(double, [5, 6])?;
+/// let mut doubled = results.collect::<Result<Vec<_>, _>>()?;
+/// doubled.sort();
+/// assert_eq!(doubled, [10, 12]);
+/// # Ok::<(), freethreading::PoolError>(())
+/// ```
 #[must_use = "the results, and any errors, are lost unless the iterator is used"]
 pub struct IMapUnordered<R> {
     stream: Stream<R>,
@@ -272,6 +329,25 @@ impl<R: Send> IMapUnordered<R> {
 
     /// Like [`next`](Iterator::next), but gives up after `timeout`, returning
     /// `Some(Err(PoolError::Timeout))`; the result can still be had later.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let mut squares = pool.imap_unordered(square, [3])?;
+    /// let patience = Duration::from_secs(60);
+    /// assert_eq!(squares.next_timeout(patience).transpose()?, Some(9));
+    /// assert!(squares.next_timeout(patience).is_none());
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R, PoolError>> {
         let deadline = deadline(timeout);
         self.stream

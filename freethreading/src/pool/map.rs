@@ -26,6 +26,22 @@ impl WorkerPool {
     /// # Errors
     ///
     /// As [`apply`](Self::apply).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn length(word: String) -> usize {
+    ///     word.len()
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let words = ["one", "three", "five"].map(String::from);
+    /// assert_eq!(pool.map(length, words)?, [3, 5, 4]);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn map<T, A>(
         &self,
         task: T,
@@ -42,6 +58,23 @@ impl WorkerPool {
     /// # Errors
     ///
     /// [`PoolError::ZeroChunksize`] for 0, and those of [`map`](Self::map).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, PoolError, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// assert_eq!(pool.map_chunked(square, 0..6, 3)?, [0, 1, 4, 9, 16, 25]);
+    /// assert_eq!(pool.stats().jobs_submitted, 2); // two chunks of three
+    /// assert!(matches!(pool.map_chunked(square, 0..6, 0), Err(PoolError::ZeroChunksize)));
+    /// # Ok::<(), PoolError>(())
+    /// ```
     pub fn map_chunked<T, A>(
         &self,
         task: T,
@@ -59,6 +92,23 @@ impl WorkerPool {
     /// # Errors
     ///
     /// As [`apply_async`](Self::apply_async).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let pending = pool.map_async(square, 0..4)?;
+    /// // ... other work here, while the pool computes ...
+    /// assert_eq!(pending.get()?, [0, 1, 4, 9]);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn map_async<T, A>(
         &self,
         task: T,
@@ -75,6 +125,23 @@ impl WorkerPool {
     /// # Errors
     ///
     /// [`PoolError::ZeroChunksize`] for 0, and those of [`map_async`](Self::map_async).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let pending = pool.map_async_chunked(square, 0..4, 2)?;
+    /// assert_eq!(pending.get()?, [0, 1, 4, 9]);
+    /// assert_eq!(pool.stats().jobs_finished, 2);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn map_async_chunked<T, A>(
         &self,
         task: T,
@@ -93,6 +160,21 @@ impl WorkerPool {
     /// # Errors
     ///
     /// As [`map`](Self::map).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn power(base: u64, exponent: u32) -> u64 {
+    ///     base.pow(exponent)
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// assert_eq!(pool.starmap(power, [(2, 3), (3, 2), (10, 0)])?, [8, 9, 1]);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn starmap<T: Task>(
         &self,
         task: T,
@@ -106,6 +188,22 @@ impl WorkerPool {
     /// # Errors
     ///
     /// [`PoolError::ZeroChunksize`] for 0, and those of [`map`](Self::map).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn add(a: i64, b: i64) -> i64 {
+    ///     a + b
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let pairs = (0..4).map(|x| (x, 10 * x));
+    /// assert_eq!(pool.starmap_chunked(add, pairs, 2)?, [0, 11, 22, 33]);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn starmap_chunked<T: Task>(
         &self,
         task: T,
@@ -121,6 +219,22 @@ impl WorkerPool {
     /// # Errors
     ///
     /// As [`apply_async`](Self::apply_async).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn add(a: i64, b: i64) -> i64 {
+    ///     a + b
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let pending = pool.starmap_async(add, [(1, 2), (3, 4)])?;
+    /// assert_eq!(pending.get()?, [3, 7]);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn starmap_async<T: Task>(
         &self,
         task: T,
@@ -196,6 +310,22 @@ impl WorkerPool {
     /// # Errors
     ///
     /// As [`map_chunked`](Self::map_chunked).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u32) -> u32 {
+    ///     x * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// assert_eq!(pool.map_range_chunked(square, 1..6, 2)?, [1, 4, 9, 16, 25]);
+    /// assert_eq!(pool.stats().jobs_submitted, 3); // 1..3, 3..5, 5..6
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn map_range_chunked<T, A>(
         &self,
         task: T,
@@ -274,6 +404,22 @@ impl WorkerPool {
     /// # Errors
     ///
     /// [`PoolError::ZeroChunksize`] for 0, and those of [`imap`](Self::imap).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn double(x: i32) -> i32 {
+    ///     2 * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let doubled: Result<Vec<i32>, _> = pool.imap_chunked(double, 0..5, 2)?.collect();
+    /// assert_eq!(doubled?, [0, 2, 4, 6, 8]);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn imap_chunked<T, A>(
         &self,
         task: T,
@@ -292,6 +438,23 @@ impl WorkerPool {
     /// # Errors
     ///
     /// As [`imap`](Self::imap).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn double(x: i32) -> i32 {
+    ///     2 * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let mut doubled = pool.imap_unordered(double, [1, 2, 3])?.collect::<Result<Vec<_>, _>>()?;
+    /// doubled.sort(); // in the order they finished
+    /// assert_eq!(doubled, [2, 4, 6]);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn imap_unordered<T, A>(
         &self,
         task: T,
@@ -308,6 +471,24 @@ impl WorkerPool {
     /// # Errors
     ///
     /// [`PoolError::ZeroChunksize`] for 0, and those of [`imap`](Self::imap).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn double(x: i32) -> i32 {
+    ///     2 * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let results = pool.imap_unordered_chunked(double, 0..6, 3)?;
+    /// let mut doubled = results.collect::<Result<Vec<_>, _>>()?;
+    /// doubled.sort();
+    /// assert_eq!(doubled, [0, 2, 4, 6, 8, 10]);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn imap_unordered_chunked<T, A>(
         &self,
         task: T,

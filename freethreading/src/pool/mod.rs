@@ -69,11 +69,38 @@ impl WorkerPool {
     /// # Errors
     ///
     /// [`PoolError::ZeroWorkers`] for 0, and the errors of [`WorkerPoolBuilder::build`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, PoolError, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// assert_eq!(pool.workers(), 2);
+    /// assert_eq!(pool.apply(square, (5,))?, 25);
+    /// assert!(matches!(WorkerPool::new(0), Err(PoolError::ZeroWorkers)));
+    /// # Ok::<(), PoolError>(())
+    /// ```
     pub fn new(workers: usize) -> Result<WorkerPool, PoolError> {
         WorkerPool::builder().workers(workers).build()
     }
 
     /// A builder, for the default size or an initializer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::WorkerPool;
+    ///
+    /// let pool = WorkerPool::builder().workers(3).build()?;
+    /// assert_eq!(pool.workers(), 3);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn builder() -> WorkerPoolBuilder {
         WorkerPoolBuilder::new()
     }
@@ -86,12 +113,41 @@ impl WorkerPool {
     }
 
     /// How many workers the pool has.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::WorkerPool;
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// assert_eq!(pool.workers(), 2);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn workers(&self) -> usize {
         self.workers.size()
     }
 
     /// The pool's counters now: jobs submitted, finished and pending, and
     /// workers that died or were retired and were replaced. See [`PoolStats`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// assert_eq!(pool.stats().jobs_submitted, 0);
+    /// pool.apply(square, (3,))?;
+    /// pool.apply(square, (4,))?;
+    /// let stats = pool.stats();
+    /// assert_eq!((stats.jobs_submitted, stats.jobs_finished), (2, 2));
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn stats(&self) -> PoolStats {
         self.workers.stats()
     }
@@ -116,6 +172,29 @@ impl WorkerPool {
     /// after [`close`](Self::close) or [`terminate`](Self::terminate),
     /// [`PoolError::Registry`] for a task not registered under a unique name,
     /// [`PoolError::Initializer`] when the initializer failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn add(a: u64, b: u64) -> u64 {
+    ///     a + b
+    /// }
+    ///
+    /// #[worker_fn]
+    /// fn fail(message: String) -> u64 {
+    ///     panic!("{message}")
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// assert_eq!(pool.apply(add, (2, 3))?, 5);
+    /// let error = pool.apply(fail, ("no luck".to_owned(),)).unwrap_err();
+    /// assert_eq!(error.panic_message(), Some("no luck"));
+    /// assert_eq!(pool.apply(add, (1, 1))?, 2); // the pool goes on
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn apply<T: Task>(&self, task: T, args: T::Args) -> Result<T::Output, PoolError> {
         self.check(task)?;
         let completion = Arc::new(Completion::new());
@@ -181,6 +260,28 @@ impl WorkerPool {
     ///
     /// As [`apply`](Self::apply), for the checks made before queueing; the
     /// task's own failure comes from the [`AsyncResult`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let pending: Vec<_> = (1..=3)
+    ///     .map(|x| pool.apply_async(square, (x,)))
+    ///     .collect::<Result<_, _>>()?;
+    /// let squares: Vec<u64> = pending
+    ///     .into_iter()
+    ///     .map(|result| result.get())
+    ///     .collect::<Result<_, _>>()?;
+    /// assert_eq!(squares, [1, 4, 9]);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn apply_async<T: Task>(
         &self,
         task: T,
@@ -196,6 +297,25 @@ impl WorkerPool {
     }
 
     /// Stops taking tasks; the queued ones still run. Then call [`join`](Self::join).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, PoolError, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let queued = pool.apply_async(square, (6,))?;
+    /// pool.close();
+    /// assert!(matches!(pool.apply(square, (1,)), Err(PoolError::NotRunning)));
+    /// pool.join()?;
+    /// assert_eq!(queued.get()?, 36); // queued before `close`: it still ran
+    /// # Ok::<(), PoolError>(())
+    /// ```
     pub fn close(&self) {
         if self
             .state
@@ -211,6 +331,23 @@ impl WorkerPool {
     /// processes, the workers are killed, as Python's `Pool.terminate` does,
     /// and running tasks report [`PoolError::Terminated`] too. Then call
     /// [`join`](Self::join). Dropping the pool does this and the join.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, PoolError, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(1)?;
+    /// pool.terminate();
+    /// pool.join()?;
+    /// assert!(matches!(pool.apply(square, (2,)), Err(PoolError::NotRunning)));
+    /// # Ok::<(), PoolError>(())
+    /// ```
     pub fn terminate(&self) {
         self.state.store(TERMINATED, Ordering::Release);
         self.workers.terminate();
@@ -222,6 +359,18 @@ impl WorkerPool {
     /// # Errors
     ///
     /// [`PoolError::StillRunning`] when the pool is neither closed nor terminated.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{PoolError, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(1)?;
+    /// assert!(matches!(pool.join(), Err(PoolError::StillRunning)));
+    /// pool.close();
+    /// pool.join()?;
+    /// # Ok::<(), PoolError>(())
+    /// ```
     pub fn join(&self) -> Result<(), PoolError> {
         if self.state.load(Ordering::Acquire) == RUNNING {
             return Err(PoolError::StillRunning);

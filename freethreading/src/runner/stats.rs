@@ -103,6 +103,24 @@ pub struct PoolStats {
 
 impl PoolStats {
     /// Jobs queued or running: submitted and not yet finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let pool = WorkerPool::new(1)?;
+    /// let pending = pool.apply_async(square, (2,))?;
+    /// assert!(pool.stats().jobs_pending() <= 1);
+    /// pending.get()?;
+    /// assert_eq!(pool.stats().jobs_pending(), 0);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn jobs_pending(&self) -> u64 {
         self.jobs_submitted - self.jobs_finished
     }
