@@ -44,6 +44,19 @@ impl WorkerPoolExecutorBuilder {
 
     /// The number of worker threads (or processes); by default the number of
     /// cores this program may use, [`std::thread::available_parallelism`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::WorkerPoolExecutor;
+    ///
+    /// let executor = WorkerPoolExecutor::builder().max_workers(2).build()?;
+    /// assert_eq!(executor.max_workers(), 2);
+    /// let default = WorkerPoolExecutor::builder().build()?;
+    /// let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    /// assert_eq!(default.max_workers(), cores);
+    /// # Ok::<(), freethreading::ExecutorError>(())
+    /// ```
     pub fn max_workers(mut self, max_workers: usize) -> Self {
         self.options.set_workers(max_workers);
         self
@@ -88,6 +101,34 @@ impl WorkerPoolExecutorBuilder {
     /// If it panics in a worker, the executor is broken, as Python's
     /// `BrokenThreadPool`: every task that runs afterwards fails with
     /// [`ExecutorError::Initializer`], and new submissions return that error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use freethreading::{worker_fn, WorkerPoolExecutor};
+    ///
+    /// thread_local! {
+    ///     static GREETING: RefCell<String> = const { RefCell::new(String::new()) };
+    /// }
+    ///
+    /// #[worker_fn]
+    /// fn set_greeting(greeting: String) {
+    ///     GREETING.with(|cell| *cell.borrow_mut() = greeting);
+    /// }
+    ///
+    /// #[worker_fn]
+    /// fn greet(name: String) -> String {
+    ///     GREETING.with(|cell| format!("{}, {name}", cell.borrow()))
+    /// }
+    ///
+    /// let executor = WorkerPoolExecutor::builder()
+    ///     .max_workers(2)
+    ///     .initializer(set_greeting, ("hello".to_owned(),))
+    ///     .build()?;
+    /// assert_eq!(executor.submit(greet, ("Ada".to_owned(),))?.result()?, "hello, Ada");
+    /// # Ok::<(), freethreading::ExecutorError>(())
+    /// ```
     pub fn initializer<I>(mut self, task: I, args: I::Args) -> Self
     where
         I: Task<Output = ()>,
@@ -105,6 +146,18 @@ impl WorkerPoolExecutorBuilder {
     /// [`ExecutorError::Registry`] when the initializer is not registered
     /// under a unique name, [`ExecutorError::Spawn`] when a thread could not
     /// be started, and [`ExecutorError::Backend`] when the backend cannot run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{ExecutorError, WorkerPoolExecutor};
+    ///
+    /// let executor = WorkerPoolExecutor::builder().max_workers(1).build()?;
+    /// assert_eq!(executor.max_workers(), 1);
+    /// let error = WorkerPoolExecutor::builder().max_workers(0).build().unwrap_err();
+    /// assert!(matches!(error, ExecutorError::ZeroWorkers));
+    /// # Ok::<(), ExecutorError>(())
+    /// ```
     pub fn build(self) -> Result<WorkerPoolExecutor, ExecutorError> {
         static EXECUTORS: AtomicUsize = AtomicUsize::new(0);
         let workers = self.options.start("WorkerPoolExecutor", &EXECUTORS)?;

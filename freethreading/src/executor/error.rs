@@ -55,7 +55,27 @@ pub enum ExecutorError {
     Backend(BackendError),
 }
 
-task_error_accessors!(ExecutorError);
+task_error_accessors! {
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, ExecutorError, WorkerPoolExecutor};
+    ///
+    /// #[worker_fn]
+    /// fn fail() {
+    ///     panic!("out of cheese");
+    /// }
+    ///
+    /// let executor = WorkerPoolExecutor::new(1)?;
+    /// let error = executor.submit(fail, ())?.result().unwrap_err();
+    /// assert_eq!(error.task_error().and_then(|e| e.panic_message()), Some("out of cheese"));
+    /// assert!(error.is_panic());
+    /// assert_eq!(error.panic_message(), Some("out of cheese"));
+    /// assert!(!ExecutorError::Cancelled.is_panic());
+    /// # Ok::<(), ExecutorError>(())
+    /// ```
+    ExecutorError
+}
 
 impl fmt::Display for ExecutorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -52,6 +52,23 @@ impl<R: Send + 'static> TaskFuture<R> {
     /// [`ExecutorError::Task`] when the task panicked,
     /// [`ExecutorError::Cancelled`] when it was cancelled,
     /// [`ExecutorError::Initializer`] when the executor's initializer failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPoolExecutor};
+    ///
+    /// #[worker_fn]
+    /// fn divide(a: u64, b: u64) -> u64 {
+    ///     a / b
+    /// }
+    ///
+    /// let executor = WorkerPoolExecutor::new(2)?;
+    /// assert_eq!(executor.submit(divide, (12, 4))?.result()?, 3);
+    /// let error = executor.submit(divide, (1, 0))?.result().unwrap_err();
+    /// assert!(error.is_panic());
+    /// # Ok::<(), freethreading::ExecutorError>(())
+    /// ```
     pub fn result(self) -> Result<R, ExecutorError> {
         self.take(None)
     }
@@ -62,6 +79,23 @@ impl<R: Send + 'static> TaskFuture<R> {
     ///
     /// [`ExecutorError::Timeout`] when it is not done in time, and the errors
     /// of [`result`](Self::result).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{worker_fn, WorkerPoolExecutor};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let executor = WorkerPoolExecutor::new(1)?;
+    /// let future = executor.submit(square, (8,))?;
+    /// assert_eq!(future.result_timeout(Duration::from_secs(60))?, 64);
+    /// # Ok::<(), freethreading::ExecutorError>(())
+    /// ```
     pub fn result_timeout(self, timeout: Duration) -> Result<R, ExecutorError> {
         self.take(deadline(timeout))
     }
@@ -74,6 +108,25 @@ impl<R: Send + 'static> TaskFuture<R> {
     }
 
     /// Waits until the task is done or `timeout` passes; `true` if it is done.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{worker_fn, WorkerPoolExecutor};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let executor = WorkerPoolExecutor::new(1)?;
+    /// let future = executor.submit(square, (5,))?;
+    /// assert!(future.wait_timeout(Duration::from_secs(60)));
+    /// assert!(future.done());
+    /// assert_eq!(future.result()?, 25); // the future was kept
+    /// # Ok::<(), freethreading::ExecutorError>(())
+    /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.completion.wait_until(deadline(timeout))
     }
@@ -83,11 +136,54 @@ impl<R: Send + 'static> TaskFuture<R> {
     }
 
     /// Whether the task finished or was cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{worker_fn, WorkerPoolExecutor};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let executor = WorkerPoolExecutor::new(1)?;
+    /// let future = executor.submit(square, (3,))?;
+    /// assert!(future.wait_timeout(Duration::from_secs(60)));
+    /// assert!(future.done());
+    /// assert!(!future.running());
+    /// # Ok::<(), freethreading::ExecutorError>(())
+    /// ```
     pub fn done(&self) -> bool {
         self.completion.is_ready()
     }
 
     /// Whether a worker is running the task now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{worker_fn, Event, WorkerPoolExecutor};
+    ///
+    /// #[worker_fn]
+    /// fn wait_for(started: Event, gate: Event) -> bool {
+    ///     started.set();
+    ///     gate.wait_timeout(Duration::from_secs(60))
+    /// }
+    ///
+    /// let executor = WorkerPoolExecutor::new(1)?;
+    /// let (started, gate) = (Event::new(), Event::new());
+    /// let future = executor.submit(wait_for, (started.clone(), gate.clone()))?;
+    /// assert!(started.wait_timeout(Duration::from_secs(60)));
+    /// assert!(future.running()); // in the task's body, until the gate opens
+    /// gate.set();
+    /// assert!(future.wait_timeout(Duration::from_secs(60)));
+    /// assert!(!future.running());
+    /// assert!(future.result()?);
+    /// # Ok::<(), freethreading::ExecutorError>(())
+    /// ```
     pub fn running(&self) -> bool {
         self.completion.is_running()
     }
@@ -99,6 +195,37 @@ impl<R: Send + 'static> TaskFuture<R> {
     /// [`ExecutorError::Cancelled`] within a few tens of milliseconds (Python
     /// cannot do this). A task running on a thread cannot be stopped:
     /// `false`, as in Python, and so is a task that is done.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{worker_fn, Backend, Event, ExecutorError, WorkerPoolExecutor};
+    ///
+    /// #[worker_fn]
+    /// fn wait_for(gate: Event) -> bool {
+    ///     gate.wait_timeout(Duration::from_secs(60))
+    /// }
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// // One worker thread, busy until the gate opens: the second task waits in the queue.
+    /// let executor = WorkerPoolExecutor::builder()
+    ///     .max_workers(1)
+    ///     .backend(Backend::Threading)
+    ///     .build()?;
+    /// let gate = Event::new();
+    /// let busy = executor.submit(wait_for, (gate.clone(),))?;
+    /// let queued = executor.submit(square, (3,))?;
+    /// assert!(queued.cancel());
+    /// gate.set();
+    /// assert!(busy.result()?);
+    /// assert!(matches!(queued.result(), Err(ExecutorError::Cancelled)));
+    /// # Ok::<(), ExecutorError>(())
+    /// ```
     pub fn cancel(&self) -> bool {
         self.completion.cancel()
     }
@@ -110,6 +237,33 @@ impl<R: Send + 'static> TaskFuture<R> {
     }
 
     /// Whether the task was cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{worker_fn, Backend, Event, WorkerPoolExecutor};
+    ///
+    /// #[worker_fn]
+    /// fn wait_for(gate: Event) -> bool {
+    ///     gate.wait_timeout(Duration::from_secs(60))
+    /// }
+    ///
+    /// let executor = WorkerPoolExecutor::builder()
+    ///     .max_workers(1)
+    ///     .backend(Backend::Threading)
+    ///     .build()?;
+    /// let gate = Event::new();
+    /// let busy = executor.submit(wait_for, (gate.clone(),))?;
+    /// let queued = executor.submit(wait_for, (gate.clone(),))?;
+    /// assert!(!queued.cancelled());
+    /// queued.cancel();
+    /// assert!(queued.cancelled());
+    /// assert!(queued.done());
+    /// gate.set();
+    /// assert!(!busy.cancelled());
+    /// # Ok::<(), freethreading::ExecutorError>(())
+    /// ```
     pub fn cancelled(&self) -> bool {
         self.completion.is_cancelled()
     }

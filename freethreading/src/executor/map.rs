@@ -15,6 +15,25 @@ use super::{ExecutorError, TaskFuture};
 /// [`map_timeout`](crate::WorkerPoolExecutor::map_timeout) passing) is the
 /// last item: the tasks not yet started are cancelled and the iteration ends.
 /// Dropping the iterator early cancels them too.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{worker_fn, WorkerPoolExecutor};
+///
+/// #[worker_fn]
+/// fn halve(x: u32) -> u32 {
+///     assert!(x % 2 == 0, "{x} is odd");
+///     x / 2
+/// }
+///
+/// let executor = WorkerPoolExecutor::new(2)?;
+/// let results: Vec<_> = executor.map(halve, [2, 3, 4, 6])?.collect();
+/// assert_eq!(results.len(), 2); // the first error ends the iteration
+/// assert_eq!(results[0].as_ref().ok(), Some(&1));
+/// assert_eq!(results[1].as_ref().unwrap_err().panic_message(), Some("3 is odd"));
+/// # Ok::<(), freethreading::ExecutorError>(())
+/// ```
 #[must_use = "dropping the iterator cancels the tasks not yet started"]
 pub struct ExecutorMap<R: Send + 'static> {
     futures: VecDeque<TaskFuture<R>>,

@@ -61,6 +61,23 @@ impl WorkerPoolExecutor {
     ///
     /// [`ExecutorError::ZeroWorkers`] for 0, and the errors of
     /// [`WorkerPoolExecutorBuilder::build`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, ExecutorError, WorkerPoolExecutor};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let executor = WorkerPoolExecutor::new(2)?;
+    /// assert_eq!(executor.max_workers(), 2);
+    /// assert_eq!(executor.submit(square, (6,))?.result()?, 36);
+    /// assert!(matches!(WorkerPoolExecutor::new(0), Err(ExecutorError::ZeroWorkers)));
+    /// # Ok::<(), ExecutorError>(())
+    /// ```
     pub fn new(max_workers: usize) -> Result<WorkerPoolExecutor, ExecutorError> {
         WorkerPoolExecutor::builder()
             .max_workers(max_workers)
@@ -68,6 +85,16 @@ impl WorkerPoolExecutor {
     }
 
     /// A builder, for the default size or an initializer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::WorkerPoolExecutor;
+    ///
+    /// let executor = WorkerPoolExecutor::builder().max_workers(3).build()?;
+    /// assert_eq!(executor.max_workers(), 3);
+    /// # Ok::<(), freethreading::ExecutorError>(())
+    /// ```
     pub fn builder() -> WorkerPoolExecutorBuilder {
         WorkerPoolExecutorBuilder::new()
     }
@@ -80,6 +107,16 @@ impl WorkerPoolExecutor {
     }
 
     /// How many workers the executor has.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::WorkerPoolExecutor;
+    ///
+    /// let executor = WorkerPoolExecutor::new(2)?;
+    /// assert_eq!(executor.max_workers(), 2);
+    /// # Ok::<(), freethreading::ExecutorError>(())
+    /// ```
     pub fn max_workers(&self) -> usize {
         self.workers.size()
     }
@@ -138,6 +175,22 @@ impl WorkerPoolExecutor {
     /// [`ExecutorError::Shutdown`] after [`shutdown`](Self::shutdown),
     /// [`ExecutorError::Registry`] for a task not registered under a unique
     /// name, [`ExecutorError::Initializer`] when the initializer failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPoolExecutor};
+    ///
+    /// #[worker_fn]
+    /// fn greet(name: String) -> String {
+    ///     format!("hello, {name}")
+    /// }
+    ///
+    /// let executor = WorkerPoolExecutor::new(2)?;
+    /// let future = executor.submit(greet, ("Ada".to_owned(),))?;
+    /// assert_eq!(future.result()?, "hello, Ada");
+    /// # Ok::<(), freethreading::ExecutorError>(())
+    /// ```
     pub fn submit<T: Task>(
         &self,
         task: T,
@@ -192,6 +245,22 @@ impl WorkerPoolExecutor {
     /// # Errors
     ///
     /// As [`submit`](Self::submit); a task's failure is an item of the iterator.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPoolExecutor};
+    ///
+    /// #[worker_fn]
+    /// fn double(x: i32) -> i32 {
+    ///     2 * x
+    /// }
+    ///
+    /// let executor = WorkerPoolExecutor::new(2)?;
+    /// let doubled = executor.map(double, [1, 2, 3])?.collect::<Result<Vec<_>, _>>()?;
+    /// assert_eq!(doubled, [2, 4, 6]);
+    /// # Ok::<(), freethreading::ExecutorError>(())
+    /// ```
     pub fn map<T, A>(
         &self,
         task: T,
@@ -209,6 +278,23 @@ impl WorkerPoolExecutor {
     /// # Errors
     ///
     /// As [`map`](Self::map).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{worker_fn, WorkerPoolExecutor};
+    ///
+    /// #[worker_fn]
+    /// fn double(x: i32) -> i32 {
+    ///     2 * x
+    /// }
+    ///
+    /// let executor = WorkerPoolExecutor::new(2)?;
+    /// let doubled = executor.map_timeout(double, 0..3, Duration::from_secs(60))?;
+    /// assert_eq!(doubled.collect::<Result<Vec<_>, _>>()?, [0, 2, 4]);
+    /// # Ok::<(), freethreading::ExecutorError>(())
+    /// ```
     pub fn map_timeout<T, A>(
         &self,
         task: T,
@@ -228,6 +314,22 @@ impl WorkerPoolExecutor {
     /// # Errors
     ///
     /// As [`map`](Self::map).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPoolExecutor};
+    ///
+    /// #[worker_fn]
+    /// fn power(base: u64, exponent: u32) -> u64 {
+    ///     base.pow(exponent)
+    /// }
+    ///
+    /// let executor = WorkerPoolExecutor::new(2)?;
+    /// let powers = executor.starmap(power, [(2, 10), (5, 3)])?;
+    /// assert_eq!(powers.collect::<Result<Vec<_>, _>>()?, [1024, 125]);
+    /// # Ok::<(), freethreading::ExecutorError>(())
+    /// ```
     pub fn starmap<T: Task>(
         &self,
         task: T,
@@ -262,6 +364,25 @@ impl WorkerPoolExecutor {
     /// Stops taking tasks. With `cancel_futures`, the tasks not yet started
     /// are cancelled; the others run. With `wait`, returns once every worker
     /// is done. Calling it again is harmless.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, ExecutorError, WorkerPoolExecutor};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let executor = WorkerPoolExecutor::new(2)?;
+    /// let submitted = executor.submit(square, (7,))?;
+    /// executor.shutdown(true, false);
+    /// assert!(submitted.done()); // `wait`: it ran before `shutdown` returned
+    /// assert_eq!(submitted.result()?, 49);
+    /// assert!(matches!(executor.submit(square, (1,)), Err(ExecutorError::Shutdown)));
+    /// # Ok::<(), ExecutorError>(())
+    /// ```
     pub fn shutdown(&self, wait: bool, cancel_futures: bool) {
         self.shut_down.store(true, Ordering::Release);
         self.workers.close();

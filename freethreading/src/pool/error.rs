@@ -61,7 +61,27 @@ pub enum PoolError {
     Backend(BackendError),
 }
 
-task_error_accessors!(PoolError);
+task_error_accessors! {
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, PoolError, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn fail() {
+    ///     panic!("out of cheese");
+    /// }
+    ///
+    /// let pool = WorkerPool::new(1)?;
+    /// let error = pool.apply(fail, ()).unwrap_err();
+    /// assert_eq!(error.task_error().and_then(|e| e.panic_message()), Some("out of cheese"));
+    /// assert!(error.is_panic());
+    /// assert_eq!(error.panic_message(), Some("out of cheese"));
+    /// assert!(PoolError::Timeout.task_error().is_none());
+    /// # Ok::<(), PoolError>(())
+    /// ```
+    PoolError
+}
 
 impl fmt::Display for PoolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -11,9 +11,10 @@
 //! [`RegistryError`]: crate::RegistryError
 
 /// For a public error enum with `Task(TaskError)` and
-/// `Registry(RegistryError)` variants: `task_error` (with the doc comments
-/// written before the enum's name appended to its own, for an example),
-/// `is_panic`, `panic_message`, and the `From` conversions of both.
+/// `Registry(RegistryError)` variants: `task_error`, `is_panic` and
+/// `panic_message` (with the doc comments written before the enum's name
+/// appended to each one's own, for an example that shows all three), and the
+/// `From` conversions of both.
 macro_rules! task_error_accessors {
     ($(#[$doc:meta])* $error:ident) => {
         impl $error {
@@ -28,11 +29,15 @@ macro_rules! task_error_accessors {
             }
 
             /// Whether the task panicked.
+            ///
+            $(#[$doc])*
             pub fn is_panic(&self) -> bool {
                 self.task_error().is_some_and($crate::TaskError::is_panic)
             }
 
             /// The task's panic message, when it panicked with a string.
+            ///
+            $(#[$doc])*
             pub fn panic_message(&self) -> ::core::option::Option<&str> {
                 self.task_error()
                     .and_then($crate::TaskError::panic_message)

@@ -71,6 +71,8 @@ task_error_accessors! {
     /// worker.start()?;
     /// let error = worker.join().unwrap_err();
     /// assert_eq!(error.task_error().and_then(|e| e.panic_message()), Some("out of cheese"));
+    /// assert!(error.is_panic());
+    /// assert_eq!(error.panic_message(), Some("out of cheese"));
     /// # Ok::<(), freethreading::WorkerError>(())
     /// ```
     WorkerError
