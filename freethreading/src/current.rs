@@ -16,10 +16,37 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 /// The name Python gives the main thread, kept so that output matches.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{enumerate, get_backend, Backend, MAIN_PROCESS_NAME, MAIN_THREAD_NAME};
+///
+/// assert_eq!(MAIN_THREAD_NAME, "MainThread");
+/// // The program's own entry among the workers alive: its main thread on
+/// // threads, itself on processes.
+/// let main = match get_backend() {
+///     Backend::Threading => MAIN_THREAD_NAME,
+///     _ => MAIN_PROCESS_NAME,
+/// };
+/// assert!(enumerate().iter().any(|w| w.name() == main));
+/// ```
 pub const MAIN_THREAD_NAME: &str = "MainThread";
 
 /// The name Python gives the main process, the program's own identity on the
 /// process backend.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{current_worker, get_backend, Backend, MAIN_PROCESS_NAME};
+///
+/// assert_eq!(MAIN_PROCESS_NAME, "MainProcess");
+/// if get_backend() == Backend::Multiprocessing {
+///     // The program itself, outside its worker processes.
+///     assert_eq!(current_worker().name(), MAIN_PROCESS_NAME);
+/// }
+/// ```
 pub const MAIN_PROCESS_NAME: &str = "MainProcess";
 
 /// A worker as seen by [`current_worker`] and [`enumerate`]: a snapshot of its
@@ -89,16 +116,67 @@ impl WorkerInfo {
 
     /// The worker's name: the one given to it, `MainThread` for the main
     /// thread (`MainProcess` for the program on the process backend).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{current_worker, worker_fn, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn my_name() -> String {
+    ///     current_worker().name().to_owned()
+    /// }
+    ///
+    /// let worker = Worker::new(my_name, ()).with_name("Reader");
+    /// worker.start()?;
+    /// assert_eq!(worker.join()?, "Reader");
+    /// # Ok::<(), freethreading::WorkerError>(())
+    /// ```
     pub fn name(&self) -> &str {
         &self.identity.name
     }
 
     /// The worker's identifier, as [`get_ident`] returns it inside the worker.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{current_worker, get_ident, worker_fn, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn idents() -> (u64, u64) {
+    ///     (current_worker().ident(), get_ident())
+    /// }
+    ///
+    /// let worker = Worker::new(idents, ());
+    /// worker.start()?;
+    /// let (ident, also_ident) = worker.join()?;
+    /// assert_eq!(ident, also_ident);
+    /// assert_ne!(ident, current_worker().ident()); // another thread, or process
+    /// # Ok::<(), freethreading::WorkerError>(())
+    /// ```
     pub fn ident(&self) -> u64 {
         self.identity.ident
     }
 
     /// Whether the worker is a daemon, which the program does not wait for.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{current_worker, worker_fn, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn am_i_a_daemon() -> bool {
+    ///     current_worker().is_daemon()
+    /// }
+    ///
+    /// let worker = Worker::new(am_i_a_daemon, ()).with_daemon(true);
+    /// worker.start()?;
+    /// assert!(worker.join()?);
+    /// assert!(!current_worker().is_daemon());
+    /// # Ok::<(), freethreading::WorkerError>(())
+    /// ```
     pub fn is_daemon(&self) -> bool {
         self.identity.daemon
     }

@@ -133,6 +133,23 @@ impl<R: TaskValue> Worker<R> {
     /// Names the worker, as `Worker(name=...)` does; see [`set_name`](Worker::set_name).
     ///
     /// A started worker keeps its name: use `set_name` to get that as an error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{current_worker, worker_fn, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn my_name() -> String {
+    ///     current_worker().name().to_owned()
+    /// }
+    ///
+    /// let worker = Worker::new(my_name, ()).with_name("fetcher");
+    /// assert_eq!(worker.name(), "fetcher");
+    /// worker.start()?;
+    /// assert_eq!(worker.join()?, "fetcher");
+    /// # Ok::<(), freethreading::WorkerError>(())
+    /// ```
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         let _ = self.set_name(name);
         self
@@ -142,6 +159,23 @@ impl<R: TaskValue> Worker<R> {
     /// [`set_daemon`](Worker::set_daemon).
     ///
     /// A started worker keeps its flag: use `set_daemon` to get that as an error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{current_worker, worker_fn, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn am_i_a_daemon() -> bool {
+    ///     current_worker().is_daemon()
+    /// }
+    ///
+    /// let worker = Worker::new(am_i_a_daemon, ()).with_daemon(true);
+    /// assert!(worker.daemon());
+    /// worker.start()?;
+    /// assert!(worker.join()?);
+    /// # Ok::<(), freethreading::WorkerError>(())
+    /// ```
     pub fn with_daemon(mut self, daemon: bool) -> Self {
         let _ = self.set_daemon(daemon);
         self
@@ -160,6 +194,23 @@ impl<R: TaskValue> Worker<R> {
     ///   checked on every backend.
     /// - [`WorkerError::Spawn`] if the operating system refused a thread; the
     ///   worker stays unstarted, so `start` may be tried again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Worker, WorkerError};
+    ///
+    /// #[worker_fn]
+    /// fn add(a: u64, b: u64) -> u64 {
+    ///     a + b
+    /// }
+    ///
+    /// let worker = Worker::new(add, (40, 2));
+    /// worker.start()?;
+    /// assert!(matches!(worker.start(), Err(WorkerError::AlreadyStarted)));
+    /// assert_eq!(worker.join()?, 42);
+    /// # Ok::<(), WorkerError>(())
+    /// ```
     pub fn start(&self) -> Result<(), WorkerError> {
         registry::check(self.task)?;
         match &self.flavor {
@@ -248,6 +299,29 @@ impl<R: TaskValue> Worker<R> {
 
 impl<R> Worker<R> {
     /// Whether the worker was started and its task has not finished yet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{worker_fn, Event, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn wait_for(gate: Event) -> bool {
+    ///     gate.wait_timeout(Duration::from_secs(60))
+    /// }
+    ///
+    /// let gate = Event::new();
+    /// let worker = Worker::new(wait_for, (gate.clone(),));
+    /// assert!(!worker.is_alive()); // not started
+    /// worker.start()?;
+    /// assert!(worker.is_alive()); // waiting for the gate
+    /// gate.set();
+    /// assert!(worker.join_timeout(Duration::from_secs(60))?);
+    /// assert!(!worker.is_alive());
+    /// assert!(worker.join()?);
+    /// # Ok::<(), freethreading::WorkerError>(())
+    /// ```
     pub fn is_alive(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(worker) => worker.is_alive(),
@@ -258,6 +332,22 @@ impl<R> Worker<R> {
     }
 
     /// Whether [`start`](Worker::start) has succeeded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn nothing() {}
+    ///
+    /// let worker = Worker::new(nothing, ());
+    /// assert!(!worker.is_started());
+    /// worker.start()?;
+    /// assert!(worker.is_started());
+    /// worker.join()?;
+    /// # Ok::<(), freethreading::WorkerError>(())
+    /// ```
     pub fn is_started(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(worker) => worker.is_started(),
@@ -269,6 +359,19 @@ impl<R> Worker<R> {
 
     /// The worker's name, which [`current_worker`](crate::current_worker)
     /// gives inside it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn nothing() {}
+    ///
+    /// let worker = Worker::new(nothing, ());
+    /// assert!(worker.name().starts_with("Worker-")); // the default, numbered
+    /// assert_eq!(worker.with_name("quiet").name(), "quiet");
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -280,6 +383,24 @@ impl<R> Worker<R> {
     /// [`WorkerError::AlreadyStarted`] once started: the running worker
     /// already knows itself by its name, which on the process backend lives
     /// in another process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Worker, WorkerError};
+    ///
+    /// #[worker_fn]
+    /// fn nothing() {}
+    ///
+    /// let mut worker = Worker::new(nothing, ());
+    /// worker.set_name("first")?;
+    /// assert_eq!(worker.name(), "first");
+    /// worker.start()?;
+    /// assert!(matches!(worker.set_name("second"), Err(WorkerError::AlreadyStarted)));
+    /// assert_eq!(worker.name(), "first");
+    /// worker.join()?;
+    /// # Ok::<(), WorkerError>(())
+    /// ```
     pub fn set_name(&mut self, name: impl Into<String>) -> Result<(), WorkerError> {
         if self.is_started() {
             return Err(WorkerError::AlreadyStarted);
@@ -289,6 +410,19 @@ impl<R> Worker<R> {
     }
 
     /// Whether the worker is a daemon: a program does not wait for it at exit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn nothing() {}
+    ///
+    /// // Not a daemon by default, here: the thread that makes it is none.
+    /// assert!(!Worker::new(nothing, ()).daemon());
+    /// assert!(Worker::new(nothing, ()).with_daemon(true).daemon());
+    /// ```
     pub fn daemon(&self) -> bool {
         self.daemon
     }
@@ -325,6 +459,19 @@ impl<R> Worker<R> {
     }
 
     /// The registered name of the task the worker runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Task, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn nothing() {}
+    ///
+    /// let worker = Worker::new(nothing, ());
+    /// assert_eq!(worker.task_name(), nothing.name());
+    /// assert!(worker.task_name().ends_with("::nothing"));
+    /// ```
     pub fn task_name(&self) -> &'static str {
         self.task
     }
