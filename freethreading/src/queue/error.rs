@@ -31,6 +31,15 @@ pub struct Full<T>(pub T);
 
 impl<T> Full<T> {
     /// The item that could not be put.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::Full;
+    ///
+    /// let full = Full(vec![1, 2]);
+    /// assert_eq!(full.into_inner(), [1, 2]);
+    /// ```
     pub fn into_inner(self) -> T {
         self.0
     }
@@ -110,6 +119,18 @@ pub enum PutError<T> {
 
 impl<T> PutError<T> {
     /// The item that could not be put, whatever the reason.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::Queue;
+    ///
+    /// let queue = Queue::bounded(1);
+    /// queue.put("first".to_owned())?;
+    /// let error = queue.try_put("second".to_owned()).unwrap_err();
+    /// assert_eq!(error.into_inner(), "second"); // nothing is lost
+    /// # Ok::<(), freethreading::PutError<String>>(())
+    /// ```
     pub fn into_inner(self) -> T {
         match self {
             PutError::Full(item) | PutError::Encode(item, _) | PutError::NoMemory(item) => item,
@@ -117,6 +138,18 @@ impl<T> PutError<T> {
     }
 
     /// Whether the queue was full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{PutError, Queue};
+    ///
+    /// let queue = Queue::bounded(1);
+    /// queue.put(1)?;
+    /// assert!(queue.try_put(2).unwrap_err().is_full());
+    /// assert!(!PutError::NoMemory(3).is_full());
+    /// # Ok::<(), PutError<i32>>(())
+    /// ```
     pub fn is_full(&self) -> bool {
         matches!(self, PutError::Full(_))
     }
@@ -180,6 +213,16 @@ pub enum GetError {
 
 impl GetError {
     /// Whether the queue was empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{GetError, SimpleQueue};
+    ///
+    /// let queue = SimpleQueue::<u32>::new();
+    /// assert!(queue.try_get().unwrap_err().is_empty());
+    /// assert!(!GetError::Decode("bad bytes".to_owned()).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         matches!(self, GetError::Empty)
     }

@@ -186,6 +186,15 @@ impl<T: TaskValue> Queue<T> {
     }
 
     /// The bound given to [`bounded`](Self::bounded), 0 when unbounded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::Queue;
+    ///
+    /// assert_eq!(Queue::<u32>::bounded(8).maxsize(), 8);
+    /// assert_eq!(Queue::<u32>::new().maxsize(), 0); // unbounded
+    /// ```
     pub fn maxsize(&self) -> usize {
         match &self.flavor {
             Flavor::Thread(queue) => queue.maxsize(),
@@ -392,6 +401,33 @@ impl<T: TaskValue> Queue<T> {
     /// Returns at once if no task is open. An item counts from the moment its
     /// `put` starts, so `join` also waits for a `put` still blocked on a full
     /// queue (and, for an instant, for a `try_put` about to be refused).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Queue, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn consume(queue: Queue<u32>) -> u32 {
+    ///     let mut total = 0;
+    ///     for _ in 0..3 {
+    ///         total += queue.get().unwrap();
+    ///         queue.task_done().unwrap();
+    ///     }
+    ///     total
+    /// }
+    ///
+    /// let queue = Queue::new();
+    /// let consumer = Worker::new(consume, (queue.clone(),));
+    /// consumer.start()?;
+    /// for value in [1, 2, 3] {
+    ///     queue.put(value)?;
+    /// }
+    /// queue.join(); // every item is taken and done
+    /// assert!(queue.empty());
+    /// assert_eq!(consumer.join()?, 6);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn join(&self) {
         match &self.flavor {
             Flavor::Thread(queue) => {
@@ -433,6 +469,19 @@ impl<T: TaskValue> Queue<T> {
     }
 
     /// How many items the queue holds: Python's `qsize()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = freethreading::Queue::new();
+    /// assert_eq!(queue.qsize(), 0);
+    /// queue.put('a')?;
+    /// queue.put('b')?;
+    /// assert_eq!(queue.qsize(), 2);
+    /// queue.get()?;
+    /// assert_eq!(queue.qsize(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn qsize(&self) -> usize {
         match &self.flavor {
             Flavor::Thread(queue) => queue.qsize(),
@@ -443,6 +492,16 @@ impl<T: TaskValue> Queue<T> {
     }
 
     /// Whether the queue holds no item: Python's `empty()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = freethreading::Queue::new();
+    /// assert!(queue.empty());
+    /// queue.put(1)?;
+    /// assert!(!queue.empty());
+    /// # Ok::<(), freethreading::PutError<i32>>(())
+    /// ```
     pub fn empty(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(queue) => queue.empty(),
@@ -454,6 +513,21 @@ impl<T: TaskValue> Queue<T> {
 
     /// Whether the queue holds [`maxsize`](Self::maxsize) items, so that a
     /// `put` would wait: Python's `full()`. Never for an unbounded queue.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::Queue;
+    ///
+    /// let bounded = Queue::bounded(1);
+    /// assert!(!bounded.full());
+    /// bounded.put(1)?;
+    /// assert!(bounded.full());
+    /// let unbounded = Queue::new();
+    /// unbounded.put(1)?;
+    /// assert!(!unbounded.full()); // never, without a bound
+    /// # Ok::<(), freethreading::PutError<i32>>(())
+    /// ```
     pub fn full(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(queue) => queue.full(),

@@ -72,6 +72,16 @@ impl<T: TaskValue> SimpleQueue<T> {
     /// On the process backend, if the shared memory that every process maps
     /// cannot be created or is full; [`try_new`](Self::try_new) returns that
     /// error instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = freethreading::SimpleQueue::new();
+    /// assert!(queue.empty());
+    /// queue.put(3)?;
+    /// assert_eq!(queue.get()?, 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[track_caller]
     pub fn new() -> Self {
         crate::error::or_panic(Self::try_new())
@@ -115,6 +125,27 @@ impl<T: TaskValue> SimpleQueue<T> {
     /// None on the thread backend. On the process backend, an item that
     /// cannot be serialized comes back in [`PutError::Encode`], and one that
     /// does not fit in the shared memory left in [`PutError::NoMemory`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, SimpleQueue, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn produce(queue: SimpleQueue<String>) {
+    ///     for word in ["hello", "world"] {
+    ///         queue.put(word.to_owned()).unwrap();
+    ///     }
+    /// }
+    ///
+    /// let queue = SimpleQueue::new();
+    /// let producer = Worker::new(produce, (queue.clone(),));
+    /// producer.start()?;
+    /// producer.join()?;
+    /// assert_eq!(queue.get()?, "hello");
+    /// assert_eq!(queue.get()?, "world");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
         match &self.flavor {
             Flavor::Thread(queue) => {
@@ -134,6 +165,24 @@ impl<T: TaskValue> SimpleQueue<T> {
     ///
     /// None on the thread backend. On the process backend, an item that
     /// cannot be deserialized is [`GetError::Decode`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, SimpleQueue, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn answer(queue: SimpleQueue<u32>) {
+    ///     queue.put(42).unwrap();
+    /// }
+    ///
+    /// let queue = SimpleQueue::new();
+    /// let worker = Worker::new(answer, (queue.clone(),));
+    /// worker.start()?;
+    /// assert_eq!(queue.get()?, 42); // waits for the worker's item
+    /// worker.join()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get(&self) -> Result<T, GetError> {
         self.receive(Wait::Forever)
     }
@@ -193,6 +242,18 @@ impl<T: TaskValue> SimpleQueue<T> {
 
     /// Whether the queue holds no item: Python's `empty()`. Exact the moment
     /// `put` or `get` returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = freethreading::SimpleQueue::new();
+    /// assert!(queue.empty());
+    /// queue.put('x')?;
+    /// assert!(!queue.empty());
+    /// queue.get()?;
+    /// assert!(queue.empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn empty(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(queue) => queue.empty(),
