@@ -107,8 +107,8 @@ impl WorkerPoolBuilder {
     /// it, the pool follows `FREETHREADING_BACKEND` as before.
     ///
     /// Primitives and queues handed to a process pool's tasks must be of the
-    /// process flavor: make them on the process backend, or with their
-    /// `with_backend` constructors.
+    /// process flavor: make them on the process backend, or inside
+    /// [`Backend::install`].
     ///
     /// ```
     /// use freethreading::{Backend, WorkerPool, worker_fn};

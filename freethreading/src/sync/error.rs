@@ -184,11 +184,58 @@ impl<G> OwnerDied<G> {
     }
 
     /// The guard (or `()`), since the lock is held anyway.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Backend, Lock, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn die_holding(lock: Lock) {
+    ///     lock.acquire();
+    ///     std::process::exit(1);
+    /// }
+    ///
+    /// # if Backend::Multiprocessing.is_available() {
+    /// // Only a process can die holding a lock: a process pool, and a lock its
+    /// // workers can share.
+    /// let lock = Backend::Multiprocessing.install(Lock::new)?;
+    /// let pool = WorkerPool::builder().workers(1).backend(Backend::Multiprocessing).build()?;
+    /// assert!(pool.apply(die_holding, (lock.clone(),)).is_err());
+    /// let died = lock.lock_checked().unwrap_err();
+    /// let guard = died.into_inner(); // the lock is held all the same
+    /// assert!(lock.locked());
+    /// drop(guard);
+    /// assert!(!lock.locked());
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_inner(self) -> G {
         self.inner
     }
 
     /// A reference to the guard.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Backend, Lock, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn die_holding(lock: Lock) {
+    ///     lock.acquire();
+    ///     std::process::exit(1);
+    /// }
+    ///
+    /// # if Backend::Multiprocessing.is_available() {
+    /// let lock = Backend::Multiprocessing.install(Lock::new)?;
+    /// let pool = WorkerPool::builder().workers(1).backend(Backend::Multiprocessing).build()?;
+    /// assert!(pool.apply(die_holding, (lock.clone(),)).is_err());
+    /// let died = lock.lock_checked().unwrap_err();
+    /// assert_eq!(format!("{:?}", died.get_ref()), "LockGuard { lock: Lock { locked: true } }");
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_ref(&self) -> &G {
         &self.inner
     }

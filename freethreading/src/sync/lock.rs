@@ -88,6 +88,15 @@ impl Lock {
     /// On the process backend, if the shared memory that every process maps
     /// cannot be created or is full; [`try_new`](Self::try_new) returns that
     /// error instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = freethreading::Lock::new();
+    /// assert!(!lock.locked());
+    /// assert!(lock.try_acquire());
+    /// assert!(lock.locked());
+    /// ```
     #[track_caller]
     pub fn new() -> Self {
         crate::error::or_panic(Lock::try_new())
@@ -115,12 +124,43 @@ impl Lock {
     }
 
     /// Takes the lock, waiting as long as it takes, until the guard is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Lock, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn try_take(lock: Lock) -> bool {
+    ///     lock.try_acquire()
+    /// }
+    ///
+    /// let lock = Lock::new();
+    /// let guard = lock.lock();
+    /// let worker = Worker::new(try_take, (lock.clone(),));
+    /// worker.start()?;
+    /// assert!(!worker.join()?); // held here, so the worker could not take it
+    /// drop(guard);
+    /// assert!(!lock.locked());
+    /// # Ok::<(), freethreading::WorkerError>(())
+    /// ```
     pub fn lock(&self) -> LockGuard<'_> {
         self.acquire();
         LockGuard { lock: self }
     }
 
     /// Takes the lock if it is free now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = freethreading::Lock::new();
+    /// let guard = lock.try_lock();
+    /// assert!(guard.is_some());
+    /// assert!(lock.try_lock().is_none()); // no worker takes it twice, not even this one
+    /// drop(guard);
+    /// assert!(lock.try_lock().is_some());
+    /// ```
     pub fn try_lock(&self) -> Option<LockGuard<'_>> {
         self.try_acquire().then(|| LockGuard { lock: self })
     }
@@ -174,6 +214,27 @@ impl Lock {
 
     /// Takes the lock, waiting as long as it takes; release it with
     /// [`release`](Lock::release), from this worker or another.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Lock, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn release(lock: Lock) {
+    ///     lock.release().unwrap();
+    /// }
+    ///
+    /// let lock = Lock::new();
+    /// lock.acquire();
+    /// assert!(lock.locked());
+    /// // A `Lock` has no owner: another worker may release it.
+    /// let worker = Worker::new(release, (lock.clone(),));
+    /// worker.start()?;
+    /// worker.join()?;
+    /// assert!(!lock.locked());
+    /// # Ok::<(), freethreading::WorkerError>(())
+    /// ```
     pub fn acquire(&self) {
         self.acquire_until(None);
     }
@@ -184,11 +245,32 @@ impl Lock {
     /// # Errors
     ///
     /// [`OwnerDied`] if the previous holder died; the lock is held anyway.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = freethreading::Lock::new();
+    /// lock.acquire_checked()?; // `Ok`: nobody died holding it
+    /// assert!(lock.locked());
+    /// lock.release()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn acquire_checked(&self) -> Result<(), OwnerDied<()>> {
         OwnerDied::check(self.acquire_until(None), ())
     }
 
     /// Takes the lock if it is free now; `true` if taken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = freethreading::Lock::new();
+    /// assert!(lock.try_acquire());
+    /// assert!(!lock.try_acquire()); // taken, by this very worker
+    /// lock.release()?;
+    /// assert!(lock.try_acquire());
+    /// # Ok::<(), freethreading::ReleaseError>(())
+    /// ```
     pub fn try_acquire(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(lock) => lock.try_acquire(),
@@ -199,6 +281,16 @@ impl Lock {
     }
 
     /// Takes the lock, waiting at most `timeout`; `true` if taken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lock = freethreading::Lock::new();
+    /// assert!(lock.acquire_timeout(Duration::from_secs(60))); // free: taken at once
+    /// assert!(!lock.acquire_timeout(Duration::from_millis(10))); // still taken
+    /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
         self.acquire_until(thread::deadline(timeout)).is_some()
     }
@@ -239,6 +331,17 @@ impl Lock {
     }
 
     /// Whether some worker holds the lock now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = freethreading::Lock::new();
+    /// assert!(!lock.locked());
+    /// let guard = lock.lock();
+    /// assert!(lock.locked());
+    /// drop(guard);
+    /// assert!(!lock.locked());
+    /// ```
     pub fn locked(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(lock) => lock.locked(),
@@ -269,6 +372,18 @@ impl fmt::Debug for Lock {
 /// A `Lock` has no owner, so the guard may be sent to, and dropped on,
 /// another thread. If the lock was released explicitly while the guard lived,
 /// dropping the guard leaves it as it is.
+///
+/// # Examples
+///
+/// ```
+/// let lock = freethreading::Lock::new();
+/// let guard = lock.lock();
+/// // No owner: the guard may be dropped on another thread.
+/// std::thread::scope(|s| {
+///     s.spawn(move || drop(guard));
+/// });
+/// assert!(!lock.locked());
+/// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct LockGuard<'a> {
     lock: &'a Lock,

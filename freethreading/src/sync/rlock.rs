@@ -81,6 +81,17 @@ impl RLock {
     /// On the process backend, if the shared memory that every process maps
     /// cannot be created or is full; [`try_new`](Self::try_new) returns that
     /// error instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rlock = freethreading::RLock::new();
+    /// assert!(!rlock.is_owned());
+    /// rlock.acquire();
+    /// assert!(rlock.is_owned());
+    /// # rlock.release()?;
+    /// # Ok::<(), freethreading::ReleaseError>(())
+    /// ```
     #[track_caller]
     pub fn new() -> Self {
         crate::error::or_panic(RLock::try_new())
@@ -109,23 +120,81 @@ impl RLock {
     }
 
     /// Takes the lock (once more, if this worker holds it) until the guard is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rlock = freethreading::RLock::new();
+    /// let outer = rlock.lock();
+    /// let inner = rlock.lock(); // the holder takes it again without waiting
+    /// drop(inner);
+    /// assert!(rlock.is_owned()); // one level left
+    /// drop(outer);
+    /// assert!(!rlock.is_owned());
+    /// ```
     pub fn lock(&self) -> RLockGuard<'_> {
         self.acquire();
         RLockGuard::new(self)
     }
 
     /// Takes the lock if this worker holds it or nobody does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, RLock, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn try_take(rlock: RLock) -> bool {
+    ///     rlock.try_acquire()
+    /// }
+    ///
+    /// let rlock = RLock::new();
+    /// let guard = rlock.try_lock().expect("nobody holds it");
+    /// assert!(rlock.try_lock().is_some()); // again, by its holder
+    /// let worker = Worker::new(try_take, (rlock.clone(),));
+    /// worker.start()?;
+    /// assert!(!worker.join()?); // but not by another worker
+    /// drop(guard);
+    /// # Ok::<(), freethreading::WorkerError>(())
+    /// ```
     pub fn try_lock(&self) -> Option<RLockGuard<'_>> {
         self.try_acquire().then(|| RLockGuard::new(self))
     }
 
     /// Takes the lock, waiting at most `timeout` for another worker to free it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rlock = freethreading::RLock::new();
+    /// let outer = rlock.lock();
+    /// let inner = rlock.lock_timeout(Duration::from_secs(60)); // its holder never waits
+    /// assert!(inner.is_some());
+    /// # drop(inner);
+    /// # drop(outer);
+    /// ```
     pub fn lock_timeout(&self, timeout: Duration) -> Option<RLockGuard<'_>> {
         self.acquire_timeout(timeout).then(|| RLockGuard::new(self))
     }
 
     /// Takes the lock, waiting as long as it takes; release it with
     /// [`release`](RLock::release) as many times as it was taken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rlock = freethreading::RLock::new();
+    /// rlock.acquire();
+    /// rlock.acquire();
+    /// rlock.release()?;
+    /// assert!(rlock.is_owned());
+    /// rlock.release()?; // as many releases as acquires
+    /// assert!(!rlock.is_owned());
+    /// # Ok::<(), freethreading::ReleaseError>(())
+    /// ```
     pub fn acquire(&self) {
         self.acquire_until(None);
     }
@@ -138,6 +207,18 @@ impl RLock {
     /// # Errors
     ///
     /// [`OwnerDied`], holding the guard, if the previous owner died.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rlock = freethreading::RLock::new();
+    /// let guard = rlock.lock_checked().unwrap_or_else(|died| {
+    ///     eprintln!("{died}; checking the shared state");
+    ///     died.into_inner()
+    /// });
+    /// assert!(rlock.is_owned());
+    /// # drop(guard);
+    /// ```
     pub fn lock_checked(&self) -> Result<RLockGuard<'_>, OwnerDied<RLockGuard<'_>>> {
         let taken = self.acquire_until(None);
         OwnerDied::check(taken, RLockGuard::new(self))
@@ -149,11 +230,32 @@ impl RLock {
     /// # Errors
     ///
     /// [`OwnerDied`] if the previous owner died; the lock is held anyway.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rlock = freethreading::RLock::new();
+    /// rlock.acquire_checked()?; // `Ok`: nobody died holding it
+    /// assert!(rlock.is_owned());
+    /// rlock.release()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn acquire_checked(&self) -> Result<(), OwnerDied<()>> {
         OwnerDied::check(self.acquire_until(None), ())
     }
 
     /// Takes the lock if this worker holds it or nobody does; `true` if taken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rlock = freethreading::RLock::new();
+    /// assert!(rlock.try_acquire());
+    /// assert!(rlock.try_acquire()); // the holder takes it again
+    /// rlock.release()?;
+    /// rlock.release()?;
+    /// # Ok::<(), freethreading::ReleaseError>(())
+    /// ```
     pub fn try_acquire(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(lock) => lock.try_acquire(),
@@ -164,6 +266,26 @@ impl RLock {
     }
 
     /// Takes the lock, waiting at most `timeout`; `true` if taken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{worker_fn, RLock, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn take_briefly(rlock: RLock) -> bool {
+    ///     rlock.acquire_timeout(Duration::from_millis(10))
+    /// }
+    ///
+    /// let rlock = RLock::new();
+    /// assert!(rlock.acquire_timeout(Duration::from_secs(60)));
+    /// let worker = Worker::new(take_briefly, (rlock.clone(),));
+    /// worker.start()?;
+    /// assert!(!worker.join()?); // held here all along: it gave up
+    /// rlock.release()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
         self.acquire_until(thread::deadline(timeout)).is_some()
     }
@@ -207,6 +329,25 @@ impl RLock {
     }
 
     /// Whether the calling worker holds the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, RLock, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn owns(rlock: RLock) -> bool {
+    ///     rlock.is_owned()
+    /// }
+    ///
+    /// let rlock = RLock::new();
+    /// let _guard = rlock.lock();
+    /// assert!(rlock.is_owned());
+    /// let worker = Worker::new(owns, (rlock.clone(),));
+    /// worker.start()?;
+    /// assert!(!worker.join()?); // held, but not by that worker
+    /// # Ok::<(), freethreading::WorkerError>(())
+    /// ```
     pub fn is_owned(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(lock) => lock.is_owned(),
