@@ -158,10 +158,21 @@ impl Flavor {
     }
 }
 
-/// The methods both semaphores share, written once.
+/// The methods both semaphores share, written once; `$ty` names the type in
+/// their examples.
 macro_rules! permit_methods {
-    () => {
+    ($ty:ident) => {
         /// Takes a permit, waiting as long as it takes, until the guard is dropped.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        #[doc = concat!("let semaphore = freethreading::", stringify!($ty), "::new(1);")]
+        /// let guard = semaphore.access();
+        /// assert_eq!(semaphore.value(), 0);
+        /// drop(guard); // gives the permit back
+        /// assert_eq!(semaphore.value(), 1);
+        /// ```
         pub fn access(&self) -> SemaphoreGuard<'_> {
             self.acquire();
             SemaphoreGuard {
@@ -170,6 +181,17 @@ macro_rules! permit_methods {
         }
 
         /// Takes a permit if one is left now.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        #[doc = concat!("let semaphore = freethreading::", stringify!($ty), "::new(1);")]
+        /// let guard = semaphore.try_access();
+        /// assert!(guard.is_some());
+        /// assert!(semaphore.try_access().is_none()); // none left
+        /// drop(guard);
+        /// assert!(semaphore.try_access().is_some());
+        /// ```
         pub fn try_access(&self) -> Option<SemaphoreGuard<'_>> {
             self.try_acquire().then(|| SemaphoreGuard {
                 flavor: &self.flavor,
@@ -177,6 +199,17 @@ macro_rules! permit_methods {
         }
 
         /// Takes a permit, waiting at most `timeout`; `None` if none came free.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::time::Duration;
+        ///
+        #[doc = concat!("let semaphore = freethreading::", stringify!($ty), "::new(1);")]
+        /// let guard = semaphore.access_timeout(Duration::from_secs(60));
+        /// assert!(guard.is_some());
+        /// assert!(semaphore.access_timeout(Duration::from_millis(10)).is_none());
+        /// ```
         pub fn access_timeout(&self, timeout: Duration) -> Option<SemaphoreGuard<'_>> {
             self.acquire_timeout(timeout).then(|| SemaphoreGuard {
                 flavor: &self.flavor,
@@ -184,21 +217,58 @@ macro_rules! permit_methods {
         }
 
         /// Takes a permit, waiting as long as it takes; give it back with `release`.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        #[doc = concat!("let semaphore = freethreading::", stringify!($ty), "::new(2);")]
+        /// semaphore.acquire();
+        /// semaphore.acquire();
+        /// assert_eq!(semaphore.value(), 0);
+        /// ```
         pub fn acquire(&self) {
             self.flavor.acquire_until(None);
         }
 
         /// Takes a permit if one is left now; `true` if taken.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        #[doc = concat!("let semaphore = freethreading::", stringify!($ty), "::new(1);")]
+        /// assert!(semaphore.try_acquire());
+        /// assert!(!semaphore.try_acquire()); // none left
+        /// assert_eq!(semaphore.value(), 0);
+        /// ```
         pub fn try_acquire(&self) -> bool {
             self.flavor.try_acquire()
         }
 
         /// Takes a permit, waiting at most `timeout`; `true` if taken.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::time::Duration;
+        ///
+        #[doc = concat!("let semaphore = freethreading::", stringify!($ty), "::new(1);")]
+        /// assert!(semaphore.acquire_timeout(Duration::from_secs(60)));
+        /// assert!(!semaphore.acquire_timeout(Duration::from_millis(10))); // none left
+        /// ```
         pub fn acquire_timeout(&self, timeout: Duration) -> bool {
             self.flavor.acquire_until(thread::deadline(timeout))
         }
 
         /// How many permits are left now.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        #[doc = concat!("let semaphore = freethreading::", stringify!($ty), "::new(3);")]
+        /// assert_eq!(semaphore.value(), 3);
+        /// let _permit = semaphore.access();
+        /// assert_eq!(semaphore.value(), 2);
+        /// ```
         pub fn value(&self) -> usize {
             self.flavor.value()
         }
@@ -213,6 +283,24 @@ impl Semaphore {
     /// On the process backend, if the shared memory that every process maps
     /// cannot be created or is full; [`try_new`](Self::try_new) returns that
     /// error instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Semaphore, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn take_one(permits: Semaphore) -> bool {
+    ///     permits.try_acquire()
+    /// }
+    ///
+    /// let permits = Semaphore::new(2);
+    /// let pool = WorkerPool::new(2)?;
+    /// let taken = pool.map(take_one, vec![permits.clone(); 3])?;
+    /// assert_eq!(taken.iter().filter(|&&ok| ok).count(), 2); // two permits, three asks
+    /// assert_eq!(permits.value(), 0);
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     #[track_caller]
     pub fn new(value: usize) -> Self {
         crate::error::or_panic(Semaphore::try_new(value))
@@ -240,9 +328,19 @@ impl Semaphore {
         })
     }
 
-    permit_methods!();
+    permit_methods!(Semaphore);
 
     /// Adds a permit and wakes one waiter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = freethreading::Semaphore::new(1);
+    /// semaphore.acquire();
+    /// semaphore.release();
+    /// semaphore.release(); // no bound: a second permit appears
+    /// assert_eq!(semaphore.value(), 2);
+    /// ```
     pub fn release(&self) {
         self.release_n(1);
     }
@@ -272,6 +370,14 @@ impl BoundedSemaphore {
     /// On the process backend, if the shared memory that every process maps
     /// cannot be created or is full; [`try_new`](Self::try_new) returns that
     /// error instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = freethreading::BoundedSemaphore::new(2);
+    /// assert_eq!(semaphore.value(), 2);
+    /// assert_eq!(semaphore.bound(), 2);
+    /// ```
     #[track_caller]
     pub fn new(value: usize) -> Self {
         crate::error::or_panic(BoundedSemaphore::try_new(value))
@@ -299,13 +405,26 @@ impl BoundedSemaphore {
         })
     }
 
-    permit_methods!();
+    permit_methods!(BoundedSemaphore);
 
     /// Gives a permit back and wakes one waiter.
     ///
     /// # Errors
     ///
     /// [`ReleaseError::TooManyReleases`] if that would exceed the initial value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{BoundedSemaphore, ReleaseError};
+    ///
+    /// let semaphore = BoundedSemaphore::new(1);
+    /// semaphore.acquire();
+    /// semaphore.release()?;
+    /// assert_eq!(semaphore.release(), Err(ReleaseError::TooManyReleases));
+    /// assert_eq!(semaphore.value(), 1);
+    /// # Ok::<(), ReleaseError>(())
+    /// ```
     pub fn release(&self) -> Result<(), ReleaseError> {
         self.release_n(1)
     }
@@ -316,11 +435,35 @@ impl BoundedSemaphore {
     ///
     /// [`ReleaseError::TooManyReleases`] if that would exceed the initial
     /// value; nothing is released then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{BoundedSemaphore, ReleaseError};
+    ///
+    /// let semaphore = BoundedSemaphore::new(3);
+    /// semaphore.acquire();
+    /// semaphore.acquire();
+    /// assert_eq!(semaphore.release_n(3), Err(ReleaseError::TooManyReleases));
+    /// assert_eq!(semaphore.value(), 1); // nothing was released
+    /// semaphore.release_n(2)?;
+    /// assert_eq!(semaphore.value(), 3);
+    /// # Ok::<(), ReleaseError>(())
+    /// ```
     pub fn release_n(&self, n: usize) -> Result<(), ReleaseError> {
         self.flavor.release_n(n)
     }
 
     /// The initial value, which the count may never exceed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = freethreading::BoundedSemaphore::new(4);
+    /// let _permit = semaphore.access();
+    /// assert_eq!(semaphore.value(), 3);
+    /// assert_eq!(semaphore.bound(), 4); // the bound stays
+    /// ```
     pub fn bound(&self) -> usize {
         self.flavor.bound().unwrap_or(usize::MAX)
     }
@@ -362,6 +505,19 @@ impl fmt::Debug for BoundedSemaphore {
 ///
 /// A permit has no owner, so the guard may be sent to, and dropped on,
 /// another thread.
+///
+/// # Examples
+///
+/// ```
+/// let semaphore = freethreading::Semaphore::new(1);
+/// let guard = semaphore.access();
+/// assert_eq!(semaphore.value(), 0);
+/// // No owner: the guard may be dropped on another thread.
+/// std::thread::scope(|s| {
+///     s.spawn(move || drop(guard));
+/// });
+/// assert_eq!(semaphore.value(), 1);
+/// ```
 #[must_use = "the permit is given back as soon as the guard is dropped"]
 pub struct SemaphoreGuard<'a> {
     flavor: &'a Flavor,
