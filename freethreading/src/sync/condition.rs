@@ -75,6 +75,18 @@ impl Condition {
     /// On the process backend, if the shared memory that every process maps
     /// cannot be created or is full; [`try_new`](Self::try_new) returns that
     /// error instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let condition = freethreading::Condition::new();
+    /// let guard = condition.lock();
+    /// // Its lock is an `RLock`: the holder may take it again.
+    /// let again = condition.try_lock();
+    /// assert!(again.is_some());
+    /// # drop(again);
+    /// # drop(guard);
+    /// ```
     #[track_caller]
     pub fn new() -> Self {
         crate::error::or_panic(Condition::try_new())
@@ -162,6 +174,19 @@ impl Condition {
     /// On the process backend, if the shared memory that every process maps
     /// cannot be created or is full; [`try_with_rlock`](Self::try_with_rlock) returns that
     /// error instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{Condition, RLock};
+    ///
+    /// let rlock = RLock::new();
+    /// let condition = Condition::with_rlock(rlock.clone());
+    /// let guard = condition.lock();
+    /// assert!(rlock.is_owned()); // one lock, two handles
+    /// drop(guard);
+    /// assert!(!rlock.is_owned());
+    /// ```
     #[track_caller]
     pub fn with_rlock(rlock: RLock) -> Self {
         crate::error::or_panic(Condition::try_with_rlock(rlock))
@@ -198,33 +223,127 @@ impl Condition {
     }
 
     /// Takes the lock, waiting as long as it takes, until the guard is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Condition, Queue, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn produce(condition: Condition, items: Queue<u32>) {
+    ///     let guard = condition.lock();
+    ///     items.put(7).unwrap();
+    ///     guard.notify(1);
+    /// }
+    ///
+    /// let (condition, items) = (Condition::new(), Queue::new());
+    /// let mut guard = condition.lock();
+    /// let producer = Worker::new(produce, (condition.clone(), items.clone()));
+    /// producer.start()?;
+    /// assert!(guard.wait_for(|| !items.empty())); // gives the lock up while it waits
+    /// assert_eq!(items.get()?, 7);
+    /// drop(guard);
+    /// producer.join()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn lock(&self) -> ConditionGuard<'_> {
         self.acquire();
         ConditionGuard::new(self)
     }
 
     /// Takes the lock if it is free now (or, for an `RLock`, held by this worker).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Condition, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn try_take(condition: Condition) -> bool {
+    ///     condition.try_lock().is_some()
+    /// }
+    ///
+    /// let condition = Condition::new();
+    /// let guard = condition.try_lock().expect("nobody holds it");
+    /// let worker = Worker::new(try_take, (condition.clone(),));
+    /// worker.start()?;
+    /// assert!(!worker.join()?); // held here
+    /// drop(guard);
+    /// # Ok::<(), freethreading::WorkerError>(())
+    /// ```
     pub fn try_lock(&self) -> Option<ConditionGuard<'_>> {
         self.try_acquire().then(|| ConditionGuard::new(self))
     }
 
     /// Takes the lock, waiting at most `timeout`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{Condition, Lock};
+    ///
+    /// let condition = Condition::with_lock(Lock::new());
+    /// let guard = condition.lock_timeout(Duration::from_secs(60));
+    /// assert!(guard.is_some());
+    /// // A plain `Lock` is not taken twice, even by its holder.
+    /// assert!(condition.lock_timeout(Duration::from_millis(10)).is_none());
+    /// ```
     pub fn lock_timeout(&self, timeout: Duration) -> Option<ConditionGuard<'_>> {
         self.acquire_timeout(timeout)
             .then(|| ConditionGuard::new(self))
     }
 
     /// Takes the lock, waiting as long as it takes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{Condition, Lock};
+    ///
+    /// let lock = Lock::new();
+    /// let condition = Condition::with_lock(lock.clone());
+    /// condition.acquire();
+    /// assert!(lock.locked());
+    /// condition.release()?;
+    /// assert!(!lock.locked());
+    /// # Ok::<(), freethreading::ReleaseError>(())
+    /// ```
     pub fn acquire(&self) {
         self.held().acquire_until(None);
     }
 
     /// Takes the lock if it is free now; `true` if taken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{Condition, Lock};
+    ///
+    /// let condition = Condition::with_lock(Lock::new());
+    /// assert!(condition.try_acquire());
+    /// assert!(!condition.try_acquire()); // taken
+    /// condition.release()?;
+    /// # Ok::<(), freethreading::ReleaseError>(())
+    /// ```
     pub fn try_acquire(&self) -> bool {
         self.held().try_acquire()
     }
 
     /// Takes the lock, waiting at most `timeout`; `true` if taken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{Condition, Lock};
+    ///
+    /// let condition = Condition::with_lock(Lock::new());
+    /// assert!(condition.acquire_timeout(Duration::from_secs(60)));
+    /// assert!(!condition.acquire_timeout(Duration::from_millis(10))); // still taken
+    /// condition.release()?;
+    /// # Ok::<(), freethreading::ReleaseError>(())
+    /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
         self.held().acquire_until(thread::deadline(timeout))
     }
@@ -236,6 +355,18 @@ impl Condition {
     /// As the lock's own `release`: [`ReleaseError::Unlocked`] for a `Lock`
     /// that is not locked, [`ReleaseError::NotOwner`] for an `RLock` this
     /// worker does not hold.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{Condition, ReleaseError};
+    ///
+    /// let condition = Condition::new(); // over an `RLock`
+    /// condition.acquire();
+    /// condition.release()?;
+    /// assert_eq!(condition.release(), Err(ReleaseError::NotOwner));
+    /// # Ok::<(), ReleaseError>(())
+    /// ```
     pub fn release(&self) -> Result<(), ReleaseError> {
         self.held().release()
     }
@@ -264,6 +395,21 @@ impl Condition {
     /// # Errors
     ///
     /// [`ConditionError::WaitUnacquired`] if this worker does not hold the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{Condition, ConditionError};
+    ///
+    /// let condition = Condition::new();
+    /// let timeout = Duration::from_millis(10);
+    /// assert_eq!(condition.wait_timeout(timeout), Err(ConditionError::WaitUnacquired));
+    /// condition.acquire();
+    /// assert_eq!(condition.wait_timeout(timeout), Ok(false)); // nobody notified
+    /// condition.release()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, ConditionError> {
         self.wait_until(thread::deadline(timeout))
     }
@@ -273,6 +419,29 @@ impl Condition {
     /// # Errors
     ///
     /// [`ConditionError::WaitUnacquired`] if this worker does not hold the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Condition, Event, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn announce(condition: Condition, ready: Event) {
+    ///     condition.acquire();
+    ///     ready.set();
+    ///     condition.notify_all().unwrap();
+    ///     condition.release().unwrap();
+    /// }
+    ///
+    /// let (condition, ready) = (Condition::new(), Event::new());
+    /// condition.acquire();
+    /// let worker = Worker::new(announce, (condition.clone(), ready.clone()));
+    /// worker.start()?;
+    /// assert_eq!(condition.wait_for(|| ready.is_set()), Ok(true));
+    /// condition.release()?;
+    /// worker.join()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn wait_for(&self, predicate: impl FnMut() -> bool) -> Result<bool, ConditionError> {
         self.check_held(ConditionError::WaitUnacquired)?;
         Ok(self.wait_for_held(predicate, None))
@@ -284,6 +453,22 @@ impl Condition {
     /// # Errors
     ///
     /// [`ConditionError::WaitUnacquired`] if this worker does not hold the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{Condition, Event};
+    ///
+    /// let (condition, ready) = (Condition::new(), Event::new());
+    /// condition.acquire();
+    /// let patience = Duration::from_millis(10);
+    /// assert_eq!(condition.wait_for_timeout(|| ready.is_set(), patience), Ok(false));
+    /// ready.set();
+    /// assert_eq!(condition.wait_for_timeout(|| ready.is_set(), patience), Ok(true));
+    /// condition.release()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn wait_for_timeout(
         &self,
         predicate: impl FnMut() -> bool,
@@ -298,6 +483,19 @@ impl Condition {
     /// # Errors
     ///
     /// [`ConditionError::NotifyUnacquired`] if this worker does not hold the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{Condition, ConditionError};
+    ///
+    /// let condition = Condition::new();
+    /// assert_eq!(condition.notify(1), Err(ConditionError::NotifyUnacquired));
+    /// condition.acquire();
+    /// assert_eq!(condition.notify(1), Ok(())); // nobody waits: a no-op
+    /// condition.release()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn notify(&self, n: usize) -> Result<(), ConditionError> {
         match &self.flavor {
             Flavor::Thread(condition) => condition.notify(n),
@@ -315,6 +513,19 @@ impl Condition {
     /// # Errors
     ///
     /// [`ConditionError::NotifyUnacquired`] if this worker does not hold the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{Condition, ConditionError};
+    ///
+    /// let condition = Condition::new();
+    /// assert_eq!(condition.notify_all(), Err(ConditionError::NotifyUnacquired));
+    /// condition.acquire();
+    /// assert_eq!(condition.notify_all(), Ok(()));
+    /// condition.release()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn notify_all(&self) -> Result<(), ConditionError> {
         match &self.flavor {
             Flavor::Thread(condition) => condition.notify_all(),
@@ -495,6 +706,31 @@ impl<'a> ConditionGuard<'a> {
     /// Another worker may take the lock between the notification and this
     /// worker getting it back, and change the state again: check the state
     /// you wait for after waking, or use [`wait_for`](ConditionGuard::wait_for).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Condition, Queue, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn produce(condition: Condition, items: Queue<String>) {
+    ///     let guard = condition.lock();
+    ///     items.put("ready".to_owned()).unwrap();
+    ///     guard.notify(1);
+    /// }
+    ///
+    /// let (condition, items) = (Condition::new(), Queue::new());
+    /// let mut guard = condition.lock();
+    /// let producer = Worker::new(produce, (condition.clone(), items.clone()));
+    /// producer.start()?;
+    /// while items.empty() {
+    ///     guard.wait(); // the producer takes the lock meanwhile
+    /// }
+    /// assert_eq!(items.get()?, "ready");
+    /// drop(guard);
+    /// producer.join()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn wait(&mut self) {
         self.condition.wait_held_until(None);
     }
@@ -516,23 +752,111 @@ impl<'a> ConditionGuard<'a> {
 
     /// Waits until `predicate`, run with the lock held, returns `true`;
     /// returns it, which is always `true` here.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Condition, Event, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn announce(condition: Condition, ready: Event) {
+    ///     let guard = condition.lock();
+    ///     ready.set();
+    ///     guard.notify_all();
+    /// }
+    ///
+    /// let (condition, ready) = (Condition::new(), Event::new());
+    /// let mut guard = condition.lock();
+    /// let worker = Worker::new(announce, (condition.clone(), ready.clone()));
+    /// worker.start()?;
+    /// assert!(guard.wait_for(|| ready.is_set()));
+    /// drop(guard);
+    /// worker.join()?;
+    /// # Ok::<(), freethreading::WorkerError>(())
+    /// ```
     pub fn wait_for(&mut self, predicate: impl FnMut() -> bool) -> bool {
         self.condition.wait_for_held(predicate, None)
     }
 
     /// Waits at most `timeout` for `predicate` to return `true`; the
     /// predicate's last value, `false` if the time ran out first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{Condition, Event};
+    ///
+    /// let (condition, ready) = (Condition::new(), Event::new());
+    /// let mut guard = condition.lock();
+    /// assert!(!guard.wait_for_timeout(|| ready.is_set(), Duration::from_millis(10)));
+    /// ready.set();
+    /// assert!(guard.wait_for_timeout(|| ready.is_set(), Duration::from_secs(60)));
+    /// ```
     pub fn wait_for_timeout(&mut self, predicate: impl FnMut() -> bool, timeout: Duration) -> bool {
         self.condition
             .wait_for_held(predicate, thread::deadline(timeout))
     }
 
     /// Wakes at most `n` waiters, oldest first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Condition, Queue, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn take_one(condition: Condition, items: Queue<u32>) -> u32 {
+    ///     let mut guard = condition.lock();
+    ///     guard.wait_for(|| !items.empty());
+    ///     items.get().unwrap()
+    /// }
+    ///
+    /// let (condition, items) = (Condition::new(), Queue::new());
+    /// let consumer = Worker::new(take_one, (condition.clone(), items.clone()));
+    /// consumer.start()?;
+    /// {
+    ///     let guard = condition.lock();
+    ///     items.put(5)?;
+    ///     guard.notify(1); // wakes the consumer, if it waits already
+    /// }
+    /// assert_eq!(consumer.join()?, 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn notify(&self, n: usize) {
         self.condition.notify_held(n);
     }
 
     /// Wakes every waiter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Condition, Event, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn wait_for_start(condition: Condition, start: Event) -> bool {
+    ///     let mut guard = condition.lock();
+    ///     guard.wait_for(|| start.is_set())
+    /// }
+    ///
+    /// let (condition, start) = (Condition::new(), Event::new());
+    /// let workers: Vec<_> = (0..2)
+    ///     .map(|_| Worker::new(wait_for_start, (condition.clone(), start.clone())))
+    ///     .collect();
+    /// for worker in &workers {
+    ///     worker.start()?;
+    /// }
+    /// {
+    ///     let guard = condition.lock();
+    ///     start.set();
+    ///     guard.notify_all(); // wakes every worker waiting
+    /// }
+    /// for worker in workers {
+    ///     assert!(worker.join()?);
+    /// }
+    /// # Ok::<(), freethreading::WorkerError>(())
+    /// ```
     pub fn notify_all(&self) {
         self.condition.notify_held(usize::MAX);
     }
