@@ -74,6 +74,17 @@ impl Barrier {
     /// [`BarrierError::NoParties`] if `parties` is 0;
     /// [`BarrierError::SharedMemory`] on the process backend, if the shared
     /// memory that every process maps cannot be created or is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{Barrier, BarrierError};
+    ///
+    /// let barrier = Barrier::new(3)?;
+    /// assert_eq!(barrier.parties(), 3);
+    /// assert!(matches!(Barrier::new(0), Err(BarrierError::NoParties)));
+    /// # Ok::<(), BarrierError>(())
+    /// ```
     pub fn new(parties: usize) -> Result<Self, BarrierError> {
         if parties == 0 {
             return Err(BarrierError::NoParties);
@@ -141,6 +152,17 @@ impl Barrier {
     /// waits as long as it takes.
     ///
     /// The setting belongs to the barrier, so every clone sees it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let barrier = freethreading::Barrier::new(2)?.with_timeout(Duration::from_millis(10));
+    /// assert!(barrier.wait().is_err()); // the other party never came
+    /// assert!(barrier.broken());
+    /// # Ok::<(), freethreading::BarrierError>(())
+    /// ```
     #[must_use = "the barrier is handed back for more settings or use"]
     pub fn with_timeout(self, timeout: Duration) -> Self {
         match &self.flavor {
@@ -165,6 +187,30 @@ impl Barrier {
     ///
     /// [`BrokenBarrier`] if the barrier is broken when called or while
     /// waiting, is reset while waiting, times out, or its action panics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Barrier, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn meet(barrier: Barrier) -> usize {
+    ///     barrier.wait().unwrap()
+    /// }
+    ///
+    /// let barrier = Barrier::new(3)?;
+    /// let workers: Vec<_> = (0..2).map(|_| Worker::new(meet, (barrier.clone(),))).collect();
+    /// for worker in &workers {
+    ///     worker.start()?;
+    /// }
+    /// let mut arrivals = vec![barrier.wait()?];
+    /// for worker in workers {
+    ///     arrivals.push(worker.join()?);
+    /// }
+    /// arrivals.sort();
+    /// assert_eq!(arrivals, [0, 1, 2]); // one index each
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn wait(&self) -> Result<usize, BrokenBarrier> {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.wait(barrier.default_timeout()),
@@ -202,6 +248,18 @@ impl Barrier {
 
     /// Returns the barrier to a fresh round, mending it if broken; parties
     /// waiting now fail with [`BrokenBarrier`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let barrier = freethreading::Barrier::new(1)?;
+    /// barrier.abort();
+    /// assert!(barrier.wait().is_err());
+    /// barrier.reset(); // mended
+    /// assert!(!barrier.broken());
+    /// assert_eq!(barrier.wait()?, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn reset(&self) {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.reset(),
@@ -215,6 +273,16 @@ impl Barrier {
 
     /// Breaks the barrier: waiting and later `wait` calls fail until
     /// [`reset`](Barrier::reset).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let barrier = freethreading::Barrier::new(1)?;
+    /// barrier.abort();
+    /// assert!(barrier.broken());
+    /// assert!(barrier.wait().is_err()); // until `reset`
+    /// # Ok::<(), freethreading::BarrierError>(())
+    /// ```
     pub fn abort(&self) {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.abort(),
@@ -227,6 +295,14 @@ impl Barrier {
     }
 
     /// How many parties a round needs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let barrier = freethreading::Barrier::new(4)?;
+    /// assert_eq!(barrier.parties(), 4);
+    /// # Ok::<(), freethreading::BarrierError>(())
+    /// ```
     pub fn parties(&self) -> usize {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.parties(),
@@ -237,6 +313,31 @@ impl Barrier {
     }
 
     /// How many parties are waiting in the current round.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use freethreading::{worker_fn, Barrier, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn meet(barrier: Barrier) -> usize {
+    ///     barrier.wait().unwrap()
+    /// }
+    ///
+    /// let barrier = Barrier::new(2)?;
+    /// assert_eq!(barrier.n_waiting(), 0);
+    /// let worker = Worker::new(meet, (barrier.clone(),));
+    /// worker.start()?;
+    /// let deadline = Instant::now() + Duration::from_secs(60);
+    /// while barrier.n_waiting() == 0 && Instant::now() < deadline {
+    ///     std::thread::sleep(Duration::from_millis(1));
+    /// }
+    /// assert_eq!(barrier.n_waiting(), 1); // the worker, waiting for this party
+    /// barrier.wait()?;
+    /// worker.join()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn n_waiting(&self) -> usize {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.n_waiting(),
@@ -247,6 +348,16 @@ impl Barrier {
     }
 
     /// Whether the barrier is broken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let barrier = freethreading::Barrier::new(2)?;
+    /// assert!(!barrier.broken());
+    /// barrier.abort();
+    /// assert!(barrier.broken());
+    /// # Ok::<(), freethreading::BarrierError>(())
+    /// ```
     pub fn broken(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(barrier) => barrier.broken(),

@@ -75,6 +75,13 @@ impl Event {
     /// On the process backend, if the shared memory that every process maps
     /// cannot be created or is full; [`try_new`](Self::try_new) returns that
     /// error instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event = freethreading::Event::new();
+    /// assert!(!event.is_set());
+    /// ```
     #[track_caller]
     pub fn new() -> Self {
         crate::error::or_panic(Event::try_new())
@@ -103,6 +110,26 @@ impl Event {
     }
 
     /// Sets the flag and wakes every waiter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freethreading::{worker_fn, Event, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn wait_for(go: Event) -> bool {
+    ///     go.wait_timeout(Duration::from_secs(60))
+    /// }
+    ///
+    /// let go = Event::new();
+    /// let worker = Worker::new(wait_for, (go.clone(),));
+    /// worker.start()?;
+    /// go.set(); // wakes the worker, or lets it through if it has not waited yet
+    /// assert!(worker.join()?);
+    /// assert!(go.is_set());
+    /// # Ok::<(), freethreading::WorkerError>(())
+    /// ```
     pub fn set(&self) {
         match &self.flavor {
             Flavor::Thread(event) => event.set(),
@@ -115,6 +142,15 @@ impl Event {
     }
 
     /// Clears the flag, so later waits block until the next `set`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event = freethreading::Event::new();
+    /// event.set();
+    /// event.clear();
+    /// assert!(!event.is_set());
+    /// ```
     pub fn clear(&self) {
         match &self.flavor {
             Flavor::Thread(event) => event.clear(),
@@ -127,6 +163,15 @@ impl Event {
     }
 
     /// Whether the flag is set now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event = freethreading::Event::new();
+    /// assert!(!event.is_set());
+    /// event.set();
+    /// assert!(event.is_set());
+    /// ```
     pub fn is_set(&self) -> bool {
         match &self.flavor {
             Flavor::Thread(event) => event.is_set(),
@@ -137,6 +182,25 @@ impl Event {
     }
 
     /// Waits as long as it takes for the flag to be set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Event, Worker};
+    ///
+    /// #[worker_fn]
+    /// fn finish(done: Event) {
+    ///     done.set();
+    /// }
+    ///
+    /// let done = Event::new();
+    /// let worker = Worker::new(finish, (done.clone(),));
+    /// worker.start()?;
+    /// done.wait(); // until the worker sets it
+    /// assert!(done.is_set());
+    /// worker.join()?;
+    /// # Ok::<(), freethreading::WorkerError>(())
+    /// ```
     pub fn wait(&self) {
         match &self.flavor {
             Flavor::Thread(event) => event.wait_until(None),
@@ -148,6 +212,17 @@ impl Event {
 
     /// Waits at most `timeout` for the flag; `true` if it was set, `false` on
     /// timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let event = freethreading::Event::new();
+    /// assert!(!event.wait_timeout(Duration::from_millis(10))); // nobody sets it
+    /// event.set();
+    /// assert!(event.wait_timeout(Duration::from_secs(60))); // returns at once
+    /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         match &self.flavor {
             Flavor::Thread(event) => event.wait_until(thread::deadline(timeout)),
