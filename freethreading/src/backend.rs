@@ -11,6 +11,18 @@ use std::str::FromStr;
 use std::sync::OnceLock;
 
 /// The name of the environment variable that selects the backend.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{get_backend, BACKEND_ENV_VAR};
+///
+/// assert_eq!(BACKEND_ENV_VAR, "FREETHREADING_BACKEND");
+/// // When it is set, the program runs on the backend it names.
+/// if let Some(name) = std::env::var(BACKEND_ENV_VAR).ok().filter(|name| !name.is_empty()) {
+///     assert_eq!(get_backend().as_str(), name);
+/// }
+/// ```
 pub const BACKEND_ENV_VAR: &str = "FREETHREADING_BACKEND";
 
 /// Where workers run: threads of this process, child processes, or the
@@ -47,9 +59,27 @@ pub enum Backend {
 
 impl Backend {
     /// Every backend, available in this build or not.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::Backend;
+    ///
+    /// assert_eq!(Backend::ALL, [Backend::Threading, Backend::Multiprocessing, Backend::Mpi]);
+    /// assert!(Backend::ALL.contains(&Backend::Mpi)); // built or not
+    /// ```
     pub const ALL: [Backend; 3] = [Backend::Threading, Backend::Multiprocessing, Backend::Mpi];
 
     /// The name used by `FREETHREADING_BACKEND` and by [`Display`](fmt::Display).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::Backend;
+    ///
+    /// assert_eq!(Backend::Multiprocessing.as_str(), "multiprocessing");
+    /// assert_eq!(Backend::Threading.as_str().parse::<Backend>(), Ok(Backend::Threading));
+    /// ```
     pub const fn as_str(self) -> &'static str {
         match self {
             Backend::Threading => "threading",
@@ -114,6 +144,16 @@ impl Backend {
     }
 
     /// The backends this build can run, in [`Backend::ALL`] order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::Backend;
+    ///
+    /// let available: Vec<Backend> = Backend::available().collect();
+    /// assert_eq!(available[0], Backend::Threading); // always built
+    /// assert!(available.iter().all(|backend| backend.is_available()));
+    /// ```
     pub fn available() -> impl Iterator<Item = Backend> {
         Backend::ALL.into_iter().filter(|b| b.is_available())
     }
@@ -137,6 +177,22 @@ impl FromStr for Backend {
 }
 
 /// Why a backend could not be chosen.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{get_backend, set_backend, Backend, BackendError};
+///
+/// let error = "fork".parse::<Backend>().unwrap_err();
+/// assert_eq!(error, BackendError::Unknown("fork".to_owned()));
+///
+/// // One program, one backend: asking for another once it is chosen fails.
+/// let chosen = get_backend();
+/// let other = if chosen == Backend::Threading { Backend::Multiprocessing } else { Backend::Threading };
+/// # if other.is_available() {
+/// assert_eq!(set_backend(other), Err(BackendError::AlreadyChosen { chosen, requested: other }));
+/// # }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BackendError {

@@ -57,11 +57,35 @@ impl SharedMemoryError {
     }
 
     /// The type that could not be made, such as `"Lock"` or `"Queue"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::Queue;
+    ///
+    /// // It never fails on threads; on processes, only where shared memory cannot be had.
+    /// match Queue::<u64>::try_new() {
+    ///     Ok(queue) => assert!(queue.empty()),
+    ///     Err(error) => assert_eq!(error.primitive(), "Queue"),
+    /// }
+    /// ```
     pub fn primitive(&self) -> &'static str {
         self.primitive
     }
 
     /// What the system said, or `OutOfMemory` when the shared memory is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::Event;
+    ///
+    /// // It never fails on threads; on processes, only where shared memory cannot be had.
+    /// match Event::try_new() {
+    ///     Ok(event) => assert!(!event.is_set()),
+    ///     Err(error) => eprintln!("no shared memory for an `Event`: {:?}", error.kind()),
+    /// }
+    /// ```
     pub fn kind(&self) -> io::ErrorKind {
         self.error.kind()
     }

@@ -98,10 +98,45 @@ where
 }
 
 /// An integer type whose ranges a pool can cut into pieces by arithmetic.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{worker_fn, WorkerPool};
+///
+/// #[worker_fn]
+/// fn halve(x: i16) -> i16 {
+///     x / 2
+/// }
+///
+/// // Every primitive integer type but the 128-bit ones.
+/// let pool = WorkerPool::new(2)?;
+/// assert_eq!(pool.map_range(halve, -4..4)?, [-2, -1, -1, 0, 0, 0, 1, 1]);
+/// # Ok::<(), freethreading::PoolError>(())
+/// ```
 pub trait RangeItem: Copy + Send + 'static + crate::TaskValue {
     /// How many items `range` holds (0 when it is empty or reversed), capped at `usize::MAX`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::RangeItem;
+    ///
+    /// assert_eq!(u64::range_len(&(3..10)), 7);
+    /// assert_eq!(i32::range_len(&(-5..5)), 10);
+    /// assert_eq!(u8::range_len(&(9..2)), 0); // reversed: empty
+    /// ```
     fn range_len(range: &Range<Self>) -> usize;
     /// `start` advanced by `by` items, which the caller keeps within the range.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::RangeItem;
+    ///
+    /// assert_eq!(u64::offset(10, 5), 15);
+    /// assert_eq!(i8::offset(-100, 200), 100);
+    /// ```
     fn offset(start: Self, by: usize) -> Self;
 }
 

@@ -45,6 +45,12 @@ pub(crate) const SPIN: Duration = Duration::from_micros(50);
 /// fails its call with a [`TaskError`]; a worker whose reply claims more is
 /// garbled, and replaced. Read once, by the program's first process; its
 /// workers are told the same.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(freethreading::MAX_MESSAGE_ENV_VAR, "FREETHREADING_MAX_MESSAGE");
+/// ```
 pub const MAX_MESSAGE_ENV_VAR: &str = "FREETHREADING_MAX_MESSAGE";
 
 /// The largest message when [`MAX_MESSAGE_ENV_VAR`] is unset.

@@ -16,6 +16,18 @@ use super::{Task, TaskValue};
 /// Built by the macro, which also registers it under a name derived from the
 /// call site; not meant to be built by hand, because an unregistered
 /// `ClosureTask` cannot run on the process backend.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{parallel_map, registered_tasks};
+///
+/// // The closure becomes a `ClosureTask`, registered under a name of its call site.
+/// let cubes = parallel_map!(|x: u64| x * x * x, 0..4)?;
+/// assert_eq!(cubes, [0, 1, 8, 27]);
+/// assert!(registered_tasks().iter().any(|task| task.name().contains("{closure@")));
+/// # Ok::<(), freethreading::PoolError>(())
+/// ```
 pub struct ClosureTask<F, Args, R> {
     name: &'static str,
     function: F,

@@ -93,11 +93,46 @@ impl TaskError {
     }
 
     /// Whether the task panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Worker, WorkerError};
+    ///
+    /// #[worker_fn]
+    /// fn fail() {
+    ///     panic!("no luck");
+    /// }
+    ///
+    /// let worker = Worker::new(fail, ());
+    /// worker.start()?;
+    /// let Err(WorkerError::Task(error)) = worker.join() else { panic!("expected a task error") };
+    /// assert!(error.is_panic());
+    /// assert!(!error.is_worker_death());
+    /// # Ok::<(), WorkerError>(())
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self.repr, Repr::Panicked { .. })
     }
 
     /// The panic's message, when the task panicked with a string.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn fail(n: u32) {
+    ///     panic!("failed on {n}");
+    /// }
+    ///
+    /// let pool = WorkerPool::new(1)?;
+    /// let error = pool.apply(fail, (7,)).unwrap_err();
+    /// let error = error.task_error().expect("the task failed");
+    /// assert_eq!(error.panic_message(), Some("failed on 7")); // formatted, as written
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn panic_message(&self) -> Option<&str> {
         match &self.repr {
             Repr::Panicked { message, .. } => Some(message),
@@ -106,6 +141,24 @@ impl TaskError {
     }
 
     /// Where the task panicked, as `file:line:column`, when known.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn fail() {
+    ///     panic!("no luck");
+    /// }
+    ///
+    /// let pool = WorkerPool::new(1)?;
+    /// let error = pool.apply(fail, ()).unwrap_err();
+    /// let location = error.task_error().and_then(|e| e.panic_location()).expect("a location");
+    /// let (_, line_and_column) = location.split_once(".rs:").expect("file:line:column");
+    /// assert!(line_and_column.split(':').all(|n| n.parse::<u32>().is_ok()));
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn panic_location(&self) -> Option<&str> {
         match &self.repr {
             Repr::Panicked { location, .. } => location.as_deref(),
@@ -114,6 +167,33 @@ impl TaskError {
     }
 
     /// Whether arguments or a result failed to serialize or deserialize.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Backend, WorkerPool};
+    /// use serde::{Deserialize, Serialize, Serializer};
+    ///
+    /// /// A value that refuses to be written, as a handle to something local would.
+    /// #[derive(Deserialize)]
+    /// struct Local;
+    ///
+    /// impl Serialize for Local {
+    ///     fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+    ///         Err(serde::ser::Error::custom("this value stays in its process"))
+    ///     }
+    /// }
+    ///
+    /// #[worker_fn]
+    /// fn take(_value: Local) {}
+    ///
+    /// # if Backend::Multiprocessing.is_available() {
+    /// let pool = WorkerPool::builder().workers(1).backend(Backend::Multiprocessing).build()?;
+    /// let error = pool.apply(take, (Local,)).unwrap_err();
+    /// assert!(error.task_error().is_some_and(|e| e.is_serialization()));
+    /// # }
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn is_serialization(&self) -> bool {
         matches!(self.repr, Repr::Serialization(_))
     }
@@ -145,6 +225,28 @@ impl TaskError {
     }
 
     /// The exit status of the worker process that died, when it exited.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Backend, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn quit(code: i32) {
+    ///     std::process::exit(code);
+    /// }
+    ///
+    /// # if Backend::Multiprocessing.is_available() {
+    /// // Only a worker process can die under its task.
+    /// let pool = WorkerPool::builder().workers(1).backend(Backend::Multiprocessing).build()?;
+    /// let error = pool.apply(quit, (3,)).unwrap_err();
+    /// let error = error.task_error().expect("the task failed");
+    /// assert!(error.is_worker_death());
+    /// assert_eq!(error.exit_code(), Some(3));
+    /// assert_eq!(error.exit_signal(), None);
+    /// # }
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn exit_code(&self) -> Option<i32> {
         match &self.repr {
             Repr::WorkerDied { code, .. } => *code,
@@ -153,6 +255,26 @@ impl TaskError {
     }
 
     /// The signal that killed the worker process, when one did.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Backend, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn crash() {
+    ///     std::process::abort();
+    /// }
+    ///
+    /// # if Backend::Multiprocessing.is_available() {
+    /// let pool = WorkerPool::builder().workers(1).backend(Backend::Multiprocessing).build()?;
+    /// let error = pool.apply(crash, ()).unwrap_err();
+    /// let error = error.task_error().expect("the task failed");
+    /// assert_eq!(error.exit_signal(), Some(6)); // SIGABRT
+    /// assert_eq!(error.exit_code(), None);
+    /// # }
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn exit_signal(&self) -> Option<i32> {
         match &self.repr {
             Repr::WorkerDied { signal, .. } => *signal,
@@ -161,6 +283,25 @@ impl TaskError {
     }
 
     /// The process id of the worker process that died.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Backend, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn quit() -> u32 {
+    ///     std::process::exit(1);
+    /// }
+    ///
+    /// # if Backend::Multiprocessing.is_available() {
+    /// let pool = WorkerPool::builder().workers(1).backend(Backend::Multiprocessing).build()?;
+    /// let error = pool.apply(quit, ()).unwrap_err();
+    /// let pid = error.task_error().and_then(|e| e.worker_pid()).expect("a worker died");
+    /// assert_ne!(pid, std::process::id()); // the worker's, not this process's
+    /// # }
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn worker_pid(&self) -> Option<u32> {
         match &self.repr {
             Repr::WorkerDied { pid, .. } => Some(*pid),
@@ -169,6 +310,24 @@ impl TaskError {
     }
 
     /// The registry error, when the task could not be found by its name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, TaskError, WorkerPool};
+    ///
+    /// #[worker_fn]
+    /// fn fail() {
+    ///     panic!("no luck");
+    /// }
+    ///
+    /// let pool = WorkerPool::new(1)?;
+    /// let error = pool.apply(fail, ()).unwrap_err();
+    /// assert_eq!(error.task_error().and_then(TaskError::registry_error), None); // a panic
+    /// let lookup = freethreading::lookup_task("docs::nowhere").unwrap_err();
+    /// assert_eq!(TaskError::from(lookup.clone()).registry_error(), Some(&lookup));
+    /// # Ok::<(), freethreading::PoolError>(())
+    /// ```
     pub fn registry_error(&self) -> Option<&RegistryError> {
         match &self.repr {
             Repr::Registry(error) => Some(error),

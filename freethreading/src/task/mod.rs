@@ -110,9 +110,41 @@ pub trait Task: Copy + Send + Sync + 'static {
 
     /// The name the task is registered under: its module path and function
     /// name, unless `#[worker_fn(name = "...")]` chose another.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Task};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// #[worker_fn(name = "docs::cube")]
+    /// fn cube(x: u64) -> u64 {
+    ///     x * x * x
+    /// }
+    ///
+    /// assert_eq!(square.name(), concat!(module_path!(), "::square"));
+    /// assert_eq!(cube.name(), "docs::cube");
+    /// ```
     fn name(self) -> &'static str;
 
     /// Runs the task on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{worker_fn, Task};
+    ///
+    /// #[worker_fn]
+    /// fn add(a: i32, b: i32) -> i32 {
+    ///     a + b
+    /// }
+    ///
+    /// assert_eq!(add.call((2, 3)), 5); // the arguments as a tuple
+    /// ```
     fn call(self, args: Self::Args) -> Self::Output;
 
     // Not public API. The macros pass a task expression through it, so that

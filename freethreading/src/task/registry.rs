@@ -12,6 +12,21 @@ use std::sync::OnceLock;
 use super::ErasedTask;
 
 /// One registered task. Made by `#[worker_fn]`; not built by hand.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{lookup_task, worker_fn, Task};
+///
+/// #[worker_fn]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// let entry = lookup_task(square.name())?;
+/// assert_eq!(entry.name(), square.name());
+/// # Ok::<(), freethreading::RegistryError>(())
+/// ```
 pub struct TaskEntry {
     name: &'static str,
     task: &'static dyn ErasedTask,
@@ -37,11 +52,42 @@ impl TaskEntry {
     }
 
     /// The name the task is registered under.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{lookup_task, worker_fn};
+    ///
+    /// #[worker_fn(name = "docs::entry_name")]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// assert_eq!(lookup_task("docs::entry_name")?.name(), "docs::entry_name");
+    /// # Ok::<(), freethreading::RegistryError>(())
+    /// ```
     pub fn name(&self) -> &'static str {
         self.name
     }
 
     /// Where the task is defined, as `file:line`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use freethreading::{lookup_task, worker_fn, Task};
+    ///
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let definition = lookup_task(square.name())?.definition();
+    /// let (file, line) = definition.rsplit_once(':').expect("file:line");
+    /// assert!(file.ends_with(".rs"));
+    /// assert!(line.parse::<u32>().is_ok());
+    /// # Ok::<(), freethreading::RegistryError>(())
+    /// ```
     pub fn definition(&self) -> String {
         format!("{}:{}", self.file, self.line)
     }
@@ -63,6 +109,30 @@ impl fmt::Debug for TaskEntry {
 inventory::collect!(TaskEntry);
 
 /// A task name that does not lead to exactly one task.
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{lookup_task, worker_fn, RegistryError};
+///
+/// #[worker_fn(name = "docs::twice")]
+/// fn first() {}
+///
+/// #[worker_fn(name = "docs::twice")]
+/// fn second() {}
+///
+/// match lookup_task("docs::nowhere") {
+///     Err(RegistryError::Unknown { name, registered }) => {
+///         assert_eq!(name, "docs::nowhere");
+///         assert!(registered.iter().any(|task| task == "docs::twice"));
+///     }
+///     other => panic!("expected an unknown name, got {other:?}"),
+/// }
+/// match lookup_task("docs::twice") {
+///     Err(RegistryError::Duplicate { definitions, .. }) => assert_eq!(definitions.len(), 2),
+///     other => panic!("expected a duplicate name, got {other:?}"),
+/// }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum RegistryError {
@@ -180,6 +250,21 @@ pub fn lookup(name: &str) -> Result<&'static TaskEntry, RegistryError> {
 }
 
 /// Every registered task, sorted by name (duplicates included).
+///
+/// # Examples
+///
+/// ```
+/// use freethreading::{registered_tasks, worker_fn, Task};
+///
+/// #[worker_fn]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// let names: Vec<&str> = registered_tasks().iter().map(|task| task.name()).collect();
+/// assert!(names.contains(&square.name()));
+/// assert!(names.windows(2).all(|pair| pair[0] <= pair[1])); // sorted
+/// ```
 pub fn registered_tasks() -> Vec<&'static TaskEntry> {
     let mut all: Vec<&'static TaskEntry> = inventory::iter::<TaskEntry>.into_iter().collect();
     all.sort_by_key(|entry| entry.name);
