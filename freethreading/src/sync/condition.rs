@@ -677,6 +677,20 @@ impl fmt::Debug for Condition {
 /// The lock of a [`Condition`], held until this guard is dropped; made by
 /// [`Condition::lock`]. Waiting and notifying go through it.
 ///
+/// # Examples
+///
+/// ```
+/// use freethreading::{Condition, Lock};
+///
+/// let lock = Lock::new();
+/// let condition = Condition::with_lock(lock.clone());
+/// let guard = condition.lock();
+/// assert!(lock.locked());
+/// guard.notify_all(); // nobody waits: a no-op
+/// drop(guard);
+/// assert!(!lock.locked());
+/// ```
+///
 /// The guard is not `Send`: the lock may be an `RLock`, which only the worker
 /// holding it may release.
 ///

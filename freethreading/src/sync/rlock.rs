@@ -383,6 +383,18 @@ impl fmt::Debug for RLock {
 /// One level of an [`RLock`], released when this guard is dropped; made by
 /// [`RLock::lock`].
 ///
+/// # Examples
+///
+/// ```
+/// let rlock = freethreading::RLock::new();
+/// let outer = rlock.lock();
+/// let inner = rlock.lock();
+/// drop(inner); // one level released
+/// assert!(rlock.is_owned());
+/// drop(outer); // the last one
+/// assert!(!rlock.is_owned());
+/// ```
+///
 /// The guard is not `Send`: only the worker holding an `RLock` may release
 /// it, so the guard must be dropped where it was made.
 ///

@@ -203,21 +203,23 @@ impl TaskError {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// use freethreading::{worker_fn, WorkerPool};
+    /// ```
+    /// use freethreading::{worker_fn, Backend, WorkerPool};
     ///
     /// #[worker_fn]
     /// fn crash() {
     ///     std::process::abort();
     /// }
     ///
+    /// # if Backend::Multiprocessing.is_available() {
     /// // On the process backend, the pool replaces the worker and goes on.
-    /// let pool = WorkerPool::new(2)?;
+    /// let pool = WorkerPool::builder().workers(2).backend(Backend::Multiprocessing).build()?;
     /// let error = pool.apply(crash, ()).unwrap_err();
     /// let error = error.task_error().expect("the task failed");
     /// assert!(error.is_worker_death());
     /// assert!(error.exit_signal().is_some());
     /// assert!(error.to_string().contains("SIGABRT"), "{error}");
+    /// # }
     /// # Ok::<(), freethreading::PoolError>(())
     /// ```
     pub fn is_worker_death(&self) -> bool {
