@@ -67,9 +67,21 @@ impl WorkerPoolExecutorBuilder {
     /// does for a pool: Python's `ProcessPoolExecutor(max_tasks_per_child=..)`.
     ///
     /// ```
-    /// use freethreading::WorkerPoolExecutor;
+    /// use freethreading::{WorkerPoolExecutor, worker_fn};
     ///
-    /// let executor = WorkerPoolExecutor::builder().max_tasks_per_child(100).build()?;
+    /// #[worker_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// let executor = WorkerPoolExecutor::builder()
+    ///     .max_workers(1)
+    ///     .max_tasks_per_child(2)
+    ///     .build()?;
+    /// for x in 0..5 {
+    ///     assert_eq!(executor.submit(square, (x,))?.result()?, x * x);
+    /// }
+    /// assert_eq!(executor.stats().workers_retired, 2);
     /// # Ok::<(), freethreading::ExecutorError>(())
     /// ```
     ///
@@ -85,9 +97,15 @@ impl WorkerPoolExecutorBuilder {
     /// as [`WorkerPoolBuilder::backend`](crate::WorkerPoolBuilder::backend) does for a pool.
     ///
     /// ```
-    /// use freethreading::{Backend, WorkerPoolExecutor};
+    /// use freethreading::{Backend, WorkerPoolExecutor, worker_fn};
+    ///
+    /// #[worker_fn]
+    /// fn process_id() -> u32 {
+    ///     std::process::id()
+    /// }
     ///
     /// let executor = WorkerPoolExecutor::builder().backend(Backend::Threading).build()?;
+    /// assert_eq!(executor.submit(process_id, ())?.result()?, std::process::id());
     /// # Ok::<(), freethreading::ExecutorError>(())
     /// ```
     pub fn backend(mut self, backend: Backend) -> Self {

@@ -35,7 +35,8 @@ pub enum ExecutorError {
     Task(TaskError),
     /// A task was submitted after [`shutdown`](crate::WorkerPoolExecutor::shutdown).
     Shutdown,
-    /// The future was cancelled before its task started.
+    /// The future was cancelled: before its task started, or on processes
+    /// while it ran, by killing its worker.
     Cancelled,
     /// A `_timeout` wait ended before the result was ready.
     Timeout,

@@ -58,8 +58,8 @@ impl<R: Send + 'static> AsyncResult<R> {
     ///
     /// [`PoolError::Task`] when the task panicked (for a `map`, the first
     /// failing item in order), [`PoolError::Terminated`] when the pool was
-    /// terminated before it ran, [`PoolError::Initializer`] when the pool's
-    /// initializer failed.
+    /// terminated before it ran (on processes, or while it ran),
+    /// [`PoolError::Initializer`] when the pool's initializer failed.
     ///
     /// # Examples
     ///

@@ -38,7 +38,8 @@ pub enum PoolError {
     NotRunning,
     /// [`join`](crate::WorkerPool::join) was called while the pool still runs.
     StillRunning,
-    /// The pool was terminated (or dropped) before the task ran.
+    /// The pool was terminated (or dropped) before the task ran; on
+    /// processes, also while it ran, since its worker was killed.
     Terminated,
     /// A `_timeout` wait ended before the result was ready.
     Timeout,
