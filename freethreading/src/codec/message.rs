@@ -245,8 +245,8 @@ fn encode_unguarded<T: Serialize + 'static>(
             lent: Lent::default(),
         });
     }
-    let shape = super::probe::shape(value);
-    if shape == Shape::Small {
+    let form = super::probe::shape(value);
+    if form == Shape::Small {
         // A value postcard cannot write (a sequence of unknown length) goes
         // on to bitcode, which refuses it with an error too.
         if let Ok(mut wire) = postcard::to_extend(value, Vec::with_capacity(32)) {
@@ -259,7 +259,7 @@ fn encode_unguarded<T: Serialize + 'static>(
     }
     // Postcard walks the whole value twice anyway (its size, its bytes), so
     // one more walk to refuse a skipped field costs less than either.
-    if shape == Shape::BigBytes && !super::probe::skips_a_field(value) {
+    if form == Shape::BigBytes && !super::probe::skips_a_field(value) {
         // A value postcard cannot write (a sequence of unknown length) goes
         // on to bitcode, which refuses it with an error too.
         let size = postcard::ser_flavors::Size::default();
