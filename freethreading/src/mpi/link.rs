@@ -176,7 +176,7 @@ impl Drop for RankLink {
 /// Sends an order that `rank` will answer, counted as owed.
 fn send(rank: comm::Rank, order: &[u8]) -> io::Result<()> {
     ranks::order_sent(rank);
-    let sent = comm::send(rank, ORDER, order);
+    let sent = comm::send_parts(rank, ORDER, order);
     if sent.is_err() {
         ranks::answer_read(rank);
     }
@@ -185,7 +185,7 @@ fn send(rank: comm::Rank, order: &[u8]) -> io::Result<()> {
 
 /// Reads the next answer of the link at `place`.
 fn receive(place: Place) -> io::Result<Vec<u8>> {
-    let answer = comm::receive(place.rank, place.tag)?;
+    let answer = comm::receive_parts(place.rank, place.tag)?;
     ranks::answer_read(place.rank);
     Ok(answer)
 }

@@ -31,7 +31,7 @@ struct Link {
 pub(super) fn serve(world: &comm::World) -> ! {
     let mut links: HashMap<Tag, Link> = HashMap::new();
     loop {
-        let bytes = comm::receive(0, ORDER).unwrap_or_else(|e| fail(world, &e.to_string()));
+        let bytes = comm::receive_parts(0, ORDER).unwrap_or_else(|e| fail(world, &e.to_string()));
         let (order, payload) =
             split::<Order<'_>>(&bytes).unwrap_or_else(|garbled| fail(world, &garbled.0));
         match order {
@@ -113,7 +113,7 @@ fn link_identity(link: Tag) -> u64 {
 }
 
 fn answer(world: &comm::World, link: Tag, bytes: &[u8]) {
-    if let Err(e) = comm::send(0, link, bytes) {
+    if let Err(e) = comm::send_parts(0, link, bytes) {
         fail(world, &format!("answering rank 0: {e}"));
     }
 }
