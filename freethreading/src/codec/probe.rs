@@ -12,7 +12,10 @@
 //! bitcode, whole and correct, only slower.
 //!
 //! The same walk finds a *small* value: one of at most [`SMALL`] values in
-//! all, no struct field skipped. Bitcode's setup (its encoders, their
+//! all, each a number, a string, or a tuple, sequence or option of them
+//! (no struct, enum or map: their `Deserialize` may refuse a value with a
+//! message of its own, as a primitive made for another backend does, and
+//! postcard keeps no such message where bitcode does). Bitcode's setup (its encoders, their
 //! allocations) costs a tiny value about 140 ns there and back where
 //! postcard costs about 20, a good part of a round trip to an MPI rank or a
 //! worker process; from a few dozen integers up, bitcode's packing wins.
@@ -39,7 +42,8 @@ pub(super) enum Shape {
     /// A byte string of [`BIG`] bytes or more among its first [`LOOK_AT`]
     /// values: postcard's, once no field is found skipped.
     BigBytes,
-    /// At most [`SMALL`] values in all, no field skipped: postcard's.
+    /// At most [`SMALL`] values in all, numbers and strings in tuples,
+    /// sequences and options only: postcard's.
     Small,
     /// Anything else: bitcode's.
     Other,
@@ -51,10 +55,11 @@ pub(super) fn shape<T: Serialize + ?Sized>(value: &T) -> Shape {
         seen: 0,
         look_at: LOOK_AT,
         big: BIG,
+        plain: true,
     };
     match value.serialize(&mut probe) {
         Err(Stop::Found) => Shape::BigBytes,
-        Ok(()) if probe.seen <= SMALL => Shape::Small,
+        Ok(()) if probe.plain && probe.seen <= SMALL => Shape::Small,
         _ => Shape::Other,
     }
 }
@@ -75,6 +80,7 @@ pub(crate) fn skips_a_field<T: Serialize + ?Sized>(value: &T) -> bool {
         seen: 0,
         look_at: usize::MAX,
         big: usize::MAX,
+        plain: true,
     };
     matches!(value.serialize(&mut probe), Err(Stop::Skipped))
 }
@@ -85,6 +91,9 @@ struct Probe {
     look_at: usize,
     /// From how many bytes a byte string ends the walk.
     big: usize,
+    /// Whether every value seen so far was a number, a string, a unit or
+    /// a tuple, sequence or option: no struct, enum or map.
+    plain: bool,
 }
 
 impl Probe {
@@ -178,6 +187,7 @@ impl ser::Serializer for &mut Probe {
     }
 
     fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Stop> {
+        self.plain = false;
         self.visit()
     }
 
@@ -187,6 +197,7 @@ impl ser::Serializer for &mut Probe {
         _index: u32,
         _variant: &'static str,
     ) -> Result<(), Stop> {
+        self.plain = false;
         self.visit()
     }
 
@@ -195,6 +206,7 @@ impl ser::Serializer for &mut Probe {
         _name: &'static str,
         value: &T,
     ) -> Result<(), Stop> {
+        self.plain = false;
         value.serialize(self)
     }
 
@@ -205,6 +217,7 @@ impl ser::Serializer for &mut Probe {
         _variant: &'static str,
         value: &T,
     ) -> Result<(), Stop> {
+        self.plain = false;
         value.serialize(self)
     }
 
@@ -217,6 +230,7 @@ impl ser::Serializer for &mut Probe {
     }
 
     fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Self, Stop> {
+        self.plain = false;
         Ok(self)
     }
 
@@ -227,14 +241,17 @@ impl ser::Serializer for &mut Probe {
         _variant: &'static str,
         _len: usize,
     ) -> Result<Self, Stop> {
+        self.plain = false;
         Ok(self)
     }
 
     fn serialize_map(self, _len: Option<usize>) -> Result<Self, Stop> {
+        self.plain = false;
         Ok(self)
     }
 
     fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self, Stop> {
+        self.plain = false;
         Ok(self)
     }
 
@@ -245,6 +262,7 @@ impl ser::Serializer for &mut Probe {
         _variant: &'static str,
         _len: usize,
     ) -> Result<Self, Stop> {
+        self.plain = false;
         Ok(self)
     }
 }
@@ -361,19 +379,27 @@ mod tests {
     }
 
     #[test]
-    fn small_values_are_those_of_few_parts_none_skipped() {
+    fn small_values_are_few_numbers_and_strings_in_plain_shapes() {
         assert_eq!(shape(&(7_u64,)), Shape::Small);
         assert_eq!(shape(&(String::from("x"), 1_u32, 2.5_f64)), Shape::Small);
         assert_eq!(shape(&vec![1_u32; SMALL]), Shape::Small);
         assert_eq!(shape(&vec![1_u32; SMALL + 1]), Shape::Other);
         assert_eq!(shape(&vec![1_u32; LOOK_AT + 1]), Shape::Other);
+        assert_eq!(shape(&(Some(1_u8), None::<u8>, ())), Shape::Small);
+        // A struct, an enum or a map may refuse itself with a message of
+        // its own on the way in, which postcard would not keep.
         assert_eq!(shape(&Skips { note: None, a: 1 }), Shape::Other);
         assert_eq!(
             shape(&Skips {
                 note: Some(2),
                 a: 1
             }),
-            Shape::Small
+            Shape::Other
+        );
+        assert_eq!(shape(&Ok::<u8, u8>(1)), Shape::Other);
+        assert_eq!(
+            shape(&std::collections::BTreeMap::from([(1_u8, 2_u8)])),
+            Shape::Other
         );
     }
 }
