@@ -59,6 +59,25 @@ pub(crate) struct World {
 /// Open MPI and MPICH).
 const HOST_BYTES: usize = 256;
 
+/// The CPUs a rank tells the others it may run on: a bit set of the first
+/// 1024 (a CPU past them counts as the last).
+const CPU_BYTES: usize = 128;
+
+/// This process's CPUs as a bit set, every bit set where they are unknown.
+fn cpu_set() -> [u8; CPU_BYTES] {
+    match crate::sys::cpus::allowed() {
+        Some(allowed) if !allowed.is_empty() => {
+            let mut set = [0_u8; CPU_BYTES];
+            for cpu in allowed {
+                let bit = cpu.min(CPU_BYTES * 8 - 1);
+                set[bit / 8] |= 1 << (bit % 8);
+            }
+            set
+        }
+        _ => [u8::MAX; CPU_BYTES],
+    }
+}
+
 /// MPI's state, behind the lock every call takes.
 struct State {
     /// The universe this crate initialized, dropped to finalize MPI; `None`
@@ -109,21 +128,36 @@ fn start() -> Result<World, String> {
     let comm = SimpleCommunicator::world();
     let host = mpi::environment::processor_name().unwrap_or_else(|_| "unknown".to_owned());
     // Collective: every rank starts here once (rank 0 at its first use of
-    // the crate, the others as they take over).
-    let mut mine = [0_u8; HOST_BYTES];
+    // the crate, the others as they take over). Each says its host and the
+    // CPUs it may run on.
+    let mut mine = [0_u8; HOST_BYTES + CPU_BYTES];
     let len = host.len().min(HOST_BYTES);
     mine[..len].copy_from_slice(&host.as_bytes()[..len]);
+    mine[HOST_BYTES..].copy_from_slice(&cpu_set());
     let size = comm.size();
-    let mut all = vec![0_u8; HOST_BYTES * usize::try_from(size).unwrap_or(0)];
+    let mut all = vec![0_u8; (HOST_BYTES + CPU_BYTES) * usize::try_from(size).unwrap_or(0)];
     comm.all_gather_into(&mine[..], &mut all[..]);
-    let hosts = all
-        .chunks(HOST_BYTES)
-        .map(|name| {
+    let (hosts, cpus): (Vec<String>, Vec<&[u8]>) = all
+        .chunks(HOST_BYTES + CPU_BYTES)
+        .map(|rank| {
+            let (name, cpus) = rank.split_at(HOST_BYTES);
             let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-            String::from_utf8_lossy(&name[..end]).into_owned()
+            (String::from_utf8_lossy(&name[..end]).into_owned(), cpus)
         })
-        .collect::<Vec<String>>();
-    super::wait::decide(hosts.iter().filter(|name| **name == host).count());
+        .unzip();
+    // The ranks of this host that may run where this one may (itself too).
+    let sharing = hosts
+        .iter()
+        .zip(&cpus)
+        .filter(|(name, theirs)| {
+            **name == host
+                && theirs
+                    .iter()
+                    .zip(&mine[HOST_BYTES..])
+                    .any(|(a, b)| a & b != 0)
+        })
+        .count();
+    super::wait::decide(sharing);
     Ok(World {
         rank: comm.rank(),
         size,

@@ -85,11 +85,15 @@ fn since_epoch(at: Instant) -> u64 {
 }
 
 /// Decides, once MPI has started, whether waits may poll alone: only where
-/// this host runs no more ranks than it has cores (as Open MPI's own
-/// `mpi_yield_when_idle` is set for an oversubscribed host).
-pub(super) fn decide(ranks_on_this_host: usize) {
+/// no more ranks may run on this rank's CPUs than it has cores (as Open
+/// MPI's own `mpi_yield_when_idle` is set for an oversubscribed host).
+/// `sharing` counts the ranks of this host whose CPUs overlap this one's,
+/// itself included: all of them where ranks are not bound, this one alone
+/// where `mpirun --bind-to core` gave each a core of its own (whose
+/// `available_parallelism` is 1, which alone would read as oversubscribed).
+pub(super) fn decide(sharing: usize) {
     let cores = thread::available_parallelism().map_or(1, usize::from);
-    POLL_FIRST.store(ranks_on_this_host <= cores, Ordering::Relaxed);
+    POLL_FIRST.store(sharing <= cores, Ordering::Relaxed);
 }
 
 /// The pauses of one wait: call [`pause`](Backoff::pause) after each poll
