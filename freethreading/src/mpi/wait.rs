@@ -27,7 +27,8 @@
 //!    other core is idle), a wait that does not yield keeps the core from
 //!    the very rank it waits for: 11 µs per round trip rather than 5. So a
 //!    yield that returns only after [`SHARED_YIELD`] (another thread ran
-//!    here meanwhile) marks the core shared for [`SHARED_FOR`], during
+//!    here meanwhile), the second such within [`LONG_YIELDS_WITHIN`],
+//!    marks the core shared for [`SHARED_FOR`], during
 //!    which waits yield from their start as before.
 //! 2. **Polling between yields** until [`YIELDING`]: a rank sharing its
 //!    core (more ranks than cores, the CI machine's 5 ranks on 2 cores)
@@ -59,6 +60,8 @@ const SPIN_FIRST: Duration = Duration::from_micros(3);
 const SHARED_YIELD: Duration = Duration::from_micros(2);
 /// How long waits yield from their start once a yield let another run.
 const SHARED_FOR: Duration = Duration::from_millis(10);
+/// Two yields that let another run this close mark the core shared.
+const LONG_YIELDS_WITHIN: Duration = Duration::from_micros(200);
 /// When a waiter stops yielding and sleeps: on a virtual machine whose
 /// ranks share cores, a shorter phase missed most replies to quick tasks
 /// (`benches/mpi.sh`: an `apply` took 560 µs with 50 µs, 13 µs with 1 ms).
@@ -72,6 +75,22 @@ static POLL_FIRST: AtomicBool = AtomicBool::new(false);
 /// Until when (nanoseconds after [`epoch`]) this rank's core counts as
 /// shared: a yield let another thread run shortly before.
 static CORE_SHARED: AtomicU64 = AtomicU64::new(0);
+
+/// When (nanoseconds after [`epoch`]) a yield last let another thread run.
+static LAST_LONG_YIELD: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a yield, made at `at`, that let another thread run: the second
+/// within [`LONG_YIELDS_WITHIN`] marks the core shared. One alone may be
+/// anyone's (rank 0's primitive service thread wakes once a millisecond,
+/// on the same core where ranks are bound); a partner rank on this core
+/// takes every hop's yield.
+fn long_yield(at: Instant) {
+    let now = since_epoch(at);
+    let last = LAST_LONG_YIELD.swap(now, Ordering::Relaxed);
+    if now.saturating_sub(last) < u64::try_from(LONG_YIELDS_WITHIN.as_nanos()).unwrap_or(0) {
+        CORE_SHARED.fetch_max(since_epoch(at + SHARED_FOR), Ordering::Relaxed);
+    }
+}
 
 /// The instant [`CORE_SHARED`] counts from.
 fn epoch() -> Instant {
@@ -140,8 +159,7 @@ impl Backoff {
             if waited < POLL_ALONE {
                 thread::yield_now();
                 if now.elapsed() >= SHARED_YIELD {
-                    let until = since_epoch(now + SHARED_FOR);
-                    CORE_SHARED.fetch_max(until, Ordering::Relaxed);
+                    long_yield(now);
                 }
                 return;
             }
