@@ -59,7 +59,7 @@ const SPIN_FIRST: Duration = Duration::from_micros(3);
 /// A yield that returns later than this let another thread run.
 const SHARED_YIELD: Duration = Duration::from_micros(2);
 /// How long waits yield from their start once a yield let another run.
-const SHARED_FOR: Duration = Duration::from_millis(10);
+const SHARED_FOR: Duration = Duration::from_millis(1);
 /// Two yields that let another run this close mark the core shared.
 const LONG_YIELDS_WITHIN: Duration = Duration::from_micros(200);
 /// When a waiter stops yielding and sleeps: on a virtual machine whose
