@@ -294,19 +294,25 @@ static RANK_WORKER: Mutex<Option<WorkerInfo>> = Mutex::new(None);
 /// Makes this worker rank the worker `name` of rank 0, for
 /// `current_worker()`, until the next job of another link.
 #[cfg(feature = "mpi")]
-pub(crate) fn become_rank_worker(name: String, daemon: bool) {
-    let Ok(world) = crate::mpi::world() else {
-        return;
-    };
-    let rank = u64::try_from(world.rank).unwrap_or(0);
+pub(crate) fn become_rank_worker(name: &str, daemon: bool) {
     let mut me = RANK_WORKER.lock().unwrap_or_else(PoisonError::into_inner);
+    // The same link's jobs in a row (the usual case) change nothing.
     if me
         .as_ref()
         .is_some_and(|w| w.name() == name && w.is_daemon() == daemon)
     {
         return;
     }
-    *me = Some(WorkerInfo::on_rank(name, rank, world.host.clone(), daemon));
+    let Ok(world) = crate::mpi::world() else {
+        return;
+    };
+    let rank = u64::try_from(world.rank).unwrap_or(0);
+    *me = Some(WorkerInfo::on_rank(
+        name.to_owned(),
+        rank,
+        world.host.clone(),
+        daemon,
+    ));
 }
 
 /// Registers a worker on worker rank `rank` of `host`, just greeted.

@@ -184,6 +184,20 @@ backend_tests! {
         }
     }
 
+    fn payloads_around_16_kib_arrive_whole_each_way() {
+        // The mpi backend sends a message of 16 KiB or more in two parts
+        // (`mpi/comm.rs`); with the order's and the reply's few bytes of
+        // header, these sizes put each way's message on both sides of that
+        // split, and on it.
+        let pool = WorkerPool::new(1).unwrap();
+        for len in (16 * 1024 - 64)..=(16 * 1024 + 8) {
+            let bytes = payload(len, len.to_le_bytes()[0]);
+            let (got, back) = pool.apply(echo, (bytes.clone(),)).unwrap();
+            assert_eq!(got, fingerprint(&bytes), "{len} bytes arrived whole");
+            assert!(back == bytes, "{len} bytes came back whole");
+        }
+    }
+
     fn many_big_payloads_in_flight_stay_apart() {
         let pool = WorkerPool::new(2).unwrap();
         let sent: Vec<Vec<u8>> = (0..8).map(|seed| payload(MIB / 2 + 4096 * usize::from(seed), seed)).collect();

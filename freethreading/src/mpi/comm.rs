@@ -4,9 +4,14 @@
 //! to MPI (a pool's drivers, a caller doing a round trip itself, a
 //! `Worker`'s monitor), but never two at once: each call takes [`CALLS`]
 //! for that one call and no longer, and no call blocks while holding it.
-//! A send is an immediate send tested until done; a receive is a matched
-//! probe (`MPI_Improbe`), which takes a message out of the queue for this
-//! caller alone, then its receive (`MPI_Mrecv`) of a message already there.
+//! A send is an immediate send tested until done. The orders to a worker
+//! rank and a link's answers ([`send_parts`], [`receive_parts`]) are
+//! received by a receive posted into a buffer of the receiving thread
+//! (`MPI_Irecv`), tested until done: a message that would not fit it goes
+//! in two parts, the first filling it. The primitive service's requests and
+//! answers, which several threads of a rank share, are received by a
+//! matched probe (`MPI_Improbe`), which takes a message out of the queue
+//! for this caller alone, then its receive (`MPI_Mrecv`).
 //! Waiting is polling with a backoff ([`Backoff`], `wait.rs`): polls back to
 //! back for a moment where the host has a core per rank, then between
 //! yields, then sleeps growing to a millisecond, so that idle ranks leave
@@ -19,13 +24,15 @@
 //! after telling every worker rank to stop; a worker rank finalizes when it
 //! is told to stop.
 
+use std::cell::RefCell;
 use std::ffi::c_int;
 use std::io;
 use std::sync::OnceLock;
 use std::thread;
-use std::time::Instant;
 
+use mpi::datatype::Equivalence;
 use mpi::environment::{Threading, Universe};
+use mpi::point_to_point::Status;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::{Communicator, CommunicatorCollectives, Destination, MatchedReceiveVec, Source};
 use parking_lot::Mutex;
@@ -51,6 +58,25 @@ pub(crate) struct World {
 /// The longest host name kept (MPI's `MPI_MAX_PROCESSOR_NAME` is 256 in
 /// Open MPI and MPICH).
 const HOST_BYTES: usize = 256;
+
+/// The CPUs a rank tells the others it may run on: a bit set of the first
+/// 1024 (a CPU past them counts as the last).
+const CPU_BYTES: usize = 128;
+
+/// This process's CPUs as a bit set, every bit set where they are unknown.
+fn cpu_set() -> [u8; CPU_BYTES] {
+    match crate::sys::cpus::allowed() {
+        Some(allowed) if !allowed.is_empty() => {
+            let mut set = [0_u8; CPU_BYTES];
+            for cpu in allowed {
+                let bit = cpu.min(CPU_BYTES * 8 - 1);
+                set[bit / 8] |= 1 << (bit % 8);
+            }
+            set
+        }
+        _ => [u8::MAX; CPU_BYTES],
+    }
+}
 
 /// MPI's state, behind the lock every call takes.
 struct State {
@@ -102,21 +128,36 @@ fn start() -> Result<World, String> {
     let comm = SimpleCommunicator::world();
     let host = mpi::environment::processor_name().unwrap_or_else(|_| "unknown".to_owned());
     // Collective: every rank starts here once (rank 0 at its first use of
-    // the crate, the others as they take over).
-    let mut mine = [0_u8; HOST_BYTES];
+    // the crate, the others as they take over). Each says its host and the
+    // CPUs it may run on.
+    let mut mine = [0_u8; HOST_BYTES + CPU_BYTES];
     let len = host.len().min(HOST_BYTES);
     mine[..len].copy_from_slice(&host.as_bytes()[..len]);
+    mine[HOST_BYTES..].copy_from_slice(&cpu_set());
     let size = comm.size();
-    let mut all = vec![0_u8; HOST_BYTES * usize::try_from(size).unwrap_or(0)];
+    let mut all = vec![0_u8; (HOST_BYTES + CPU_BYTES) * usize::try_from(size).unwrap_or(0)];
     comm.all_gather_into(&mine[..], &mut all[..]);
-    let hosts = all
-        .chunks(HOST_BYTES)
-        .map(|name| {
+    let (hosts, cpus): (Vec<String>, Vec<&[u8]>) = all
+        .chunks(HOST_BYTES + CPU_BYTES)
+        .map(|rank| {
+            let (name, cpus) = rank.split_at(HOST_BYTES);
             let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-            String::from_utf8_lossy(&name[..end]).into_owned()
+            (String::from_utf8_lossy(&name[..end]).into_owned(), cpus)
         })
-        .collect::<Vec<String>>();
-    super::wait::decide(hosts.iter().filter(|name| **name == host).count());
+        .unzip();
+    // The ranks of this host that may run where this one may (itself too).
+    let sharing = hosts
+        .iter()
+        .zip(&cpus)
+        .filter(|(name, theirs)| {
+            **name == host
+                && theirs
+                    .iter()
+                    .zip(&mine[HOST_BYTES..])
+                    .any(|(a, b)| a & b != 0)
+        })
+        .count();
+    super::wait::decide(sharing);
     Ok(World {
         rank: comm.rank(),
         size,
@@ -134,33 +175,52 @@ fn finalized() -> io::Error {
 
 /// Sends `bytes` to `to` with `tag`; returns once the buffer may be reused.
 pub(crate) fn send(to: Rank, tag: Tag, bytes: &[u8]) -> io::Result<()> {
-    if c_int::try_from(bytes.len()).is_err() {
+    send_all(to, tag, &[bytes])
+}
+
+/// Sends `bytes` to `to` with `tag` for [`receive_parts`]: as one message
+/// when shorter than [`PART`] bytes, else as two, its first [`PART`] bytes
+/// then the rest, sent in one turn of the lock so that no other thread's
+/// message to `to` with `tag` comes between them.
+pub(crate) fn send_parts(to: Rank, tag: Tag, bytes: &[u8]) -> io::Result<()> {
+    if bytes.len() < PART {
+        send_all(to, tag, &[bytes])
+    } else {
+        let (first, rest) = bytes.split_at(PART);
+        send_all(to, tag, &[first, rest])
+    }
+}
+
+/// Sends each of `messages` to `to` with `tag`, in order, all started under
+/// one lock; returns once every buffer may be reused.
+fn send_all(to: Rank, tag: Tag, messages: &[&[u8]]) -> io::Result<()> {
+    if let Some(big) = messages.iter().find(|m| c_int::try_from(m.len()).is_err()) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!(
-                "a message of {} bytes is over MPI's 2 GiB limit",
-                bytes.len()
-            ),
+            format!("a message of {} bytes is over MPI's 2 GiB limit", big.len()),
         ));
     }
     mpi::request::scope(|scope| {
-        let mut request = {
+        let comm = SimpleCommunicator::world();
+        let mut pending = Vec::new();
+        {
             let state = CALLS.lock();
             if state.finalized {
                 return Err(finalized());
             }
-            let request = SimpleCommunicator::world()
-                .process_at_rank(to)
-                .immediate_send_with_tag(scope, bytes, tag);
-            // A small message is usually sent at once: tested under the
-            // same lock, it costs no second turn.
-            match request.test() {
-                Ok(_) => return Ok(()),
-                Err(pending) => pending,
+            let process = comm.process_at_rank(to);
+            for message in messages {
+                let request = process.immediate_send_with_tag(scope, *message, tag);
+                // A small message is usually sent at once: tested under the
+                // same lock, it costs no second turn.
+                if let Err(request) = request.test() {
+                    pending.push(request);
+                }
             }
-        };
+        }
         let mut backoff = Backoff::new();
-        loop {
+        while !pending.is_empty() {
+            backoff.pause();
             let state = CALLS.lock();
             if state.finalized {
                 // The program is exiting (MPI is finalized only then) with
@@ -171,13 +231,12 @@ pub(crate) fn send(to: Rank, tag: Tag, bytes: &[u8]) -> io::Result<()> {
                     thread::park();
                 }
             }
-            match request.test() {
-                Ok(_) => return Ok(()),
-                Err(pending) => request = pending,
-            }
-            drop(state);
-            backoff.pause();
+            pending = pending
+                .into_iter()
+                .filter_map(|request| request.test().err())
+                .collect();
         }
+        Ok(())
     })
 }
 
@@ -216,30 +275,100 @@ pub(crate) fn try_receive_any(tag: Tag) -> io::Result<Option<(Rank, Vec<u8>)>> {
     Ok(Some((from, bytes)))
 }
 
-/// Waits for the next message from `from` with `tag`, or until `deadline`
-/// (`Ok(None)` then).
-pub(crate) fn receive_by(
-    from: Rank,
-    tag: Tag,
-    deadline: Option<Instant>,
-) -> io::Result<Option<Vec<u8>>> {
+/// Up to how many bytes a message of [`send_parts`] goes in one part, and
+/// the size of the buffer each [`receive_parts`] posts.
+pub(crate) const PART: usize = 16 * 1024;
+
+thread_local! {
+    /// The buffer this thread's receives are posted into, [`PART`] bytes.
+    static POSTED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Waits for the next message of [`send_parts`] from `from` with `tag`.
+///
+/// A receive posted into this thread's buffer (`MPI_Irecv`), then tested
+/// until done: Open MPI matches the message as it arrives and copies it
+/// straight in, where a matched probe (`MPI_Improbe`) starts and frees a
+/// request at each poll and leaves the message in its queue of unexpected
+/// ones, to be copied out by a second call. A message of [`PART`] bytes
+/// says that a second part follows, received as it is (it comes next: the
+/// sender starts both under one lock).
+pub(crate) fn receive_parts(from: Rank, tag: Tag) -> io::Result<Vec<u8>> {
+    POSTED.with_borrow_mut(|buffer| {
+        buffer.resize(PART, 0);
+        let len = receive_posted(from, tag, buffer)?;
+        if len < PART {
+            return Ok(buffer[..len].to_vec());
+        }
+        receive_rest(from, tag, buffer)
+    })
+}
+
+/// Posts a receive into `buffer` and waits for it; the length received.
+fn receive_posted(from: Rank, tag: Tag, buffer: &mut [u8]) -> io::Result<usize> {
+    let comm = SimpleCommunicator::world();
+    mpi::request::scope(|scope| {
+        let mut request = {
+            let state = CALLS.lock();
+            if state.finalized {
+                return Err(finalized());
+            }
+            let request = comm
+                .process_at_rank(from)
+                .immediate_receive_into_with_tag(scope, buffer, tag);
+            match request.test() {
+                Ok(status) => return Ok(received(&status)),
+                Err(pending) => pending,
+            }
+        };
+        let mut backoff = Backoff::new();
+        loop {
+            backoff.pause();
+            let state = CALLS.lock();
+            if state.finalized {
+                // As for a send: MPI may still write the buffer, so this
+                // thread waits for the exit, which has begun.
+                drop(state);
+                loop {
+                    thread::park();
+                }
+            }
+            match request.test() {
+                Ok(status) => return Ok(received(&status)),
+                Err(pending) => request = pending,
+            }
+        }
+    })
+}
+
+/// The second part of a message whose first, `first`, filled the buffer:
+/// received straight behind it in one vector.
+fn receive_rest(from: Rank, tag: Tag, first: &[u8]) -> io::Result<Vec<u8>> {
+    let comm = SimpleCommunicator::world();
     let mut backoff = Backoff::new();
     loop {
-        if let Some(bytes) = try_receive(from, tag)? {
-            return Ok(Some(bytes));
-        }
-        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-            return Ok(None);
+        {
+            let state = CALLS.lock();
+            if state.finalized {
+                return Err(finalized());
+            }
+            if let Some((message, status)) = comm
+                .process_at_rank(from)
+                .immediate_matched_probe_with_tag(tag)
+            {
+                let mut whole = vec![0; first.len() + received(&status)];
+                whole[..first.len()].copy_from_slice(first);
+                message.matched_receive_into(&mut whole[first.len()..]);
+                return Ok(whole);
+            }
         }
         backoff.pause();
     }
 }
 
-/// Waits for the next message from `from` with `tag`.
-pub(crate) fn receive(from: Rank, tag: Tag) -> io::Result<Vec<u8>> {
-    receive_by(from, tag, None)
-        .transpose()
-        .unwrap_or_else(|| Err(io::Error::other("no deadline, yet no message")))
+/// How many bytes a completed receive or a probe says the message has.
+fn received(status: &Status) -> usize {
+    usize::try_from(status.count(u8::equivalent_datatype())).unwrap_or(0)
 }
 
 /// Finalizes MPI, if this crate initialized it: no MPI call succeeds after.

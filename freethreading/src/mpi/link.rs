@@ -9,7 +9,7 @@ use std::io;
 
 use super::comm;
 use super::ranks::{self, Place};
-use super::wire::{Greeting, ORDER, Order, order_message};
+use super::wire::{Greeting, ORDER, Order, order_message, write_order};
 use crate::current::{LiveWorker, register_rank};
 use crate::process::wire::{Hello, JobHeader, Welcome};
 use crate::task::TaskError;
@@ -29,7 +29,13 @@ pub(crate) struct RankLink {
     live: Option<LiveWorker>,
     next_id: u64,
     greeted: bool,
+    /// The frame its jobs are written into, kept from one to the next
+    /// (let go after one over [`KEPT_FRAME`] bytes).
+    frame: Vec<u8>,
 }
+
+/// The largest order frame a link keeps for its next job.
+const KEPT_FRAME: usize = 64 * 1024;
 
 impl RankLink {
     /// Opens links named `names` on as many distinct worker ranks, the
@@ -62,6 +68,7 @@ impl RankLink {
                 live: None,
                 next_id: 0,
                 greeted: false,
+                frame: Vec::new(),
             };
             let welcome = Welcome {
                 build: super::build_id(),
@@ -142,7 +149,12 @@ impl RankLink {
             link: self.place.tag,
             header,
         };
-        send(self.place.rank, &order_message(&order, args))
+        write_order(&order, args, &mut self.frame);
+        let sent = send(self.place.rank, &self.frame);
+        if self.frame.capacity() > KEPT_FRAME {
+            self.frame = Vec::new();
+        }
+        sent
     }
 
     /// Waits for the reply frame of the job sent last (after the greeting,
@@ -176,7 +188,7 @@ impl Drop for RankLink {
 /// Sends an order that `rank` will answer, counted as owed.
 fn send(rank: comm::Rank, order: &[u8]) -> io::Result<()> {
     ranks::order_sent(rank);
-    let sent = comm::send(rank, ORDER, order);
+    let sent = comm::send_parts(rank, ORDER, order);
     if sent.is_err() {
         ranks::answer_read(rank);
     }
@@ -185,7 +197,7 @@ fn send(rank: comm::Rank, order: &[u8]) -> io::Result<()> {
 
 /// Reads the next answer of the link at `place`.
 fn receive(place: Place) -> io::Result<Vec<u8>> {
-    let answer = comm::receive(place.rank, place.tag)?;
+    let answer = comm::receive_parts(place.rank, place.tag)?;
     ranks::answer_read(place.rank);
     Ok(answer)
 }

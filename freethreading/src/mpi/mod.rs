@@ -96,7 +96,7 @@ extern "C" fn stop_workers() {
             }
             let stop = wire::order_message(&wire::Order::Stop, &[]);
             for rank in 1..world.size {
-                let _ = comm::send(rank, wire::ORDER, &stop);
+                let _ = comm::send_parts(rank, wire::ORDER, &stop);
             }
         }
         comm::finalize();

@@ -16,6 +16,20 @@
 //!    busy with other work its partner rank may be queued on its core, and
 //!    waits there for that yield (without it, a 100 µs phase made each
 //!    `apply` cost 160 µs on this loaded machine).
+//!
+//!    The first [`SPIN_FIRST`] of a wait go without yields, unless a yield
+//!    lately found the core shared ([`CORE_SHARED`]). A yield is a system
+//!    call, which on this virtual machine cost about as much as the rest of
+//!    a hop: with the ranks on cores of their own, an `apply` round trip
+//!    took 1.4–2.2 µs (median of each job) yielding from the start, 0.9–1.4
+//!    without yields for 3 µs. But where the scheduler keeps both ranks on
+//!    one core (it does, now and then, on this 2-core machine, although the
+//!    other core is idle), a wait that does not yield keeps the core from
+//!    the very rank it waits for: 11 µs per round trip rather than 5. So a
+//!    yield that returns only after [`SHARED_YIELD`] (another thread ran
+//!    here meanwhile), the second such within [`LONG_YIELDS_WITHIN`],
+//!    marks the core shared for [`SHARED_FOR`], during
+//!    which waits yield from their start as before.
 //! 2. **Polling between yields** until [`YIELDING`]: a rank sharing its
 //!    core (more ranks than cores, the CI machine's 5 ranks on 2 cores)
 //!    hands it at once to a rank queued there, which may be the one whose
@@ -25,7 +39,8 @@
 //! 3. **Sleeping**, from [`FIRST_SLEEP`] doubling to [`LONGEST_SLEEP`], so
 //!    that an idle rank leaves the cores to the ranks that work.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -38,6 +53,15 @@ const POLL_ALONE: Duration = Duration::from_micros(50);
 /// their own still found most messages before the first yield (0.3–0.8 µs
 /// a hop).
 const POLLS_PER_YIELD: u32 = 8;
+/// How long a wait polls before its first yield, where the core is not
+/// known to be shared.
+const SPIN_FIRST: Duration = Duration::from_micros(3);
+/// A yield that returns later than this let another thread run.
+const SHARED_YIELD: Duration = Duration::from_micros(2);
+/// How long waits yield from their start once a yield let another run.
+const SHARED_FOR: Duration = Duration::from_millis(1);
+/// Two yields that let another run this close mark the core shared.
+const LONG_YIELDS_WITHIN: Duration = Duration::from_micros(200);
 /// When a waiter stops yielding and sleeps: on a virtual machine whose
 /// ranks share cores, a shorter phase missed most replies to quick tasks
 /// (`benches/mpi.sh`: an `apply` took 560 µs with 50 µs, 13 µs with 1 ms).
@@ -48,12 +72,47 @@ const LONGEST_SLEEP: Duration = Duration::from_millis(1);
 /// Whether waits start with phase 1 on this rank.
 static POLL_FIRST: AtomicBool = AtomicBool::new(false);
 
+/// Until when (nanoseconds after [`epoch`]) this rank's core counts as
+/// shared: a yield let another thread run shortly before.
+static CORE_SHARED: AtomicU64 = AtomicU64::new(0);
+
+/// When (nanoseconds after [`epoch`]) a yield last let another thread run.
+static LAST_LONG_YIELD: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a yield, made at `at`, that let another thread run: the second
+/// within [`LONG_YIELDS_WITHIN`] marks the core shared. One alone may be
+/// anyone's (rank 0's primitive service thread wakes once a millisecond,
+/// on the same core where ranks are bound); a partner rank on this core
+/// takes every hop's yield.
+fn long_yield(at: Instant) {
+    let now = since_epoch(at);
+    let last = LAST_LONG_YIELD.swap(now, Ordering::Relaxed);
+    if now.saturating_sub(last) < u64::try_from(LONG_YIELDS_WITHIN.as_nanos()).unwrap_or(0) {
+        CORE_SHARED.fetch_max(since_epoch(at + SHARED_FOR), Ordering::Relaxed);
+    }
+}
+
+/// The instant [`CORE_SHARED`] counts from.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// `at` as nanoseconds after [`epoch`].
+fn since_epoch(at: Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(epoch()).as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// Decides, once MPI has started, whether waits may poll alone: only where
-/// this host runs no more ranks than it has cores (as Open MPI's own
-/// `mpi_yield_when_idle` is set for an oversubscribed host).
-pub(super) fn decide(ranks_on_this_host: usize) {
+/// no more ranks may run on this rank's CPUs than it has cores (as Open
+/// MPI's own `mpi_yield_when_idle` is set for an oversubscribed host).
+/// `sharing` counts the ranks of this host whose CPUs overlap this one's,
+/// itself included: all of them where ranks are not bound, this one alone
+/// where `mpirun --bind-to core` gave each a core of its own (whose
+/// `available_parallelism` is 1, which alone would read as oversubscribed).
+pub(super) fn decide(sharing: usize) {
     let cores = thread::available_parallelism().map_or(1, usize::from);
-    POLL_FIRST.store(ranks_on_this_host <= cores, Ordering::Relaxed);
+    POLL_FIRST.store(sharing <= cores, Ordering::Relaxed);
 }
 
 /// The pauses of one wait: call [`pause`](Backoff::pause) after each poll
@@ -64,6 +123,8 @@ pub(crate) struct Backoff {
     started: Option<Instant>,
     polls: u32,
     alone: bool,
+    /// Whether this wait polls [`SPIN_FIRST`] before it yields.
+    spin_first: bool,
     sleep: Duration,
 }
 
@@ -73,20 +134,33 @@ impl Backoff {
             started: None,
             polls: 0,
             alone: POLL_FIRST.load(Ordering::Relaxed),
+            spin_first: false,
             sleep: FIRST_SLEEP,
         }
     }
 
     /// Waits before the next poll, as long as this wait's phase says.
     pub(crate) fn pause(&mut self) {
-        let started = *self.started.get_or_insert_with(Instant::now);
+        let started = *self.started.get_or_insert_with(|| {
+            let now = Instant::now();
+            self.spin_first = self.alone && since_epoch(now) >= CORE_SHARED.load(Ordering::Relaxed);
+            now
+        });
         if self.alone {
             self.polls += 1;
             if self.polls % POLLS_PER_YIELD != 0 {
                 return;
             }
-            if started.elapsed() < POLL_ALONE {
+            let now = Instant::now();
+            let waited = now - started;
+            if self.spin_first && waited < SPIN_FIRST {
+                return;
+            }
+            if waited < POLL_ALONE {
                 thread::yield_now();
+                if now.elapsed() >= SHARED_YIELD {
+                    long_yield(now);
+                }
                 return;
             }
             self.alone = false;

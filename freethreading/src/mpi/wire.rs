@@ -55,8 +55,16 @@ pub(crate) struct Greeting {
 
 /// An order and what follows it, as one message.
 pub(crate) fn order_message(order: &Order<'_>, payload: &[u8]) -> Vec<u8> {
-    let mut bytes = postcard::to_extend(order, Vec::with_capacity(payload.len() + 64))
-        .expect("an order always serializes");
-    bytes.extend_from_slice(payload);
+    let mut bytes = Vec::new();
+    write_order(order, payload, &mut bytes);
     bytes
+}
+
+/// Writes an order and what follows it into `frame`, as one message, in
+/// place of what it held: a link keeps its frame from job to job.
+pub(crate) fn write_order(order: &Order<'_>, payload: &[u8], frame: &mut Vec<u8>) {
+    frame.clear();
+    frame.reserve(payload.len() + 64);
+    *frame = postcard::to_extend(order, std::mem::take(frame)).expect("an order always serializes");
+    frame.extend_from_slice(payload);
 }

@@ -31,13 +31,13 @@ struct Link {
 pub(super) fn serve(world: &comm::World) -> ! {
     let mut links: HashMap<Tag, Link> = HashMap::new();
     loop {
-        let bytes = comm::receive(0, ORDER).unwrap_or_else(|e| fail(world, &e.to_string()));
+        let bytes = comm::receive_parts(0, ORDER).unwrap_or_else(|e| fail(world, &e.to_string()));
         let (order, payload) =
             split::<Order<'_>>(&bytes).unwrap_or_else(|garbled| fail(world, &garbled.0));
         match order {
             Order::Welcome { link, welcome } => {
                 let hello = if welcome.build == super::build_id() {
-                    crate::current::become_rank_worker(welcome.name.clone(), welcome.daemon);
+                    crate::current::become_rank_worker(&welcome.name, welcome.daemon);
                     match &welcome.initializer {
                         Some((name, args)) => {
                             match crate::current::acting_for(link_identity(link), || {
@@ -72,7 +72,7 @@ pub(super) fn serve(world: &comm::World) -> ! {
             Order::Job { link, header } => {
                 let outcome = match links.get(&link) {
                     Some(me) => {
-                        crate::current::become_rank_worker(me.name.clone(), me.daemon);
+                        crate::current::become_rank_worker(&me.name, me.daemon);
                         // Links share this thread: each is a worker of its
                         // own, which an `RLock` must tell apart.
                         crate::current::acting_for(link_identity(link), || {
@@ -113,7 +113,7 @@ fn link_identity(link: Tag) -> u64 {
 }
 
 fn answer(world: &comm::World, link: Tag, bytes: &[u8]) {
-    if let Err(e) = comm::send(0, link, bytes) {
+    if let Err(e) = comm::send_parts(0, link, bytes) {
         fail(world, &format!("answering rank 0: {e}"));
     }
 }
@@ -132,7 +132,9 @@ fn reply_message(id: u64, task: &str, outcome: Result<Vec<u8>, TaskError>) -> Ve
         ),
         Err(error) => (false, error_bytes(&error)),
     };
-    let mut frame = postcard::to_stdvec(&ReplyHeader { id, ok }).unwrap_or_default();
+    // The header's few bytes first, in a vector with room for the rest.
+    let frame = Vec::with_capacity(bytes.len() + 16);
+    let mut frame = postcard::to_extend(&ReplyHeader { id, ok }, frame).unwrap_or_default();
     frame.extend_from_slice(&bytes);
     frame
 }

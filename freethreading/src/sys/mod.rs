@@ -21,6 +21,20 @@ mod macos;
 #[cfg(target_os = "macos")]
 use macos as os;
 
+/// The CPUs this process may run on, where the system says (Linux): what
+/// an MPI rank tells the others of its host.
+#[cfg(all(target_os = "linux", feature = "mpi"))]
+pub(crate) use os::cpus;
+
+/// Elsewhere the CPUs a process may use are not known.
+#[cfg(all(not(target_os = "linux"), feature = "mpi"))]
+pub(crate) mod cpus {
+    /// Unknown here: `None`.
+    pub(crate) fn allowed() -> Option<Vec<usize>> {
+        None
+    }
+}
+
 /// Futex wait and wake on a word shared between processes.
 #[cfg(all(process_backend, unix))]
 pub(crate) use os::futex;

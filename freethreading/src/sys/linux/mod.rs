@@ -7,6 +7,8 @@
 //! (the peer check stays `SO_PEERCRED`'s pid, the counterpart of macOS's
 //! `LOCAL_PEERPID`). That is how the POSIX code runs the whole suite here.
 
+#[cfg(feature = "mpi")]
+pub(crate) mod cpus;
 pub(crate) mod futex;
 #[cfg(not(freethreading_posix))]
 pub(crate) mod memfd;
