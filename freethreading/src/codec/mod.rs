@@ -8,6 +8,8 @@
 mod buffers;
 pub(crate) mod message;
 mod probe;
+#[cfg(test)]
+mod shapes_tests;
 
 pub(crate) use probe::skips_a_field;
 
