@@ -134,7 +134,10 @@ fn small_values_of_every_shape_read_back_as_with_bitcode() {
     check(&Duration::new(3, 7));
     check(&IpAddr::V4(Ipv4Addr::LOCALHOST));
     check(&String::from("ünïcode").into_boxed_str());
-    check(&BTreeMap::from([(1_u8, "a".to_owned()), (2, "b".to_owned())]));
+    check(&BTreeMap::from([
+        (1_u8, "a".to_owned()),
+        (2, "b".to_owned()),
+    ]));
     check(&HashSet::from([1_u16, 2, 3]));
     check(&(1_u8..9));
     check(&Result::<u8, String>::Err("no".to_owned()));
@@ -152,7 +155,11 @@ fn a_long_string_goes_through_shared_memory() {
         let message = encode(&value, Route::MayShare).unwrap();
         let shared = message.lent.is_shared();
         message.lent.hand_over();
-        assert_eq!(shared, !value.0.is_empty(), "shared memory for a long string");
+        assert_eq!(
+            shared,
+            !value.0.is_empty(),
+            "shared memory for a long string"
+        );
         assert_eq!(decode::<(String, u8)>(&message.wire).unwrap(), value);
     }
 }

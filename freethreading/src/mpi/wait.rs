@@ -120,8 +120,7 @@ impl Backoff {
     pub(crate) fn pause(&mut self) {
         let started = *self.started.get_or_insert_with(|| {
             let now = Instant::now();
-            self.spin_first =
-                self.alone && since_epoch(now) >= CORE_SHARED.load(Ordering::Relaxed);
+            self.spin_first = self.alone && since_epoch(now) >= CORE_SHARED.load(Ordering::Relaxed);
             now
         });
         if self.alone {
