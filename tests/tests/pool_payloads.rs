@@ -198,6 +198,47 @@ backend_tests! {
         }
     }
 
+    fn payloads_around_the_part_size_stay_apart_on_links_sharing_ranks() {
+        // Two pools of 4 on the CI's 4 worker ranks: on mpi two links share
+        // each rank, and several threads of rank 0 each wait on a link of
+        // their own (an `apply` makes its round trip on the caller's
+        // thread) while messages cut in two parts (16 KiB up,
+        // `mpi/comm.rs`) go both ways at once; beside them, `Worker`s on
+        // the same ranks.
+        let pools = [WorkerPool::new(4).unwrap(), WorkerPool::new(4).unwrap()];
+        let sizes: Vec<usize> = [16 * 1024, 64 * 1024]
+            .iter()
+            .flat_map(|&at| (at - 24..at + 24).step_by(5))
+            .chain([1, 300, 200_000])
+            .collect();
+        std::thread::scope(|scope| {
+            for caller in 0..6_u8 {
+                let (pool, sizes) = (&pools[usize::from(caller % 2)], &sizes);
+                scope.spawn(move || {
+                    for (i, &len) in sizes.iter().enumerate() {
+                        let seed = caller.wrapping_mul(41).wrapping_add(i as u8);
+                        let bytes = payload(len, seed);
+                        let (got, back) = pool.apply(echo, (bytes.clone(),)).unwrap();
+                        assert_eq!(got, fingerprint(&bytes), "{len} bytes of {caller} arrived whole");
+                        assert!(back == bytes, "{len} bytes of {caller} came back whole");
+                    }
+                });
+            }
+            scope.spawn(|| {
+                let sent: Vec<Vec<u8>> = sizes.iter().map(|&len| payload(len, 250)).collect();
+                let back = pools[0].map(echo_vec, sent.clone()).unwrap();
+                assert!(back == sent, "a map's items came back whole and in order");
+            });
+            for seed in [7_u8, 8] {
+                scope.spawn(move || {
+                    let worker = Worker::new(echo_vec, (payload(16 * 1024 + usize::from(seed), seed),));
+                    worker.start().unwrap();
+                    assert!(worker.join().unwrap() == payload(16 * 1024 + usize::from(seed), seed));
+                });
+            }
+        });
+    }
+
     fn many_big_payloads_in_flight_stay_apart() {
         let pool = WorkerPool::new(2).unwrap();
         let sent: Vec<Vec<u8>> = (0..8).map(|seed| payload(MIB / 2 + 4096 * usize::from(seed), seed)).collect();
