@@ -191,7 +191,7 @@ backend_tests! {
         // split, and on it.
         let pool = WorkerPool::new(1).unwrap();
         for len in (16 * 1024 - 64)..=(16 * 1024 + 8) {
-            let bytes = payload(len, (len % 251) as u8);
+            let bytes = payload(len, u8::try_from(len % 251).unwrap());
             let (got, back) = pool.apply(echo, (bytes.clone(),)).unwrap();
             assert_eq!(got, fingerprint(&bytes), "{len} bytes arrived whole");
             assert!(back == bytes, "{len} bytes came back whole");
@@ -216,7 +216,7 @@ backend_tests! {
                 let (pool, sizes) = (&pools[usize::from(caller % 2)], &sizes);
                 scope.spawn(move || {
                     for (i, &len) in sizes.iter().enumerate() {
-                        let seed = caller.wrapping_mul(41).wrapping_add(i as u8);
+                        let seed = caller.wrapping_mul(41).wrapping_add(u8::try_from(i % 251).unwrap());
                         let bytes = payload(len, seed);
                         let (got, back) = pool.apply(echo, (bytes.clone(),)).unwrap();
                         assert_eq!(got, fingerprint(&bytes), "{len} bytes of {caller} arrived whole");
