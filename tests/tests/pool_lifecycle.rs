@@ -240,3 +240,45 @@ freethreading_tests::backend_tests! {
         }
     }
 }
+
+/// A pool used from a thread-local's destructor, as a thread ends.
+struct AtThreadEnd {
+    pool: std::sync::Arc<WorkerPool>,
+    answer: std::sync::Arc<std::sync::Mutex<Option<Result<u64, String>>>>,
+}
+
+impl Drop for AtThreadEnd {
+    fn drop(&mut self) {
+        let answer = self.pool.apply(square, (9,)).map_err(|e| e.to_string());
+        *self.answer.lock().unwrap() = Some(answer);
+    }
+}
+
+thread_local! {
+    static AT_THREAD_END: std::cell::RefCell<Option<AtThreadEnd>> = const { std::cell::RefCell::new(None) };
+}
+
+freethreading_tests::backend_tests! {
+    fn a_pool_answers_a_call_from_a_thread_local_destructor() {
+        // On mpi an `apply` makes its round trip on the calling thread,
+        // receiving into a buffer kept per thread (`mpi/comm.rs`), which a
+        // thread that ends may have destroyed before this destructor runs.
+        let _serial = freethreading_tests::serial();
+        let pool = std::sync::Arc::new(WorkerPool::new(1).unwrap());
+        assert_eq!(pool.apply(square, (2,)).unwrap(), 4);
+        let answer = std::sync::Arc::default();
+        let (in_thread, seen) = (std::sync::Arc::clone(&pool), std::sync::Arc::clone(&answer));
+        std::thread::spawn(move || {
+            // Registered first, so destroyed last.
+            AT_THREAD_END.with_borrow_mut(|slot| {
+                *slot = Some(AtThreadEnd { pool: std::sync::Arc::clone(&in_thread), answer: seen });
+            });
+            for x in 0..20 {
+                assert_eq!(in_thread.apply(square, (x,)).unwrap(), x * x);
+            }
+        })
+        .join()
+        .expect("the thread and its thread-locals' destructors ran");
+        assert_eq!(*answer.lock().unwrap(), Some(Ok(81)));
+    }
+}

@@ -249,12 +249,10 @@ fn encode_unguarded<T: Serialize + 'static>(
     if form == Shape::Small {
         // A value postcard cannot write (a sequence of unknown length) goes
         // on to bitcode, which refuses it with an error too.
-        if let Ok(mut wire) = postcard::to_extend(value, Vec::with_capacity(32)) {
-            wire.push(INLINE_POSTCARD);
-            return Ok(Message {
-                wire,
-                lent: Lent::default(),
-            });
+        // Few values may still be many bytes (one long string): those go
+        // through shared memory as any other big value does.
+        if let Ok(wire) = postcard::to_extend(value, Vec::with_capacity(32)) {
+            return Ok(finish(wire, (INLINE_POSTCARD, SHARED_POSTCARD), share));
         }
     }
     // Postcard walks the whole value twice anyway (its size, its bytes), so

@@ -3,11 +3,15 @@
 //! compact binary format that is fast to read and write: the vectors of a
 //! `map` chunk encode and decode about three times faster than with
 //! `postcard`'s variable-length integers, which stay in use for the small
-//! headers of the wire protocol (`process/wire.rs`).
+//! headers of the wire protocol (`process/wire.rs`), for small values (a
+//! few parts, whose bitcode setup costs more than the value) and for values
+//! with a big nested byte string (`probe.rs`, `message.rs`).
 
 mod buffers;
 pub(crate) mod message;
 mod probe;
+#[cfg(test)]
+mod shapes_tests;
 
 pub(crate) use probe::skips_a_field;
 

@@ -294,14 +294,27 @@ thread_local! {
 /// says that a second part follows, received as it is (it comes next: the
 /// sender starts both under one lock).
 pub(crate) fn receive_parts(from: Rank, tag: Tag) -> io::Result<Vec<u8>> {
-    POSTED.with_borrow_mut(|buffer| {
-        buffer.resize(PART, 0);
-        let len = receive_posted(from, tag, buffer)?;
-        if len < PART {
-            return Ok(buffer[..len].to_vec());
-        }
-        receive_rest(from, tag, buffer)
-    })
+    // Where this thread's buffer is gone (a call from a thread-local's
+    // destructor as the thread ends, after the buffer's own), a buffer of
+    // this call's own.
+    POSTED
+        .try_with(|posted| {
+            let mut buffer = posted.try_borrow_mut().ok()?;
+            Some(receive_into(from, tag, &mut buffer))
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| receive_into(from, tag, &mut Vec::new()))
+}
+
+/// [`receive_parts`] with `buffer` for the receive posted.
+fn receive_into(from: Rank, tag: Tag, buffer: &mut Vec<u8>) -> io::Result<Vec<u8>> {
+    buffer.resize(PART, 0);
+    let len = receive_posted(from, tag, buffer)?;
+    if len < PART {
+        return Ok(buffer[..len].to_vec());
+    }
+    receive_rest(from, tag, buffer)
 }
 
 /// Posts a receive into `buffer` and waits for it; the length received.
