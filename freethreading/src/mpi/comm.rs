@@ -221,16 +221,7 @@ fn send_all(to: Rank, tag: Tag, messages: &[&[u8]]) -> io::Result<()> {
         let mut backoff = Backoff::new();
         while !pending.is_empty() {
             backoff.pause();
-            let state = CALLS.lock();
-            if state.finalized {
-                // The program is exiting (MPI is finalized only then) with
-                // this send unfinished, whose buffer MPI may still read:
-                // this thread waits for the exit rather than return.
-                drop(state);
-                loop {
-                    thread::park();
-                }
-            }
+            let _state = lock_while_in_flight();
             pending = pending
                 .into_iter()
                 .filter_map(|request| request.test().err())
@@ -238,6 +229,21 @@ fn send_all(to: Rank, tag: Tag, messages: &[&[u8]]) -> io::Result<()> {
         }
         Ok(())
     })
+}
+
+/// Takes the lock to test a request still in flight. Once MPI is finalized
+/// (the program is exiting: it is finalized only then), MPI may still read
+/// or write that request's buffer, so the calling thread does not return:
+/// it waits for the exit, which has begun.
+fn lock_while_in_flight() -> parking_lot::MutexGuard<'static, State> {
+    let state = CALLS.lock();
+    if state.finalized {
+        drop(state);
+        loop {
+            thread::park();
+        }
+    }
+    state
 }
 
 /// The next message from `from` with `tag`, if one has arrived.
@@ -337,15 +343,7 @@ fn receive_posted(from: Rank, tag: Tag, buffer: &mut [u8]) -> io::Result<usize> 
         let mut backoff = Backoff::new();
         loop {
             backoff.pause();
-            let state = CALLS.lock();
-            if state.finalized {
-                // As for a send: MPI may still write the buffer, so this
-                // thread waits for the exit, which has begun.
-                drop(state);
-                loop {
-                    thread::park();
-                }
-            }
+            let _state = lock_while_in_flight();
             match request.test() {
                 Ok(status) => return Ok(received(&status)),
                 Err(pending) => request = pending,
