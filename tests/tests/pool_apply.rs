@@ -68,6 +68,28 @@ fn second_twice() -> u8 {
     2
 }
 
+/// Written as its number; its `Deserialize` panics, so it is never read
+/// back where a result crosses to another process.
+#[derive(Debug)]
+struct Explosive(u32);
+
+impl Serialize for Explosive {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u32(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Explosive {
+    fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        panic!("Explosive blows up as it is read")
+    }
+}
+
+#[worker_fn]
+fn explosive() -> Explosive {
+    Explosive(7)
+}
+
 const LONG: Duration = Duration::from_secs(60);
 
 freethreading_tests::backend_tests! {
@@ -164,6 +186,31 @@ freethreading_tests::backend_tests! {
         assert!(error.to_string().contains("boom"));
         assert!(matches!(error, PoolError::Task(_)));
         assert_eq!(pool.apply(square, (4,)).unwrap(), 16, "the pool goes on");
+    }
+
+    fn a_result_whose_deserialize_panics_is_the_calls_error() {
+        let pool = WorkerPool::new(1).unwrap();
+        // Once made on the calling thread (the worker idle), once queued
+        // for the pool's own (the worker busy).
+        let busy = pool.apply_async(sleepy, (200,)).unwrap();
+        let queued = pool.apply_async(explosive, ()).unwrap();
+        assert_eq!(busy.get().unwrap(), 200);
+        for outcome in [pool.apply(explosive, ()), queued.get()] {
+            match outcome {
+                // Threads hand the result over, never read back (unless
+                // strict mode makes it cross as it would to a process).
+                Ok(value) => {
+                    assert_eq!(freethreading::get_backend(), freethreading::Backend::Threading);
+                    assert_eq!(value.0, 7);
+                }
+                Err(error) => {
+                    let task = error.task_error().expect("a task error");
+                    assert!(task.is_serialization(), "{task}");
+                    assert!(task.to_string().contains("blows up as it is read"), "{task}");
+                }
+            }
+        }
+        assert_eq!(pool.apply(square, (5,)).unwrap(), 25, "the pool goes on");
     }
 
     fn get_timeout_times_out_on_a_slow_task() {

@@ -230,67 +230,155 @@ fn encode_unguarded<T: Serialize + 'static>(
     value: &T,
     route: Route,
 ) -> Result<Message, super::CodecError> {
-    let share = route == Route::MayShare;
-    if let Some(bytes) = as_bytes(value) {
-        if share && bytes.len() >= SHARED_FROM {
-            if let Some(lent) = payload::store(&[bytes]) {
-                return Ok(shared(SHARED_BYTES, lent));
-            }
-        }
-        let mut wire = Vec::with_capacity(bytes.len() + 1);
-        wire.extend_from_slice(bytes);
-        wire.push(INLINE_BYTES);
-        return Ok(Message {
-            wire,
-            lent: Lent::default(),
-        });
-    }
-    let form = super::probe::shape(value);
-    if form == Shape::Small {
-        // A value postcard cannot write (a sequence of unknown length) goes
-        // on to bitcode, which refuses it with an error too.
-        // Few values may still be many bytes (one long string): those go
-        // through shared memory as any other big value does.
-        if let Ok(wire) = postcard::to_extend(value, Vec::with_capacity(32)) {
-            return Ok(finish(wire, (INLINE_POSTCARD, SHARED_POSTCARD), share));
+    let form = Form::of(value);
+    if route == Route::MayShare {
+        if let Some(message) = form.straight_to_shared(value) {
+            return Ok(message);
         }
     }
-    // Postcard walks the whole value twice anyway (its size, its bytes), so
-    // one more walk to refuse a skipped field costs less than either.
-    if form == Shape::BigBytes && !super::probe::skips_a_field(value) {
-        // A value postcard cannot write (a sequence of unknown length) goes
-        // on to bitcode, which refuses it with an error too.
-        let size = postcard::ser_flavors::Size::default();
-        if let Ok(len) = postcard::serialize_with_flavor::<T, _, usize>(value, size) {
-            // Big: written straight into shared memory, one copy.
-            if share && len >= SHARED_FROM {
-                let stored = payload::store_with(len, |block| {
-                    postcard::to_slice(value, block).is_ok_and(|written| written.len() == len)
-                });
-                if let Some(lent) = stored {
-                    return Ok(shared(SHARED_POSTCARD, lent));
-                }
-            }
-            if let Ok(wire) = postcard::to_allocvec(value) {
-                return Ok(finish(wire, (INLINE_POSTCARD, SHARED_POSTCARD), share));
+    let mut wire = match form {
+        Form::Bytes(bytes) => Vec::with_capacity(bytes.len() + 1),
+        Form::Small | Form::BigBytes => Vec::with_capacity(32),
+        // Bitcode's own vector is taken as it is.
+        Form::Other => Vec::new(),
+    };
+    write_inline(value, form, &mut wire)?;
+    // Few values may still be many bytes (one long string): those go
+    // through shared memory as any other big value does.
+    if route == Route::MayShare && wire.len() > SHARED_FROM {
+        if let Some((&inline, value)) = wire.split_last() {
+            let in_shared = match inline {
+                INLINE_BYTES => SHARED_BYTES,
+                INLINE_POSTCARD => SHARED_POSTCARD,
+                _ => SHARED,
+            };
+            if let Some(lent) = payload::store(&[value]) {
+                return Ok(shared(in_shared, lent));
             }
         }
     }
-    Ok(finish(super::encode(value)?, (INLINE, SHARED), share))
-}
-
-/// The message of an encoded value: through shared memory if it may and is
-/// big (and the arena has room), else inline.
-fn finish(mut wire: Vec<u8>, (inline, in_shared): (u8, u8), share: bool) -> Message {
-    if share && wire.len() >= SHARED_FROM {
-        if let Some(lent) = payload::store(&[&wire]) {
-            return shared(in_shared, lent);
-        }
-    }
-    wire.push(inline);
-    Message {
+    Ok(Message {
         wire,
         lent: Lent::default(),
+    })
+}
+
+/// Appends `value` to `wire` as an inline message (what [`encode`] makes
+/// with [`Route::InlineOnly`]), after what `wire` holds: a message to an
+/// MPI rank is written straight into the frame that carries it. On an
+/// error, `wire` is as it was.
+pub(crate) fn encode_inline_into<T: Serialize + 'static>(
+    value: &T,
+    wire: &mut Vec<u8>,
+) -> Result<(), super::CodecError> {
+    let start = wire.len();
+    let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        write_inline(value, Form::of(value), wire)
+    }))
+    .unwrap_or_else(|panic| {
+        Err(serde::ser::Error::custom(format_args!(
+            "encoding it panicked: {}",
+            crate::task::unwind::payload_message(&*panic)
+        )))
+    });
+    if written.is_err() {
+        wire.truncate(start);
+    }
+    written
+}
+
+/// How a value is written, as its encoder found it.
+#[derive(Clone, Copy)]
+enum Form<'v> {
+    /// A byte buffer of the fast path, as its bytes.
+    Bytes(&'v [u8]),
+    /// Postcard: a small value, or one carrying a big byte string whose
+    /// fields are all written.
+    Small,
+    BigBytes,
+    /// Bitcode: anything else.
+    Other,
+}
+
+impl<'v> Form<'v> {
+    fn of<T: Serialize + 'static>(value: &'v T) -> Self {
+        if let Some(bytes) = as_bytes(value) {
+            return Form::Bytes(bytes);
+        }
+        match super::probe::shape(value) {
+            Shape::Small => Form::Small,
+            // Postcard walks the whole value twice anyway (its size, its
+            // bytes), so one more walk to refuse a skipped field costs less
+            // than either.
+            Shape::BigBytes if !super::probe::skips_a_field(value) => Form::BigBytes,
+            _ => Form::Other,
+        }
+    }
+
+    /// A big value written straight into a block of shared memory (one
+    /// copy), if the arena has room: a byte buffer, or a value with a big
+    /// byte string, whose postcard is sized first.
+    fn straight_to_shared<T: Serialize + 'static>(self, value: &T) -> Option<Message> {
+        match self {
+            Form::Bytes(bytes) if bytes.len() >= SHARED_FROM => {
+                payload::store(&[bytes]).map(|lent| shared(SHARED_BYTES, lent))
+            }
+            Form::BigBytes => {
+                let size = postcard::ser_flavors::Size::default();
+                let len = postcard::serialize_with_flavor::<T, _, usize>(value, size).ok()?;
+                if len < SHARED_FROM {
+                    return None;
+                }
+                let lent = payload::store_with(len, |block| {
+                    postcard::to_slice(value, block).is_ok_and(|written| written.len() == len)
+                })?;
+                Some(shared(SHARED_POSTCARD, lent))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Appends `value`'s bytes in `form`, then the byte that names the form.
+fn write_inline<T: Serialize + 'static>(
+    value: &T,
+    form: Form<'_>,
+    wire: &mut Vec<u8>,
+) -> Result<(), super::CodecError> {
+    match form {
+        Form::Bytes(bytes) => {
+            wire.extend_from_slice(bytes);
+            wire.push(INLINE_BYTES);
+            return Ok(());
+        }
+        Form::Small | Form::BigBytes => {
+            // A value postcard cannot write (a sequence of unknown length)
+            // goes on to bitcode, which refuses it with an error too.
+            let start = wire.len();
+            if postcard::to_extend(value, Append(wire)).is_ok() {
+                wire.push(INLINE_POSTCARD);
+                return Ok(());
+            }
+            wire.truncate(start);
+        }
+        Form::Other => {}
+    }
+    let encoded = super::encode(value)?;
+    if wire.is_empty() {
+        *wire = encoded;
+    } else {
+        wire.extend_from_slice(&encoded);
+    }
+    wire.push(INLINE);
+    Ok(())
+}
+
+/// A vector that postcard appends to.
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl Extend<u8> for Append<'_> {
+    fn extend<I: IntoIterator<Item = u8>>(&mut self, bytes: I) {
+        self.0.extend(bytes);
     }
 }
 
@@ -308,8 +396,20 @@ fn shared(form: u8, lent: PayloadRef) -> Message {
 }
 
 /// Decodes a message; a block it names is freed, whether or not its bytes
-/// decode as a `T`.
+/// decode as a `T`. A panic in the value's own `Deserialize` is an error,
+/// as one in its `Serialize` is ([`encode`]): decoding runs on a pool's
+/// driver, a queue's reader or a caller's thread, which all go on.
 pub(crate) fn decode<T: DeserializeOwned + 'static>(wire: &[u8]) -> Result<T, MessageError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_unguarded(wire)))
+        .unwrap_or_else(|panic| {
+            Err(MessageError::new(format!(
+                "decoding it panicked: {}",
+                crate::task::unwind::payload_message(&*panic)
+            )))
+        })
+}
+
+fn decode_unguarded<T: DeserializeOwned + 'static>(wire: &[u8]) -> Result<T, MessageError> {
     let (&form, rest) = wire
         .split_last()
         .ok_or_else(|| MessageError::new("an empty message".to_owned()))?;
@@ -594,5 +694,70 @@ mod refused_shapes {
         let result = std::panic::catch_unwind(|| encode(&Unsized, Route::InlineOnly).map(|_| ()));
         let encoded = result.expect("encoding must not panic");
         assert!(encoded.is_err());
+    }
+
+    /// Written after `head` by `encode_inline_into`: the same bytes as
+    /// `encode` makes inline, and read back by `decode`.
+    fn appended<T>(value: &T) -> T
+    where
+        T: Serialize + DeserializeOwned + std::fmt::Debug + PartialEq + 'static,
+    {
+        let mut wire = b"head".to_vec();
+        encode_inline_into(value, &mut wire).unwrap();
+        assert_eq!(&wire[..4], b"head");
+        assert_eq!(wire[4..], encode(value, Route::InlineOnly).unwrap().wire);
+        decode(&wire[4..]).unwrap()
+    }
+
+    /// A struct with a byte field for serde's bytes path.
+    #[derive(Debug, PartialEq, Serialize, serde::Deserialize)]
+    struct Frame {
+        id: u32,
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
+    }
+
+    #[test]
+    fn a_value_appended_inline_reads_back_and_a_failure_leaves_what_was_there() {
+        // Each form: bytes as they are, a small value's postcard, a big
+        // byte string's postcard, bitcode.
+        let bytes: Vec<u8> = (0..=255).collect();
+        assert_eq!(appended(&bytes), bytes);
+        assert_eq!(
+            appended(&(7_u64, "seven".to_owned())),
+            (7, "seven".to_owned())
+        );
+        let frame = Frame {
+            id: 3,
+            data: vec![9; 64 * 1024],
+        };
+        assert_eq!(appended(&frame), frame);
+        let map: std::collections::BTreeMap<u32, String> =
+            (0..40).map(|i| (i, i.to_string())).collect();
+        assert_eq!(appended(&map), map);
+        // Bitcode panics on it inside: an error, and the head stays as it was.
+        let mut wire = b"head".to_vec();
+        assert!(encode_inline_into(&Unsized, &mut wire).is_err());
+        assert_eq!(wire, b"head");
+    }
+
+    /// Its `Deserialize` panics.
+    #[derive(Debug, Serialize)]
+    struct Explosive(u32);
+
+    impl<'de> serde::Deserialize<'de> for Explosive {
+        fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+            panic!("Explosive blows up as it is read")
+        }
+    }
+
+    #[test]
+    fn a_panic_in_a_values_deserialize_is_an_error() {
+        let message = encode(&Explosive(1), Route::InlineOnly).unwrap();
+        let error = decode::<Explosive>(&message.wire).unwrap_err();
+        assert!(
+            error.to_string().contains("blows up as it is read"),
+            "{error}"
+        );
     }
 }

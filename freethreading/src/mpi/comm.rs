@@ -24,7 +24,7 @@
 //! after telling every worker rank to stop; a worker rank finalizes when it
 //! is told to stop.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::ffi::c_int;
 use std::io;
 use std::sync::OnceLock;
@@ -286,41 +286,41 @@ pub(crate) fn try_receive_any(tag: Tag) -> io::Result<Option<(Rank, Vec<u8>)>> {
 pub(crate) const PART: usize = 16 * 1024;
 
 thread_local! {
-    /// The buffer this thread's receives are posted into, [`PART`] bytes.
-    static POSTED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// The buffer this thread's receives are posted into, [`PART`] bytes,
+    /// taken out while a receive uses it.
+    static POSTED: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
-/// Waits for the next message of [`send_parts`] from `from` with `tag`.
+/// Waits for the next message of [`send_parts`] from `from` with `tag`,
+/// and returns what `read` makes of it.
 ///
 /// A receive posted into this thread's buffer (`MPI_Irecv`), then tested
 /// until done: Open MPI matches the message as it arrives and copies it
 /// straight in, where a matched probe (`MPI_Improbe`) starts and frees a
 /// request at each poll and leaves the message in its queue of unexpected
-/// ones, to be copied out by a second call. A message of [`PART`] bytes
-/// says that a second part follows, received as it is (it comes next: the
-/// sender starts both under one lock).
-pub(crate) fn receive_parts(from: Rank, tag: Tag) -> io::Result<Vec<u8>> {
-    // Where this thread's buffer is gone (a call from a thread-local's
-    // destructor as the thread ends, after the buffer's own), a buffer of
-    // this call's own.
-    POSTED
-        .try_with(|posted| {
-            let mut buffer = posted.try_borrow_mut().ok()?;
-            Some(receive_into(from, tag, &mut buffer))
-        })
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| receive_into(from, tag, &mut Vec::new()))
-}
-
-/// [`receive_parts`] with `buffer` for the receive posted.
-fn receive_into(from: Rank, tag: Tag, buffer: &mut Vec<u8>) -> io::Result<Vec<u8>> {
+/// ones, to be copied out by a second call. `read` reads it where it
+/// landed, so that a short message is never copied again. A message of
+/// [`PART`] bytes says that a second part follows, received as it is (it
+/// comes next: the sender starts both under one lock).
+pub(crate) fn receive_parts<R>(
+    from: Rank,
+    tag: Tag,
+    read: impl FnOnce(&[u8]) -> R,
+) -> io::Result<R> {
+    // Taken out, so that a receive within `read`, or one from a
+    // thread-local's destructor after the buffer's own, finds none and
+    // uses a buffer of its own.
+    let mut buffer = POSTED.try_with(Cell::take).unwrap_or_default();
     buffer.resize(PART, 0);
-    let len = receive_posted(from, tag, buffer)?;
-    if len < PART {
-        return Ok(buffer[..len].to_vec());
-    }
-    receive_rest(from, tag, buffer)
+    let received = receive_posted(from, tag, &mut buffer).and_then(|len| {
+        if len < PART {
+            Ok(read(&buffer[..len]))
+        } else {
+            receive_rest(from, tag, &buffer).map(|whole| read(&whole))
+        }
+    });
+    let _ = POSTED.try_with(|posted| posted.set(buffer));
+    received
 }
 
 /// Posts a receive into `buffer` and waits for it; the length received.

@@ -105,9 +105,10 @@ impl RankLink {
         if self.greeted {
             return Ok(());
         }
-        let bytes = receive(self.place).map_err(NotReady::Lost)?;
+        let greeting = receive(self.place, |bytes| postcard::from_bytes::<Greeting>(bytes))
+            .map_err(NotReady::Lost)?;
         self.greeted = true;
-        let greeting: Greeting = postcard::from_bytes(&bytes).map_err(|e| {
+        let greeting = greeting.map_err(|e| {
             NotReady::Lost(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
@@ -139,6 +140,14 @@ impl RankLink {
 
     /// Sends one job; its reply is read with [`reply`](Self::reply).
     pub(crate) fn send_job(&mut self, task: &str, chunk: bool, args: &[u8]) -> io::Result<()> {
+        self.order_job(task, chunk).extend_from_slice(args);
+        self.send_order()
+    }
+
+    /// Writes the order of the next job into the link's frame and returns
+    /// the frame, for its arguments to be appended: then
+    /// [`send_order`](Self::send_order) sends it.
+    pub(crate) fn order_job(&mut self, task: &str, chunk: bool) -> &mut Vec<u8> {
         let header = JobHeader {
             id: self.next_id,
             task,
@@ -149,7 +158,12 @@ impl RankLink {
             link: self.place.tag,
             header,
         };
-        write_order(&order, args, &mut self.frame);
+        write_order(&order, &[], &mut self.frame);
+        &mut self.frame
+    }
+
+    /// Sends the order written by [`order_job`](Self::order_job).
+    pub(crate) fn send_order(&mut self) -> io::Result<()> {
         let sent = send(self.place.rank, &self.frame);
         if self.frame.capacity() > KEPT_FRAME {
             self.frame = Vec::new();
@@ -158,9 +172,9 @@ impl RankLink {
     }
 
     /// Waits for the reply frame of the job sent last (after the greeting,
-    /// which must have been read).
-    pub(crate) fn reply(&mut self) -> io::Result<Vec<u8>> {
-        receive(self.place)
+    /// which must have been read), and returns what `read` makes of it.
+    pub(crate) fn reply<R>(&mut self, read: impl FnOnce(&[u8]) -> R) -> io::Result<R> {
+        receive(self.place, read)
     }
 }
 
@@ -175,9 +189,9 @@ impl Drop for RankLink {
             if send(self.place.rank, &order_message(&order, &[])).is_ok() {
                 // An unread greeting comes first, then the close's answer.
                 if !self.greeted {
-                    let _ = receive(self.place);
+                    let _ = receive(self.place, |_| ());
                 }
-                let _ = receive(self.place);
+                let _ = receive(self.place, |_| ());
             }
             ranks::close(self.place);
         }
@@ -195,9 +209,9 @@ fn send(rank: comm::Rank, order: &[u8]) -> io::Result<()> {
     sent
 }
 
-/// Reads the next answer of the link at `place`.
-fn receive(place: Place) -> io::Result<Vec<u8>> {
-    let answer = comm::receive_parts(place.rank, place.tag)?;
+/// Reads the next answer of the link at `place` with `read`.
+fn receive<R>(place: Place, read: impl FnOnce(&[u8]) -> R) -> io::Result<R> {
+    let answer = comm::receive_parts(place.rank, place.tag, read)?;
     ranks::answer_read(place.rank);
     Ok(answer)
 }

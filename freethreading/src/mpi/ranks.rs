@@ -11,6 +11,8 @@
 
 use std::collections::BTreeSet;
 use std::io;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
@@ -20,9 +22,6 @@ use super::wire::{FIRST_LINK_TAG, LAST_LINK_TAG};
 struct Table {
     /// Links open on each worker rank, rank `r` at `r - 1`.
     links: Vec<usize>,
-    /// Answers each worker rank owes (to welcomes, jobs, closes sent):
-    /// a rank that owes one at exit is running a task.
-    owed: Vec<usize>,
     /// Tags of links open (or closing) now.
     tags: BTreeSet<Tag>,
     /// Where the search for a free tag starts: tags are handed out in a
@@ -31,6 +30,11 @@ struct Table {
 }
 
 static TABLE: Mutex<Option<Table>> = Mutex::new(None);
+
+/// Answers each worker rank owes (to welcomes, jobs, closes sent), rank
+/// `r` at `r - 1`: a rank that owes one at exit is running a task.
+/// Counted outside the table's lock, since every round trip counts twice.
+static OWED: OnceLock<Vec<AtomicUsize>> = OnceLock::new();
 
 /// A link's place: its worker rank and its tag.
 #[derive(Clone, Copy, Debug)]
@@ -53,9 +57,9 @@ pub(crate) fn open(n: usize, worker_ranks: usize) -> io::Result<Vec<Place>> {
         ));
     }
     let mut guard = TABLE.lock();
+    OWED.get_or_init(|| (0..worker_ranks).map(|_| AtomicUsize::new(0)).collect());
     let table = guard.get_or_insert_with(|| Table {
         links: vec![0; worker_ranks],
-        owed: vec![0; worker_ranks],
         tags: BTreeSet::new(),
         next_tag: FIRST_LINK_TAG,
     });
@@ -109,31 +113,29 @@ pub(crate) fn close(place: Place) {
 
 /// Counts an order sent to `rank` that it will answer.
 pub(crate) fn order_sent(rank: Rank) {
-    owed(rank, |owed| *owed += 1);
+    if let Some(owed) = owed(rank) {
+        owed.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Counts an answer read from `rank`.
 pub(crate) fn answer_read(rank: Rank) {
-    owed(rank, |owed| *owed = owed.saturating_sub(1));
+    if let Some(owed) = owed(rank) {
+        let _ = owed.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
 }
 
-fn owed(rank: Rank, change: impl FnOnce(&mut usize)) {
-    if let Some(table) = TABLE.lock().as_mut() {
-        if let Some(owed) = usize::try_from(rank - 1)
-            .ok()
-            .and_then(|i| table.owed.get_mut(i))
-        {
-            change(owed);
-        }
-    }
+fn owed(rank: Rank) -> Option<&'static AtomicUsize> {
+    let i = usize::try_from(rank - 1).ok()?;
+    OWED.get()?.get(i)
 }
 
 /// The worker ranks that owe answers now: those running a task.
 pub(crate) fn busy() -> Vec<Rank> {
-    TABLE.lock().as_ref().map_or_else(Vec::new, |table| {
+    OWED.get().map_or_else(Vec::new, |owed| {
         (1..)
-            .zip(&table.owed)
-            .filter(|(_, owed)| **owed > 0)
+            .zip(owed)
+            .filter(|(_, owed)| owed.load(Ordering::Relaxed) > 0)
             .map(|(rank, _)| rank)
             .collect()
     })

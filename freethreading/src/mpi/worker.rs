@@ -15,7 +15,7 @@ use super::comm::{self, Tag};
 use super::wire::{Greeting, ORDER, Order};
 use crate::codec::message::{self, Route};
 use crate::process::wire::{Hello, ReplyHeader, split};
-use crate::task::{TaskError, registry, unwind};
+use crate::task::{TaskEntry, TaskError, registry, unwind};
 
 /// The exit status of a rank that cannot go on (a broken order, MPI gone):
 /// it aborts the whole job, so that rank 0 never waits for it in vain.
@@ -27,23 +27,56 @@ struct Link {
     daemon: bool,
 }
 
+/// What a worker rank keeps between orders.
+struct Rank<'w> {
+    world: &'w comm::World,
+    links: HashMap<Tag, Link>,
+    /// The link whose job ran last, whose name the rank's worker has: the
+    /// same link's jobs in a row (the usual case) change nothing.
+    current: Option<Tag>,
+    /// The task the last job ran: the same task's jobs in a row are found
+    /// by name once.
+    task: Option<&'static TaskEntry>,
+    /// The reply frame, kept from one job to the next (let go after one
+    /// over [`KEPT_FRAME`] bytes).
+    frame: Vec<u8>,
+}
+
+/// The largest reply frame a rank keeps for its next job.
+const KEPT_FRAME: usize = 64 * 1024;
+
 /// Serves rank 0 until it says stop.
 pub(super) fn serve(world: &comm::World) -> ! {
-    let mut links: HashMap<Tag, Link> = HashMap::new();
+    let mut rank = Rank {
+        world,
+        links: HashMap::new(),
+        current: None,
+        task: None,
+        frame: Vec::new(),
+    };
     loop {
-        let bytes = comm::receive_parts(0, ORDER).unwrap_or_else(|e| fail(world, &e.to_string()));
+        // Each order is read where it landed, and answered from there.
+        comm::receive_parts(0, ORDER, |bytes| rank.obey(bytes))
+            .unwrap_or_else(|e| fail(world, &e.to_string()));
+    }
+}
+
+impl Rank<'_> {
+    fn obey(&mut self, bytes: &[u8]) {
+        let world = self.world;
         let (order, payload) =
-            split::<Order<'_>>(&bytes).unwrap_or_else(|garbled| fail(world, &garbled.0));
+            split::<Order<'_>>(bytes).unwrap_or_else(|garbled| fail(world, &garbled.0));
         match order {
             Order::Welcome { link, welcome } => {
+                self.current = None;
                 let hello = if welcome.build == super::build_id() {
                     crate::current::become_rank_worker(&welcome.name, welcome.daemon);
                     match &welcome.initializer {
                         Some((name, args)) => {
                             match crate::current::acting_for(link_identity(link), || {
-                                run(name, args, false)
+                                self.run(name, args, false, &mut Vec::new())
                             }) {
-                                Ok(_) => Hello::Ready,
+                                Ok(()) => Hello::Ready,
                                 Err(error) => Hello::InitializerFailed(error),
                             }
                         }
@@ -53,7 +86,7 @@ pub(super) fn serve(world: &comm::World) -> ! {
                     Hello::WrongBuild(super::build_id())
                 };
                 if matches!(hello, Hello::Ready) {
-                    links.insert(
+                    self.links.insert(
                         link,
                         Link {
                             name: welcome.name,
@@ -70,30 +103,64 @@ pub(super) fn serve(world: &comm::World) -> ! {
                 answer(world, link, &bytes);
             }
             Order::Job { link, header } => {
-                let outcome = match links.get(&link) {
-                    Some(me) => {
+                // Looked up only when the link changes: it is open as long
+                // as it is current.
+                let known = self.current == Some(link)
+                    || self.links.get(&link).is_some_and(|me| {
                         crate::current::become_rank_worker(&me.name, me.daemon);
-                        // Links share this thread: each is a worker of its
-                        // own, which an `RLock` must tell apart.
-                        crate::current::acting_for(link_identity(link), || {
-                            run(header.task, payload, header.chunk)
-                        })
-                    }
+                        self.current = Some(link);
+                        true
+                    });
+                // The reply is written in place as the task's result is
+                // encoded, behind a header that says it is one; an error
+                // takes its place.
+                let mut frame = std::mem::take(&mut self.frame);
+                start_reply(&mut frame, header.id, true);
+                let result_at = frame.len();
+                let outcome = if known {
+                    // Links share this thread: each is a worker of its
+                    // own, which an `RLock` must tell apart.
+                    crate::current::acting_for(link_identity(link), || {
+                        self.run(header.task, payload, header.chunk, &mut frame)
+                    })
+                } else {
                     // Its welcome was refused (another build, a failed
                     // initializer): none of its jobs runs here.
-                    None => Err(TaskError::serialization(format!(
+                    Err(TaskError::serialization(format!(
                         "worker rank {} did not take this worker on (another build, \
                          or its initializer failed)",
                         world.rank
-                    ))),
+                    )))
                 };
-                let reply = reply_message(header.id, header.task, outcome);
+                let outcome = outcome.and_then(|()| {
+                    if super::fits(frame.len()) {
+                        Ok(())
+                    } else {
+                        Err(TaskError::result(
+                            header.task,
+                            format!(
+                                "{} bytes, over what one MPI message may carry",
+                                frame.len() - result_at
+                            ),
+                        ))
+                    }
+                });
+                if let Err(error) = outcome {
+                    start_reply(&mut frame, header.id, false);
+                    frame.extend_from_slice(&error_bytes(&error));
+                }
                 // What the task printed comes out before its result does.
                 let _ = std::io::stdout().flush();
-                answer(world, link, &reply);
+                answer(world, link, &frame);
+                if frame.capacity() <= KEPT_FRAME {
+                    self.frame = frame;
+                }
             }
             Order::Close { link } => {
-                links.remove(&link);
+                self.links.remove(&link);
+                if self.current == Some(link) {
+                    self.current = None;
+                }
                 answer(world, link, &[]);
             }
             Order::Stop => {
@@ -102,6 +169,28 @@ pub(super) fn serve(world: &comm::World) -> ! {
                 std::process::exit(0);
             }
         }
+    }
+
+    /// Finds `task` by name and runs it on the serialized `args`, its
+    /// result appended to `out`. A panic that escapes the task's own catch
+    /// (a result whose `Drop` panics, once encoded) is the job's error
+    /// too: the rank must live on, since its death would end the whole MPI
+    /// job.
+    fn run(
+        &mut self,
+        task: &str,
+        args: &[u8],
+        chunk: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), TaskError> {
+        let entry = if let Some(entry) = self.task.filter(|entry| entry.name() == task) {
+            entry
+        } else {
+            let entry = registry::lookup(task)?;
+            self.task = Some(entry);
+            entry
+        };
+        unwind::catch(|| entry.task().call_inline_into(args, chunk, out)).and_then(|run| run)
     }
 }
 
@@ -118,49 +207,19 @@ fn answer(world: &comm::World, link: Tag, bytes: &[u8]) {
     }
 }
 
-/// A reply frame: the process backend's `ReplyHeader` and the result or
-/// the error, which `decode_reply` reads on rank 0.
-fn reply_message(id: u64, task: &str, outcome: Result<Vec<u8>, TaskError>) -> Vec<u8> {
-    let (ok, bytes) = match outcome {
-        Ok(bytes) if super::fits(bytes.len()) => (true, bytes),
-        Ok(bytes) => (
-            false,
-            error_bytes(&TaskError::result(
-                task,
-                format!("{} bytes, over what one MPI message may carry", bytes.len()),
-            )),
-        ),
-        Err(error) => (false, error_bytes(&error)),
-    };
-    // The header's few bytes first, in a vector with room for the rest.
-    let frame = Vec::with_capacity(bytes.len() + 16);
-    let mut frame = postcard::to_extend(&ReplyHeader { id, ok }, frame).unwrap_or_default();
-    frame.extend_from_slice(&bytes);
-    frame
+/// Starts a reply frame in `frame`, in place of what it held: the process
+/// backend's `ReplyHeader`, which says whether the result or an error
+/// follows (`decode_reply` reads it on rank 0).
+fn start_reply(frame: &mut Vec<u8>, id: u64, ok: bool) {
+    frame.clear();
+    *frame =
+        postcard::to_extend(&ReplyHeader { id, ok }, std::mem::take(frame)).unwrap_or_default();
 }
 
 fn error_bytes(error: &TaskError) -> Vec<u8> {
     message::encode(error, Route::InlineOnly)
         .map(|encoded| encoded.wire)
         .unwrap_or_default()
-}
-
-/// Finds `task` by name and runs it on the serialized `args`. A panic
-/// that escapes the task's own catch (a result whose `Drop` panics, once
-/// encoded) is the job's error too: the rank must live on, since its death
-/// would end the whole MPI job.
-fn run(task: &str, args: &[u8], chunk: bool) -> Result<Vec<u8>, TaskError> {
-    unwind::catch(|| {
-        let entry = registry::lookup(task)?;
-        if chunk {
-            entry.task().call_chunk_serialized(args)
-        } else {
-            entry.task().call_serialized(args)
-        }
-    })
-    .and_then(|outcome| outcome)
-    // Inline on a rank (it shares no memory with rank 0): nothing is lent.
-    .map(|output| output.0.wire)
 }
 
 fn fail(world: &comm::World, why: &str) -> ! {

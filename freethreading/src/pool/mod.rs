@@ -197,12 +197,10 @@ impl WorkerPool {
     /// ```
     pub fn apply<T: Task>(&self, task: T, args: T::Args) -> Result<T::Output, PoolError> {
         self.check(task)?;
-        let completion = Arc::new(Completion::new());
-        let reply = OneReply::new(Arc::clone(&completion));
         self.workers
-            .run_one_now(task, args, reply)
-            .map_err(|_| PoolError::NotRunning)?;
-        AsyncResult::new(completion).get()
+            .apply(task, args)
+            .map_err(|_| PoolError::NotRunning)?
+            .map_err(PoolError::from)
     }
 
     /// Runs `task(args)` on a worker and waits at most `timeout` for its

@@ -175,21 +175,24 @@ impl Workers {
         }
     }
 
-    /// As [`run_one`](Self::run_one), for a caller that waits for the
-    /// outcome at once: a process worker that is idle is then used from the
-    /// calling thread, which saves two thread wake-ups.
-    pub(crate) fn run_one_now<T: Task>(
+    /// Runs `task(args)` and waits for its outcome, for a caller that
+    /// waits at once: a worker process that is idle is then used from the
+    /// calling thread, which saves two thread wake-ups, and an idle MPI
+    /// worker rank too, without even a job to hand the outcome over.
+    pub(crate) fn apply<T: Task>(
         &self,
         task: T,
         args: T::Args,
-        reply: OneReply<T::Output>,
-    ) -> Result<(), Refused> {
-        let reply = reply.counted(self.counters());
+    ) -> Result<Result<T::Output, Failure>, Refused> {
         match self {
-            Workers::Thread(crew) => crew.run_one(task, args, reply),
-            Workers::Process(crew) => crew.run_one_now(task, args, reply),
+            Workers::Thread(crew) => {
+                reply::run_and_wait(crew.counters(), |reply| crew.run_one(task, args, reply))
+            }
+            Workers::Process(crew) => {
+                reply::run_and_wait(crew.counters(), |reply| crew.run_one_now(task, args, reply))
+            }
             #[cfg(feature = "mpi")]
-            Workers::Mpi(crew) => crew.run_one_now(task, args, reply),
+            Workers::Mpi(crew) => crew.apply(task, args),
         }
     }
 

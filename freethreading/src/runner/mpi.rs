@@ -28,13 +28,13 @@ use parking_lot::Mutex;
 
 use super::job_queue::JobQueue;
 use super::process::job::Job;
-use super::reply::{ChunkReply, OneReply};
+use super::reply::{ChunkReply, OneReply, run_and_wait};
 use super::stats::Counters;
 use super::{Failure, Initializer, Refused};
 use crate::codec;
-use crate::codec::message::Route;
+use crate::codec::message::{self, Route};
 use crate::mpi::{NotReady, RankLink};
-use crate::process::reply::Torn;
+use crate::process::reply::{Torn, decode_reply};
 use crate::task::{Task, TaskError};
 
 pub(crate) struct Crew {
@@ -67,41 +67,64 @@ impl Shared {
         if !job.start() {
             return job.dismiss();
         }
-        if !crate::mpi::fits(job.args.len()) {
-            let error = TaskError::arguments(
-                job.task,
-                format!(
-                    "{} bytes, over what one MPI message may carry",
-                    job.args.len()
-                ),
-            );
-            return job.fail(Failure::Task(error));
-        }
-        let answer = link
-            .send_job(job.task, job.chunk, &job.args)
-            .and_then(|()| link.reply());
-        match answer {
+        let (task, chunk, args) = (job.task, job.chunk, std::mem::take(&mut job.args));
+        let mut job = Some(job);
+        let write_args = |frame: &mut Vec<u8>| {
+            frame.extend_from_slice(&args);
+            Ok(())
+        };
+        let delivered = self.round_trip(link, task, chunk, write_args, |frame| {
+            let Some(job) = job.take() else { return };
             // Decoding runs the user's `Deserialize`: a panic there must not
             // take the driver down; the reply reports it.
-            Ok(frame) => {
-                let _ = catch_unwind(AssertUnwindSafe(|| {
-                    // A rank's results are inline, never torn.
-                    if let Err(torn) = job.finish(&frame) {
-                        let job = *torn;
-                        let error = Torn::error(job.task);
-                        job.fail(Failure::Task(error));
-                    }
-                }));
-            }
-            Err(error) => {
+            let _ = catch_unwind(AssertUnwindSafe(|| {
+                // A rank's results are inline, never torn.
+                if let Err(torn) = job.finish(frame) {
+                    let job = *torn;
+                    let error = Torn::error(job.task);
+                    job.fail(Failure::Task(error));
+                }
+            }));
+        });
+        if let (Err(failure), Some(job)) = (delivered, job) {
+            job.fail(failure);
+        }
+    }
+
+    /// Sends the job of `task` on `link`, its arguments written into the
+    /// order by `write_args` (nothing is sent if they cannot be), and
+    /// returns what `read` makes of its reply frame. MPI failing breaks the
+    /// crew, and fails the job.
+    fn round_trip<R>(
+        &self,
+        link: &mut RankLink,
+        task: &'static str,
+        chunk: bool,
+        write_args: impl FnOnce(&mut Vec<u8>) -> Result<(), TaskError>,
+        read: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, Failure> {
+        let frame = link.order_job(task, chunk);
+        let args_at = frame.len();
+        write_args(frame).map_err(Failure::Task)?;
+        if !crate::mpi::fits(frame.len()) {
+            return Err(Failure::Task(TaskError::arguments(
+                task,
+                format!(
+                    "{} bytes, over what one MPI message may carry",
+                    frame.len() - args_at
+                ),
+            )));
+        }
+        link.send_order()
+            .and_then(|()| link.reply(read))
+            .map_err(|error| {
                 let failure = Failure::Spawn(Arc::new(io::Error::new(
                     error.kind(),
                     format!("worker rank {}: {error}", link.rank()),
                 )));
                 let _ = self.broken.set(failure.clone());
-                job.fail(failure);
-            }
-        }
+                failure
+            })
     }
 }
 
@@ -213,21 +236,22 @@ impl Crew {
         }
     }
 
-    /// As [`run_one`](Self::run_one), for a caller about to wait for the
-    /// outcome: on an idle worker the round trip is made on this thread.
+    /// Runs `task(args)` and waits for its outcome: on an idle worker the
+    /// round trip is made on this thread, with neither a job nor a
+    /// completion to hand the outcome over (a quick task's round trip is
+    /// a microsecond, of which those took a tenth); with every worker busy,
+    /// as a queued job.
     #[allow(
         clippy::needless_pass_by_value,
-        reason = "the same signature as the thread crew's, which moves the arguments"
+        reason = "the same signature as the other crews', which move the arguments"
     )]
-    pub(crate) fn run_one_now<T: Task>(
+    pub(crate) fn apply<T: Task>(
         &self,
         task: T,
         args: T::Args,
-        reply: OneReply<T::Output>,
-    ) -> Result<(), Refused> {
-        let Some(job) = job_of(task, &args, reply) else {
-            return Ok(());
-        };
+    ) -> Result<Result<T::Output, Failure>, Refused> {
+        let name = task.name();
+        let counters = &self.shared.counters;
         if self.jobs.is_closed() {
             return Err(Refused);
         }
@@ -236,12 +260,32 @@ impl Crew {
                 continue;
             };
             // A link its driver has not greeted yet is the driver's.
-            if let Some(link) = link.as_mut().filter(|link| link.is_ready()) {
-                self.shared.serve(link, job);
-                return Ok(());
+            let Some(link) = link.as_mut().filter(|link| link.is_ready()) else {
+                continue;
+            };
+            if let Some(why) = self.shared.refusal() {
+                return Ok(Err(why));
             }
+            counters.submitted();
+            // The arguments are written straight into the order.
+            let write_args = |frame: &mut Vec<u8>| {
+                crate::mpi::encoding_for_rank(|| message::encode_inline_into(&args, frame))
+                    .map_err(|e| TaskError::arguments(name, e))
+            };
+            let outcome = self
+                .shared
+                .round_trip(link, name, false, write_args, |frame| {
+                    // A rank's results are inline, never torn.
+                    decode_reply::<T::Output>(frame, name)
+                        .unwrap_or_else(|Torn| Err(Torn::error(name)))
+                        .map_err(Failure::Task)
+                })
+                .and_then(|outcome| outcome);
+            counters.finished();
+            return Ok(outcome);
         }
-        self.submit(job)
+        // Every worker busy: a queued job, as `run_one`'s.
+        run_and_wait(counters, |reply| self.run_one(task, args, reply))
     }
 
     pub(crate) fn run_chunk<T, C>(

@@ -6,10 +6,10 @@
 
 use std::sync::Arc;
 
-use super::Failure;
 use super::completion::Completion;
 use super::placement::Slot;
 use super::stats::Counters;
+use super::{Failure, Refused};
 
 /// Counts its job finished, once: however a reply ends (delivered, dismissed,
 /// or dropped with a lost job), its job is done. Counted before the outcome
@@ -99,6 +99,17 @@ impl<R: Send> Drop for OneReply<R> {
             completion.publish(Err(Failure::Terminated));
         }
     }
+}
+
+/// Runs one job through `run`, its reply counted in `counters`, and waits
+/// for its outcome: a call that waits at once (`apply`).
+pub(crate) fn run_and_wait<R: Send>(
+    counters: &Arc<Counters>,
+    run: impl FnOnce(OneReply<R>) -> Result<(), Refused>,
+) -> Result<Result<R, Failure>, Refused> {
+    let completion = Arc::new(Completion::new());
+    run(OneReply::new(Arc::clone(&completion)).counted(counters))?;
+    Ok(completion.take())
 }
 
 /// What collects the results of the chunks of one call (`map`, `imap`, ...).

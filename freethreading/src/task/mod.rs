@@ -166,6 +166,17 @@ pub trait ErasedTask: Sync {
     /// Decodes a vector of argument tuples, runs the task on each in order
     /// (a panic fails the whole chunk, as on threads), encodes the results.
     fn call_chunk_serialized(&self, chunk: &[u8]) -> Result<EncodedOutput, TaskError>;
+
+    /// As [`call_serialized`](Self::call_serialized), or with `chunk`
+    /// [`call_chunk_serialized`](Self::call_chunk_serialized), the result
+    /// appended inline to `out` (as it was on an error): what an MPI rank,
+    /// which shares no memory, writes straight into its reply.
+    fn call_inline_into(
+        &self,
+        args: &[u8],
+        chunk: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), TaskError>;
 }
 
 // Not public API. What a task's result became in a worker process: a
@@ -183,13 +194,30 @@ impl<T: Task> ErasedTask for T {
     }
 
     fn call_chunk_serialized(&self, chunk: &[u8]) -> Result<EncodedOutput, TaskError> {
-        serialized_call(self.name(), chunk, |chunk: Vec<T::Args>| {
-            chunk
-                .into_iter()
-                .map(|args| self.call(args))
-                .collect::<Vec<_>>()
-        })
+        serialized_call(self.name(), chunk, |chunk| call_each(self, chunk))
     }
+
+    fn call_inline_into(
+        &self,
+        args: &[u8],
+        chunk: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), TaskError> {
+        let task = self.name();
+        let written = if chunk {
+            let outputs = decoded_call(task, args, |chunk| call_each(self, chunk))?;
+            message::encode_inline_into(&outputs, out)
+        } else {
+            let output = decoded_call(task, args, |args| self.call(args))?;
+            message::encode_inline_into(&output, out)
+        };
+        written.map_err(|e| TaskError::result(task, e))
+    }
+}
+
+/// Runs `task` on each of a chunk's arguments, in order.
+fn call_each<T: Task>(task: &T, chunk: Vec<T::Args>) -> Vec<T::Output> {
+    chunk.into_iter().map(|args| task.call(args)).collect()
 }
 
 /// Decodes `bytes` as `run`'s input, runs it catching a panic, encodes its
@@ -204,17 +232,22 @@ where
     A: DeserializeOwned + 'static,
     O: Serialize + Send + 'static,
 {
-    let input: A = message::decode(bytes).map_err(|e| TaskError::arguments(task, e))?;
-    let output = unwind::catch(|| run(input))?;
-    // An MPI rank shares no memory with rank 0: its results go inline.
-    let route = if crate::backend::try_get_backend() == Ok(crate::Backend::Mpi) {
-        Route::InlineOnly
-    } else {
-        Route::MayShare
-    };
+    let output = decoded_call(task, bytes, run)?;
     // The sender hands the block over once the reply is sent (and the
     // block filled, if streamed); the parent frees it once it has read the
     // reply, or reclaims it with this process's death.
-    let encoded = message::encode_owned(output, route).map_err(|e| TaskError::result(task, e))?;
+    let encoded =
+        message::encode_owned(output, Route::MayShare).map_err(|e| TaskError::result(task, e))?;
     Ok(EncodedOutput(encoded))
+}
+
+/// Decodes `bytes` as `run`'s input and runs it, catching a panic; errors
+/// name `task`.
+fn decoded_call<A: DeserializeOwned + 'static, O>(
+    task: &str,
+    bytes: &[u8],
+    run: impl FnOnce(A) -> O,
+) -> Result<O, TaskError> {
+    let input: A = message::decode(bytes).map_err(|e| TaskError::arguments(task, e))?;
+    unwind::catch(|| run(input))
 }

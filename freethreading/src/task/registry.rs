@@ -5,6 +5,7 @@
 //! registered twice is kept aside, so looking it up is an error naming every
 //! definition rather than a call into whichever came first.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
@@ -274,7 +275,19 @@ pub fn registered_tasks() -> Vec<&'static TaskEntry> {
 /// Checks, on every backend, that a task handed to a runner is found by its
 /// name, so that a program that runs on threads also runs on processes.
 pub(crate) fn check(name: &'static str) -> Result<(), RegistryError> {
-    lookup(name).map(|_| ())
+    thread_local! {
+        /// The name this thread found registered last, where it lies: a
+        /// program that calls one task again and again looks it up once
+        /// (the registry never changes, and one place holds one name).
+        static FOUND_LAST: Cell<(*const u8, usize)> = const { Cell::new((std::ptr::null(), 0)) };
+    }
+    let place = (name.as_ptr(), name.len());
+    if FOUND_LAST.try_with(Cell::get) == Ok(place) {
+        return Ok(());
+    }
+    lookup(name)?;
+    let _ = FOUND_LAST.try_with(|last| last.set(place));
+    Ok(())
 }
 
 #[cfg(test)]

@@ -75,9 +75,9 @@ impl<R: TaskValue> Worker<R> {
             .name("freethreading-mpi-monitor".to_owned())
             .spawn(move || {
                 let result = match link.ready() {
-                    Ok(()) => match link.reply() {
+                    Ok(()) => match link.reply(|frame| decode_reply(frame, task)) {
                         // A rank's results are inline, never torn.
-                        Ok(frame) => decode_reply(&frame, task)
+                        Ok(decoded) => decoded
                             .unwrap_or_else(|Torn| Err(Torn::error(task)))
                             .map_err(WorkerError::Task),
                         Err(error) => Err(WorkerError::Spawn(error)),
@@ -86,7 +86,7 @@ impl<R: TaskValue> Worker<R> {
                         // A rank that refused the link answers its job with
                         // an error all the same: read before closing.
                         if link.is_ready() {
-                            let _ = link.reply();
+                            let _ = link.reply(|_| ());
                         }
                         Err(match why {
                             NotReady::Lost(error) => WorkerError::Spawn(error),

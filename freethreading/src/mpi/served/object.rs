@@ -342,7 +342,10 @@ fn barrier_op(barrier: &thread::Barrier, op: Op) -> Answer {
 pub(crate) fn call_action(name: &str) -> Result<(), String> {
     let entry = registry::lookup(name).map_err(|e| e.to_string())?;
     crate::codec::encode_arguments(name, &(), crate::codec::message::Route::InlineOnly)
-        .and_then(|args| entry.task().call_serialized(&args.wire))
-        .map(drop)
+        .and_then(|args| {
+            entry
+                .task()
+                .call_inline_into(&args.wire, false, &mut Vec::new())
+        })
         .map_err(|error| error.to_string())
 }
