@@ -239,7 +239,7 @@ impl Crew {
     /// Runs `task(args)` and waits for its outcome: on an idle worker the
     /// round trip is made on this thread, with neither a job nor a
     /// completion to hand the outcome over (a quick task's round trip is
-    /// a microsecond, of which those took a tenth); with every worker busy,
+    /// a microsecond, of which those took a sixth); with every worker busy,
     /// as a queued job.
     #[allow(
         clippy::needless_pass_by_value,
