@@ -3,6 +3,7 @@
 // Worker processes of this test binary start here.
 freethreading::test_support!();
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -211,6 +212,29 @@ freethreading_tests::backend_tests! {
             }
         }
         assert_eq!(pool.apply(square, (5,)).unwrap(), 25, "the pool goes on");
+    }
+
+    fn a_callback_still_running_as_the_program_exits_does_not_fail_the_exit() {
+        // The pool outlives the test, as a pool kept for the program's life
+        // would (`default_pool`), with a callback that never returns: the
+        // program must still end cleanly. On MPI, the worker rank answered
+        // before the callback ran: rank 0, exiting, must not take it for a
+        // rank still running a task (and abort the MPI job after a grace).
+        static RUNNING: AtomicBool = AtomicBool::new(false);
+        let pool = WorkerPool::new(1).unwrap();
+        let result = pool.apply_async(sleepy, (100,)).unwrap();
+        // Registered while the task runs: run by whichever thread hands
+        // the outcome over.
+        result.on_ready(|_| {
+            RUNNING.store(true, Ordering::SeqCst);
+            loop {
+                std::thread::park();
+            }
+        });
+        while !RUNNING.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::mem::forget(pool);
     }
 
     fn get_timeout_times_out_on_a_slow_task() {
