@@ -237,6 +237,42 @@ freethreading_tests::backend_tests! {
         std::mem::forget(pool);
     }
 
+    fn a_callback_may_apply_on_its_own_pool() {
+        let pool = std::sync::Arc::new(WorkerPool::new(2).unwrap());
+        let (sender, receiver) = mpsc::channel();
+        let result = pool.apply_async(sleepy, (100,)).unwrap();
+        let inner = std::sync::Arc::clone(&pool);
+        result.on_ready(move |_| {
+            sender.send(inner.apply(square, (3,)).map_err(|e| e.to_string())).unwrap();
+        });
+        assert_eq!(result.get().unwrap(), 100);
+        assert_eq!(receiver.recv_timeout(LONG).unwrap().unwrap(), 9);
+        assert_eq!(pool.apply(square, (4,)).unwrap(), 16);
+    }
+
+    fn pools_sharing_workers_keep_their_names() {
+        let prefix = |pool: &WorkerPool| {
+            let name = pool.apply(my_name, ()).unwrap();
+            name.rsplit_once('_').unwrap().0.to_owned()
+        };
+        let first = WorkerPool::new(4).unwrap();
+        let second = WorkerPool::new(4).unwrap();
+        let (one, two) = (prefix(&first), prefix(&second));
+        assert_ne!(one, two);
+        for _ in 0..3 {
+            assert_eq!(prefix(&second), two);
+            assert_eq!(prefix(&first), one);
+        }
+        // The same worker's job just before and just after the welcome.
+        let third = WorkerPool::new(4).unwrap();
+        assert_eq!(prefix(&first), one, "after another pool's welcome");
+        let three = prefix(&third);
+        drop(third);
+        assert_ne!(three, one);
+        assert_eq!(prefix(&first), one, "after another pool's close");
+        assert_eq!(prefix(&second), two);
+    }
+
     fn get_timeout_times_out_on_a_slow_task() {
         let pool = WorkerPool::new(1).unwrap();
         let timeout = Duration::from_millis(100);
