@@ -273,6 +273,23 @@ freethreading_tests::backend_tests! {
         assert_eq!(prefix(&second), two);
     }
 
+    fn apply_counts_each_call_in_the_stats() {
+        let pool = WorkerPool::new(1).unwrap();
+        // The worker idle (on MPI, the round trip made on this thread),
+        // a success and a failure.
+        assert_eq!(pool.apply(square, (2,)).unwrap(), 4);
+        assert!(pool.apply(fail, ("counted".to_owned(),)).is_err());
+        let stats = pool.stats();
+        assert_eq!((stats.jobs_submitted, stats.jobs_finished), (2, 2));
+        // The worker busy: queued.
+        let busy = pool.apply_async(sleepy, (200,)).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(pool.apply(square, (3,)).unwrap(), 9);
+        assert_eq!(busy.get().unwrap(), 200);
+        let stats = pool.stats();
+        assert_eq!((stats.jobs_submitted, stats.jobs_finished), (4, 4));
+    }
+
     fn get_timeout_times_out_on_a_slow_task() {
         let pool = WorkerPool::new(1).unwrap();
         let timeout = Duration::from_millis(100);
