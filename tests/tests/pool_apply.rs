@@ -3,6 +3,7 @@
 // Worker processes of this test binary start here.
 freethreading::test_support!();
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -211,6 +212,82 @@ freethreading_tests::backend_tests! {
             }
         }
         assert_eq!(pool.apply(square, (5,)).unwrap(), 25, "the pool goes on");
+    }
+
+    fn a_callback_still_running_as_the_program_exits_does_not_fail_the_exit() {
+        // The pool outlives the test, as a pool kept for the program's life
+        // would (`default_pool`), with a callback that never returns: the
+        // program must still end cleanly. On MPI, the worker rank answered
+        // before the callback ran: rank 0, exiting, must not take it for a
+        // rank still running a task (and abort the MPI job after a grace).
+        static RUNNING: AtomicBool = AtomicBool::new(false);
+        let pool = WorkerPool::new(1).unwrap();
+        let result = pool.apply_async(sleepy, (100,)).unwrap();
+        // Registered while the task runs: run by whichever thread hands
+        // the outcome over.
+        result.on_ready(|_| {
+            RUNNING.store(true, Ordering::SeqCst);
+            loop {
+                std::thread::park();
+            }
+        });
+        while !RUNNING.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::mem::forget(pool);
+    }
+
+    fn a_callback_may_apply_on_its_own_pool() {
+        let pool = std::sync::Arc::new(WorkerPool::new(2).unwrap());
+        let (sender, receiver) = mpsc::channel();
+        let result = pool.apply_async(sleepy, (100,)).unwrap();
+        let inner = std::sync::Arc::clone(&pool);
+        result.on_ready(move |_| {
+            sender.send(inner.apply(square, (3,)).map_err(|e| e.to_string())).unwrap();
+        });
+        assert_eq!(result.get().unwrap(), 100);
+        assert_eq!(receiver.recv_timeout(LONG).unwrap().unwrap(), 9);
+        assert_eq!(pool.apply(square, (4,)).unwrap(), 16);
+    }
+
+    fn pools_sharing_workers_keep_their_names() {
+        let prefix = |pool: &WorkerPool| {
+            let name = pool.apply(my_name, ()).unwrap();
+            name.rsplit_once('_').unwrap().0.to_owned()
+        };
+        let first = WorkerPool::new(4).unwrap();
+        let second = WorkerPool::new(4).unwrap();
+        let (one, two) = (prefix(&first), prefix(&second));
+        assert_ne!(one, two);
+        for _ in 0..3 {
+            assert_eq!(prefix(&second), two);
+            assert_eq!(prefix(&first), one);
+        }
+        // The same worker's job just before and just after the welcome.
+        let third = WorkerPool::new(4).unwrap();
+        assert_eq!(prefix(&first), one, "after another pool's welcome");
+        let three = prefix(&third);
+        drop(third);
+        assert_ne!(three, one);
+        assert_eq!(prefix(&first), one, "after another pool's close");
+        assert_eq!(prefix(&second), two);
+    }
+
+    fn apply_counts_each_call_in_the_stats() {
+        let pool = WorkerPool::new(1).unwrap();
+        // The worker idle (on MPI, the round trip made on this thread),
+        // a success and a failure.
+        assert_eq!(pool.apply(square, (2,)).unwrap(), 4);
+        assert!(pool.apply(fail, ("counted".to_owned(),)).is_err());
+        let stats = pool.stats();
+        assert_eq!((stats.jobs_submitted, stats.jobs_finished), (2, 2));
+        // The worker busy: queued.
+        let busy = pool.apply_async(sleepy, (200,)).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(pool.apply(square, (3,)).unwrap(), 9);
+        assert_eq!(busy.get().unwrap(), 200);
+        let stats = pool.stats();
+        assert_eq!((stats.jobs_submitted, stats.jobs_finished), (4, 4));
     }
 
     fn get_timeout_times_out_on_a_slow_task() {

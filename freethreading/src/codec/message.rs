@@ -553,6 +553,77 @@ mod tests {
         assert_eq!(round_trip(&pair, Route::MayShare), (pair.clone(), false));
     }
 
+    /// `value` goes through shared memory exactly when its inline bytes
+    /// (less the form's byte) are [`SHARED_FROM`] or more, in the shared
+    /// twin of its inline form, and reads back either way.
+    fn shares_from_the_same_size<T>(value: &T) -> bool
+    where
+        T: Serialize + DeserializeOwned + std::fmt::Debug + PartialEq + 'static,
+    {
+        let inline = encode(value, Route::InlineOnly).unwrap();
+        let (&inline_form, payload) = inline.wire.split_last().unwrap();
+        let message = encode(value, Route::MayShare).unwrap();
+        let shared = message.lent.is_shared();
+        assert_eq!(
+            shared,
+            payload.len() >= SHARED_FROM,
+            "{} bytes",
+            payload.len()
+        );
+        let form = *message.wire.last().unwrap();
+        let expected = match (inline_form, shared) {
+            (form, false) => form,
+            (INLINE_BYTES, true) => SHARED_BYTES,
+            (INLINE_POSTCARD, true) => SHARED_POSTCARD,
+            (_, true) => SHARED,
+        };
+        assert_eq!(form, expected, "{} bytes", payload.len());
+        message.lent.hand_over();
+        assert_eq!(&decode::<T>(&message.wire).unwrap(), value);
+        shared
+    }
+
+    #[test]
+    fn every_form_goes_to_shared_memory_from_the_same_size() {
+        // A byte buffer as it is; one long string (postcard, small); a
+        // struct with a big byte string (postcard, sized first); a map
+        // (bitcode): each just under and at the threshold.
+        for len in [SHARED_FROM - 1, SHARED_FROM] {
+            assert_eq!(
+                shares_from_the_same_size(&vec![7_u8; len]),
+                len == SHARED_FROM
+            );
+        }
+        let mut crossed = [false; 3];
+        for len in SHARED_FROM - 8..SHARED_FROM + 8 {
+            let text = "x".repeat(len);
+            crossed[0] |= shares_from_the_same_size(&text);
+            let frame = Frame {
+                id: 3,
+                data: vec![5; len],
+            };
+            crossed[1] |= shares_from_the_same_size(&frame);
+        }
+        let map = |n: u32| -> std::collections::BTreeMap<u32, u64> {
+            (0..n).map(|i| (i, u64::from(i) << 40)).collect()
+        };
+        let inline_len = |n| encode(&map(n), Route::InlineOnly).unwrap().wire.len() - 1;
+        // The fewest entries whose bitcode reaches the threshold.
+        let (mut low, mut high) = (1_u32, 1 << 20);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if inline_len(mid) >= SHARED_FROM {
+                high = mid;
+            } else {
+                low = mid + 1;
+            }
+        }
+        for n in low.saturating_sub(2)..low + 2 {
+            crossed[2] |= shares_from_the_same_size(&map(n));
+        }
+        assert_eq!(crossed, [true; 3], "each form crossed the threshold");
+    }
+
     #[test]
     fn a_shared_message_is_read_once_and_garbage_is_an_error() {
         let message = encode(&vec![9_u8; SHARED_FROM], Route::MayShare).unwrap();

@@ -209,9 +209,14 @@ fn send(rank: comm::Rank, order: &[u8]) -> io::Result<()> {
     sent
 }
 
-/// Reads the next answer of the link at `place` with `read`.
+/// Reads the next answer of the link at `place` with `read`. The answer
+/// is counted read as soon as it has landed, before `read` runs: what
+/// `read` does on rank 0 (on a driver, publish the outcome and run its
+/// callbacks, for as long as they take) is no task still running on the
+/// rank, which rank 0, exiting, would wait for and abort the MPI job over.
 fn receive<R>(place: Place, read: impl FnOnce(&[u8]) -> R) -> io::Result<R> {
-    let answer = comm::receive_parts(place.rank, place.tag, read)?;
-    ranks::answer_read(place.rank);
-    Ok(answer)
+    comm::receive_parts(place.rank, place.tag, |answer| {
+        ranks::answer_read(place.rank);
+        read(answer)
+    })
 }

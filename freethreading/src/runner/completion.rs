@@ -252,15 +252,17 @@ impl<R: Send> Completion<R> {
         self.is_ready()
     }
 
-    /// Waits for the outcome (until `deadline`, if given) and takes it.
-    ///
-    /// `None` when the deadline passed first, or when it was already taken,
-    /// which the handles rule out by taking it only in consuming methods.
+    /// Waits for the outcome and takes it; [`Failure::Terminated`] if it
+    /// was already taken.
     pub(crate) fn take(&self) -> Result<R, Failure> {
         // Only a second take finds nothing.
         self.take_until(None).unwrap_or(Err(Failure::Terminated))
     }
 
+    /// Waits for the outcome (until `deadline`, if given) and takes it.
+    ///
+    /// `None` when the deadline passed first, or when it was already taken,
+    /// which the handles rule out by taking it only in consuming methods.
     pub(crate) fn take_until(&self, deadline: Option<Instant>) -> Option<Result<R, Failure>> {
         if !self.wait_until(deadline) {
             return None;
