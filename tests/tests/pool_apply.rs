@@ -91,6 +91,34 @@ fn explosive() -> Explosive {
     Explosive(7)
 }
 
+thread_local! {
+    /// What [`Nested`]'s `Serialize` calls first, on a thread that set it.
+    static ON_SERIALIZE: std::cell::RefCell<Option<Box<dyn Fn()>>> =
+        std::cell::RefCell::new(None);
+}
+
+/// Written as its number, after a call of [`ON_SERIALIZE`]: arguments whose
+/// `Serialize` calls into the pool they are sent to.
+#[derive(Deserialize)]
+struct Nested(u64);
+
+impl Serialize for Nested {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ON_SERIALIZE.with(|call| {
+            if let Some(call) = call.borrow().as_ref() {
+                call();
+            }
+        });
+        serializer.serialize_u64(self.0)
+    }
+}
+
+#[worker_fn]
+#[allow(clippy::needless_pass_by_value)] // a task owns its arguments
+fn nested_double(nested: Nested) -> u64 {
+    nested.0 * 2
+}
+
 const LONG: Duration = Duration::from_secs(60);
 
 freethreading_tests::backend_tests! {
@@ -288,6 +316,22 @@ freethreading_tests::backend_tests! {
         assert_eq!(busy.get().unwrap(), 200);
         let stats = pool.stats();
         assert_eq!((stats.jobs_submitted, stats.jobs_finished), (4, 4));
+    }
+
+    fn arguments_whose_serialize_calls_the_same_pool_do_not_hang_it() {
+        let pool = std::sync::Arc::new(WorkerPool::new(2).unwrap());
+        // One worker busy a while: the call inside takes the other's turn
+        // or waits for this one, never for the call that encodes.
+        let busy = pool.apply_async(sleepy, (300,)).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let inner = std::sync::Arc::clone(&pool);
+        ON_SERIALIZE.set(Some(Box::new(move || {
+            assert_eq!(inner.apply(square, (3,)).unwrap(), 9);
+        })));
+        let doubled = pool.apply(nested_double, (Nested(21),));
+        ON_SERIALIZE.set(None);
+        assert_eq!(doubled.unwrap(), 42);
+        assert_eq!(busy.get().unwrap(), 300);
     }
 
     fn get_timeout_times_out_on_a_slow_task() {

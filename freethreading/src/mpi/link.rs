@@ -165,10 +165,17 @@ impl RankLink {
     /// Sends the order written by [`order_job`](Self::order_job).
     pub(crate) fn send_order(&mut self) -> io::Result<()> {
         let sent = send(self.place.rank, &self.frame);
+        self.release_order();
+        sent
+    }
+
+    /// Done with the order written by [`order_job`](Self::order_job), sent
+    /// or not (its arguments refused): a frame grown past [`KEPT_FRAME`]
+    /// bytes is let go.
+    pub(crate) fn release_order(&mut self) {
         if self.frame.capacity() > KEPT_FRAME {
             self.frame = Vec::new();
         }
-        sent
     }
 
     /// Waits for the reply frame of the job sent last (after the greeting,

@@ -17,6 +17,7 @@
 //! A rank that dies ends the whole MPI job, rank 0 with it (`mpirun` says
 //! which rank died and how): no job waits for a dead rank.
 
+use std::cell::Cell;
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,10 +33,20 @@ use super::reply::{ChunkReply, OneReply, run_and_wait};
 use super::stats::Counters;
 use super::{Failure, Initializer, Refused};
 use crate::codec;
-use crate::codec::message::{self, Route};
+use crate::codec::message::{self, Lent, Message, Route};
 use crate::mpi::{NotReady, RankLink};
 use crate::process::reply::{Torn, decode_reply};
-use crate::task::{Task, TaskError};
+use crate::task::{Task, TaskError, TaskValue};
+
+thread_local! {
+    /// The arguments of this thread's last `apply` call, encoded: the
+    /// buffer is kept for the next (let go after one over
+    /// [`KEPT_ENCODED`] bytes).
+    static ENCODED: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// The most encoded arguments a thread keeps room for.
+const KEPT_ENCODED: usize = 64 * 1024;
 
 pub(crate) struct Crew {
     jobs: JobQueue,
@@ -105,15 +116,20 @@ impl Shared {
     ) -> Result<R, Failure> {
         let frame = link.order_job(task, chunk);
         let args_at = frame.len();
-        write_args(frame).map_err(Failure::Task)?;
-        if !crate::mpi::fits(frame.len()) {
-            return Err(Failure::Task(TaskError::arguments(
+        let refused = match write_args(frame) {
+            Err(error) => Some(error),
+            Ok(()) if !crate::mpi::fits(frame.len()) => Some(TaskError::arguments(
                 task,
                 format!(
                     "{} bytes, over what one MPI message may carry",
                     frame.len() - args_at
                 ),
-            )));
+            )),
+            Ok(()) => None,
+        };
+        if let Some(error) = refused {
+            link.release_order();
+            return Err(Failure::Task(error));
         }
         link.send_order()
             .and_then(|()| link.reply(read))
@@ -255,6 +271,43 @@ impl Crew {
         if self.jobs.is_closed() {
             return Err(Refused);
         }
+        // Encoded before a worker is taken, since the arguments' own
+        // `Serialize` may call into this pool; into a buffer the thread
+        // keeps, taken out meanwhile.
+        let mut encoded = ENCODED.try_with(Cell::take).unwrap_or_default();
+        encoded.clear();
+        let written =
+            crate::mpi::encoding_for_rank(|| message::encode_inline_into(&args, &mut encoded));
+        if let Err(error) = written {
+            // Counted as a call that failed, as on the other backends.
+            counters.submitted();
+            counters.finished();
+            return Ok(Err(Failure::Task(TaskError::arguments(name, error))));
+        }
+        let Some(outcome) = self.apply_on_idle_link::<T::Output>(name, &encoded) else {
+            // Every worker busy: a queued job, as `run_one`'s.
+            let args = Message {
+                wire: encoded,
+                lent: Lent::default(),
+            };
+            return run_and_wait(counters, |reply| {
+                self.submit(Job::one_unkillable(name, args, reply))
+            });
+        };
+        if encoded.capacity() <= KEPT_ENCODED {
+            let _ = ENCODED.try_with(|kept| kept.set(encoded));
+        }
+        Ok(outcome)
+    }
+
+    /// The round trip of a call of `task` whose arguments are `encoded`,
+    /// made on this thread on a worker idle now; `None` if none is.
+    fn apply_on_idle_link<R: TaskValue>(
+        &self,
+        task: &'static str,
+        encoded: &[u8],
+    ) -> Option<Result<R, Failure>> {
+        let counters = &self.shared.counters;
         for slot in &self.slots {
             let Some(mut link) = slot.link.try_lock() else {
                 continue;
@@ -263,29 +316,27 @@ impl Crew {
             let Some(link) = link.as_mut().filter(|link| link.is_ready()) else {
                 continue;
             };
-            if let Some(why) = self.shared.refusal() {
-                return Ok(Err(why));
-            }
             counters.submitted();
-            // The arguments are written straight into the order.
             let write_args = |frame: &mut Vec<u8>| {
-                crate::mpi::encoding_for_rank(|| message::encode_inline_into(&args, frame))
-                    .map_err(|e| TaskError::arguments(name, e))
+                frame.extend_from_slice(encoded);
+                Ok(())
             };
-            let outcome = self
-                .shared
-                .round_trip(link, name, false, write_args, |frame| {
-                    // A rank's results are inline, never torn.
-                    decode_reply::<T::Output>(frame, name)
-                        .unwrap_or_else(|Torn| Err(Torn::error(name)))
-                        .map_err(Failure::Task)
-                })
-                .and_then(|outcome| outcome);
+            let outcome = if let Some(why) = self.shared.refusal() {
+                Err(why)
+            } else {
+                self.shared
+                    .round_trip(link, task, false, write_args, |frame| {
+                        // A rank's results are inline, never torn.
+                        decode_reply::<R>(frame, task)
+                            .unwrap_or_else(|Torn| Err(Torn::error(task)))
+                            .map_err(Failure::Task)
+                    })
+                    .and_then(|outcome| outcome)
+            };
             counters.finished();
-            return Ok(outcome);
+            return Some(outcome);
         }
-        // Every worker busy: a queued job, as `run_one`'s.
-        run_and_wait(counters, |reply| self.run_one(task, args, reply))
+        None
     }
 
     pub(crate) fn run_chunk<T, C>(
