@@ -295,19 +295,13 @@ static RANK_WORKER: Mutex<Option<WorkerInfo>> = Mutex::new(None);
 /// `current_worker()`, until the next job of another link.
 #[cfg(feature = "mpi")]
 pub(crate) fn become_rank_worker(name: &str, daemon: bool) {
-    let mut me = RANK_WORKER.lock().unwrap_or_else(PoisonError::into_inner);
-    // The same link's jobs in a row (the usual case) change nothing.
-    if me
-        .as_ref()
-        .is_some_and(|w| w.name() == name && w.is_daemon() == daemon)
-    {
-        return;
-    }
+    // Called as a link's welcome or job follows another link's: the rank's
+    // loop (`mpi/worker.rs`) keeps which link it served last.
     let Ok(world) = crate::mpi::world() else {
         return;
     };
     let rank = u64::try_from(world.rank).unwrap_or(0);
-    *me = Some(WorkerInfo::on_rank(
+    *RANK_WORKER.lock().unwrap_or_else(PoisonError::into_inner) = Some(WorkerInfo::on_rank(
         name.to_owned(),
         rank,
         world.host.clone(),

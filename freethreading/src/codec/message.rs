@@ -215,10 +215,14 @@ pub(crate) fn encode<T: Serialize + 'static>(
     value: &T,
     route: Route,
 ) -> Result<Message, super::CodecError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        encode_unguarded(value, route)
-    }))
-    .unwrap_or_else(|panic| {
+    panic_as_error(|| encode_unguarded(value, route))
+}
+
+/// Runs an encoder, a panic in the value's own `Serialize` its error.
+fn panic_as_error<R>(
+    encode: impl FnOnce() -> Result<R, super::CodecError>,
+) -> Result<R, super::CodecError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(encode)).unwrap_or_else(|panic| {
         Err(serde::ser::Error::custom(format_args!(
             "encoding it panicked: {}",
             crate::task::unwind::payload_message(&*panic)
@@ -272,15 +276,7 @@ pub(crate) fn encode_inline_into<T: Serialize + 'static>(
     wire: &mut Vec<u8>,
 ) -> Result<(), super::CodecError> {
     let start = wire.len();
-    let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        write_inline(value, Form::of(value), wire)
-    }))
-    .unwrap_or_else(|panic| {
-        Err(serde::ser::Error::custom(format_args!(
-            "encoding it panicked: {}",
-            crate::task::unwind::payload_message(&*panic)
-        )))
-    });
+    let written = panic_as_error(|| write_inline(value, Form::of(value), wire));
     if written.is_err() {
         wire.truncate(start);
     }
@@ -292,9 +288,9 @@ pub(crate) fn encode_inline_into<T: Serialize + 'static>(
 enum Form<'v> {
     /// A byte buffer of the fast path, as its bytes.
     Bytes(&'v [u8]),
-    /// Postcard: a small value, or one carrying a big byte string whose
-    /// fields are all written.
+    /// Postcard: a small value ...
     Small,
+    /// ... or one carrying a big byte string whose fields are all written.
     BigBytes,
     /// Bitcode: anything else.
     Other,

@@ -140,14 +140,6 @@ impl RankLink {
 
     /// Sends one job; its reply is read with [`reply`](Self::reply).
     pub(crate) fn send_job(&mut self, task: &str, chunk: bool, args: &[u8]) -> io::Result<()> {
-        self.order_job(task, chunk).extend_from_slice(args);
-        self.send_order()
-    }
-
-    /// Writes the order of the next job into the link's frame and returns
-    /// the frame, for its arguments to be appended: then
-    /// [`send_order`](Self::send_order) sends it.
-    pub(crate) fn order_job(&mut self, task: &str, chunk: bool) -> &mut Vec<u8> {
         let header = JobHeader {
             id: self.next_id,
             task,
@@ -158,24 +150,12 @@ impl RankLink {
             link: self.place.tag,
             header,
         };
-        write_order(&order, &[], &mut self.frame);
-        &mut self.frame
-    }
-
-    /// Sends the order written by [`order_job`](Self::order_job).
-    pub(crate) fn send_order(&mut self) -> io::Result<()> {
+        write_order(&order, args, &mut self.frame);
         let sent = send(self.place.rank, &self.frame);
-        self.release_order();
-        sent
-    }
-
-    /// Done with the order written by [`order_job`](Self::order_job), sent
-    /// or not (its arguments refused): a frame grown past [`KEPT_FRAME`]
-    /// bytes is let go.
-    pub(crate) fn release_order(&mut self) {
         if self.frame.capacity() > KEPT_FRAME {
             self.frame = Vec::new();
         }
+        sent
     }
 
     /// Waits for the reply frame of the job sent last (after the greeting,

@@ -80,11 +80,7 @@ impl Shared {
         }
         let (task, chunk, args) = (job.task, job.chunk, std::mem::take(&mut job.args));
         let mut job = Some(job);
-        let write_args = |frame: &mut Vec<u8>| {
-            frame.extend_from_slice(&args);
-            Ok(())
-        };
-        let delivered = self.round_trip(link, task, chunk, write_args, |frame| {
+        let delivered = self.round_trip(link, task, chunk, &args, |frame| {
             let Some(job) = job.take() else { return };
             // Decoding runs the user's `Deserialize`: a panic there must not
             // take the driver down; the reply reports it.
@@ -102,8 +98,7 @@ impl Shared {
         }
     }
 
-    /// Sends the job of `task` on `link`, its arguments written into the
-    /// order by `write_args` (nothing is sent if they cannot be), and
+    /// Sends the job of `task` on `link` with its encoded `args`, and
     /// returns what `read` makes of its reply frame. MPI failing breaks the
     /// crew, and fails the job.
     fn round_trip<R>(
@@ -111,27 +106,16 @@ impl Shared {
         link: &mut RankLink,
         task: &'static str,
         chunk: bool,
-        write_args: impl FnOnce(&mut Vec<u8>) -> Result<(), TaskError>,
+        args: &[u8],
         read: impl FnOnce(&[u8]) -> R,
     ) -> Result<R, Failure> {
-        let frame = link.order_job(task, chunk);
-        let args_at = frame.len();
-        let refused = match write_args(frame) {
-            Err(error) => Some(error),
-            Ok(()) if !crate::mpi::fits(frame.len()) => Some(TaskError::arguments(
+        if !crate::mpi::fits(args.len()) {
+            return Err(Failure::Task(TaskError::arguments(
                 task,
-                format!(
-                    "{} bytes, over what one MPI message may carry",
-                    frame.len() - args_at
-                ),
-            )),
-            Ok(()) => None,
-        };
-        if let Some(error) = refused {
-            link.release_order();
-            return Err(Failure::Task(error));
+                format!("{} bytes, over what one MPI message may carry", args.len()),
+            )));
         }
-        link.send_order()
+        link.send_job(task, chunk, args)
             .and_then(|()| link.reply(read))
             .map_err(|error| {
                 let failure = Failure::Spawn(Arc::new(io::Error::new(
@@ -317,15 +301,11 @@ impl Crew {
                 continue;
             };
             counters.submitted();
-            let write_args = |frame: &mut Vec<u8>| {
-                frame.extend_from_slice(encoded);
-                Ok(())
-            };
             let outcome = if let Some(why) = self.shared.refusal() {
                 Err(why)
             } else {
                 self.shared
-                    .round_trip(link, task, false, write_args, |frame| {
+                    .round_trip(link, task, false, encoded, |frame| {
                         // A rank's results are inline, never torn.
                         decode_reply::<R>(frame, task)
                             .unwrap_or_else(|Torn| Err(Torn::error(task)))
